@@ -1,0 +1,15 @@
+//! Database schema of orgraph, one migration per step. The server applies pending migrations at
+//! start; `cargo run -p migration -- <up|down|status|fresh>` runs them by hand.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_foundation::Migration)]
+    }
+}

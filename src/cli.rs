@@ -1,0 +1,112 @@
+//! Command line: `orgraph` (or `orgraph serve`) runs the server; `orgraph pool ...` manages user
+//! pools; `orgraph schema` prints the GraphQL SDL.
+
+use clap::{Parser, Subcommand};
+
+use crate::{
+    app::{self, AppState},
+    config::Config,
+    domain::pools::{Bootstrap, NewPool},
+    graphql, telemetry,
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "orgraph", version, about = "GraphQL server for organization management (Authing-compatible)")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage user pools.
+    #[command(subcommand)]
+    Pool(PoolCommand),
+    /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
+    Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoolCommand {
+    /// Create a user pool and print its id and secret.
+    Create {
+        #[arg(long, default_value = "default")]
+        name: String,
+        #[arg(long)]
+        id: Option<String>,
+        #[arg(long, hide_env_values = true)]
+        secret: Option<String>,
+    },
+    /// List user pools.
+    List,
+    /// Give a pool a new random secret and print it.
+    ResetSecret { id: String },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    telemetry::init(&cli.config.log_level, cli.config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Schema => {
+            let config = Config { database_url: "sqlite::memory:".into(), ..cli.config };
+            let (state, _) = AppState::start(config).await?;
+            print!("{}", graphql::sdl(&graphql::build_schema(state)));
+            Ok(())
+        }
+        Command::Pool(cmd) => {
+            let (state, bootstrap) = AppState::start(cli.config).await?;
+            report_bootstrap(&bootstrap);
+            match cmd {
+                PoolCommand::Create { name, id, secret } => {
+                    print_pool(&state.pools.create(&name, id, secret).await?);
+                }
+                PoolCommand::List => {
+                    for p in state.pools.list().await? {
+                        println!("{}\t{}\t{}", p.id, p.name, p.created_at.to_rfc3339());
+                    }
+                }
+                PoolCommand::ResetSecret { id } => {
+                    let secret = state.pools.reset_secret(&id).await?;
+                    println!("userPoolId: {id}\nsecret:     {secret}");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let listen = config.listen;
+    let (state, bootstrap) = AppState::start(config).await?;
+    report_bootstrap(&bootstrap);
+    let listener = tokio::net::TcpListener::bind(listen).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphiQL on http://{addr}/graphql");
+    app::serve(state, listener, app::shutdown_signal()).await?;
+    tracing::info!("orgraph stopped");
+    Ok(())
+}
+
+fn report_bootstrap(b: &Bootstrap) {
+    match b {
+        Bootstrap::Created(pool) => {
+            tracing::info!(user_pool_id = %pool.id, "created the first user pool");
+            print_pool(pool);
+        }
+        Bootstrap::SecretSet { id } => tracing::info!(user_pool_id = %id, "user pool secret set from configuration"),
+        Bootstrap::Unchanged => {}
+    }
+}
+
+/// The secret goes to standard output once, never into the log.
+fn print_pool(pool: &NewPool) {
+    println!("user pool created (keep the secret: it is stored hashed and cannot be shown again)");
+    println!("userPoolId: {}", pool.id);
+    println!("secret:     {}", pool.secret);
+    println!("name:       {}", pool.name);
+}

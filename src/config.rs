@@ -1,0 +1,97 @@
+//! Runtime configuration, read from CLI flags and the environment (clap). `--help` lists all.
+
+use std::net::SocketAddr;
+
+use clap::{Args, ValueEnum};
+
+/// Everything the server needs to run. Every flag has an environment variable of the same meaning.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address and port the HTTP server listens on.
+    #[arg(long, env = "ORGRAPH_LISTEN", default_value = "127.0.0.1:3000")]
+    pub listen: SocketAddr,
+
+    /// Database URL: `sqlite://FILE?mode=rwc` (embedded, the default) or
+    /// `postgres://USER@HOST:PORT/DB`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://orgraph.db?mode=rwc")]
+    pub database_url: String,
+
+    /// Connections in the database pool (SQLite: readers and the writer share it; writes take
+    /// the database lock with BEGIN IMMEDIATE).
+    #[arg(long, env = "ORGRAPH_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+
+    /// HMAC key (HS256) that signs access tokens, at least 32 bytes. When absent, a random key
+    /// is generated on first start and kept in the database, so all instances share it.
+    #[arg(long, env = "ORGRAPH_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "ORGRAPH_TOKEN_TTL_SECS", default_value_t = 86_400)]
+    pub token_ttl_secs: u64,
+
+    /// Log filter in `tracing` syntax, e.g. `info` or `orgraph=debug,sea_orm=warn`.
+    #[arg(long, env = "ORGRAPH_LOG", default_value = "info")]
+    pub log_level: String,
+
+    /// Log line format.
+    #[arg(long, env = "ORGRAPH_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Id of the user pool created on an empty database (random when absent). If a pool of this
+    /// id does not exist yet at start, it is created.
+    #[arg(long, env = "ORGRAPH_BOOTSTRAP_POOL_ID")]
+    pub bootstrap_pool_id: Option<String>,
+
+    /// Secret of that first pool (random when absent; printed once). When given, the pool's
+    /// secret is set to it at every start.
+    #[arg(long, env = "ORGRAPH_BOOTSTRAP_POOL_SECRET", hide_env_values = true)]
+    pub bootstrap_pool_secret: Option<String>,
+
+    /// Display name of that first pool.
+    #[arg(long, env = "ORGRAPH_BOOTSTRAP_POOL_NAME", default_value = "default")]
+    pub bootstrap_pool_name: String,
+
+    /// Serve the GraphiQL playground on `GET /graphql`.
+    #[arg(long, env = "ORGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// Limits that protect a public endpoint.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Deepest nesting of fields a GraphQL query may have.
+    #[arg(long, env = "ORGRAPH_MAX_QUERY_DEPTH", default_value_t = 16)]
+    pub max_query_depth: usize,
+
+    /// Largest complexity (number of fields, list fields weighted) a GraphQL query may have.
+    #[arg(long, env = "ORGRAPH_MAX_QUERY_COMPLEXITY", default_value_t = 5_000)]
+    pub max_query_complexity: usize,
+
+    /// Largest request body, in bytes.
+    #[arg(long, env = "ORGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Largest `limit` a paginated list accepts; larger values are refused, not clamped.
+    #[arg(long, env = "ORGRAPH_MAX_PAGE_SIZE", default_value_t = 200)]
+    pub max_page_size: u64,
+
+    /// Requests running longer than this are cancelled, in seconds.
+    #[arg(long, env = "ORGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,28 @@
+//! Domain services: the rules of orgraph, free of GraphQL and HTTP. Every service method takes
+//! the caller's [`PoolId`], and every query it runs is filtered by it: that is pool isolation.
+
+pub mod pagination;
+pub mod pools;
+pub mod users;
+pub mod validate;
+
+/// The user pool a request acts for, known only from a verified access token.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PoolId(String);
+
+impl PoolId {
+    /// Only the authentication layer makes these, from a verified token.
+    pub(crate) fn trusted(id: impl Into<String>) -> Self {
+        PoolId(id.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PoolId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,471 @@
+//! Users of a pool: creation, reading, updating and deleting, with the rules that apply to them
+//! (identifiers unique within the pool, passwords stored hashed and never returned).
+
+use entity::user;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Map, Value, json};
+
+use super::{
+    PoolId,
+    pagination::{Page, Paginated},
+    validate::{self, MAX_LONG_TEXT, MAX_TEXT},
+};
+use crate::{
+    error::{AppError, AppResult},
+    ids,
+    security::secret_hash,
+    storage,
+};
+
+pub const STATUSES: &[&str] = &["Activated", "Suspended", "Deactivated", "Resigned", "Archived"];
+pub const GENDERS: &[&str] = &["M", "F", "U"];
+/// Most users one `deleteUsers` call takes.
+pub const MAX_BATCH: usize = 1_000;
+/// Largest custom data object, serialised.
+pub const MAX_CUSTOM_DATA_BYTES: usize = 64 * 1024;
+
+/// A field of a patch: `None` leaves it as it is, `Some(None)` clears it.
+pub type Change<T> = Option<Option<T>>;
+
+/// The user fields a create or update sets. Text values arrive raw and are validated here.
+#[derive(Debug, Clone, Default)]
+pub struct UserPatch {
+    pub username: Change<String>,
+    pub email: Change<String>,
+    pub phone: Change<String>,
+    pub phone_country_code: Change<String>,
+    pub email_verified: Option<bool>,
+    pub phone_verified: Option<bool>,
+    /// In clear (the web layer has already opened what the SDK encrypted).
+    pub password: Option<String>,
+    pub name: Change<String>,
+    pub nickname: Change<String>,
+    pub given_name: Change<String>,
+    pub family_name: Change<String>,
+    pub middle_name: Change<String>,
+    pub preferred_username: Change<String>,
+    pub profile: Change<String>,
+    pub website: Change<String>,
+    pub photo: Change<String>,
+    pub gender: Option<String>,
+    pub birthdate: Change<String>,
+    pub zoneinfo: Change<String>,
+    pub locale: Change<String>,
+    pub address: Change<String>,
+    pub formatted: Change<String>,
+    pub street_address: Change<String>,
+    pub locality: Change<String>,
+    pub region: Change<String>,
+    pub postal_code: Change<String>,
+    pub city: Change<String>,
+    pub province: Change<String>,
+    pub country: Change<String>,
+    pub company: Change<String>,
+    pub browser: Change<String>,
+    pub device: Change<String>,
+    pub unionid: Change<String>,
+    pub openid: Change<String>,
+    pub oauth: Change<String>,
+    pub register_source: Option<Vec<String>>,
+    pub logins_count: Option<i32>,
+    pub last_login: Change<String>,
+    pub last_ip: Change<String>,
+    pub signed_up: Change<String>,
+    pub blocked: Option<bool>,
+    pub status: Option<String>,
+    pub external_id: Change<String>,
+    /// Keys to set; a `null` value removes the key.
+    pub custom_data: Option<Map<String, Value>>,
+}
+
+/// Options that only apply when a user is created.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    /// The password is a hash imported from another system: keep it verbatim.
+    pub keep_password: bool,
+    pub identity: Option<NewIdentity>,
+}
+
+/// An external identity attached at creation. Its tokens are not stored.
+#[derive(Debug, Clone)]
+pub struct NewIdentity {
+    pub provider: String,
+    pub user_id_in_idp: String,
+    pub openid: Option<String>,
+    pub is_social: Option<bool>,
+    pub connection_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserSort {
+    #[default]
+    CreatedAtDesc,
+    CreatedAtAsc,
+    UpdatedAtDesc,
+    UpdatedAtAsc,
+}
+
+#[derive(Clone)]
+pub struct UserService {
+    db: DatabaseConnection,
+}
+
+impl UserService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(
+        &self,
+        pool: &PoolId,
+        patch: UserPatch,
+        options: CreateOptions,
+    ) -> AppResult<user::Model> {
+        let now = chrono::Utc::now();
+        let mut row = user::ActiveModel {
+            id: Set(ids::new_id()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            email_verified: Set(false),
+            phone_verified: Set(false),
+            password_hash: Set(None),
+            gender: Set("U".into()),
+            register_source: Set(json!([])),
+            logins_count: Set(0),
+            blocked: Set(false),
+            status: Set("Activated".into()),
+            custom_data: Set(json!({})),
+            identities: Set(json!([])),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        let password = patch.password.clone();
+        let custom = patch.custom_data.clone();
+        apply_patch(&mut row, patch)?;
+        if let Some(custom) = custom {
+            row.custom_data = Set(merge_custom_data(Map::new(), custom)?);
+        }
+        if let Some(identity) = options.identity {
+            row.identities = Set(identity_json(identity)?);
+        }
+        if let Some(password) = password {
+            row.password_hash = Set(Some(password_hash(password, options.keep_password).await?));
+        }
+        let probe = Identifiers::of(&row);
+        if probe.is_empty() {
+            return Err(AppError::InvalidInput {
+                field: None,
+                message: "a user needs at least one of username, email, phone or externalId".into(),
+            });
+        }
+
+        let txn = storage::begin_write(&self.db).await?;
+        ensure_unique(&txn, pool, None, &probe).await?;
+        let created = row.insert(&txn).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    pub async fn get(&self, pool: &PoolId, id: &str) -> AppResult<user::Model> {
+        find_in_pool(&self.db, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))
+    }
+
+    pub async fn list(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<user::Model>> {
+        let base = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str()));
+        let total_count = base.clone().count(&self.db).await?;
+        let (column, ascending) = match sort {
+            UserSort::CreatedAtDesc => (user::Column::CreatedAt, false),
+            UserSort::CreatedAtAsc => (user::Column::CreatedAt, true),
+            UserSort::UpdatedAtDesc => (user::Column::UpdatedAt, false),
+            UserSort::UpdatedAtAsc => (user::Column::UpdatedAt, true),
+        };
+        // The id breaks ties, so pages never overlap or skip rows of equal time.
+        let query = if ascending {
+            base.order_by_asc(column).order_by_asc(user::Column::Id)
+        } else {
+            base.order_by_desc(column).order_by_desc(user::Column::Id)
+        };
+        let list = query.offset(page.offset()).limit(page.limit).all(&self.db).await?;
+        Ok(Paginated { total_count, list })
+    }
+
+    pub async fn update(&self, pool: &PoolId, id: &str, patch: UserPatch) -> AppResult<user::Model> {
+        let password = match patch.password.clone() {
+            Some(p) => Some(password_hash(p, false).await?),
+            None => None,
+        };
+        let custom = patch.custom_data.clone();
+        let txn = storage::begin_write(&self.db).await?;
+        let current = find_in_pool(&txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
+        let mut row: user::ActiveModel = current.into();
+        apply_patch(&mut row, patch)?;
+        if let Some(custom) = custom {
+            row.custom_data = Set(merge_custom_data(old_custom, custom)?);
+        }
+        if let Some(hash) = password {
+            row.password_hash = Set(Some(hash));
+        }
+        let probe = Identifiers::of(&row);
+        if probe.is_empty() {
+            return Err(AppError::InvalidInput {
+                field: None,
+                message: "a user needs at least one of username, email, phone or externalId".into(),
+            });
+        }
+        ensure_unique(&txn, pool, Some(id), &probe).await?;
+        row.updated_at = Set(chrono::Utc::now());
+        let updated = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
+        self.delete_many(pool, &[id.to_string()]).await.map(|_| ())
+    }
+
+    /// Delete all of `ids` or, when one of them is not a user of the pool, none.
+    pub async fn delete_many(&self, pool: &PoolId, ids: &[String]) -> AppResult<u64> {
+        if ids.is_empty() {
+            return Err(AppError::invalid("ids", "give at least one user id"));
+        }
+        if ids.len() > MAX_BATCH {
+            return Err(AppError::invalid("ids", format!("at most {MAX_BATCH} users per call")));
+        }
+        let mut wanted: Vec<String> = ids.to_vec();
+        wanted.sort();
+        wanted.dedup();
+        let txn = storage::begin_write(&self.db).await?;
+        let found: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::UserPoolId.eq(pool.as_str()))
+            .filter(user::Column::Id.is_in(wanted.clone()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        if found.len() != wanted.len() {
+            let missing: Vec<&str> =
+                wanted.iter().filter(|id| !found.contains(id)).map(String::as_str).collect();
+            return Err(AppError::not_found("user", missing.join(", ")));
+        }
+        let deleted = user::Entity::delete_many()
+            .filter(user::Column::UserPoolId.eq(pool.as_str()))
+            .filter(user::Column::Id.is_in(wanted))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        txn.commit().await?;
+        Ok(deleted)
+    }
+}
+
+async fn find_in_pool(
+    db: &impl sea_orm::ConnectionTrait,
+    pool: &PoolId,
+    id: &str,
+) -> AppResult<Option<user::Model>> {
+    Ok(user::Entity::find_by_id(id.to_string())
+        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+        .one(db)
+        .await?)
+}
+
+async fn password_hash(password: String, keep_as_is: bool) -> AppResult<String> {
+    if password.is_empty() || password.chars().count() > 128 {
+        return Err(AppError::invalid("password", "a password must have 1 to 128 characters"));
+    }
+    if keep_as_is { Ok(password) } else { secret_hash::hash(password).await }
+}
+
+/// The identifiers that must be unique within a pool, as the row will hold them.
+struct Identifiers {
+    username: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    external_id: Option<String>,
+}
+
+impl Identifiers {
+    fn of(row: &user::ActiveModel) -> Self {
+        Self {
+            username: active_text(&row.username),
+            email: active_text(&row.email),
+            phone: active_text(&row.phone),
+            external_id: active_text(&row.external_id),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.username.is_none() && self.email.is_none() && self.phone.is_none() && self.external_id.is_none()
+    }
+}
+
+fn active_text(v: &sea_orm::ActiveValue<Option<String>>) -> Option<String> {
+    match v {
+        sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => v.clone(),
+        sea_orm::ActiveValue::NotSet => None,
+    }
+}
+
+/// Refuse identifiers that another user of the pool already has, naming the field.
+async fn ensure_unique(
+    db: &impl sea_orm::ConnectionTrait,
+    pool: &PoolId,
+    except_id: Option<&str>,
+    probe: &Identifiers,
+) -> AppResult<()> {
+    let mut any = Condition::any();
+    let fields = [
+        ("username", user::Column::Username, &probe.username),
+        ("email", user::Column::Email, &probe.email),
+        ("phone", user::Column::Phone, &probe.phone),
+        ("externalId", user::Column::ExternalId, &probe.external_id),
+    ];
+    for (_, column, value) in &fields {
+        if let Some(v) = value {
+            any = any.add(column.eq(v.as_str()));
+        }
+    }
+    let mut query = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str())).filter(any);
+    if let Some(id) = except_id {
+        query = query.filter(user::Column::Id.ne(id));
+    }
+    if let Some(other) = query.one(db).await? {
+        let taken = [
+            ("username", other.username == probe.username),
+            ("email", other.email == probe.email),
+            ("phone", other.phone == probe.phone),
+            ("externalId", other.external_id == probe.external_id),
+        ];
+        let field = taken.iter().find(|(_, same)| *same).map(|(f, _)| *f).unwrap_or("username");
+        return Err(AppError::Conflict {
+            field: Some(field),
+            message: format!("a user with this {field} already exists in the user pool"),
+        });
+    }
+    Ok(())
+}
+
+fn merge_custom_data(mut base: Map<String, Value>, changes: Map<String, Value>) -> AppResult<Value> {
+    for (key, value) in changes {
+        if key.is_empty() || key.len() > 64 {
+            return Err(AppError::invalid("customData", "custom data keys must have 1 to 64 characters"));
+        }
+        if value.is_null() {
+            base.remove(&key);
+        } else {
+            base.insert(key, value);
+        }
+    }
+    let value = Value::Object(base);
+    if value.to_string().len() > MAX_CUSTOM_DATA_BYTES {
+        return Err(AppError::invalid("customData", format!("custom data is larger than {MAX_CUSTOM_DATA_BYTES} bytes")));
+    }
+    Ok(value)
+}
+
+fn identity_json(identity: NewIdentity) -> AppResult<Value> {
+    let provider = validate::required_text("identity.provider", &identity.provider, 64)?;
+    let user_id_in_idp = validate::required_text("identity.userIdInIdp", &identity.user_id_in_idp, MAX_TEXT)?;
+    Ok(json!([{
+        "provider": provider,
+        "userIdInIdp": user_id_in_idp,
+        "openid": identity.openid,
+        "isSocial": identity.is_social.unwrap_or(false),
+        "connectionId": identity.connection_id,
+    }]))
+}
+
+/// Validate every field of `patch` and set it on `row`.
+fn apply_patch(row: &mut user::ActiveModel, p: UserPatch) -> AppResult<()> {
+    fn text(field: &str, change: Change<String>, max: usize) -> AppResult<Option<Option<String>>> {
+        Ok(match change {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(v)) => Some(validate::optional_text(field, &v, max)?),
+        })
+    }
+    macro_rules! set_text {
+        ($($field:ident: $name:literal, $max:expr;)*) => {$(
+            if let Some(v) = text($name, p.$field, $max)? { row.$field = Set(v); }
+        )*};
+    }
+    set_text! {
+        username: "username", MAX_TEXT;
+        phone_country_code: "phoneCountryCode", 8;
+        name: "name", MAX_TEXT;
+        nickname: "nickname", MAX_TEXT;
+        given_name: "givenName", MAX_TEXT;
+        family_name: "familyName", MAX_TEXT;
+        middle_name: "middleName", MAX_TEXT;
+        preferred_username: "preferredUsername", MAX_TEXT;
+        profile: "profile", MAX_TEXT;
+        website: "website", MAX_TEXT;
+        photo: "photo", MAX_LONG_TEXT;
+        birthdate: "birthdate", 32;
+        zoneinfo: "zoneinfo", 64;
+        locale: "locale", 32;
+        address: "address", MAX_TEXT;
+        formatted: "formatted", MAX_TEXT;
+        street_address: "streetAddress", MAX_TEXT;
+        locality: "locality", MAX_TEXT;
+        region: "region", MAX_TEXT;
+        postal_code: "postalCode", 32;
+        city: "city", MAX_TEXT;
+        province: "province", MAX_TEXT;
+        country: "country", MAX_TEXT;
+        company: "company", MAX_TEXT;
+        browser: "browser", MAX_LONG_TEXT;
+        device: "device", MAX_TEXT;
+        unionid: "unionid", MAX_TEXT;
+        openid: "openid", MAX_TEXT;
+        oauth: "oauth", MAX_LONG_TEXT;
+        last_ip: "lastIP", 64;
+        external_id: "externalId", MAX_TEXT;
+    }
+    if let Some(v) = p.email {
+        row.email = Set(match v { Some(v) => validate::email(&v)?, None => None });
+    }
+    if let Some(v) = p.phone {
+        row.phone = Set(match v { Some(v) => validate::phone(&v)?, None => None });
+    }
+    if let Some(v) = p.last_login {
+        row.last_login = Set(match v { Some(v) => validate::timestamp("lastLogin", &v)?, None => None });
+    }
+    if let Some(v) = p.signed_up {
+        row.signed_up = Set(match v { Some(v) => validate::timestamp("signedUp", &v)?, None => None });
+    }
+    if let Some(v) = p.gender {
+        row.gender = Set(validate::one_of("gender", v.trim(), GENDERS)?);
+    }
+    if let Some(v) = p.status {
+        row.status = Set(validate::one_of("status", v.trim(), STATUSES)?);
+    }
+    if let Some(v) = p.logins_count {
+        if v < 0 {
+            return Err(AppError::invalid("loginsCount", "loginsCount must not be negative"));
+        }
+        row.logins_count = Set(v);
+    }
+    if let Some(sources) = p.register_source {
+        let mut clean = Vec::with_capacity(sources.len());
+        for s in sources.iter().take(32) {
+            clean.extend(validate::optional_text("registerSource", s, 64)?);
+        }
+        row.register_source = Set(json!(clean));
+    }
+    if let Some(v) = p.email_verified {
+        row.email_verified = Set(v);
+    }
+    if let Some(v) = p.phone_verified {
+        row.phone_verified = Set(v);
+    }
+    if let Some(v) = p.blocked {
+        row.blocked = Set(v);
+    }
+    Ok(())
+}

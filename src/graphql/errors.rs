@@ -1,0 +1,37 @@
+//! How domain errors reach GraphQL clients: `message` is a readable string (as the GraphQL spec
+//! wants) and `extensions.code` the stable code; `extensions.field` names the offending input.
+//! Internal details are logged, never sent.
+
+use async_graphql::ErrorExtensions;
+
+use crate::error::{AppError, code};
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.log_if_internal();
+        err.extend()
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
+            e.set("code", self.code());
+            if let Some(field) = self.field() {
+                e.set("field", field);
+            }
+        })
+    }
+}
+
+/// Give every error of a response a code: the ones async-graphql raises itself (parse,
+/// validation, limits, argument coercion) carry none.
+pub fn ensure_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
+        if !has_code {
+            let code = if error.path.is_empty() { code::GRAPHQL_VALIDATION_FAILED } else { code::INVALID_INPUT };
+            error.extensions.get_or_insert_with(Default::default).set("code", code);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+//! The GraphQL API: types, resolvers (thin: read arguments, authorise, call a service) and the
+//! schema with its limits.
+
+pub mod context;
+pub mod errors;
+pub mod resolvers;
+pub mod types;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions};
+
+use crate::app::AppState;
+use resolvers::{auth::{AuthMutation, AuthQuery}, users::{UserMutation, UserQuery}};
+
+#[derive(MergedObject, Default)]
+pub struct Query(AuthQuery, UserQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(AuthMutation, UserMutation);
+
+pub type OrgraphSchema = Schema<Query, Mutation, EmptySubscription>;
+
+pub fn build_schema(state: AppState) -> OrgraphSchema {
+    let limits = state.config.limits.clone();
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(limits.max_query_depth)
+        .limit_complexity(limits.max_query_complexity)
+        .limit_recursive_depth(64)
+        .data(state)
+        .finish()
+}
+
+/// The SDL as `schema.graphql` holds it. The options are pinned so the file is stable.
+pub fn sdl(schema: &OrgraphSchema) -> String {
+    schema.sdl_with_options(
+        SDLExportOptions::new()
+            .sorted_fields()
+            .sorted_arguments()
+            .sorted_enum_items()
+            .use_space_ident()
+            .indent_width(2)
+            .include_specified_by(),
+    )
+}

@@ -1,0 +1,5 @@
+//! Resolvers, one module per area. They read arguments, find the caller's pool and call a
+//! domain service; the rules live in `crate::domain`.
+
+pub mod auth;
+pub mod users;

@@ -1,0 +1,121 @@
+use async_graphql::{Context, Object, Result};
+
+use crate::{
+    domain::{pagination::Page, users::CreateOptions},
+    error::AppError,
+    graphql::{
+        context::ContextExt,
+        types::{
+            common::{CommonMessage, SortByEnum},
+            user::{PaginatedUsers, User},
+            user_input::{CreateUserIdentityInput, CreateUserInput, UpdateUserInput, custom_data_object},
+        },
+    },
+};
+
+#[derive(Default)]
+pub struct UserQuery;
+
+#[Object]
+impl UserQuery {
+    /// A user of the caller's pool.
+    async fn user(&self, ctx: &Context<'_>, id: Option<String>) -> Result<Option<User>> {
+        let pool = ctx.pool()?;
+        let id = id.ok_or_else(|| AppError::invalid("id", "id is required"))?;
+        Ok(Some(ctx.state().users.get(&pool, &id).await?.into()))
+    }
+
+    /// The users of the caller's pool, a page at a time.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 1)] page: i64,
+        #[graphql(default = 10)] limit: i64,
+        #[graphql(default)] sort_by: SortByEnum,
+        #[graphql(desc = "Leave out users who are members of any organization node.")]
+        exclude_users_in_org: Option<bool>,
+    ) -> Result<PaginatedUsers> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let page = Page::new(Some(page), Some(limit), state.config.limits.max_page_size)?;
+        // No organizations exist before the org API, so no user is in one yet.
+        let _ = exclude_users_in_org;
+        let found = state.users.list(&pool, page, sort_by.into()).await?;
+        Ok(PaginatedUsers {
+            total_count: found.total_count as i64,
+            list: found.list.into_iter().map(User::from).collect(),
+        })
+    }
+}
+
+#[derive(Default)]
+pub struct UserMutation;
+
+#[Object]
+impl UserMutation {
+    /// Create a user as an administrator (no verification codes).
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        user_info: CreateUserInput,
+        #[graphql(desc = "The password is a hash from another system: store it as it is.")]
+        keep_password: Option<bool>,
+        #[graphql(desc = "Accepted for compatibility; orgraph has no login flow.")]
+        reset_password_on_first_login: Option<bool>,
+        #[graphql(desc = "Extended fields as a JSON object string.")] params: Option<String>,
+        identity: Option<CreateUserIdentityInput>,
+    ) -> Result<User> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let _ = reset_password_on_first_login;
+        let password = match user_info.password.as_deref() {
+            Some(sent) => Some(state.open_password(sent).await?),
+            None => None,
+        };
+        let mut patch = user_info.into_patch(password)?;
+        if let Some(params) = params.filter(|p| !p.trim().is_empty()) {
+            let value = serde_json::from_str(&params)
+                .map_err(|e| AppError::invalid("params", format!("params is not JSON: {e}")))?;
+            let mut merged = custom_data_object("params", value)?;
+            merged.extend(patch.custom_data.take().unwrap_or_default());
+            patch.custom_data = Some(merged);
+        }
+        let options = CreateOptions {
+            keep_password: keep_password.unwrap_or(false),
+            identity: identity.map(Into::into),
+        };
+        Ok(state.users.create(&pool, patch, options).await?.into())
+    }
+
+    /// Change some fields of a user; fields left out keep their value, null clears them.
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        id: Option<String>,
+        input: UpdateUserInput,
+    ) -> Result<User> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let id = id.ok_or_else(|| AppError::invalid("id", "id is required"))?;
+        let password = match input.password.as_deref() {
+            Some(sent) => Some(state.open_password(sent).await?),
+            None => None,
+        };
+        let patch = input.into_patch(password)?;
+        Ok(state.users.update(&pool, &id, patch).await?.into())
+    }
+
+    /// Delete a user.
+    async fn delete_user(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+        let pool = ctx.pool()?;
+        ctx.state().users.delete(&pool, &id).await?;
+        Ok(CommonMessage::ok("user deleted"))
+    }
+
+    /// Delete several users: all of them, or none when one is not found.
+    async fn delete_users(&self, ctx: &Context<'_>, ids: Vec<String>) -> Result<CommonMessage> {
+        let pool = ctx.pool()?;
+        let n = ctx.state().users.delete_many(&pool, &ids).await?;
+        Ok(CommonMessage::ok(format!("{n} users deleted")))
+    }
+}

@@ -1,0 +1,78 @@
+use async_graphql::{Enum, SimpleObject};
+
+use crate::{domain::users::UserSort, security::tokens::IssuedToken};
+
+/// Answer of a mutation that returns nothing else. `code` is 200 on success.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct CommonMessage {
+    pub message: Option<String>,
+    pub code: Option<i32>,
+}
+
+impl CommonMessage {
+    pub fn ok(message: impl Into<String>) -> Self {
+        Self { message: Some(message.into()), code: Some(200) }
+    }
+}
+
+/// A management access token; `exp` and `iat` are Unix seconds.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct AccessTokenRes {
+    pub access_token: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+}
+
+/// The same, as `refreshAccessToken` returns it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct RefreshAccessTokenRes {
+    pub access_token: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+}
+
+impl From<IssuedToken> for AccessTokenRes {
+    fn from(t: IssuedToken) -> Self {
+        Self { access_token: Some(t.token), exp: Some(t.exp), iat: Some(t.iat) }
+    }
+}
+
+impl From<IssuedToken> for RefreshAccessTokenRes {
+    fn from(t: IssuedToken) -> Self {
+        Self { access_token: Some(t.token), exp: Some(t.exp), iat: Some(t.iat) }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum SortByEnum {
+    /// Newest first.
+    #[default]
+    #[graphql(name = "CREATEDAT_DESC")]
+    CreatedAtDesc,
+    /// Oldest first.
+    #[graphql(name = "CREATEDAT_ASC")]
+    CreatedAtAsc,
+    /// Most recently updated first.
+    #[graphql(name = "UPDATEDAT_DESC")]
+    UpdatedAtDesc,
+    /// Least recently updated first.
+    #[graphql(name = "UPDATEDAT_ASC")]
+    UpdatedAtAsc,
+}
+
+impl From<SortByEnum> for UserSort {
+    fn from(s: SortByEnum) -> Self {
+        match s {
+            SortByEnum::CreatedAtDesc => UserSort::CreatedAtDesc,
+            SortByEnum::CreatedAtAsc => UserSort::CreatedAtAsc,
+            SortByEnum::UpdatedAtDesc => UserSort::UpdatedAtDesc,
+            SortByEnum::UpdatedAtAsc => UserSort::UpdatedAtAsc,
+        }
+    }
+}
+
+/// Times as Authing writes them: ISO 8601, UTC, milliseconds.
+pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,5 @@
+//! GraphQL object and input types, named and shaped as Authing's v2 schema has them.
+
+pub mod common;
+pub mod user;
+pub mod user_input;

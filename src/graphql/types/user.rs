@@ -1,0 +1,256 @@
+use async_graphql::{Enum, SimpleObject};
+use entity::user;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::common::iso;
+
+/// Account status, as Authing's `UserStatus` (and the v3 UserDto) name them.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[graphql(rename_items = "PascalCase")]
+pub enum UserStatus {
+    Suspended,
+    Resigned,
+    Activated,
+    Archived,
+    Deactivated,
+}
+
+impl UserStatus {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "Suspended" => Self::Suspended,
+            "Resigned" => Self::Resigned,
+            "Activated" => Self::Activated,
+            "Archived" => Self::Archived,
+            "Deactivated" => Self::Deactivated,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Suspended => "Suspended",
+            Self::Resigned => "Resigned",
+            Self::Activated => "Activated",
+            Self::Archived => "Archived",
+            Self::Deactivated => "Deactivated",
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
+#[graphql(name = "UDFDataType", rename_items = "SCREAMING_SNAKE_CASE")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UdfDataType {
+    String,
+    Number,
+    Datetime,
+    Boolean,
+    Object,
+}
+
+/// One extended field of a user. `value` is the JSON text of non-string values.
+#[derive(SimpleObject, Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserCustomData {
+    pub key: String,
+    pub value: Option<String>,
+    pub label: Option<String>,
+    pub data_type: UdfDataType,
+}
+
+/// An external identity of the user (tokens are never returned).
+#[derive(SimpleObject, Debug, Clone, Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub openid: Option<String>,
+    pub user_id_in_idp: Option<String>,
+    pub user_id: Option<String>,
+    pub connection_id: Option<String>,
+    pub ext_idp_id: Option<String>,
+    pub is_social: Option<bool>,
+    pub provider: Option<String>,
+    #[graphql(name = "type")]
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub user_pool_id: Option<String>,
+    pub refresh_token: Option<String>,
+    pub access_token: Option<String>,
+}
+
+/// A user, with every field authing-js-sdk v4 selects. Fields orgraph has no value for are null;
+/// `password` and `token` are always null.
+#[derive(SimpleObject, Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: String,
+    pub arn: String,
+    pub status: Option<UserStatus>,
+    pub user_pool_id: String,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub phone: Option<String>,
+    pub phone_verified: Option<bool>,
+    pub phone_country_code: Option<String>,
+    pub unionid: Option<String>,
+    pub openid: Option<String>,
+    pub identities: Option<Vec<Option<Identity>>>,
+    pub nickname: Option<String>,
+    pub register_source: Option<Vec<String>>,
+    pub photo: Option<String>,
+    pub password: Option<String>,
+    pub oauth: Option<String>,
+    pub token: Option<String>,
+    pub token_expired_at: Option<String>,
+    pub logins_count: Option<i32>,
+    pub last_login: Option<String>,
+    #[graphql(name = "lastIP")]
+    #[serde(rename = "lastIP")]
+    pub last_ip: Option<String>,
+    pub signed_up: Option<String>,
+    pub blocked: Option<bool>,
+    pub is_deleted: Option<bool>,
+    pub device: Option<String>,
+    pub browser: Option<String>,
+    pub company: Option<String>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub profile: Option<String>,
+    pub preferred_username: Option<String>,
+    pub website: Option<String>,
+    pub gender: Option<String>,
+    pub birthdate: Option<String>,
+    pub zoneinfo: Option<String>,
+    pub locale: Option<String>,
+    pub address: Option<String>,
+    pub formatted: Option<String>,
+    pub street_address: Option<String>,
+    pub locality: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub country: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub external_id: Option<String>,
+    pub custom_data: Option<Vec<Option<UserCustomData>>>,
+}
+
+#[derive(SimpleObject, Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaginatedUsers {
+    pub total_count: i64,
+    pub list: Vec<User>,
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        let arn = format!("arn:cn:authing:{}:user:{}", u.user_pool_id, u.id);
+        User {
+            arn,
+            status: UserStatus::parse(&u.status),
+            username: u.username,
+            email: u.email,
+            email_verified: Some(u.email_verified),
+            phone: u.phone,
+            phone_verified: Some(u.phone_verified),
+            phone_country_code: u.phone_country_code,
+            unionid: u.unionid,
+            openid: u.openid,
+            identities: Some(identities(&u.identities, &u.id, &u.user_pool_id)),
+            nickname: u.nickname,
+            register_source: Some(strings(&u.register_source)),
+            photo: u.photo,
+            password: None,
+            oauth: u.oauth,
+            token: None,
+            token_expired_at: None,
+            logins_count: Some(u.logins_count),
+            last_login: u.last_login.map(iso),
+            last_ip: u.last_ip,
+            signed_up: Some(iso(u.signed_up.unwrap_or(u.created_at))),
+            blocked: Some(u.blocked),
+            is_deleted: Some(false),
+            device: u.device,
+            browser: u.browser,
+            company: u.company,
+            name: u.name,
+            given_name: u.given_name,
+            family_name: u.family_name,
+            middle_name: u.middle_name,
+            profile: u.profile,
+            preferred_username: u.preferred_username,
+            website: u.website,
+            gender: Some(u.gender),
+            birthdate: u.birthdate,
+            zoneinfo: u.zoneinfo,
+            locale: u.locale,
+            address: u.address,
+            formatted: u.formatted,
+            street_address: u.street_address,
+            locality: u.locality,
+            region: u.region,
+            postal_code: u.postal_code,
+            city: u.city,
+            province: u.province,
+            country: u.country,
+            created_at: Some(iso(u.created_at)),
+            updated_at: Some(iso(u.updated_at)),
+            external_id: u.external_id,
+            custom_data: Some(custom_data(&u.custom_data)),
+            id: u.id,
+            user_pool_id: u.user_pool_id,
+        }
+    }
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn identities(v: &Value, user_id: &str, pool_id: &str) -> Vec<Option<Identity>> {
+    let text = |o: &serde_json::Map<String, Value>, k: &str| o.get(k).and_then(Value::as_str).map(str::to_string);
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_object)
+                .map(|o| {
+                    Some(Identity {
+                        openid: text(o, "openid"),
+                        user_id_in_idp: text(o, "userIdInIdp"),
+                        user_id: Some(user_id.to_string()),
+                        connection_id: text(o, "connectionId"),
+                        is_social: o.get("isSocial").and_then(Value::as_bool),
+                        provider: text(o, "provider"),
+                        kind: Some("userIdInIdp".into()),
+                        user_pool_id: Some(pool_id.to_string()),
+                        ..Default::default()
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn custom_data(v: &Value) -> Vec<Option<UserCustomData>> {
+    let Some(map) = v.as_object() else { return Vec::new() };
+    map.iter()
+        .map(|(key, value)| {
+            let (data_type, value) = match value {
+                Value::String(s) => (UdfDataType::String, Some(s.clone())),
+                Value::Number(n) => (UdfDataType::Number, Some(n.to_string())),
+                Value::Bool(b) => (UdfDataType::Boolean, Some(b.to_string())),
+                Value::Null => (UdfDataType::String, None),
+                other => (UdfDataType::Object, Some(other.to_string())),
+            };
+            Some(UserCustomData { key: key.clone(), value, label: None, data_type })
+        })
+        .collect()
+}

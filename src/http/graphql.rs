@@ -1,0 +1,27 @@
+//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql`, GraphiQL on `GET /graphql`.
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use axum::{
+    extract::State,
+    http::HeaderMap,
+    response::{Html, IntoResponse, Response},
+};
+
+use super::{HttpState, auth::Auth};
+use crate::graphql::errors::ensure_codes;
+
+pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+    let auth = Auth::from_headers(&http.app.tokens, &headers);
+    let request = req.into_inner().data(auth);
+    let mut response = http.schema.execute(request).await;
+    ensure_codes(&mut response);
+    response.into()
+}
+
+pub async fn graphiql(State(http): State<HttpState>) -> Response {
+    if !http.app.config.graphiql {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    Html(GraphiQLSource::build().endpoint("/graphql").title("orgraph").finish()).into_response()
+}

@@ -1,0 +1,59 @@
+//! The HTTP surface: routes, and the layers every request passes (logging with duration, body
+//! size limit, timeout).
+
+pub mod auth;
+pub mod envelope;
+pub mod graphql;
+pub mod health;
+pub mod rest_auth;
+pub mod rest_users;
+
+use std::time::Duration;
+
+use axum::{
+    Router,
+    http::StatusCode,
+    routing::{get, post},
+};
+use tower_http::{
+    LatencyUnit,
+    limit::RequestBodyLimitLayer,
+    timeout::TimeoutLayer,
+    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+};
+use tracing::Level;
+
+use crate::{app::AppState, graphql::OrgraphSchema};
+
+/// State of the HTTP handlers: the application and the schema built on it.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: AppState,
+    pub schema: OrgraphSchema,
+}
+
+pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
+    let limits = app.config.limits.clone();
+    let state = HttpState { app, schema };
+    Router::new()
+        .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route("/graphql/v2", post(graphql::execute))
+        .route("/api/v3/get-management-token", post(rest_auth::management_token))
+        .route("/api/v2/.well-known", get(rest_auth::well_known))
+        .route("/api/v2/users/{id}", get(rest_users::detail))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(limits.request_timeout_secs),
+        ))
+        // One line per request, at its end, with status and duration.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
+}

@@ -1,0 +1,24 @@
+//! `GET /api/v2/users/{id}`: the user detail route of authing-js-sdk's `users.detail`.
+
+use axum::{
+    extract::{Path, State},
+    http::HeaderMap,
+    response::Response,
+};
+
+use super::{
+    HttpState,
+    auth::Auth,
+    envelope::{V2Error, v2_ok},
+};
+use crate::graphql::types::user::User;
+
+pub async fn detail(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, V2Error> {
+    let pool = Auth::from_headers(&http.app.tokens, &headers).require()?;
+    let user: User = http.app.users.get(&pool, &id).await?.into();
+    Ok(v2_ok(user))
+}

@@ -1,0 +1,16 @@
+//! orgraph: a GraphQL server for organization management, wire-compatible with Authing's org API.
+//!
+//! Layers, outermost first: `http` (routes, envelopes, auth headers) and `graphql` (types and thin
+//! resolvers) call `domain` (the rules), which uses `storage` (sea-orm) and `security`.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod security;
+pub mod storage;
+pub mod telemetry;

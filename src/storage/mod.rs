@@ -1,0 +1,62 @@
+//! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
+
+pub mod server_keys;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+};
+
+use crate::error::{AppError, AppResult};
+
+/// Open the pool. SQLite gets WAL and the per-connection pragmas every server needs (set on each
+/// connection, not once on the pool); an in-memory SQLite database must stay on one connection.
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(max_connections.max(1));
+    if url.starts_with("sqlite:") {
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        if in_memory {
+            options.max_connections(1);
+        }
+        options.map_sqlx_sqlite_opts(move |o: SqliteConnectOptions| {
+            let o = o
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-32768");
+            if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
+        });
+    }
+    Ok(Database::connect(options).await?)
+}
+
+/// Apply pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
+    Migrator::up(db, None).await?;
+    Ok(())
+}
+
+/// Begin the one transaction of a mutation. On SQLite it takes the write lock at BEGIN
+/// (IMMEDIATE): a deferred transaction that later writes fails at once with SQLITE_BUSY instead of
+/// waiting for the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    Ok(db.begin_with_options(options).await?)
+}
+
+/// True when the database answers.
+pub async fn ping(db: &DatabaseConnection) -> AppResult<()> {
+    db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(AppError::from)
+}

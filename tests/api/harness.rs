@@ -1,0 +1,225 @@
+//! A real orgraph server on a loopback port, on a fresh database: a SQLite file in a temporary
+//! folder, or a new PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use orgraph::{app::AppState, cli::Cli, config::Config};
+use clap::Parser;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const POOL_SECRET: &str = "test-secret-0123456789abcdef";
+
+/// A database that exists for one test and is dropped after it.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        match std::env::var("DATABASE_URL") {
+            Ok(admin) if admin.starts_with("postgres") => {
+                static N: AtomicU64 = AtomicU64::new(0);
+                let name = format!(
+                    "orgraph_t_{}_{}_{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed),
+                    orgraph::ids::random_hex(3)
+                );
+                let conn = Database::connect(&admin).await.expect("connect to DATABASE_URL");
+                conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                conn.close().await.ok();
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("DATABASE_URL has a database");
+                TestDb { url: format!("{base}/{name}"), _dir: None, postgres: Some((admin, name)) }
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("orgraph.db").display());
+                TestDb { url, _dir: Some(dir), postgres: None }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.postgres.take() else { return };
+        // Drop runs outside any runtime (or inside one that must not block): use a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(conn) = Database::connect(&admin).await {
+                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = conn.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The configuration a test server starts with: the defaults of the CLI, a fresh database, a
+/// known first pool.
+pub fn test_config(db_url: &str) -> Config {
+    let mut config = Cli::parse_from(["orgraph"]).config;
+    config.database_url = db_url.to_string();
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.jwt_secret = None;
+    config.bootstrap_pool_id = Some(format!("pool{}", orgraph::ids::random_hex(4)));
+    config.bootstrap_pool_secret = Some(POOL_SECRET.to_string());
+    config
+}
+
+pub struct TestServer {
+    pub url: String,
+    pub pool_id: String,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    pub db: TestDb,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(tune: impl FnOnce(&mut Config)) -> TestServer {
+        let db = TestDb::new().await;
+        let mut config = test_config(&db.url);
+        tune(&mut config);
+        let pool_id = config.bootstrap_pool_id.clone().expect("pool id");
+        let (state, _) = AppState::start(config).await.expect("server starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(
+            orgraph::app::serve(state.clone(), listener, async {
+                let _ = stopped.await;
+            })
+            .map_unit(),
+        );
+        TestServer { url, pool_id, state, stop: Some(stop), db }
+    }
+
+    /// A client holding a fresh management token of the first pool.
+    pub async fn admin(&self) -> Client {
+        self.client_for(&self.pool_id, POOL_SECRET).await
+    }
+
+    /// A client holding a token of `pool_id`.
+    pub async fn client_for(&self, pool_id: &str, secret: &str) -> Client {
+        let anon = self.anonymous();
+        let data = anon
+            .data(
+                "query($id: String!, $s: String!) { accessToken(userPoolId: $id, secret: $s) { accessToken } }",
+                json!({ "id": pool_id, "s": secret }),
+            )
+            .await;
+        let token = data["accessToken"]["accessToken"].as_str().expect("token").to_string();
+        Client { token: Some(token), pool_header: Some(pool_id.to_string()), ..anon }
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client { http: reqwest::Client::new(), base: self.url.clone(), token: None, pool_header: None }
+    }
+
+    /// A second pool, with its id and secret.
+    pub async fn new_pool(&self, name: &str) -> (String, String) {
+        let p = self.state.pools.create(name, None, None).await.expect("pool created");
+        (p.id, p.secret)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+trait MapUnit {
+    fn map_unit(self) -> impl std::future::Future<Output = ()> + Send + 'static;
+}
+
+impl<F> MapUnit for F
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    fn map_unit(self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        async move {
+            if let Err(e) = self.await {
+                panic!("server failed: {e:#}");
+            }
+        }
+    }
+}
+
+/// An HTTP client of the server, optionally with a bearer token.
+#[derive(Clone)]
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: Option<String>,
+    pub pool_header: Option<String>,
+}
+
+impl Client {
+    pub fn with_token(&self, token: &str) -> Client {
+        Client { token: Some(token.to_string()), ..self.clone() }
+    }
+
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(p) = &self.pool_header {
+            req = req.header("x-authing-userpool-id", p);
+        }
+        req
+    }
+
+    /// The whole GraphQL response of `POST /graphql/v2`.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.gql_at("/graphql/v2", query, variables).await
+    }
+
+    pub async fn gql_at(&self, path: &str, query: &str, variables: Value) -> Value {
+        let res = self
+            .request(reqwest::Method::POST, path)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(res.status(), 200, "GraphQL answers 200");
+        res.json().await.expect("JSON body")
+    }
+
+    /// `data` of a response that must have no errors.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let res = self.gql(query, variables).await;
+        assert!(res.get("errors").is_none(), "unexpected errors: {res}");
+        res["data"].clone()
+    }
+
+    /// The error of a response that must fail: (extensions.code, message).
+    pub async fn error(&self, query: &str, variables: Value) -> (String, String) {
+        let res = self.gql(query, variables).await;
+        let err = &res["errors"][0];
+        assert!(err.is_object(), "expected an error, got {res}");
+        assert!(err["message"].is_string(), "message is a string: {res}");
+        (err["extensions"]["code"].as_str().unwrap_or("<none>").to_string(), err["message"].as_str().unwrap_or("").to_string())
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path).send().await.expect("request sent")
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path).json(&body).send().await.expect("request sent")
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: each starts a real server on a loopback port over a fresh database and
+//! talks to it over HTTP.
+
+mod harness;
+
+mod auth;
+mod isolation;
+mod schema;
+mod server;
+mod users;

@@ -1,0 +1,162 @@
+//! Server basics: health, GraphiQL, limits, both GraphQL paths, and the binary itself (first
+//! start, restart, --help, SIGTERM).
+
+use std::{io::{BufRead, BufReader}, process::{Command, Stdio}, time::Duration};
+
+use serde_json::{Value, json};
+
+use crate::harness::{TestDb, TestServer};
+
+#[tokio::test]
+async fn health_readiness_and_graphiql() {
+    let s = TestServer::start().await;
+    let anon = s.anonymous();
+    let res = anon.get("/healthz").await;
+    assert_eq!(res.status(), 200);
+    let res = anon.get("/readyz").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.unwrap()["database"], "ok");
+    let res = anon.get("/graphql").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("graphiql"), "GraphiQL page");
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_is_gone() {
+    let s = TestServer::start().await;
+    s.state.db.clone().close().await.ok();
+    let res = s.anonymous().get("/readyz").await;
+    assert_eq!(res.status(), 503);
+}
+
+#[tokio::test]
+async fn both_graphql_paths_serve_the_same_schema() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let q = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }";
+    assert_eq!(c.gql_at("/graphql", q, json!({})).await, c.gql_at("/graphql/v2", q, json!({})).await);
+}
+
+#[tokio::test]
+async fn depth_complexity_and_size_limits() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_query_depth = 3;
+        c.limits.max_query_complexity = 20;
+        c.limits.max_body_bytes = 4096;
+    })
+    .await;
+    let c = s.admin().await;
+    let deep = "{ __schema { types { fields { type { name } } } } }";
+    let (code, msg) = c.error(deep, json!({})).await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    assert!(msg.to_lowercase().contains("nested"), "{msg}");
+    let wide = format!("{{ {} }}", (0..30).map(|i| format!("a{i}: users {{ totalCount }}")).collect::<Vec<_>>().join(" "));
+    let (code, msg) = c.error(&wide, json!({})).await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    assert!(msg.to_lowercase().contains("complex"), "{msg}");
+    let big = json!({ "query": "{ users { totalCount } }", "variables": { "pad": "x".repeat(10_000) } });
+    let res = c.post_json("/graphql/v2", big).await;
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test]
+async fn malformed_requests_get_errors_not_crashes() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let (code, _) = c.error("{ users { ", json!({})).await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    let res = c.http.post(format!("{}/graphql/v2", s.url)).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let res = c.post_json("/api/v3/get-management-token", json!("a string")).await;
+    assert!(res.status().is_client_error());
+    // The server still answers.
+    c.data("{ users { totalCount } }", json!({})).await;
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Start the real binary; returns the child and the lines it printed on stdout.
+fn spawn_binary(db_url: &str, port: u16) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_orgraph"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", db_url])
+        .env_remove("ORGRAPH_BOOTSTRAP_POOL_ID")
+        .env_remove("ORGRAPH_BOOTSTRAP_POOL_SECRET")
+        .env_remove("ORGRAPH_JWT_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts")
+}
+
+async fn wait_ready(port: u16) {
+    let client = reqwest::Client::new();
+    for _ in 0..300 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server on port {port} did not become ready");
+}
+
+fn sigterm_and_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let pid = child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    panic!("server did not stop on SIGTERM");
+}
+
+#[tokio::test]
+async fn binary_first_start_prints_the_pool_once_and_restarts_cleanly() {
+    let db = TestDb::new().await;
+    let port = free_port();
+    let mut child = spawn_binary(&db.url, port);
+    let stdout = child.stdout.take().unwrap();
+    wait_ready(port).await;
+    let status = sigterm_and_wait(&mut child);
+    assert!(status.success(), "graceful exit on SIGTERM: {status}");
+    let printed: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    let field = |name: &str| printed.iter().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string());
+    let pool_id = field("userPoolId:").expect("pool id printed");
+    let secret = field("secret:").expect("secret printed");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!stderr.contains(&secret), "the secret never reaches the log");
+    assert!(stderr.contains("finished processing request"), "request log lines: {stderr}");
+
+    // Second start on the same database: no new pool, the printed credentials work.
+    let port = free_port();
+    let mut child = spawn_binary(&db.url, port);
+    let stdout = child.stdout.take().unwrap();
+    wait_ready(port).await;
+    let res: Value = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/v3/get-management-token"))
+        .json(&json!({ "accessKeyId": pool_id, "accessKeySecret": secret }))
+        .send().await.unwrap().json().await.unwrap();
+    assert_eq!(res["statusCode"], 200, "{res}");
+    assert!(sigterm_and_wait(&mut child).success());
+    let printed: Vec<String> = BufReader::new(stdout).lines().map_while(Result::ok).collect();
+    assert!(printed.iter().all(|l| !l.starts_with("secret:")), "no second pool: {printed:?}");
+}
+
+#[test]
+fn help_explains_every_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_orgraph")).arg("--help").output().expect("runs");
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in ["--listen", "--database-url", "--jwt-secret", "--token-ttl-secs", "--log-level",
+                 "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size"] {
+        assert!(help.contains(flag), "--help mentions {flag}");
+    }
+}
