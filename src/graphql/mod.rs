@@ -30,6 +30,8 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
 }
 
 /// The SDL as `schema.graphql` holds it. The options are pinned so the file is stable.
+/// (async-graphql 7.2 prints an argument that has a description on the line of the next
+/// argument, so arguments are documented in their field's description instead.)
 pub fn sdl(schema: &OrgraphSchema) -> String {
     schema.sdl_with_options(
         SDLExportOptions::new()

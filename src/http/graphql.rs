@@ -16,6 +16,10 @@ pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, req: Gra
     let request = req.into_inner().data(auth);
     let mut response = http.schema.execute(request).await;
     ensure_codes(&mut response);
+    for error in &response.errors {
+        let code = error.extensions.as_ref().and_then(|e| e.get("code")).map(|c| c.to_string());
+        tracing::debug!(code = code.as_deref().unwrap_or(""), message = %error.message, "graphql error");
+    }
     response.into()
 }
 

@@ -6,5 +6,6 @@ mod harness;
 mod auth;
 mod isolation;
 mod schema;
+mod sdk;
 mod server;
 mod users;

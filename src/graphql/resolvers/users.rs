@@ -25,22 +25,23 @@ impl UserQuery {
         Ok(Some(ctx.state().users.get(&pool, &id).await?.into()))
     }
 
-    /// The users of the caller's pool, a page at a time.
+    /// The users of the caller's pool, a page at a time. `excludeUsersInOrg` leaves out users
+    /// who are members of an organization node.
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 1)] page: i64,
-        #[graphql(default = 10)] limit: i64,
-        #[graphql(default)] sort_by: SortByEnum,
-        #[graphql(desc = "Leave out users who are members of any organization node.")]
+        #[graphql(default_with = "Some(1)")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
         exclude_users_in_org: Option<bool>,
     ) -> Result<PaginatedUsers> {
         let pool = ctx.pool()?;
         let state = ctx.state();
-        let page = Page::new(Some(page), Some(limit), state.config.limits.max_page_size)?;
+        // Null means "the default", as clients such as the SDK leave variables unset.
+        let page = Page::new(page, limit, state.config.limits.max_page_size)?;
         // No organizations exist before the org API, so no user is in one yet.
         let _ = exclude_users_in_org;
-        let found = state.users.list(&pool, page, sort_by.into()).await?;
+        let found = state.users.list(&pool, page, sort_by.unwrap_or_default().into()).await?;
         Ok(PaginatedUsers {
             total_count: found.total_count as i64,
             list: found.list.into_iter().map(User::from).collect(),
@@ -53,16 +54,16 @@ pub struct UserMutation;
 
 #[Object]
 impl UserMutation {
-    /// Create a user as an administrator (no verification codes).
+    /// Create a user as an administrator (no verification codes). `keepPassword`: the password
+    /// is a hash from another system, stored as it is. `params`: extended fields as a JSON object
+    /// string. `resetPasswordOnFirstLogin` is accepted for compatibility (orgraph has no login).
     async fn create_user(
         &self,
         ctx: &Context<'_>,
         user_info: CreateUserInput,
-        #[graphql(desc = "The password is a hash from another system: store it as it is.")]
         keep_password: Option<bool>,
-        #[graphql(desc = "Accepted for compatibility; orgraph has no login flow.")]
         reset_password_on_first_login: Option<bool>,
-        #[graphql(desc = "Extended fields as a JSON object string.")] params: Option<String>,
+        params: Option<String>,
         identity: Option<CreateUserIdentityInput>,
     ) -> Result<User> {
         let pool = ctx.pool()?;
@@ -88,12 +89,17 @@ impl UserMutation {
     }
 
     /// Change some fields of a user; fields left out keep their value, null clears them.
+    /// `emailToken`/`phoneToken` are accepted for compatibility: administrators need no
+    /// verification codes.
     async fn update_user(
         &self,
         ctx: &Context<'_>,
         id: Option<String>,
         input: UpdateUserInput,
+        email_token: Option<String>,
+        phone_token: Option<String>,
     ) -> Result<User> {
+        let _ = (email_token, phone_token);
         let pool = ctx.pool()?;
         let state = ctx.state();
         let id = id.ok_or_else(|| AppError::invalid("id", "id is required"))?;

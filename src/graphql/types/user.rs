@@ -139,6 +139,10 @@ pub struct User {
     pub updated_at: Option<String>,
     pub external_id: Option<String>,
     pub custom_data: Option<Vec<Option<UserCustomData>>>,
+    /// Accounts do not expire in orgraph: always null.
+    pub expired_at: Option<String>,
+    /// Always null (no direct-management relation in orgraph).
+    pub direct_management: Option<String>,
 }
 
 #[derive(SimpleObject, Debug, Clone, Serialize)]
@@ -203,6 +207,8 @@ impl From<user::Model> for User {
             updated_at: Some(iso(u.updated_at)),
             external_id: u.external_id,
             custom_data: Some(custom_data(&u.custom_data)),
+            expired_at: None,
+            direct_management: None,
             id: u.id,
             user_pool_id: u.user_pool_id,
         }

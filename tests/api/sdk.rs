@@ -1,0 +1,94 @@
+//! The official authing-js-sdk v4, unchanged, against a real orgraph. Node.js and npm must be
+//! installed: without them this test fails and says so.
+
+use std::{path::PathBuf, process::Command};
+
+use serde_json::{Value, json};
+
+use crate::harness::{POOL_SECRET, TestServer};
+
+/// `tests/sdk` installed (once, with `npm ci`) into a scratch folder under `target/`.
+fn sdk_dir() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join("tests/sdk");
+    let dir = root.join("target/sdk-node");
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let lock = std::fs::read(src.join("package-lock.json")).expect("tests/sdk/package-lock.json");
+    let installed = std::fs::read(dir.join("package-lock.json")).ok();
+    for entry in std::fs::read_dir(&src).expect("tests/sdk") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy SDK test files");
+        }
+    }
+    if installed.as_deref() != Some(&lock[..]) || !dir.join("node_modules/authing-js-sdk").exists() {
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("npm is required for the SDK tests and could not be run: {e}"));
+        assert!(out.status.success(), "npm ci failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir
+}
+
+fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
+    let out = Command::new("node")
+        .arg(script)
+        .current_dir(dir)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("Node.js is required for the SDK tests and could not be run: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script prints a JSON summary")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authing_js_sdk_manages_users() {
+    let s = TestServer::start().await;
+    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
+    let (url, pool) = (s.url.clone(), s.pool_id.clone());
+    let summary = tokio::task::spawn_blocking(move || {
+        run_node(&dir, "users.cjs", &[
+            ("ORGRAPH_HOST", &url),
+            ("ORGRAPH_POOL_ID", &pool),
+            ("ORGRAPH_POOL_SECRET", POOL_SECRET),
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["total"], 1);
+
+    // What the SDK did is in the database: the password it encrypted was decrypted and hashed.
+    let admin = s.admin().await;
+    let alice = admin
+        .data("query($id: String) { user(id: $id) { username nickname company } }", json!({ "id": summary["alice"] }))
+        .await;
+    assert_eq!(alice["user"], json!({ "username": "sdk-alice", "nickname": "Alicia", "company": "SDK Inc" }));
+    use sea_orm::EntityTrait;
+    let row = entity::user::Entity::find_by_id(summary["alice"].as_str().unwrap().to_string())
+        .one(&s.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(orgraph::security::secret_hash::verify("n3w-pass".into(), row.password_hash).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_claimed_sdk_document_validates_against_schema_graphql() {
+    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
+    let schema = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let summary = tokio::task::spawn_blocking(move || {
+        run_node(&dir, "documents.cjs", &[("ORGRAPH_SCHEMA", schema.to_str().expect("utf-8 path"))])
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary["failures"], json!([]));
+    assert!(summary["checked"].as_u64().unwrap() >= 11);
+}
