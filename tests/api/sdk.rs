@@ -7,8 +7,13 @@ use serde_json::{Value, json};
 
 use crate::harness::{POOL_SECRET, TestServer};
 
-/// `tests/sdk` installed (once, with `npm ci`) into a scratch folder under `target/`.
+/// `tests/sdk` installed (with `npm ci`, once per test run) into a scratch folder under `target/`.
 fn sdk_dir() -> PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(install_sdk).clone()
+}
+
+fn install_sdk() -> PathBuf {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let src = root.join("tests/sdk");
     let dir = root.join("target/sdk-node");
