@@ -8,7 +8,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     config::Config,
-    domain::{pools::{Bootstrap, PoolService}, users::UserService},
+    domain::{org_tree::OrgService, pools::{Bootstrap, PoolService}, users::UserService},
     error::AppResult,
     graphql, http,
     security::{password_box::PasswordKeyring, tokens::TokenService},
@@ -24,6 +24,7 @@ pub struct AppState {
     pub password_keys: Arc<PasswordKeyring>,
     pub pools: PoolService,
     pub users: UserService,
+    pub orgs: OrgService,
 }
 
 impl AppState {
@@ -52,6 +53,7 @@ impl AppState {
             .await?;
         let state = AppState {
             users: UserService::new(db.clone()),
+            orgs: OrgService::new(db.clone()),
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),
             tokens: Arc::new(tokens),

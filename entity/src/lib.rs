@@ -1,5 +1,10 @@
 //! sea-orm entities: one module per table. No GraphQL here; the API maps these into its own types.
 
+pub mod membership;
+pub mod node;
+pub mod node_closure;
+pub mod org;
 pub mod server_key;
+pub mod subtree_member;
 pub mod user;
 pub mod user_pool;

@@ -5,7 +5,7 @@ use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {
     pub page: u64,
     pub limit: u64,

@@ -99,7 +99,7 @@ pub struct NewIdentity {
     pub connection_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum UserSort {
     #[default]
     CreatedAtDesc,
@@ -173,8 +173,14 @@ impl UserService {
         find_in_pool(&self.db, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))
     }
 
-    pub async fn list(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<user::Model>> {
-        let base = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str()));
+    /// A page of the pool's users; `outside_orgs` leaves out members of any node.
+    pub async fn list(&self, pool: &PoolId, page: Page, sort: UserSort, outside_orgs: bool) -> AppResult<Paginated<user::Model>> {
+        let mut base = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str()));
+        if outside_orgs {
+            base = base.filter(sea_orm::sea_query::Expr::cust(
+                "NOT EXISTS (SELECT 1 FROM membership m WHERE m.user_id = users.id)",
+            ));
+        }
         let total_count = base.clone().count(&self.db).await?;
         let (column, ascending) = match sort {
             UserSort::CreatedAtDesc => (user::Column::CreatedAt, false),
@@ -217,8 +223,10 @@ impl UserService {
             });
         }
         ensure_unique(&txn, pool, Some(id), &probe).await?;
-        row.updated_at = Set(chrono::Utc::now());
+        let now = chrono::Utc::now();
+        row.updated_at = Set(now);
         let updated = row.update(&txn).await?;
+        crate::domain::org_tree::fanout::touch_user(&txn, id, now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -252,6 +260,8 @@ impl UserService {
                 wanted.iter().filter(|id| !found.contains(id)).map(String::as_str).collect();
             return Err(AppError::not_found("user", missing.join(", ")));
         }
+        // Their memberships go by cascade; the counts of their nodes are kept here.
+        crate::domain::org_tree::fanout::forget_users(&txn, &wanted).await?;
         let deleted = user::Entity::delete_many()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted))
@@ -263,7 +273,7 @@ impl UserService {
     }
 }
 
-async fn find_in_pool(
+pub(crate) async fn find_in_pool(
     db: &impl sea_orm::ConnectionTrait,
     pool: &PoolId,
     id: &str,

@@ -3,25 +3,35 @@
 
 pub mod context;
 pub mod errors;
+pub mod loaders;
 pub mod resolvers;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions, dataloader::DataLoader};
 
 use crate::app::AppState;
-use resolvers::{auth::{AuthMutation, AuthQuery}, users::{UserMutation, UserQuery}};
+use resolvers::{
+    auth::{AuthMutation, AuthQuery},
+    members::{MemberMutation, MemberQuery},
+    nodes::{NodeMutation, NodeQuery},
+    orgs::{OrgMutation, OrgQuery},
+    users::{UserMutation, UserQuery},
+};
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
+    let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
+        .delay(std::time::Duration::from_micros(200));
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .data(tree_loader)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)

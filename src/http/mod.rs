@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod graphql;
 pub mod health;
 pub mod rest_auth;
+pub mod rest_orgs;
 pub mod rest_users;
 
 use std::time::Duration;
@@ -41,6 +42,12 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v3/get-management-token", post(rest_auth::management_token))
         .route("/api/v2/.well-known", get(rest_auth::well_known))
         .route("/api/v2/users/{id}", get(rest_users::detail))
+        .route("/api/v2/orgs", get(rest_orgs::list))
+        .route("/api/v2/orgs/count", get(rest_orgs::count))
+        .route("/api/v2/orgs/import", post(rest_orgs::import))
+        .route("/api/v2/orgs/export", get(rest_orgs::export))
+        .route("/api/v2/orgs/nodes/{node_id}/members", get(rest_orgs::node_members))
+        .route("/api/v3/list-department-members", get(rest_orgs::department_members_v3))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .with_state(state)

@@ -1,6 +1,7 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
 
 pub mod server_keys;
+pub mod sql;
 
 use std::time::Duration;
 

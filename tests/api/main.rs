@@ -5,6 +5,7 @@ mod harness;
 
 mod auth;
 mod isolation;
+mod orgs;
 mod schema;
 mod sdk;
 mod server;

@@ -12,6 +12,12 @@ const CLAIMED = [
   'UserDocument', 'UserWithCustomDataDocument',
   'UsersDocument', 'UsersWithCustomDataDocument',
   'UpdateUserDocument', 'DeleteUserDocument', 'DeleteUsersDocument',
+  // issue 3: orgs, nodes, members
+  'CreateOrgDocument', 'DeleteOrgDocument', 'OrgsDocument', 'OrgDocument',
+  'AddNodeV2Document', 'AddNodeDocument', 'UpdateNodeDocument', 'DeleteNodeDocument', 'MoveNodeDocument',
+  'IsRootNodeDocument', 'ChildrenNodesDocument', 'RootNodeDocument', 'NodeByIdDocument', 'NodeByCodeDocument',
+  'NodeByIdWithMembersDocument', 'NodeByCodeWithMembersDocument', 'SearchNodesDocument',
+  'AddMemberDocument', 'RemoveMemberDocument', 'MoveMembersDocument', 'SetMainDepartmentDocument',
 ];
 
 const schemaPath = process.env.ORGRAPH_SCHEMA;

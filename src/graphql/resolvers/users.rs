@@ -39,9 +39,10 @@ impl UserQuery {
         let state = ctx.state();
         // Null means "the default", as clients such as the SDK leave variables unset.
         let page = Page::new(page, limit, state.config.limits.max_page_size)?;
-        // No organizations exist before the org API, so no user is in one yet.
-        let _ = exclude_users_in_org;
-        let found = state.users.list(&pool, page, sort_by.unwrap_or_default().into()).await?;
+        let found = state
+            .users
+            .list(&pool, page, sort_by.unwrap_or_default().into(), exclude_users_in_org.unwrap_or(false))
+            .await?;
         Ok(PaginatedUsers {
             total_count: found.total_count as i64,
             list: found.list.into_iter().map(User::from).collect(),

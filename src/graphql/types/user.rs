@@ -82,6 +82,7 @@ pub struct Identity {
 /// A user, with every field authing-js-sdk v4 selects. Fields orgraph has no value for are null;
 /// `password` and `token` are always null.
 #[derive(SimpleObject, Debug, Clone, Serialize)]
+#[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: String,

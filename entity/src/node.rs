@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+/// A department. `parent_id` is the source of truth; `depth` and the counts are maintained.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "node")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub user_pool_id: String,
+    pub org_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub name_i18n: Option<String>,
+    pub description: Option<String>,
+    pub description_i18n: Option<String>,
+    pub order: Option<i64>,
+    pub code: Option<String>,
+    pub leader_user_id: Option<String>,
+    /// Distance from the root (the root is 0).
+    pub depth: i32,
+    /// Direct members.
+    pub member_count: i64,
+    /// Distinct users who are members of this node or of a node below it.
+    pub subtree_member_count: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

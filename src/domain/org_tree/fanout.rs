@@ -1,0 +1,131 @@
+//! Upkeep of `subtree_member` (for each node, the distinct users of its subtree with a count of
+//! their memberships there) and of the per-node counts. Every function runs inside the caller's
+//! transaction and touches only the rows of the users and ancestors concerned.
+
+use sea_orm::{ConnectionTrait, Value};
+
+use crate::{
+    error::AppResult,
+    storage::sql::{exec, placeholders, strings},
+};
+
+const ANCESTORS_OF_1: &str = "SELECT ancestor_id FROM node_closure WHERE descendant_id = $1";
+
+/// Each of `users` gained one membership in `node_id` (not had it before), at `joined_at`.
+pub async fn add_refs(
+    db: &impl ConnectionTrait,
+    node_id: &str,
+    users: &[String],
+    joined_at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(2, users.len());
+    let mut values = vec![Value::from(node_id.to_string())];
+    values.extend(strings(users));
+    exec(db, &format!(
+        "UPDATE node SET member_count = member_count + {n} WHERE id = $1", n = users.len()), vec![Value::from(node_id.to_string())]).await?;
+    exec(db, &format!(
+        "UPDATE node SET subtree_member_count = subtree_member_count + (
+            SELECT COUNT(*) FROM users u WHERE u.id IN ({list}) AND NOT EXISTS (
+                SELECT 1 FROM subtree_member s WHERE s.ancestor_id = node.id AND s.user_id = u.id))
+         WHERE id IN ({ANCESTORS_OF_1})"), values.clone()).await?;
+    let at = users.len() + 2;
+    values.push(Value::from(joined_at));
+    exec(db, &format!(
+        "INSERT INTO subtree_member (ancestor_id, user_id, refs, joined_at, user_created_at, user_updated_at)
+         SELECT c.ancestor_id, u.id, 1, ${at}, u.created_at, u.updated_at
+         FROM node_closure c JOIN users u ON u.id IN ({list})
+         WHERE c.descendant_id = $1
+         ON CONFLICT (ancestor_id, user_id) DO UPDATE SET refs = subtree_member.refs + 1"), values).await?;
+    Ok(())
+}
+
+/// Each of `users` lost their membership in `node_id`.
+pub async fn remove_refs(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(2, users.len());
+    let mut values = vec![Value::from(node_id.to_string())];
+    values.extend(strings(users));
+    exec(db, &format!(
+        "UPDATE node SET member_count = member_count - {n} WHERE id = $1", n = users.len()), vec![Value::from(node_id.to_string())]).await?;
+    exec(db, &format!(
+        "UPDATE subtree_member SET refs = refs - 1
+         WHERE user_id IN ({list}) AND ancestor_id IN ({ANCESTORS_OF_1})"), values.clone()).await?;
+    drop_zero_refs(db, &format!("IN ({ANCESTORS_OF_1})"), &format!("IN ({list})"), values).await
+}
+
+/// Delete the rows whose refs fell to zero, counting them off their nodes. `ancestors` and
+/// `users` are SQL conditions (`IN (...)`) over the same `values`.
+async fn drop_zero_refs(db: &impl ConnectionTrait, ancestors: &str, users: &str, values: Vec<Value>) -> AppResult<()> {
+    exec(db, &format!(
+        "UPDATE node SET subtree_member_count = subtree_member_count - (
+            SELECT COUNT(*) FROM subtree_member z
+            WHERE z.ancestor_id = node.id AND z.refs <= 0 AND z.user_id {users})
+         WHERE id {ancestors}"), values.clone()).await?;
+    exec(db, &format!(
+        "DELETE FROM subtree_member WHERE ancestor_id {ancestors} AND user_id {users} AND refs <= 0"), values).await?;
+    Ok(())
+}
+
+/// The subtree rooted at `root` stops being below `leave` and starts being below `join` (node
+/// ids; a move passes the ancestors it loses and gains, a deletion only `leave`).
+pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[String], join: &[String]) -> AppResult<()> {
+    let subtree_users = "IN (SELECT user_id FROM subtree_member WHERE ancestor_id = $1)";
+    if !leave.is_empty() {
+        let list = placeholders(2, leave.len());
+        let mut values = vec![Value::from(root.to_string())];
+        values.extend(strings(leave));
+        exec(db, &format!(
+            "UPDATE subtree_member SET refs = refs - (
+                SELECT m.refs FROM subtree_member m WHERE m.ancestor_id = $1 AND m.user_id = subtree_member.user_id)
+             WHERE ancestor_id IN ({list}) AND user_id {subtree_users}"), values.clone()).await?;
+        drop_zero_refs(db, &format!("IN ({list})"), subtree_users, values).await?;
+    }
+    if !join.is_empty() {
+        let list = placeholders(2, join.len());
+        let mut values = vec![Value::from(root.to_string())];
+        values.extend(strings(join));
+        exec(db, &format!(
+            "UPDATE node SET subtree_member_count = subtree_member_count + (
+                SELECT COUNT(*) FROM subtree_member m WHERE m.ancestor_id = $1 AND NOT EXISTS (
+                    SELECT 1 FROM subtree_member e WHERE e.ancestor_id = node.id AND e.user_id = m.user_id))
+             WHERE id IN ({list})"), values.clone()).await?;
+        exec(db, &format!(
+            "INSERT INTO subtree_member (ancestor_id, user_id, refs, joined_at, user_created_at, user_updated_at)
+             SELECT n.id, m.user_id, m.refs, m.joined_at, m.user_created_at, m.user_updated_at
+             FROM node n JOIN subtree_member m ON m.ancestor_id = $1
+             WHERE n.id IN ({list})
+             ON CONFLICT (ancestor_id, user_id) DO UPDATE SET refs = subtree_member.refs + excluded.refs,
+                joined_at = CASE WHEN excluded.joined_at < subtree_member.joined_at
+                                 THEN excluded.joined_at ELSE subtree_member.joined_at END"), values).await?;
+    }
+    Ok(())
+}
+
+/// `users` are about to be deleted: take them off every count (their rows go by cascade).
+pub async fn forget_users(db: &impl ConnectionTrait, users: &[String]) -> AppResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let list = placeholders(1, users.len());
+    exec(db, &format!(
+        "UPDATE node SET member_count = member_count - (
+            SELECT COUNT(*) FROM membership m WHERE m.node_id = node.id AND m.user_id IN ({list}))
+         WHERE id IN (SELECT node_id FROM membership WHERE user_id IN ({list}))"), strings(users)).await?;
+    exec(db, &format!(
+        "UPDATE node SET subtree_member_count = subtree_member_count - (
+            SELECT COUNT(*) FROM subtree_member s WHERE s.ancestor_id = node.id AND s.user_id IN ({list}))
+         WHERE id IN (SELECT ancestor_id FROM subtree_member WHERE user_id IN ({list}))"), strings(users)).await?;
+    Ok(())
+}
+
+/// A user's `updated_at` changed: keep the copied sort key in step.
+pub async fn touch_user(db: &impl ConnectionTrait, user_id: &str, updated_at: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
+    exec(db, "UPDATE subtree_member SET user_updated_at = $1 WHERE user_id = $2",
+        vec![Value::from(updated_at), Value::from(user_id.to_string())]).await?;
+    Ok(())
+}

@@ -1,0 +1,411 @@
+//! Members of nodes: adding, removing, moving, the main department, and member pages (direct,
+//! or distinct users of the whole subtree).
+
+use std::collections::HashMap;
+
+use entity::{membership, node, user};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value,
+};
+
+use super::{OrgService, fanout, find_node};
+use crate::{
+    domain::{PoolId, pagination::{Page, Paginated}, users::{MAX_BATCH, UserSort}},
+    error::{AppError, AppResult},
+    storage::{self, sql::{all, exec, placeholders, strings}},
+};
+
+/// A node named by id, or by org and code.
+#[derive(Debug, Clone)]
+pub enum NodeRef {
+    Id(String),
+    Code { org_id: String, code: String },
+}
+
+impl NodeRef {
+    /// From the `nodeId` / `orgId` + `nodeCode` argument pair of the v2 API.
+    pub fn from_args(node_id: Option<String>, org_id: Option<String>, node_code: Option<String>) -> AppResult<Self> {
+        match (node_id.filter(|s| !s.is_empty()), org_id, node_code) {
+            (Some(id), _, _) => Ok(NodeRef::Id(id)),
+            (None, Some(org_id), Some(code)) => Ok(NodeRef::Code { org_id, code }),
+            _ => Err(AppError::invalid("nodeId", "give nodeId, or orgId and nodeCode")),
+        }
+    }
+}
+
+/// Sort keys of member lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MemberSort {
+    User(UserSort),
+    /// When the user joined the node (direct members only; for a subtree, the earliest join).
+    JoinedAsc,
+    JoinedDesc,
+}
+
+/// Which page of which members of a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembersQuery {
+    pub page: Page,
+    pub sort: MemberSort,
+    pub include_children: bool,
+}
+
+/// The v3 `listDepartmentMembers` query.
+#[derive(Debug, Clone)]
+pub struct DepartmentMembersQuery {
+    pub organization_code: String,
+    pub department_id: String,
+    /// `department_id` names the node by `code` instead of id.
+    pub by_code: bool,
+    pub members: MembersQuery,
+}
+
+/// A department of a user.
+#[derive(Debug, Clone)]
+pub struct UserDepartment {
+    pub node: node::Model,
+    pub is_main: bool,
+    pub is_leader: bool,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl OrgService {
+    pub async fn resolve_node(&self, pool: &PoolId, node: &NodeRef) -> AppResult<node::Model> {
+        match node {
+            NodeRef::Id(id) => find_node(&self.db, pool, id).await,
+            NodeRef::Code { org_id, code } => self.node_by_code(pool, org_id, code).await,
+        }
+    }
+
+    /// Add users to a node. Users already there keep their membership (with `is_leader`
+    /// updated when given). Every user must exist in the pool, or nothing is added.
+    pub async fn add_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
+        let user_ids = distinct(user_ids)?;
+        let node = self.resolve_node(pool, node).await?;
+        let txn = storage::begin_write(&self.db).await?;
+        ensure_users_exist(&txn, pool, &user_ids).await?;
+        let existing = member_ids(&txn, &node.id, &user_ids).await?;
+        let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
+        let now = chrono::Utc::now();
+        if !new.is_empty() {
+            let rows = new.iter().map(|u| membership::ActiveModel {
+                node_id: Set(node.id.clone()),
+                user_id: Set(u.clone()),
+                user_pool_id: Set(pool.as_str().to_string()),
+                org_id: Set(node.org_id.clone()),
+                is_leader: Set(is_leader.unwrap_or(false)),
+                is_main_department: Set(false),
+                joined_at: Set(now),
+            });
+            membership::Entity::insert_many(rows).exec(&txn).await?;
+            fanout::add_refs(&txn, &node.id, &new, now).await?;
+        }
+        if let (Some(leader), false) = (is_leader, existing.is_empty()) {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::IsLeader, leader.into())
+                .filter(membership::Column::NodeId.eq(node.id.as_str()))
+                .filter(membership::Column::UserId.is_in(existing))
+                .exec(&txn)
+                .await?;
+        }
+        let node = find_node(&txn, pool, &node.id).await?;
+        txn.commit().await?;
+        Ok(node)
+    }
+
+    /// Remove users from a node. Each must be a member, or nothing is removed.
+    pub async fn remove_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String]) -> AppResult<node::Model> {
+        let user_ids = distinct(user_ids)?;
+        let node = self.resolve_node(pool, node).await?;
+        let txn = storage::begin_write(&self.db).await?;
+        ensure_members(&txn, &node.id, &user_ids).await?;
+        remove(&txn, &node.id, &user_ids).await?;
+        let node = find_node(&txn, pool, &node.id).await?;
+        txn.commit().await?;
+        Ok(node)
+    }
+
+    /// Move users from one node to another (any org of the pool). Each must be a member of the
+    /// source; those already in the target just leave the source.
+    pub async fn move_members(&self, pool: &PoolId, user_ids: &[String], source_id: &str, target_id: &str) -> AppResult<()> {
+        let user_ids = distinct(user_ids)?;
+        if source_id == target_id {
+            return Err(AppError::invalid("targetNodeId", "source and target are the same node"));
+        }
+        let txn = storage::begin_write(&self.db).await?;
+        let source = find_node(&txn, pool, source_id).await?;
+        let target = find_node(&txn, pool, target_id).await?;
+        let moving = ensure_members(&txn, &source.id, &user_ids).await?;
+        let already = member_ids(&txn, &target.id, &user_ids).await?;
+        remove(&txn, &source.id, &user_ids).await?;
+        let now = chrono::Utc::now();
+        let new: Vec<&membership::Model> = moving.iter().filter(|m| !already.contains(&m.user_id)).collect();
+        if !new.is_empty() {
+            let rows = new.iter().map(|m| membership::ActiveModel {
+                node_id: Set(target.id.clone()),
+                user_id: Set(m.user_id.clone()),
+                user_pool_id: Set(pool.as_str().to_string()),
+                org_id: Set(target.org_id.clone()),
+                is_leader: Set(false),
+                is_main_department: Set(m.is_main_department),
+                joined_at: Set(now),
+            });
+            membership::Entity::insert_many(rows).exec(&txn).await?;
+            let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
+            fanout::add_refs(&txn, &target.id, &ids, now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Make `department_id` the user's main department (the user must be a member of it), or
+    /// clear it when `None`.
+    pub async fn set_main_department(&self, pool: &PoolId, user_id: &str, department_id: Option<&str>) -> AppResult<()> {
+        let txn = storage::begin_write(&self.db).await?;
+        crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+        if let Some(dep) = department_id {
+            find_node(&txn, pool, dep).await?;
+            if member_ids(&txn, dep, &[user_id.to_string()]).await?.is_empty() {
+                return Err(AppError::invalid("departmentId", format!("user {user_id} is not a member of node {dep}")));
+            }
+        }
+        membership::Entity::update_many()
+            .col_expr(membership::Column::IsMainDepartment, false.into())
+            .filter(membership::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if let Some(dep) = department_id {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::IsMainDepartment, true.into())
+                .filter(membership::Column::UserId.eq(user_id))
+                .filter(membership::Column::NodeId.eq(dep))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The departments of a user (of one org when given), main department first.
+    pub async fn user_departments(&self, pool: &PoolId, user_id: &str, org_id: Option<&str>) -> AppResult<Vec<UserDepartment>> {
+        let mut q = membership::Entity::find()
+            .filter(membership::Column::UserPoolId.eq(pool.as_str()))
+            .filter(membership::Column::UserId.eq(user_id));
+        if let Some(org) = org_id {
+            q = q.filter(membership::Column::OrgId.eq(org));
+        }
+        let rows = q
+            .order_by_desc(membership::Column::IsMainDepartment)
+            .order_by_asc(membership::Column::JoinedAt)
+            .order_by_asc(membership::Column::NodeId)
+            .find_also_related_node(&self.db)
+            .await?;
+        Ok(rows)
+    }
+
+    /// Ids of the nodes each of `users` is a member of (for v3 `departmentIds`).
+    pub async fn department_ids_of(&self, users: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.is_in(users.to_vec()))
+            .order_by_asc(membership::Column::JoinedAt)
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for m in rows {
+            map.entry(m.user_id).or_default().push(m.node_id);
+        }
+        Ok(map)
+    }
+
+    /// One page of members of `node` with the total, which comes from the node's counts.
+    pub async fn members_page(&self, node: &node::Model, q: MembersQuery) -> AppResult<Paginated<user::Model>> {
+        let mut pages = self.members_pages(&[node.id.clone()], q).await?;
+        Ok(Paginated { total_count: total(node, q), list: pages.remove(&node.id).unwrap_or_default() })
+    }
+
+    /// The same page for many nodes, in one statement (one index range per node).
+    pub async fn members_pages(&self, nodes: &[String], q: MembersQuery) -> AppResult<HashMap<String, Vec<user::Model>>> {
+        let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
+        // SQLite allows 500 terms in a compound SELECT.
+        for chunk in nodes.chunks(200) {
+            let (limit, offset) = (q.page.limit as i64, q.page.offset() as i64);
+            let branches: Vec<String> = (0..chunk.len())
+                .map(|i| format!("SELECT * FROM ({}) b{i}", page_sql(q, i + 3)))
+                .collect();
+            let sql = branches.join(" UNION ALL ");
+            let mut values: Vec<Value> = vec![limit.into(), offset.into()];
+            values.extend(strings(chunk));
+            let rows: Vec<MemberRow> = all(&self.db, &sql, values).await?;
+            for row in rows {
+                out.entry(row.page_node_id.clone()).or_default().push(row.into_user());
+            }
+        }
+        Ok(out)
+    }
+
+    /// v3 `listDepartmentMembers`: the org by code, the department by id (`root` = the root
+    /// node) or by code.
+    pub async fn department_members(&self, pool: &PoolId, q: &DepartmentMembersQuery) -> AppResult<Paginated<user::Model>> {
+        let org = self.org_by_code(pool, &q.organization_code).await?;
+        let node = if q.department_id == "root" {
+            find_node(&self.db, pool, &org.root_node_id).await?
+        } else if q.by_code {
+            self.node_by_code(pool, &org.id, &q.department_id).await?
+        } else {
+            let node = find_node(&self.db, pool, &q.department_id).await?;
+            if node.org_id != org.id {
+                return Err(AppError::not_found("department", &q.department_id));
+            }
+            node
+        };
+        self.members_page(&node, q.members).await
+    }
+}
+
+fn total(node: &node::Model, q: MembersQuery) -> u64 {
+    let n = if q.include_children { node.subtree_member_count } else { node.member_count };
+    n.max(0) as u64
+}
+
+/// The SQL of one node's page; `$1` is the limit, `$2` the offset, `$param` the node id. Each
+/// row carries the user's columns and `page_node_id`.
+fn page_sql(q: MembersQuery, param: usize) -> String {
+    let dir = |asc: bool| if asc { "ASC" } else { "DESC" };
+    if q.include_children {
+        // Distinct users of the subtree: one range of subtree_member, in the order of its index.
+        let (key, asc) = match q.sort {
+            MemberSort::User(UserSort::CreatedAtDesc) => ("s.user_created_at", false),
+            MemberSort::User(UserSort::CreatedAtAsc) => ("s.user_created_at", true),
+            MemberSort::User(UserSort::UpdatedAtDesc) => ("s.user_updated_at", false),
+            MemberSort::User(UserSort::UpdatedAtAsc) => ("s.user_updated_at", true),
+            // When the user entered the subtree (their earliest membership still in it).
+            MemberSort::JoinedAsc => ("s.joined_at", true),
+            MemberSort::JoinedDesc => ("s.joined_at", false),
+        };
+        let d = dir(asc);
+        format!(
+            "SELECT u.*, s.ancestor_id AS page_node_id FROM subtree_member s JOIN users u ON u.id = s.user_id
+             WHERE s.ancestor_id = ${param} ORDER BY {key} {d}, s.user_id {d} LIMIT $1 OFFSET $2")
+    } else {
+        let (key, asc) = match q.sort {
+            MemberSort::User(UserSort::CreatedAtDesc) => ("u.created_at", false),
+            MemberSort::User(UserSort::CreatedAtAsc) => ("u.created_at", true),
+            MemberSort::User(UserSort::UpdatedAtDesc) => ("u.updated_at", false),
+            MemberSort::User(UserSort::UpdatedAtAsc) => ("u.updated_at", true),
+            MemberSort::JoinedAsc => ("m.joined_at", true),
+            MemberSort::JoinedDesc => ("m.joined_at", false),
+        };
+        let d = dir(asc);
+        format!(
+            "SELECT u.*, m.node_id AS page_node_id FROM membership m JOIN users u ON u.id = m.user_id
+             WHERE m.node_id = ${param} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+    }
+}
+
+/// A user row of a member page, tagged with the node it is a page of.
+#[derive(Debug)]
+struct MemberRow {
+    page_node_id: String,
+    user: user::Model,
+}
+
+impl sea_orm::FromQueryResult for MemberRow {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(MemberRow { page_node_id: row.try_get(pre, "page_node_id")?, user: user::Model::from_query_result(row, pre)? })
+    }
+}
+
+impl MemberRow {
+    fn into_user(self) -> user::Model {
+        self.user
+    }
+}
+
+fn distinct(user_ids: &[String]) -> AppResult<Vec<String>> {
+    if user_ids.is_empty() {
+        return Err(AppError::invalid("userIds", "give at least one user id"));
+    }
+    if user_ids.len() > MAX_BATCH {
+        return Err(AppError::invalid("userIds", format!("at most {MAX_BATCH} users per call")));
+    }
+    let mut ids = user_ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+async fn ensure_users_exist(db: &impl ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<()> {
+    let found: Vec<String> = user::Entity::find()
+        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let missing: Vec<&str> = ids.iter().filter(|id| !found.contains(id)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return Err(AppError::not_found("user", missing.join(", ")));
+    }
+    Ok(())
+}
+
+/// Which of `users` are direct members of `node_id`.
+async fn member_ids(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<Vec<String>> {
+    Ok(memberships(db, node_id, users).await?.into_iter().map(|m| m.user_id).collect())
+}
+
+async fn memberships(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<Vec<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::NodeId.eq(node_id))
+        .filter(membership::Column::UserId.is_in(users.to_vec()))
+        .all(db)
+        .await?)
+}
+
+/// The memberships of `users` in `node_id`; an error naming those who are not members.
+async fn ensure_members(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<Vec<membership::Model>> {
+    let found = memberships(db, node_id, users).await?;
+    let missing: Vec<&str> = users.iter().filter(|u| !found.iter().any(|m| &m.user_id == *u)).map(String::as_str).collect();
+    if !missing.is_empty() {
+        return Err(AppError::NotFound { entity: "member of this node", id: missing.join(", ") });
+    }
+    Ok(found)
+}
+
+async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<()> {
+    let list = placeholders(2, users.len());
+    let mut values: Vec<Value> = vec![node_id.into()];
+    values.extend(strings(users));
+    exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({list})"), values).await?;
+    fanout::remove_refs(db, node_id, users).await
+}
+
+trait FindAlsoNode {
+    async fn find_also_related_node(self, db: &impl ConnectionTrait) -> AppResult<Vec<UserDepartment>>;
+}
+
+impl FindAlsoNode for sea_orm::Select<membership::Entity> {
+    async fn find_also_related_node(self, db: &impl ConnectionTrait) -> AppResult<Vec<UserDepartment>> {
+        let rows = self.all(db).await?;
+        let ids: Vec<String> = rows.iter().map(|m| m.node_id.clone()).collect();
+        let nodes: HashMap<String, node::Model> = node::Entity::find()
+            .filter(node::Column::Id.is_in(ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|m| {
+                nodes.get(&m.node_id).map(|n| UserDepartment {
+                    node: n.clone(),
+                    is_main: m.is_main_department,
+                    is_leader: m.is_leader,
+                    joined_at: m.joined_at,
+                })
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,157 @@
+//! Organizations as trees of department nodes, and their members. The rules live here: codes
+//! unique within an org, no node under its own subtree, `depth`/closure/counts always in step,
+//! one transaction per change. The service is split by concern over several files; they share
+//! the [`OrgService`] struct and the lookups below.
+
+pub mod fanout;
+pub mod invariants;
+mod members;
+mod nodes;
+mod orgs;
+mod transfer;
+
+pub use members::{DepartmentMembersQuery, MemberSort, MembersQuery, NodeRef, UserDepartment};
+pub use nodes::{NodeInput, NodePatch, PathStep};
+
+/// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
+/// every tree walk and nested answer small.
+pub const MAX_DEPTH: i32 = 100;
+pub use transfer::{ExportNode, ImportNode};
+
+use entity::{node, org};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder,
+    sea_query::NullOrdering,
+};
+
+use super::{PoolId, validate};
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct OrgService {
+    db: DatabaseConnection,
+}
+
+impl OrgService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+async fn find_node(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<node::Model> {
+    node::Entity::find_by_id(id.to_string())
+        .filter(node::Column::UserPoolId.eq(pool.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("node", id))
+}
+
+async fn find_org(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<org::Model> {
+    org::Entity::find_by_id(id.to_string())
+        .filter(org::Column::UserPoolId.eq(pool.as_str()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("organization", id))
+}
+
+/// A node that must belong to `org_id`.
+async fn find_node_in_org(db: &impl ConnectionTrait, pool: &PoolId, org_id: &str, id: &str) -> AppResult<node::Model> {
+    let node = find_node(db, pool, id).await?;
+    if node.org_id != org_id {
+        return Err(AppError::invalid("nodeId", format!("node {id} is not in organization {org_id}")));
+    }
+    Ok(node)
+}
+
+/// Ids of the ancestors of `node_id`, root first, the node itself last.
+async fn ancestor_ids(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Vec<String>> {
+    use entity::node_closure as c;
+    Ok(c::Entity::find()
+        .filter(c::Column::DescendantId.eq(node_id))
+        .order_by_desc(c::Column::Depth)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.ancestor_id)
+        .collect())
+}
+
+/// The nodes of an org in breadth-first order: by depth, then `order` (larger first), then age.
+async fn org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Vec<node::Model>> {
+    Ok(node::Entity::find()
+        .filter(node::Column::OrgId.eq(org_id))
+        .order_by_asc(node::Column::Depth)
+        .order_by_with_nulls(node::Column::Order, Order::Desc, NullOrdering::Last)
+        .order_by_asc(node::Column::CreatedAt)
+        .order_by_asc(node::Column::Id)
+        .all(db)
+        .await?)
+}
+
+fn node_name(field: &str, name: &str) -> AppResult<String> {
+    validate::required_text(field, name, validate::MAX_TEXT)
+}
+
+/// A node code: 1 to 64 ASCII letters, digits, `_`, `-` or `.`.
+fn node_code(field: &str, code: &str) -> AppResult<Option<String>> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Ok(None);
+    }
+    if code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
+        return Err(AppError::invalid(field, format!("{field} must be 1 to 64 ASCII letters, digits, '_', '-' or '.'")));
+    }
+    Ok(Some(code.to_string()))
+}
+
+/// `order` is in [0, 2^32) as Authing has it; larger sorts first.
+fn node_order(order: i64) -> AppResult<i64> {
+    if (0..(1i64 << 32)).contains(&order) {
+        Ok(order)
+    } else {
+        Err(AppError::invalid("order", "order must be between 0 and 4294967295"))
+    }
+}
+
+/// i18n texts are JSON objects (`{"en-US": "..."}`), kept as JSON text.
+fn i18n(field: &str, value: &str) -> AppResult<Option<String>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.len() > validate::MAX_LONG_TEXT {
+        return Err(AppError::invalid(field, format!("{field} is too long")));
+    }
+    match serde_json::from_str::<serde_json::Value>(value) {
+        Ok(serde_json::Value::Object(_)) => Ok(Some(value.to_string())),
+        _ => Err(AppError::invalid(field, format!("{field} must be a JSON object such as {{\"en-US\": \"...\"}}"))),
+    }
+}
+
+/// Refuse a code another node of the org has; `except` is the node being changed.
+async fn ensure_code_free(db: &impl ConnectionTrait, org_id: &str, code: &str, except: Option<&str>) -> AppResult<()> {
+    let mut q = node::Entity::find().filter(node::Column::OrgId.eq(org_id)).filter(node::Column::Code.eq(code));
+    if let Some(id) = except {
+        q = q.filter(node::Column::Id.ne(id));
+    }
+    if q.one(db).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("code"), message: format!("code {code:?} is already used in this organization") });
+    }
+    Ok(())
+}
+
+/// Refuse an org code (the root node's code) that another org of the pool has: v3 clients find
+/// organizations by it.
+async fn ensure_org_code_free(db: &impl ConnectionTrait, pool: &PoolId, code: &str, except_org: Option<&str>) -> AppResult<()> {
+    let mut q = node::Entity::find()
+        .filter(node::Column::UserPoolId.eq(pool.as_str()))
+        .filter(node::Column::ParentId.is_null())
+        .filter(node::Column::Code.eq(code));
+    if let Some(id) = except_org {
+        q = q.filter(node::Column::OrgId.ne(id));
+    }
+    if q.one(db).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("code"), message: format!("an organization with code {code:?} already exists") });
+    }
+    Ok(())
+}

@@ -1,0 +1,376 @@
+//! Nodes: add, update, move, delete, and the lookups (by id, by code, children, root, search,
+//! ancestors) the API needs.
+
+use std::collections::HashMap;
+
+use entity::{node, node_closure};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect, Value, sea_query::NullOrdering,
+};
+
+use super::{
+    MAX_DEPTH, OrgService, ancestor_ids, ensure_code_free, ensure_org_code_free, fanout, find_node,
+    find_node_in_org, find_org, i18n, node_code, node_name, node_order,
+};
+use crate::{
+    domain::{PoolId, users::Change, validate},
+    error::{AppError, AppResult},
+    ids,
+    storage::{self, sql::{exec, placeholders, strings}},
+};
+
+/// The fields of a new node, already validated.
+#[derive(Debug, Clone, Default)]
+pub struct NodeInput {
+    pub name: String,
+    pub code: Option<String>,
+    pub description: Option<String>,
+    pub order: Option<i64>,
+    pub name_i18n: Option<String>,
+    pub description_i18n: Option<String>,
+}
+
+impl NodeInput {
+    /// Validate raw values.
+    pub fn new(
+        name: &str,
+        code: Option<&str>,
+        description: Option<&str>,
+        order: Option<i64>,
+        name_i18n: Option<&str>,
+        description_i18n: Option<&str>,
+    ) -> AppResult<Self> {
+        Ok(NodeInput {
+            name: node_name("name", name)?,
+            code: code.map(|c| node_code("code", c)).transpose()?.flatten(),
+            description: description.map(|d| validate::optional_text("description", d, validate::MAX_LONG_TEXT)).transpose()?.flatten(),
+            order: order.map(node_order).transpose()?,
+            name_i18n: name_i18n.map(|v| i18n("nameI18n", v)).transpose()?.flatten(),
+            description_i18n: description_i18n.map(|v| i18n("descriptionI18n", v)).transpose()?.flatten(),
+        })
+    }
+}
+
+/// Changes to a node: `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct NodePatch {
+    pub name: Option<String>,
+    pub code: Change<String>,
+    pub description: Change<String>,
+    pub order: Change<i64>,
+    pub name_i18n: Change<String>,
+    pub description_i18n: Change<String>,
+    pub leader_user_id: Change<String>,
+}
+
+/// Insert a node and its closure rows (itself at depth 0 and every ancestor of `parent`).
+pub(super) async fn insert_node(
+    db: &impl ConnectionTrait,
+    pool: &PoolId,
+    org_id: &str,
+    parent: Option<&node::Model>,
+    id: &str,
+    input: NodeInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<node::Model> {
+    let node = node::ActiveModel {
+        id: Set(id.to_string()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        org_id: Set(org_id.to_string()),
+        parent_id: Set(parent.map(|p| p.id.clone())),
+        name: Set(input.name),
+        name_i18n: Set(input.name_i18n),
+        description: Set(input.description),
+        description_i18n: Set(input.description_i18n),
+        order: Set(input.order),
+        code: Set(input.code),
+        leader_user_id: Set(None),
+        depth: Set(parent.map_or(0, |p| p.depth + 1)),
+        member_count: Set(0),
+        subtree_member_count: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    exec(db, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) VALUES ($1, $1, 0)", vec![id.into()]).await?;
+    if let Some(parent) = parent {
+        exec(
+            db,
+            "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
+             SELECT ancestor_id, $1, depth + 1 FROM node_closure WHERE descendant_id = $2",
+            vec![id.into(), parent.id.clone().into()],
+        )
+        .await?;
+    }
+    Ok(node)
+}
+
+impl OrgService {
+    /// Add a node under `parent_id` (the root when absent).
+    pub async fn add_node(&self, pool: &PoolId, org_id: &str, parent_id: Option<&str>, input: NodeInput) -> AppResult<node::Model> {
+        let txn = storage::begin_write(&self.db).await?;
+        let org = find_org(&txn, pool, org_id).await?;
+        let parent_id = parent_id.filter(|p| !p.is_empty()).unwrap_or(&org.root_node_id);
+        let parent = find_node_in_org(&txn, pool, org_id, parent_id).await?;
+        if parent.depth + 1 > MAX_DEPTH {
+            return Err(AppError::invalid("parentNodeId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
+        }
+        if let Some(code) = &input.code {
+            ensure_code_free(&txn, org_id, code, None).await?;
+        }
+        let node = insert_node(&txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
+        txn.commit().await?;
+        Ok(node)
+    }
+
+    pub async fn update_node(&self, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {
+        let txn = storage::begin_write(&self.db).await?;
+        let current = find_node(&txn, pool, id).await?;
+        let mut row: node::ActiveModel = current.clone().into();
+        if let Some(name) = patch.name {
+            row.name = Set(node_name("name", &name)?);
+        }
+        if let Some(code) = patch.code {
+            let code = code.map(|c| node_code("code", &c)).transpose()?.flatten();
+            if let Some(code) = &code {
+                ensure_code_free(&txn, &current.org_id, code, Some(id)).await?;
+                if current.parent_id.is_none() {
+                    ensure_org_code_free(&txn, pool, code, Some(&current.org_id)).await?;
+                }
+            }
+            row.code = Set(code);
+        }
+        if let Some(d) = patch.description {
+            row.description = Set(d.map(|d| validate::optional_text("description", &d, validate::MAX_LONG_TEXT)).transpose()?.flatten());
+        }
+        if let Some(o) = patch.order {
+            row.order = Set(o.map(node_order).transpose()?);
+        }
+        if let Some(v) = patch.name_i18n {
+            row.name_i18n = Set(v.map(|v| i18n("nameI18n", &v)).transpose()?.flatten());
+        }
+        if let Some(v) = patch.description_i18n {
+            row.description_i18n = Set(v.map(|v| i18n("descriptionI18n", &v)).transpose()?.flatten());
+        }
+        if let Some(leader) = patch.leader_user_id {
+            if let Some(user_id) = &leader {
+                crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+            }
+            row.leader_user_id = Set(leader);
+        }
+        row.updated_at = Set(chrono::Utc::now());
+        let node = row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(node)
+    }
+
+    /// Delete a node and its subtree, with their memberships; users are never deleted.
+    pub async fn delete_node(&self, pool: &PoolId, org_id: &str, node_id: &str) -> AppResult<()> {
+        let txn = storage::begin_write(&self.db).await?;
+        find_org(&txn, pool, org_id).await?;
+        let node = find_node_in_org(&txn, pool, org_id, node_id).await?;
+        if node.parent_id.is_none() {
+            return Err(AppError::invalid("nodeId", "the root node cannot be deleted; delete the organization instead"));
+        }
+        let mut above = ancestor_ids(&txn, node_id).await?;
+        above.pop();
+        fanout::shift_subtree(&txn, node_id, &above, &[]).await?;
+        exec(&txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Move `node_id` (and its subtree) under `target_parent_id`, in the same org.
+    pub async fn move_node(&self, pool: &PoolId, org_id: &str, node_id: &str, target_parent_id: &str) -> AppResult<()> {
+        let txn = storage::begin_write(&self.db).await?;
+        find_org(&txn, pool, org_id).await?;
+        let node = find_node_in_org(&txn, pool, org_id, node_id).await?;
+        let target = find_node(&txn, pool, target_parent_id).await?;
+        if target.org_id != org_id {
+            return Err(AppError::invalid("targetParentId", "the target parent is in another organization"));
+        }
+        if node.parent_id.is_none() {
+            return Err(AppError::invalid("nodeId", "the root node cannot be moved"));
+        }
+        let target_path = ancestor_ids(&txn, target_parent_id).await?;
+        if target_path.iter().any(|a| a == node_id) {
+            return Err(AppError::invalid("targetParentId", "a node cannot be moved under itself or one of its descendants"));
+        }
+        if node.parent_id.as_deref() == Some(target_parent_id) {
+            return Ok(()); // already there
+        }
+        let height: Option<i32> = node::Entity::find()
+            .select_only()
+            .column_as(node::Column::Depth.max(), "h")
+            .filter(node::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select().column(node_closure::Column::DescendantId).from(node_closure::Entity)
+                    .and_where(node_closure::Column::AncestorId.eq(node_id)).to_owned()))
+            .into_tuple()
+            .one(&txn)
+            .await?;
+        if target.depth + 1 + (height.unwrap_or(node.depth) - node.depth) > MAX_DEPTH {
+            return Err(AppError::invalid("targetParentId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
+        }
+        let mut old_path = ancestor_ids(&txn, node_id).await?;
+        old_path.pop();
+        // Members move with the subtree: only the ancestors not shared by both paths change.
+        let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
+        let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
+        fanout::shift_subtree(&txn, node_id, &leave, &join).await?;
+
+        // Closure: drop every (old ancestor, subtree node) pair, add (new ancestor, subtree node).
+        let list = placeholders(2, old_path.len());
+        let mut values: Vec<Value> = vec![node_id.into()];
+        values.extend(strings(&old_path));
+        exec(&txn, &format!(
+            "DELETE FROM node_closure WHERE ancestor_id IN ({list})
+             AND descendant_id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)"), values).await?;
+        exec(&txn,
+            "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
+             SELECT a.ancestor_id, d.descendant_id, a.depth + d.depth + 1
+             FROM node_closure a JOIN node_closure d ON d.ancestor_id = $1
+             WHERE a.descendant_id = $2",
+            vec![node_id.into(), target_parent_id.into()]).await?;
+        let shift = target.depth + 1 - node.depth;
+        exec(&txn,
+            "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
+            vec![shift.into(), node_id.into()]).await?;
+        let mut row: node::ActiveModel = node.into();
+        row.parent_id = Set(Some(target_parent_id.to_string()));
+        row.updated_at = Set(chrono::Utc::now());
+        row.update(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn node(&self, pool: &PoolId, id: &str) -> AppResult<node::Model> {
+        find_node(&self.db, pool, id).await
+    }
+
+    pub async fn node_by_code(&self, pool: &PoolId, org_id: &str, code: &str) -> AppResult<node::Model> {
+        find_org(&self.db, pool, org_id).await?;
+        node::Entity::find()
+            .filter(node::Column::OrgId.eq(org_id))
+            .filter(node::Column::Code.eq(code))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("node with code", code))
+    }
+
+    pub async fn root_node(&self, pool: &PoolId, org_id: &str) -> AppResult<node::Model> {
+        let org = find_org(&self.db, pool, org_id).await?;
+        find_node(&self.db, pool, &org.root_node_id).await
+    }
+
+    pub async fn is_root_node(&self, pool: &PoolId, org_id: &str, node_id: &str) -> AppResult<bool> {
+        find_org(&self.db, pool, org_id).await?;
+        Ok(find_node_in_org(&self.db, pool, org_id, node_id).await?.parent_id.is_none())
+    }
+
+    pub async fn children(&self, pool: &PoolId, node_id: &str) -> AppResult<Vec<node::Model>> {
+        find_node(&self.db, pool, node_id).await?;
+        Ok(self.children_of(&[node_id.to_string()]).await?.remove(node_id).unwrap_or_default())
+    }
+
+    /// Nodes of the pool whose name or code contains `keyword` (case-insensitive), at most `limit`.
+    pub async fn search_nodes(&self, pool: &PoolId, keyword: &str, limit: u64) -> AppResult<Vec<node::Model>> {
+        let keyword = keyword.trim();
+        if keyword.is_empty() {
+            return Err(AppError::invalid("keyword", "keyword must not be empty"));
+        }
+        let escaped = keyword.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        Ok(crate::storage::sql::all::<node::Model>(&self.db,
+            "SELECT * FROM node WHERE user_pool_id = $1
+             AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(code, '')) LIKE $2 ESCAPE '\\')
+             ORDER BY depth, name, id LIMIT $3",
+            vec![pool.as_str().into(), pattern.into(), (limit as i64).into()]).await?)
+    }
+
+    /// Children of each of `parents`, in display order (larger `order` first, then oldest).
+    /// One query for the batch.
+    pub async fn children_of(&self, parents: &[String]) -> AppResult<HashMap<String, Vec<node::Model>>> {
+        let rows = node::Entity::find()
+            .filter(node::Column::ParentId.is_in(parents.to_vec()))
+            .order_by_with_nulls(node::Column::Order, Order::Desc, NullOrdering::Last)
+            .order_by_asc(node::Column::CreatedAt)
+            .order_by_asc(node::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<String, Vec<node::Model>> = HashMap::new();
+        for n in rows {
+            map.entry(n.parent_id.clone().unwrap_or_default()).or_default().push(n);
+        }
+        Ok(map)
+    }
+
+    /// Ids of the children of each of `parents`, in display order. One query for the batch.
+    pub async fn child_ids_of(&self, parents: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
+        let rows: Vec<(String, Option<String>)> = node::Entity::find()
+            .select_only()
+            .column(node::Column::Id)
+            .column(node::Column::ParentId)
+            .filter(node::Column::ParentId.is_in(parents.to_vec()))
+            .order_by_with_nulls(node::Column::Order, Order::Desc, NullOrdering::Last)
+            .order_by_asc(node::Column::CreatedAt)
+            .order_by_asc(node::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for (id, parent) in rows {
+            map.entry(parent.unwrap_or_default()).or_default().push(id);
+        }
+        Ok(map)
+    }
+
+    /// The ancestors of each of `nodes` (root first, the node last), as (id, code, name).
+    /// One query for the batch.
+    pub async fn paths_of(&self, nodes: &[String]) -> AppResult<HashMap<String, Vec<PathStep>>> {
+        let list = placeholders(1, nodes.len());
+        let rows: Vec<PathRow> = crate::storage::sql::all(&self.db, &format!(
+            "SELECT c.descendant_id AS node_id, n.id AS id, n.code AS code, n.name AS name
+             FROM node_closure c JOIN node n ON n.id = c.ancestor_id
+             WHERE c.descendant_id IN ({list})
+             ORDER BY c.descendant_id, c.depth DESC"), strings(nodes)).await?;
+        let mut map: HashMap<String, Vec<PathStep>> = HashMap::new();
+        for r in rows {
+            map.entry(r.node_id).or_default().push(PathStep { id: r.id, code: r.code, name: r.name });
+        }
+        Ok(map)
+    }
+
+    /// Nodes by id (any pool: callers pass ids they read from rows of the caller's pool).
+    pub async fn nodes_by_ids(&self, ids: &[String]) -> AppResult<Vec<node::Model>> {
+        Ok(node::Entity::find().filter(node::Column::Id.is_in(ids.to_vec())).all(&self.db).await?)
+    }
+
+    /// The closure rows below `node_id` (used by checks).
+    pub async fn subtree_ids(&self, node_id: &str) -> AppResult<Vec<String>> {
+        Ok(node_closure::Entity::find()
+            .select_only()
+            .column(node_closure::Column::DescendantId)
+            .filter(node_closure::Column::AncestorId.eq(node_id))
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// One ancestor on a node's path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathStep {
+    pub id: String,
+    pub code: Option<String>,
+    pub name: String,
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct PathRow {
+    node_id: String,
+    id: String,
+    code: Option<String>,
+    name: String,
+}

@@ -1,0 +1,116 @@
+//! Organizations: create (with their root node), list, read, delete.
+
+use entity::{node, org};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::{OrgService, ensure_org_code_free, find_org, node_code, node_name, org_nodes};
+use crate::{
+    domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
+    error::{AppError, AppResult},
+    ids,
+    storage::{self, sql::exec},
+};
+
+impl OrgService {
+    /// A new organization with one (root) node named `name`.
+    pub async fn create_org(
+        &self,
+        pool: &PoolId,
+        name: &str,
+        code: Option<&str>,
+        description: Option<&str>,
+        tenant_id: Option<&str>,
+    ) -> AppResult<org::Model> {
+        let name = node_name("name", name)?;
+        let code = match code { Some(c) => node_code("code", c)?, None => None };
+        let description = match description { Some(d) => validate::optional_text("description", d, validate::MAX_LONG_TEXT)?, None => None };
+        let tenant_id = match tenant_id { Some(t) => validate::optional_text("tenantId", t, 64)?, None => None };
+        let txn = storage::begin_write(&self.db).await?;
+        if let Some(code) = &code {
+            ensure_org_code_free(&txn, pool, code, None).await?;
+        }
+        let now = chrono::Utc::now();
+        let (org_id, root_id) = (ids::new_id(), ids::new_id());
+        let org = org::ActiveModel {
+            id: Set(org_id.clone()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            root_node_id: Set(root_id.clone()),
+            tenant_id: Set(tenant_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        super::nodes::insert_node(&txn, pool, &org_id, None, &root_id, super::NodeInput {
+            name, code, description, ..Default::default()
+        }, now).await?;
+        txn.commit().await?;
+        Ok(org)
+    }
+
+    pub async fn org(&self, pool: &PoolId, id: &str) -> AppResult<org::Model> {
+        find_org(&self.db, pool, id).await
+    }
+
+    /// All nodes of an org, breadth first.
+    pub async fn org_nodes(&self, pool: &PoolId, id: &str) -> AppResult<Vec<node::Model>> {
+        find_org(&self.db, pool, id).await?;
+        org_nodes(&self.db, id).await
+    }
+
+    pub async fn orgs(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<org::Model>> {
+        let base = org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str()));
+        let total_count = base.clone().count(&self.db).await?;
+        let query = match sort {
+            UserSort::CreatedAtDesc => base.order_by_desc(org::Column::CreatedAt).order_by_desc(org::Column::Id),
+            UserSort::CreatedAtAsc => base.order_by_asc(org::Column::CreatedAt).order_by_asc(org::Column::Id),
+            UserSort::UpdatedAtDesc => base.order_by_desc(org::Column::UpdatedAt).order_by_desc(org::Column::Id),
+            UserSort::UpdatedAtAsc => base.order_by_asc(org::Column::UpdatedAt).order_by_asc(org::Column::Id),
+        };
+        let list = query.offset(page.offset()).limit(page.limit).all(&self.db).await?;
+        Ok(Paginated { total_count, list })
+    }
+
+    pub async fn count_orgs(&self, pool: &PoolId) -> AppResult<u64> {
+        Ok(org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str())).count(&self.db).await?)
+    }
+
+    /// The org whose root node has `code` (v3 clients name organizations by code).
+    pub async fn org_by_code(&self, pool: &PoolId, code: &str) -> AppResult<org::Model> {
+        let root = node::Entity::find()
+            .filter(node::Column::UserPoolId.eq(pool.as_str()))
+            .filter(node::Column::ParentId.is_null())
+            .filter(node::Column::Code.eq(code))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("organization with code", code))?;
+        find_org(&self.db, pool, &root.org_id).await
+    }
+
+    /// Delete an organization, its whole tree and every membership in it (users stay).
+    pub async fn delete_org(&self, pool: &PoolId, id: &str) -> AppResult<()> {
+        let txn = storage::begin_write(&self.db).await?;
+        find_org(&txn, pool, id).await?;
+        // Closure and fan-out rows and memberships go with their nodes (ON DELETE CASCADE);
+        // no ancestor outside the org needs its counts changed.
+        exec(&txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
+        org::Entity::delete_by_id(id.to_string()).exec(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Ids of the orgs of the pool (for the export of everything).
+    pub(super) async fn org_ids(&self, pool: &PoolId) -> AppResult<Vec<String>> {
+        Ok(org::Entity::find()
+            .select_only()
+            .column(org::Column::Id)
+            .filter(org::Column::UserPoolId.eq(pool.as_str()))
+            .order_by_asc(org::Column::CreatedAt)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+}

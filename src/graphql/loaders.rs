@@ -1,0 +1,98 @@
+//! DataLoaders: nested fields of many nodes (children, paths, child nodes, member pages) load in
+//! one query per level, not one per node. Keys are node ids the caller could already see, so a
+//! schema-wide loader (async-graphql's default: no cache across loads) is safe.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::Loader;
+use entity::{node, user};
+
+use crate::{
+    domain::org_tree::{MembersQuery, OrgService, PathStep},
+    error::AppError,
+};
+
+/// Loader errors must be cloneable; internal details are logged where the error is made.
+#[derive(Clone, Debug)]
+pub struct LoadError(Arc<String>);
+
+impl From<AppError> for LoadError {
+    fn from(e: AppError) -> Self {
+        e.log_if_internal();
+        LoadError(Arc::new(e.to_string()))
+    }
+}
+
+impl From<LoadError> for async_graphql::Error {
+    fn from(e: LoadError) -> Self {
+        async_graphql::Error::new(e.0.as_str()).extend_with(|_, x| x.set("code", crate::error::code::INTERNAL_SERVER_ERROR))
+    }
+}
+
+use async_graphql::ErrorExtensions as _;
+
+pub struct TreeLoader(pub OrgService);
+
+/// Ids of a node's children.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ChildIds(pub String);
+/// A node's children.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct ChildNodes(pub String);
+/// A node's ancestors, root first, itself last.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Path(pub String);
+/// A page of a node's members.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct MembersPage(pub String, pub MembersQuery);
+
+impl Loader<ChildIds> for TreeLoader {
+    type Value = Vec<String>;
+    type Error = LoadError;
+    async fn load(&self, keys: &[ChildIds]) -> Result<HashMap<ChildIds, Self::Value>, Self::Error> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let mut found = self.0.child_ids_of(&ids).await?;
+        Ok(keys.iter().map(|k| (k.clone(), found.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+impl Loader<ChildNodes> for TreeLoader {
+    type Value = Vec<node::Model>;
+    type Error = LoadError;
+    async fn load(&self, keys: &[ChildNodes]) -> Result<HashMap<ChildNodes, Self::Value>, Self::Error> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let mut found = self.0.children_of(&ids).await?;
+        Ok(keys.iter().map(|k| (k.clone(), found.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+impl Loader<Path> for TreeLoader {
+    type Value = Vec<PathStep>;
+    type Error = LoadError;
+    async fn load(&self, keys: &[Path]) -> Result<HashMap<Path, Self::Value>, Self::Error> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let mut found = self.0.paths_of(&ids).await?;
+        Ok(keys.iter().map(|k| (k.clone(), found.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+impl Loader<MembersPage> for TreeLoader {
+    type Value = Vec<user::Model>;
+    type Error = LoadError;
+    async fn load(&self, keys: &[MembersPage]) -> Result<HashMap<MembersPage, Self::Value>, Self::Error> {
+        // One statement per distinct page shape (usually one).
+        let mut by_query: HashMap<MembersQuery, Vec<String>> = HashMap::new();
+        for k in keys {
+            by_query.entry(k.1).or_default().push(k.0.clone());
+        }
+        let mut out = HashMap::new();
+        for (q, nodes) in by_query {
+            let mut pages = self.0.members_pages(&nodes, q).await?;
+            for n in nodes {
+                let list = pages.remove(&n).unwrap_or_default();
+                out.insert(MembersPage(n, q), list);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,69 @@
+use async_graphql::{Context, Object, Result};
+
+use crate::graphql::{
+    context::ContextExt,
+    types::{
+        common::{CommonMessage, SortByEnum},
+        org::{Org, PaginatedOrgs},
+    },
+};
+use crate::domain::pagination::Page;
+
+#[derive(Default)]
+pub struct OrgQuery;
+
+#[Object]
+impl OrgQuery {
+    /// An organization with its root node and all its nodes.
+    async fn org(&self, ctx: &Context<'_>, id: String) -> Result<Org> {
+        let pool = ctx.pool()?;
+        Ok(Org::new(ctx.state().orgs.org(&pool, &id).await?))
+    }
+
+    /// The organizations of the pool, a page at a time.
+    async fn orgs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(1)")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+    ) -> Result<PaginatedOrgs> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let page = Page::new(page, limit, state.config.limits.max_page_size)?;
+        let found = state.orgs.orgs(&pool, page, sort_by.unwrap_or_default().into()).await?;
+        Ok(PaginatedOrgs { total_count: found.total_count as i64, list: found.list.into_iter().map(Org::new).collect() })
+    }
+}
+
+#[derive(Default)]
+pub struct OrgMutation;
+
+#[Object]
+impl OrgMutation {
+    /// Create an organization with one node, its root, named `name` (and coded `code`, which
+    /// must be unique among the pool's organizations).
+    async fn create_org(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        code: Option<String>,
+        description: Option<String>,
+        tenant_id: Option<String>,
+    ) -> Result<Org> {
+        let pool = ctx.pool()?;
+        let org = ctx
+            .state()
+            .orgs
+            .create_org(&pool, &name, code.as_deref(), description.as_deref(), tenant_id.as_deref())
+            .await?;
+        Ok(Org::new(org))
+    }
+
+    /// Delete an organization with all its nodes and memberships (users stay).
+    async fn delete_org(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+        let pool = ctx.pool()?;
+        ctx.state().orgs.delete_org(&pool, &id).await?;
+        Ok(CommonMessage::ok("delete org succeed"))
+    }
+}

@@ -1,0 +1,311 @@
+//! `Org` and `Node` as authing-js-sdk v4 selects them, plus `childNodes` for nested trees.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, dataloader::DataLoader};
+use entity::{node, org};
+
+use super::{
+    common::{SortByEnum, iso},
+    user::{PaginatedUsers, User},
+};
+use crate::{
+    domain::{
+        org_tree::{MemberSort, MembersQuery, PathStep},
+        pagination::Page,
+    },
+    graphql::{
+        context::ContextExt,
+        loaders::{ChildIds, ChildNodes, MembersPage, Path, TreeLoader},
+    },
+};
+
+/// Children and paths of every node of one org, computed once from the org's node list, so that
+/// listing all nodes costs one query whatever is selected.
+pub struct TreeIndex {
+    children: HashMap<String, Vec<String>>,
+    paths: HashMap<String, Vec<PathStep>>,
+}
+
+impl TreeIndex {
+    /// `nodes` must come parents first (by depth), as `OrgService::org_nodes` returns them.
+    pub fn new(nodes: &[node::Model]) -> Self {
+        let mut children: HashMap<String, Vec<String>> = HashMap::new();
+        let mut paths: HashMap<String, Vec<PathStep>> = HashMap::new();
+        for n in nodes {
+            let mut path = n.parent_id.as_ref().and_then(|p| paths.get(p)).cloned().unwrap_or_default();
+            path.push(PathStep { id: n.id.clone(), code: n.code.clone(), name: n.name.clone() });
+            paths.insert(n.id.clone(), path);
+            if let Some(p) = &n.parent_id {
+                children.entry(p.clone()).or_default().push(n.id.clone());
+            }
+        }
+        TreeIndex { children, paths }
+    }
+}
+
+/// An organization.
+pub struct Org {
+    pub model: org::Model,
+    tree: tokio::sync::OnceCell<(Vec<node::Model>, Arc<TreeIndex>)>,
+}
+
+impl Org {
+    pub fn new(model: org::Model) -> Self {
+        Org { model, tree: tokio::sync::OnceCell::new() }
+    }
+
+    async fn tree(&self, ctx: &Context<'_>) -> Result<&(Vec<node::Model>, Arc<TreeIndex>)> {
+        self.tree
+            .get_or_try_init(|| async {
+                let state = ctx.state();
+                let nodes = state.orgs.org_nodes(&ctx.pool()?, &self.model.id).await?;
+                let index = Arc::new(TreeIndex::new(&nodes));
+                Ok::<_, async_graphql::Error>((nodes, index))
+            })
+            .await
+    }
+}
+
+#[Object]
+impl Org {
+    async fn id(&self) -> &str {
+        &self.model.id
+    }
+
+    async fn tenant_id(&self) -> Option<&str> {
+        self.model.tenant_id.as_deref()
+    }
+
+    async fn created_at(&self) -> String {
+        iso(self.model.created_at)
+    }
+
+    async fn updated_at(&self) -> String {
+        iso(self.model.updated_at)
+    }
+
+    /// The root node; its name and code are the organization's.
+    async fn root_node(&self, ctx: &Context<'_>) -> Result<Node> {
+        let (nodes, index) = self.tree(ctx).await?;
+        let root = nodes
+            .iter()
+            .find(|n| n.id == self.model.root_node_id)
+            .cloned()
+            .ok_or_else(|| crate::error::AppError::not_found("root node", &self.model.root_node_id))?;
+        Ok(Node::in_tree(root, index.clone()))
+    }
+
+    /// Every node of the organization, breadth first (children by `order`, larger first).
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
+        let (nodes, index) = self.tree(ctx).await?;
+        Ok(nodes.iter().cloned().map(|n| Node::in_tree(n, index.clone())).collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PaginatedOrgs {
+    pub total_count: i64,
+    pub list: Vec<Org>,
+}
+
+/// How a node was reached: alone, in a list (its nested fields then load in batches), or as
+/// part of a whole org (they come from the org's index).
+#[derive(Clone)]
+enum Origin {
+    Single,
+    List,
+    Tree(Arc<TreeIndex>),
+}
+
+/// A department. `children` holds the child ids and `path` the ancestor ids (root first, the
+/// node last), as in Authing's API; `childNodes` returns the children themselves.
+pub struct Node {
+    pub model: node::Model,
+    origin: Origin,
+}
+
+impl Node {
+    pub fn single(model: node::Model) -> Self {
+        Node { model, origin: Origin::Single }
+    }
+
+    pub fn listed(model: node::Model) -> Self {
+        Node { model, origin: Origin::List }
+    }
+
+    fn in_tree(model: node::Model, index: Arc<TreeIndex>) -> Self {
+        Node { model, origin: Origin::Tree(index) }
+    }
+
+    async fn path_steps(&self, ctx: &Context<'_>) -> Result<Vec<PathStep>> {
+        if let Origin::Tree(index) = &self.origin
+            && let Some(p) = index.paths.get(&self.model.id)
+        {
+            return Ok(p.clone());
+        }
+        let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
+        Ok(loader.load_one(Path(self.model.id.clone())).await?.unwrap_or_default())
+    }
+}
+
+#[Object]
+impl Node {
+    async fn id(&self) -> &str {
+        &self.model.id
+    }
+
+    async fn org_id(&self) -> Option<&str> {
+        Some(&self.model.org_id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    /// JSON text: `{"<i18n code>": "<name>"}`.
+    #[graphql(name = "nameI18n")]
+    async fn name_i18n(&self) -> Option<&str> {
+        self.model.name_i18n.as_deref()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.model.description.as_deref()
+    }
+
+    #[graphql(name = "descriptionI18n")]
+    async fn description_i18n(&self) -> Option<&str> {
+        self.model.description_i18n.as_deref()
+    }
+
+    /// Position among siblings: larger first. In [0, 2^32).
+    async fn order(&self) -> Option<i64> {
+        self.model.order
+    }
+
+    /// Unique within the organization.
+    async fn code(&self) -> Option<&str> {
+        self.model.code.as_deref()
+    }
+
+    async fn root(&self) -> Option<bool> {
+        Some(self.model.parent_id.is_none())
+    }
+
+    /// Distance from the root node (the root is 0).
+    async fn depth(&self) -> Option<i32> {
+        Some(self.model.depth)
+    }
+
+    async fn leader_user_id(&self) -> Option<&str> {
+        self.model.leader_user_id.as_deref()
+    }
+
+    /// The id of the parent node (null at the root).
+    async fn parent_id(&self) -> Option<&str> {
+        self.model.parent_id.as_deref()
+    }
+
+    async fn created_at(&self) -> Option<String> {
+        Some(iso(self.model.created_at))
+    }
+
+    async fn updated_at(&self) -> Option<String> {
+        Some(iso(self.model.updated_at))
+    }
+
+    /// Ids from the root down to this node (included).
+    async fn path(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self.path_steps(ctx).await?.into_iter().map(|s| s.id).collect())
+    }
+
+    /// Codes from the root down to this node (null where a node has none).
+    async fn code_path(&self, ctx: &Context<'_>) -> Result<Vec<Option<String>>> {
+        Ok(self.path_steps(ctx).await?.into_iter().map(|s| s.code).collect())
+    }
+
+    /// Names from the root down to this node.
+    async fn name_path(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        Ok(self.path_steps(ctx).await?.into_iter().map(|s| s.name).collect())
+    }
+
+    /// Ids of the child nodes, in display order.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
+        if let Origin::Tree(index) = &self.origin {
+            return Ok(Some(index.children.get(&self.model.id).cloned().unwrap_or_default()));
+        }
+        let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
+        Ok(Some(loader.load_one(ChildIds(self.model.id.clone())).await?.unwrap_or_default()))
+    }
+
+    /// The child nodes themselves, in display order (batched: one query per level).
+    async fn child_nodes(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
+        let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
+        let children = loader.load_one(ChildNodes(self.model.id.clone())).await?.unwrap_or_default();
+        Ok(children.into_iter().map(Node::listed).collect())
+    }
+
+    /// Members of the node; with `includeChildrenNodes` (default false), the distinct users of
+    /// the whole subtree, each once. `totalCount` is kept up to date on every change, so it
+    /// costs no query.
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(1)")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+        #[graphql(default_with = "Some(false)")] include_children_nodes: Option<bool>,
+    ) -> Result<PaginatedUsers> {
+        let state = ctx.state();
+        let query = MembersQuery {
+            page: Page::new(page, limit, state.config.limits.max_page_size)?,
+            sort: MemberSort::User(sort_by.unwrap_or_default().into()),
+            include_children: include_children_nodes.unwrap_or(false),
+        };
+        let page = match self.origin {
+            Origin::Single => state.orgs.members_page(&self.model, query).await?,
+            _ => {
+                let total_count = if query.include_children { self.model.subtree_member_count } else { self.model.member_count };
+                let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
+                let list = loader.load_one(MembersPage(self.model.id.clone(), query)).await?.unwrap_or_default();
+                crate::domain::pagination::Paginated { total_count: total_count.max(0) as u64, list }
+            }
+        };
+        Ok(PaginatedUsers { total_count: page.total_count as i64, list: page.list.into_iter().map(User::from).collect() })
+    }
+}
+
+/// A department of a user.
+#[derive(SimpleObject)]
+pub struct UserDepartment {
+    pub department: Node,
+    pub is_main_department: bool,
+    pub is_leader: bool,
+    pub joined_at: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct PaginatedDepartments {
+    pub list: Vec<UserDepartment>,
+    pub total_count: i64,
+}
+
+/// Departments of a user, on `User`.
+#[ComplexObject]
+impl User {
+    /// The nodes the user is a member of (of one org when `orgId` is given), main first.
+    async fn departments(&self, ctx: &Context<'_>, org_id: Option<String>) -> Result<PaginatedDepartments> {
+        let pool = ctx.pool()?;
+        let deps = ctx.state().orgs.user_departments(&pool, &self.id, org_id.as_deref()).await?;
+        let list: Vec<UserDepartment> = deps
+            .into_iter()
+            .map(|d| UserDepartment {
+                department: Node::listed(d.node),
+                is_main_department: d.is_main,
+                is_leader: d.is_leader,
+                joined_at: Some(iso(d.joined_at)),
+            })
+            .collect();
+        Ok(PaginatedDepartments { total_count: list.len() as i64, list })
+    }
+}

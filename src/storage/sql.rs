@@ -1,0 +1,38 @@
+//! Raw SQL for the statements sea-orm's builder cannot express well (tree maintenance, set-based
+//! upserts). Placeholders are `$1`, `$2`, ... on both backends (sqlx maps `$N` on SQLite too).
+
+use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+
+use crate::error::AppResult;
+
+pub fn statement(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
+
+/// Run a statement; returns the rows it changed.
+pub async fn exec(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    Ok(db.execute_raw(statement(db, sql, values)).await?.rows_affected())
+}
+
+pub async fn all<M: FromQueryResult>(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<M>> {
+    Ok(M::find_by_statement(statement(db, sql, values)).all(db).await?)
+}
+
+/// `$first, $first+1, ...` for `n` values, for an `IN (...)` list.
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Values for an `IN (...)` list of strings.
+pub fn strings<S: AsRef<str>>(items: &[S]) -> Vec<Value> {
+    items.iter().map(|s| Value::from(s.as_ref().to_string())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_count_from_first() {
+        assert_eq!(super::placeholders(3, 3), "$3, $4, $5");
+        assert_eq!(super::placeholders(1, 0), "");
+    }
+}

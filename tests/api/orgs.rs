@@ -1,0 +1,319 @@
+//! The org tree over GraphQL: orgs, nodes, moves, deletes, members, and their errors.
+
+use serde_json::{Value, json};
+
+use crate::{harness::{Client, TestServer}, users::create};
+
+pub const NODE: &str = "id orgId name nameI18n description descriptionI18n order code root depth path codePath namePath children createdAt updatedAt";
+
+pub async fn create_org(c: &Client, name: &str, code: &str) -> Value {
+    let q = format!("mutation($n: String!, $c: String) {{ createOrg(name: $n, code: $c, description: \"d\") {{ id rootNode {{ {NODE} }} nodes {{ id }} }} }}");
+    c.data(&q, json!({ "n": name, "c": code })).await["createOrg"].clone()
+}
+
+pub async fn add_node(c: &Client, org: &str, parent: &str, name: &str, code: Option<&str>) -> Value {
+    let q = format!("mutation($o: String!, $p: String, $n: String!, $c: String) {{ addNodeV2(orgId: $o, parentNodeId: $p, name: $n, code: $c) {{ {NODE} }} }}");
+    c.data(&q, json!({ "o": org, "p": parent, "n": name, "c": code })).await["addNodeV2"].clone()
+}
+
+pub fn id(v: &Value) -> String {
+    v["id"].as_str().expect("id").to_string()
+}
+
+async fn user(c: &Client, name: &str) -> String {
+    id(&create(c, json!({ "username": name })).await)
+}
+
+async fn add_members(c: &Client, node: &str, users: &[&str]) -> Value {
+    c.data("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id users { totalCount } } }",
+        json!({ "n": node, "u": users })).await["addMember"].clone()
+}
+
+async fn members(c: &Client, node: &str, include: bool, limit: i64) -> (i64, Vec<String>) {
+    let d = c.data("query($id: String!, $i: Boolean, $l: Int) { nodeById(id: $id) { users(includeChildrenNodes: $i, limit: $l, sortBy: CREATEDAT_ASC) { totalCount list { id } } } }",
+        json!({ "id": node, "i": include, "l": limit })).await;
+    let u = &d["nodeById"]["users"];
+    (u["totalCount"].as_i64().unwrap(), u["list"].as_array().unwrap().iter().map(id).collect())
+}
+
+async fn check(s: &TestServer, org: &str) {
+    let problems = s.state.orgs.check_invariants(org).await.expect("check runs");
+    assert!(problems.is_empty(), "invariants broken: {problems:#?}");
+}
+
+#[tokio::test]
+async fn a_tree_with_paths_children_and_depths() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Acme", "acme").await;
+    let org_id = id(&org);
+    let root = &org["rootNode"];
+    assert_eq!(root["root"], true);
+    assert_eq!(root["depth"], 0);
+    assert_eq!(root["name"], "Acme");
+    assert_eq!(root["code"], "acme");
+    assert_eq!(root["path"], json!([root["id"]]));
+    assert_eq!(root["children"], json!([]));
+    let root_id = id(root);
+
+    let dev = add_node(&c, &org_id, &root_id, "Dev", Some("dev")).await;
+    let ops = add_node(&c, &org_id, &root_id, "Ops", Some("ops")).await;
+    let backend = add_node(&c, &org_id, &id(&dev), "Backend", Some("backend")).await;
+    assert_eq!(backend["depth"], 2);
+    assert_eq!(backend["root"], false);
+    assert_eq!(backend["path"], json!([root_id, id(&dev), id(&backend)]));
+    assert_eq!(backend["codePath"], json!(["acme", "dev", "backend"]));
+    assert_eq!(backend["namePath"], json!(["Acme", "Dev", "Backend"]));
+    // parentNodeId may be left out: the node goes under the root.
+    let misc = add_node(&c, &org_id, "", "Misc", None).await;
+    assert_eq!(misc["depth"], 1);
+
+    let q = format!("query($id: String!) {{ org(id: $id) {{ id rootNode {{ {NODE} }} nodes {{ {NODE} }} }} }}");
+    let o = c.data(&q, json!({ "id": org_id })).await["org"].clone();
+    assert_eq!(o["nodes"].as_array().unwrap().len(), 5);
+    let children: Vec<String> = serde_json::from_value(o["rootNode"]["children"].clone()).unwrap();
+    assert_eq!(children.len(), 3);
+    for child in [&dev, &ops, &misc] {
+        assert!(children.contains(&id(child)));
+    }
+    let listed_backend = o["nodes"].as_array().unwrap().iter().find(|n| n["id"] == backend["id"]).unwrap().clone();
+    assert_eq!(listed_backend["path"], backend["path"], "paths agree between org listing and single node");
+
+    // Lookups.
+    let d = c.data("query($o: String!) { nodeByCode(orgId: $o, code: \"backend\") { id } }", json!({ "o": org_id })).await;
+    assert_eq!(d["nodeByCode"]["id"], backend["id"]);
+    let d = c.data("query($o: String!, $n: String!) { isRootNode(orgId: $o, nodeId: $n) }", json!({ "o": org_id, "n": root_id })).await;
+    assert_eq!(d["isRootNode"], true);
+    let d = c.data("query($o: String!, $n: String!) { isRootNode(orgId: $o, nodeId: $n) }", json!({ "o": org_id, "n": id(&dev) })).await;
+    assert_eq!(d["isRootNode"], false);
+    let d = c.data("query($n: String!) { childrenNodes(nodeId: $n) { id } }", json!({ "n": id(&dev) })).await;
+    assert_eq!(d["childrenNodes"], json!([{ "id": backend["id"] }]));
+    let d = c.data("query($o: String!) { rootNode(orgId: $o) { id codePath namePath } }", json!({ "o": org_id })).await;
+    assert_eq!(d["rootNode"]["id"], root_id.as_str());
+    let d = c.data("{ searchNodes(keyword: \"END\") { id } }", json!({})).await;
+    assert_eq!(d["searchNodes"], json!([{ "id": backend["id"] }]), "case-insensitive, matches name");
+    let d = c.data("{ searchNodes(keyword: \"%\") { id } }", json!({})).await;
+    assert_eq!(d["searchNodes"], json!([]), "wildcards are literal");
+
+    // Nested child nodes to any depth the limit allows.
+    let d = c.data("query($id: String!) { nodeById(id: $id) { childNodes { name childNodes { name users { totalCount } } } } }", json!({ "id": root_id })).await;
+    let dev_children = d["nodeById"]["childNodes"].as_array().unwrap().iter().find(|n| n["name"] == "Dev").unwrap()["childNodes"].clone();
+    assert_eq!(dev_children, json!([{ "name": "Backend", "users": { "totalCount": 0 } }]));
+    check(&s, &org_id).await;
+}
+
+#[tokio::test]
+async fn codes_are_unique_within_an_org_and_orgs_by_code() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let org_id = id(&org);
+    let root = id(&org["rootNode"]);
+    add_node(&c, &org_id, &root, "X", Some("x")).await;
+    let q = "mutation($o: String!, $p: String, $c: String) { addNodeV2(orgId: $o, parentNodeId: $p, name: \"Y\", code: $c) { id } }";
+    let res = c.gql(q, json!({ "o": org_id, "p": root, "c": "x" })).await;
+    assert_eq!(res["errors"][0]["extensions"]["code"], "CONFLICT");
+    assert_eq!(res["errors"][0]["extensions"]["field"], "code");
+    // The same code in another org is fine; another org with the same org code is not.
+    let other = create_org(&c, "B", "b").await;
+    add_node(&c, &id(&other), &id(&other["rootNode"]), "X", Some("x")).await;
+    let (code, _) = c.error("mutation { createOrg(name: \"C\", code: \"a\") { id } }", json!({})).await;
+    assert_eq!(code, "CONFLICT");
+    for (args, field) in [
+        (json!({ "o": org_id, "p": root, "c": "bad code!" }), "code"),
+        (json!({ "o": org_id, "p": "nope", "c": "z" }), ""),
+    ] {
+        let res = c.gql(q, args.clone()).await;
+        let code = res["errors"][0]["extensions"]["code"].as_str().unwrap().to_string();
+        assert!(code == "INVALID_INPUT" || code == "NOT_FOUND", "{args}: {res}");
+        if !field.is_empty() {
+            assert_eq!(res["errors"][0]["extensions"]["field"], field);
+        }
+    }
+    let (code, _) = c.error("mutation($o: String!) { addNodeV2(orgId: $o, name: \"  \") { id } }", json!({ "o": org_id })).await;
+    assert_eq!(code, "INVALID_INPUT");
+    let (code, _) = c.error("mutation($o: String!) { addNodeV2(orgId: $o, name: \"n\", order: -1) { id } }", json!({ "o": org_id })).await;
+    assert_eq!(code, "INVALID_INPUT");
+    let (code, _) = c.error("mutation($o: String!) { addNodeV2(orgId: $o, name: \"n\", nameI18n: \"not json\") { id } }", json!({ "o": org_id })).await;
+    assert_eq!(code, "INVALID_INPUT");
+    check(&s, &org_id).await;
+}
+
+#[tokio::test]
+async fn update_node_sets_clears_and_refuses_taken_codes() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let n = add_node(&c, &org_id, &root, "N", Some("n")).await;
+    add_node(&c, &org_id, &root, "M", Some("m")).await;
+    let q = "mutation($id: String!, $name: String, $code: String, $d: String, $o: Int, $i18n: String) {
+        updateNode(id: $id, name: $name, code: $code, description: $d, order: $o, nameI18n: $i18n) { name code description order nameI18n users { totalCount } } }";
+    let d = c.data(q, json!({ "id": id(&n), "name": "N2", "d": "desc", "o": 5, "i18n": "{\"en-US\":\"N2\"}" })).await;
+    assert_eq!(d["updateNode"], json!({ "name": "N2", "code": "n", "description": "desc", "order": 5, "nameI18n": "{\"en-US\":\"N2\"}", "users": { "totalCount": 0 } }));
+    // Variables the document declares but the caller leaves out keep their field (the SDK
+    // declares them all); "" clears.
+    let d = c.data(q, json!({ "id": id(&n), "code": null })).await;
+    assert_eq!(d["updateNode"]["code"], "n");
+    let d = c.data(q, json!({ "id": id(&n), "code": "" })).await;
+    assert_eq!(d["updateNode"]["code"], Value::Null);
+    let (code, _) = c.error(q, json!({ "id": id(&n), "code": "m" })).await;
+    assert_eq!(code, "CONFLICT");
+    let (code, _) = c.error(q, json!({ "id": "missing", "name": "x" })).await;
+    assert_eq!(code, "NOT_FOUND");
+    check(&s, &org_id).await;
+}
+
+#[tokio::test]
+async fn members_are_counted_once_per_subtree() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let dev = id(&add_node(&c, &org_id, &root, "Dev", None).await);
+    let be = id(&add_node(&c, &org_id, &dev, "BE", None).await);
+    let fe = id(&add_node(&c, &org_id, &dev, "FE", None).await);
+    let (u1, u2, u3) = (user(&c, "u1").await, user(&c, "u2").await, user(&c, "u3").await);
+
+    assert_eq!(add_members(&c, &be, &[&u1, &u2]).await["users"]["totalCount"], 2);
+    add_members(&c, &fe, &[&u1, &u3]).await; // u1 sits in two nodes of dev's subtree
+    add_members(&c, &dev, &[&u2]).await;
+    assert_eq!(members(&c, &dev, false, 10).await, (1, vec![u2.clone()]));
+    let (total, list) = members(&c, &dev, true, 10).await;
+    assert_eq!(total, 3, "u1, u2, u3 once each");
+    assert_eq!(list, vec![u1.clone(), u2.clone(), u3.clone()]);
+    assert_eq!(members(&c, &root, true, 2).await, (3, vec![u1.clone(), u2.clone()]));
+    assert_eq!(members(&c, &root, false, 10).await.0, 0);
+
+    // Adding again is harmless; unknown users add nothing.
+    add_members(&c, &be, &[&u1]).await;
+    let (code, _) = c.error("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }",
+        json!({ "n": be, "u": [u3, "ghost"] })).await;
+    assert_eq!(code, "NOT_FOUND");
+    assert_eq!(members(&c, &be, false, 10).await.0, 2, "u3 was not added");
+
+    // By org and node code too.
+    c.data("mutation($o: String!, $c: String!) { updateNode(id: $o, code: $c) { id } }", json!({ "o": fe, "c": "fe" })).await;
+    let d = c.data("mutation($o: String, $u: [String!]!) { removeMember(orgId: $o, nodeCode: \"fe\", userIds: $u) { users { totalCount } } }",
+        json!({ "o": org_id, "u": [u1] })).await;
+    assert_eq!(d["removeMember"]["users"]["totalCount"], 1);
+    assert_eq!(members(&c, &dev, true, 10).await.0, 3, "u1 still in BE");
+    let (code, _) = c.error("mutation($n: String, $u: [String!]!) { removeMember(nodeId: $n, userIds: $u) { id } }",
+        json!({ "n": fe, "u": [u1] })).await;
+    assert_eq!(code, "NOT_FOUND", "not a member any more");
+
+    // Move members; the user's departments follow.
+    c.data("mutation($u: [String!]!, $s: String!, $t: String!) { moveMembers(userIds: $u, sourceNodeId: $s, targetNodeId: $t) { code } }",
+        json!({ "u": [u2], "s": be, "t": fe })).await;
+    let d = c.data("mutation($u: String!, $d: String) { setMainDepartment(userId: $u, departmentId: $d) { code } }", json!({ "u": u2, "d": fe })).await;
+    assert_eq!(d["setMainDepartment"]["code"], 200);
+    let (code, _) = c.error("mutation($u: String!, $d: String) { setMainDepartment(userId: $u, departmentId: $d) { code } }", json!({ "u": u2, "d": be })).await;
+    assert_eq!(code, "INVALID_INPUT", "not a member of BE any more");
+    let d = c.data("query($u: String) { user(id: $u) { departments { totalCount list { department { id name } isMainDepartment joinedAt } } } }", json!({ "u": u2 })).await;
+    let deps = &d["user"]["departments"];
+    assert_eq!(deps["totalCount"], 2);
+    assert_eq!(deps["list"][0]["department"]["id"], fe.as_str());
+    assert_eq!(deps["list"][0]["isMainDepartment"], true);
+    assert_eq!(deps["list"][1]["department"]["id"], dev.as_str());
+
+    // excludeUsersInOrg
+    let loner = user(&c, "loner").await;
+    let d = c.data("{ users(excludeUsersInOrg: true) { totalCount list { id } } }", json!({})).await;
+    assert_eq!(d["users"], json!({ "totalCount": 1, "list": [{ "id": loner }] }));
+
+    // Deleting a user takes them off every count; deleting a node never deletes users.
+    c.data("mutation($id: String!) { deleteUser(id: $id) { code } }", json!({ "id": u3 })).await;
+    assert_eq!(members(&c, &dev, true, 10).await.0, 2);
+    c.data("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": dev })).await;
+    assert_eq!(members(&c, &root, true, 10).await.0, 0);
+    let d = c.data("{ users { totalCount } }", json!({})).await;
+    assert_eq!(d["users"]["totalCount"], 3, "u1, u2 and loner remain");
+    check(&s, &org_id).await;
+}
+
+#[tokio::test]
+async fn moves_keep_paths_and_members_and_refuse_cycles() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let a = id(&add_node(&c, &org_id, &root, "A1", None).await);
+    let b = id(&add_node(&c, &org_id, &a, "B", None).await);
+    let cc = id(&add_node(&c, &org_id, &b, "C", None).await);
+    let x = id(&add_node(&c, &org_id, &root, "X", None).await);
+    let u = user(&c, "u").await;
+    add_members(&c, &cc, &[&u]).await;
+
+    let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id nodes { id depth path } } }";
+    for (node, target, what) in [(&a, &a, "itself"), (&a, &cc, "a descendant"), (&root, &x, "the root")] {
+        let (code, msg) = c.error(mv, json!({ "o": org_id, "n": node, "t": target })).await;
+        assert_eq!(code, "INVALID_INPUT", "moving under {what}: {msg}");
+    }
+    let other = create_org(&c, "Other", "other").await;
+    let (code, msg) = c.error(mv, json!({ "o": org_id, "n": b, "t": id(&other["rootNode"]) })).await;
+    assert_eq!(code, "INVALID_INPUT");
+    assert!(msg.contains("another organization"), "{msg}");
+
+    let d = c.data(mv, json!({ "o": org_id, "n": b, "t": x })).await;
+    let nodes = d["moveNode"]["nodes"].as_array().unwrap();
+    let cnode = nodes.iter().find(|n| n["id"] == cc.as_str()).unwrap();
+    assert_eq!(cnode["path"], json!([root, x, b, cc]));
+    assert_eq!(cnode["depth"], 3);
+    assert_eq!(members(&c, &x, true, 10).await.0, 1, "the member moved with the subtree");
+    assert_eq!(members(&c, &a, true, 10).await.0, 0);
+    assert_eq!(members(&c, &root, true, 10).await.0, 1);
+    // Up one level.
+    c.data(mv, json!({ "o": org_id, "n": cc, "t": root })).await;
+    let d = c.data("query($id: String!) { nodeById(id: $id) { depth path } }", json!({ "id": cc })).await;
+    assert_eq!(d["nodeById"], json!({ "depth": 1, "path": [root, cc] }));
+    check(&s, &org_id).await;
+}
+
+#[tokio::test]
+async fn orgs_list_read_and_delete() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let a = create_org(&c, "A", "a").await;
+    let b = create_org(&c, "B", "b").await;
+    let u = user(&c, "u").await;
+    add_members(&c, &id(&b["rootNode"]), &[&u]).await;
+    let q = "query($p: Int, $l: Int) { orgs(page: $p, limit: $l) { totalCount list { id rootNode { name } } } }";
+    let d = c.data(q, json!({ "p": 1, "l": 1 })).await;
+    assert_eq!(d["orgs"]["totalCount"], 2);
+    assert_eq!(d["orgs"]["list"], json!([{ "id": b["id"], "rootNode": { "name": "B" } }]), "newest first");
+    let (code, _) = c.error(q, json!({ "p": 0, "l": 1 })).await;
+    assert_eq!(code, "INVALID_INPUT");
+    let d = c.data("mutation($id: String!) { deleteOrg(id: $id) { code message } }", json!({ "id": b["id"] })).await;
+    assert_eq!(d["deleteOrg"]["code"], 200);
+    let (code, _) = c.error("query($id: String!) { org(id: $id) { id } }", json!({ "id": b["id"] })).await;
+    assert_eq!(code, "NOT_FOUND");
+    let d = c.data("query($u: String) { user(id: $u) { departments { totalCount } } }", json!({ "u": u })).await;
+    assert_eq!(d["user"]["departments"]["totalCount"], 0, "memberships went with the org; the user stays");
+    assert_eq!(c.data(q, json!({ "p": 1, "l": 10 })).await["orgs"]["totalCount"], 1);
+    check(&s, &id(&a)).await;
+}
+
+#[tokio::test]
+async fn another_pool_cannot_see_or_touch_an_org() {
+    let s = TestServer::start().await;
+    let a = s.admin().await;
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let org = create_org(&a, "A", "a").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let ub = user(&b, "ub").await;
+    for (q, vars) in [
+        ("query($id: String!) { org(id: $id) { id } }", json!({ "id": org_id })),
+        ("query($id: String!) { nodeById(id: $id) { id } }", json!({ "id": root })),
+        ("query($id: String!) { rootNode(orgId: $id) { id } }", json!({ "id": org_id })),
+        ("mutation($id: String!) { deleteOrg(id: $id) { code } }", json!({ "id": org_id })),
+        ("mutation($o: String!, $p: String) { addNodeV2(orgId: $o, parentNodeId: $p, name: \"x\") { id } }", json!({ "o": org_id, "p": root })),
+        ("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }", json!({ "n": root, "u": [ub] })),
+    ] {
+        assert_eq!(b.error(q, vars).await.0, "NOT_FOUND", "{q}");
+    }
+    // A's node cannot take B's user either.
+    let (code, _) = a.error("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }", json!({ "n": root, "u": [ub] })).await;
+    assert_eq!(code, "NOT_FOUND");
+    assert_eq!(b.data("{ orgs { totalCount } searchNodes(keyword: \"A\") { id } }", json!({})).await, json!({ "orgs": { "totalCount": 0 }, "searchNodes": [] }));
+}
