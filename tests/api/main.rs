@@ -6,6 +6,7 @@ mod harness;
 mod auth;
 mod isolation;
 mod orgs;
+mod rest_orgs;
 mod schema;
 mod sdk;
 mod server;

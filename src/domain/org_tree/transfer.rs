@@ -52,13 +52,13 @@ fn parse_node(v: &Value, path: &str, depth: usize, count: &mut usize, codes: &mu
             Some(_) => Err(wrong(format!("{key} must be a string"))),
         }
     };
-    let name = text("name")?.ok_or_else(|| wrong("name is missing".into()))?;
-    let order = match obj.get("order") {
-        None | Some(Value::Null) => None,
-        Some(o) => Some(o.as_i64().ok_or_else(|| wrong("order must be an integer".into()))?),
-    };
     let code = text("code")?;
     let label = match &code { Some(c) => format!("{path} (code {c:?})"), None => path.to_string() };
+    let name = text("name")?.ok_or_else(|| AppError::invalid(path, format!("{label}: name is missing")))?;
+    let order = match obj.get("order") {
+        None | Some(Value::Null) => None,
+        Some(o) => Some(o.as_i64().ok_or_else(|| AppError::invalid(path, format!("{label}: order must be an integer")))?),
+    };
     let input = NodeInput::new(&name, code.as_deref(), text("description")?.as_deref(), order,
         text("nameI18n")?.as_deref(), text("descriptionI18n")?.as_deref())
         .map_err(|e| AppError::invalid(path, format!("{label}: {e}")))?;
