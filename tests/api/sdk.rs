@@ -97,3 +97,30 @@ async fn every_claimed_sdk_document_validates_against_schema_graphql() {
     assert_eq!(summary["failures"], json!([]));
     assert!(summary["checked"].as_u64().unwrap() >= 11);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authing_js_sdk_manages_org_trees_and_members() {
+    let s = TestServer::start().await;
+    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
+    let (url, pool) = (s.url.clone(), s.pool_id.clone());
+    let summary = tokio::task::spawn_blocking(move || {
+        run_node(&dir, "orgs.cjs", &[
+            ("ORGRAPH_HOST", &url),
+            ("ORGRAPH_POOL_ID", &pool),
+            ("ORGRAPH_POOL_SECRET", POOL_SECRET),
+        ])
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary["ok"], true);
+    // The state the SDK left is consistent and what it said.
+    let org = summary["orgId"].as_str().unwrap();
+    assert_eq!(s.state.orgs.check_invariants(org).await.unwrap(), Vec::<String>::new());
+    let admin = s.admin().await;
+    let d = admin
+        .data("query($id: String!) { nodeById(id: $id) { path users { totalCount list { id } } } }", json!({ "id": summary["ops"] }))
+        .await;
+    assert_eq!(d["nodeById"]["users"]["list"], json!([{ "id": summary["alice"] }]));
+    let d = admin.data("query($id: String!) { nodeById(id: $id) { path } }", json!({ "id": summary["backend"] })).await;
+    assert_eq!(d["nodeById"]["path"].as_array().unwrap().len(), 3);
+}
