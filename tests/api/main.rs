@@ -9,5 +9,6 @@ mod orgs;
 mod rest_orgs;
 mod schema;
 mod sdk;
+mod sdk_py;
 mod server;
 mod users;
