@@ -11,4 +11,5 @@ mod schema;
 mod sdk;
 mod sdk_py;
 mod server;
+mod tree_properties;
 mod users;
