@@ -129,3 +129,24 @@ pub async fn touch_user(db: &impl ConnectionTrait, user_id: &str, updated_at: ch
         vec![Value::from(updated_at), Value::from(user_id.to_string())]).await?;
     Ok(())
 }
+
+/// Recompute the fan-out and both counts of every node of `org_id` from the memberships and the
+/// closure: for bulk loads (which insert memberships directly) and as a repair.
+pub async fn rebuild(db: &impl ConnectionTrait, org_id: &str) -> AppResult<()> {
+    let org = vec![Value::from(org_id.to_string())];
+    exec(db, "DELETE FROM subtree_member WHERE ancestor_id IN (SELECT id FROM node WHERE org_id = $1)", org.clone()).await?;
+    exec(db,
+        "INSERT INTO subtree_member (ancestor_id, user_id, refs, joined_at, user_created_at, user_updated_at)
+         SELECT c.ancestor_id, m.user_id, COUNT(*), MIN(m.joined_at), MIN(u.created_at), MIN(u.updated_at)
+         FROM membership m
+         JOIN node_closure c ON c.descendant_id = m.node_id
+         JOIN users u ON u.id = m.user_id
+         WHERE m.org_id = $1
+         GROUP BY c.ancestor_id, m.user_id", org.clone()).await?;
+    exec(db,
+        "UPDATE node SET
+            member_count = (SELECT COUNT(*) FROM membership m WHERE m.node_id = node.id),
+            subtree_member_count = (SELECT COUNT(*) FROM subtree_member s WHERE s.ancestor_id = node.id)
+         WHERE org_id = $1", org).await?;
+    Ok(())
+}

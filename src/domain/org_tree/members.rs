@@ -267,6 +267,12 @@ fn total(node: &node::Model, q: MembersQuery) -> u64 {
     n.max(0) as u64
 }
 
+/// The statement behind one member page (`$1` limit, `$2` offset, `$3` node id), for
+/// benchmarks that time the database alone.
+pub fn member_page_sql(q: MembersQuery) -> String {
+    page_sql(q, 3)
+}
+
 /// The SQL of one node's page; `$1` is the limit, `$2` the offset, `$param` the node id. Each
 /// row carries the user's columns and `page_node_id`.
 fn page_sql(q: MembersQuery, param: usize) -> String {

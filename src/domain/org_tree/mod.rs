@@ -10,7 +10,7 @@ mod nodes;
 mod orgs;
 mod transfer;
 
-pub use members::{DepartmentMembersQuery, MemberSort, MembersQuery, NodeRef, UserDepartment};
+pub use members::{DepartmentMembersQuery, MemberSort, MembersQuery, NodeRef, UserDepartment, member_page_sql};
 pub use nodes::{NodeInput, NodePatch, PathStep};
 
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps

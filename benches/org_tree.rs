@@ -1,0 +1,383 @@
+//! Org tree benchmark: generates an org of 10,000 nodes with 200,000 users (~260,000
+//! memberships), starts the real server on a loopback port, and measures over HTTP:
+//!   1. nodeById { users(page 1, limit 10, includeChildrenNodes: true) } at the root;
+//!   2. the same at a mid-level node (~2% of the users);
+//!   3. moveNode of a ~1,000-node subtree (back and forth);
+//!   4. org(id) listing all nodes;
+//! and, in the same run, the bare SQL statement behind the members page.
+//!
+//!   cargo bench --bench org_tree                       # SQLite (temporary file)
+//!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench org_tree
+//!
+//! Knobs: BENCH_NODES (10000), BENCH_USERS (200000), BENCH_SECONDS (10 per read scenario),
+//! BENCH_CONCURRENCY (8), BENCH_MOVES (10).
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use clap::Parser;
+use entity::{membership, node, node_closure, user};
+use orgraph::{
+    app::AppState,
+    cli::Cli,
+    domain::{
+        PoolId,
+        org_tree::{MemberSort, MembersQuery, fanout, member_page_sql},
+        pagination::Page,
+        users::UserSort,
+    },
+};
+use rand::{Rng, SeedableRng, rngs::StdRng};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait, Statement, Value};
+use serde_json::json;
+
+fn env_num(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Dataset {
+    org_id: String,
+    root: String,
+    mid: String,
+    mid_users: i64,
+    move_node: String,
+    move_size: usize,
+    move_targets: (String, String),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let nodes = env_num("BENCH_NODES", 10_000);
+    let users = env_num("BENCH_USERS", 200_000);
+    let seconds = env_num("BENCH_SECONDS", 10) as u64;
+    let concurrency = env_num("BENCH_CONCURRENCY", 8);
+    let moves = env_num("BENCH_MOVES", 10);
+
+    // A fresh database: a SQLite file, or a new PostgreSQL database next to DATABASE_URL's.
+    let tmp = tempfile::tempdir()?;
+    let (url, backend, pg_drop) = match std::env::var("DATABASE_URL") {
+        Ok(admin) if admin.starts_with("postgres") => {
+            let name = format!("orgraph_bench_{}", orgraph::ids::random_hex(4));
+            let conn = Database::connect(&admin).await?;
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            conn.close().await?;
+            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+            (format!("{base}/{name}"), "postgres", Some((admin, name)))
+        }
+        _ => (format!("sqlite://{}?mode=rwc", tmp.path().join("bench.db").display()), "sqlite", None),
+    };
+
+    let mut config = Cli::parse_from(["orgraph"]).config;
+    config.database_url = url;
+    config.bootstrap_pool_id = Some("benchpool".into());
+    config.bootstrap_pool_secret = Some("bench-secret-0123456789".into());
+    config.log_level = "warn".into();
+    let (state, _) = AppState::start(config).await?;
+    let pool = PoolId::trusted_for_tests("benchpool");
+
+    let t = Instant::now();
+    let ds = generate(&state, &pool, nodes, users).await?;
+    println!("backend: {backend}");
+    println!("dataset: {nodes} nodes, {users} users, generated in {:.1} s", t.elapsed().as_secs_f64());
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(orgraph::app::serve(state.clone(), listener, async {
+        let _ = stopped.await;
+    }));
+    let token = state.tokens.issue("benchpool")?.token;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+
+    // Bare SQL of the members page, on the same connection pool the server uses.
+    let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true };
+    for (label, node) in [("root", &ds.root), ("mid", &ds.mid)] {
+        let sql = member_page_sql(q);
+        let mut times = Vec::new();
+        for _ in 0..500 {
+            let stmt = Statement::from_sql_and_values(state.db.get_database_backend(), &sql, vec![Value::from(10i64), Value::from(0i64), Value::from(node.clone())]);
+            let t = Instant::now();
+            let rows = state.db.query_all_raw(stmt).await?;
+            times.push(t.elapsed());
+            assert_eq!(rows.len(), 10);
+        }
+        report(&format!("bare SQL members page ({label})"), &mut times, None);
+    }
+
+    let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
+    for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users)] {
+        let body = json!({ "query": members, "variables": { "id": node } });
+        let check = move |v: &serde_json::Value| v["data"]["nodeById"]["users"]["totalCount"].as_i64() == Some(expect);
+        load(&client, &base, &token, &format!("nodeById+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
+    }
+
+    let org_q = "query($id: String!) { org(id: $id) { id nodes { id name code depth path children } } }";
+    let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
+    let n = nodes;
+    load(&client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
+        v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
+    })
+    .await?;
+
+    // moveNode of the ~1,000-node subtree, alternating between two parents.
+    let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id } }";
+    let mut times = Vec::new();
+    for i in 0..moves {
+        let target = if i % 2 == 0 { &ds.move_targets.0 } else { &ds.move_targets.1 };
+        let body = json!({ "query": mv, "variables": { "o": ds.org_id, "n": ds.move_node, "t": target } });
+        let t = Instant::now();
+        let v: serde_json::Value = client.post(format!("{base}/graphql/v2")).bearer_auth(&token).json(&body).send().await?.json().await?;
+        times.push(t.elapsed());
+        anyhow::ensure!(v.get("errors").is_none(), "moveNode failed: {v}");
+    }
+    report(&format!("moveNode of a {}-node subtree", ds.move_size), &mut times, None);
+
+    let _ = stop.send(());
+    let _ = server.await;
+    drop(state);
+    if let Some((admin, name)) = pg_drop {
+        let conn = Database::connect(&admin).await?;
+        conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+    }
+    Ok(())
+}
+
+/// Closed-loop load: `concurrency` clients send `body` back to back for `seconds`.
+#[allow(clippy::too_many_arguments)]
+async fn load(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    label: &str,
+    body: serde_json::Value,
+    seconds: u64,
+    concurrency: usize,
+    check: impl Fn(&serde_json::Value) -> bool + Send + Sync + Copy + 'static,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let body = Arc::new(body);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, url, token, body) = (client.clone(), format!("{base}/graphql/v2"), token.to_string(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let res = client.post(&url).bearer_auth(&token).json(&*body).send().await?;
+                anyhow::ensure!(res.status() == 200, "HTTP {}", res.status());
+                let v: serde_json::Value = res.json().await?;
+                times.push(t.elapsed());
+                anyhow::ensure!(v.get("errors").is_none() && check(&v), "bad answer: {}", v.to_string().chars().take(300).collect::<String>());
+            }
+            Ok::<_, anyhow::Error>(times)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let elapsed = started.elapsed();
+    report(label, &mut all, Some((elapsed, concurrency)));
+    Ok(())
+}
+
+fn report(label: &str, times: &mut [Duration], load: Option<(Duration, usize)>) {
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
+    match load {
+        Some((elapsed, c)) => println!(
+            "{label}: {} requests, {:.0} req/s (concurrency {c}), p50 {:.2} ms, p99 {:.2} ms",
+            times.len(), times.len() as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99)),
+        None => println!("{label}: {} runs, p50 {:.3} ms, p99 {:.3} ms", times.len(), pct(0.5), pct(0.99)),
+    }
+}
+
+/// Seeded data: a tree with fan-out 2 to 12 and depth at most 6; each user in one node, 30% in
+/// a second one.
+async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize) -> anyhow::Result<Dataset> {
+    let mut rng = StdRng::seed_from_u64(42);
+    let db = &state.db;
+    let org = state.orgs.create_org(pool, "Bench", Some("bench"), None, None).await?;
+    let root = org.root_node_id.clone();
+    let now = chrono::Utc::now();
+
+    // Tree, breadth first.
+    let mut parent_of: Vec<Option<usize>> = vec![None];
+    let mut depth: Vec<i32> = vec![0];
+    let mut ids: Vec<String> = vec![root.clone()];
+    let mut frontier = vec![0usize];
+    while ids.len() < n_nodes && !frontier.is_empty() {
+        let mut next = Vec::new();
+        for &p in &frontier {
+            if depth[p] >= 6 {
+                continue;
+            }
+            for _ in 0..rng.gen_range(2..=12) {
+                if ids.len() >= n_nodes {
+                    break;
+                }
+                ids.push(orgraph::ids::new_id());
+                parent_of.push(Some(p));
+                depth.push(depth[p] + 1);
+                next.push(ids.len() - 1);
+            }
+        }
+        frontier = next;
+    }
+    let n_nodes = ids.len();
+    let mut rows = Vec::new();
+    let mut closure = Vec::new();
+    for i in 1..n_nodes {
+        rows.push(node::ActiveModel {
+            id: Set(ids[i].clone()),
+            user_pool_id: Set(pool.as_str().into()),
+            org_id: Set(org.id.clone()),
+            parent_id: Set(parent_of[i].map(|p| ids[p].clone())),
+            name: Set(format!("dept-{i}")),
+            name_i18n: Set(None),
+            description: Set(None),
+            description_i18n: Set(None),
+            order: Set(None),
+            code: Set(Some(format!("d{i}"))),
+            leader_user_id: Set(None),
+            depth: Set(depth[i]),
+            member_count: Set(0),
+            subtree_member_count: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        });
+        let (mut a, mut d) = (Some(i), 0);
+        while let Some(x) = a {
+            closure.push(node_closure::ActiveModel { ancestor_id: Set(ids[x].clone()), descendant_id: Set(ids[i].clone()), depth: Set(d) });
+            a = parent_of[x];
+            d += 1;
+        }
+    }
+    let txn = orgraph::storage::begin_write(db).await?;
+    for chunk in rows.chunks(500) {
+        node::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    for chunk in closure.chunks(3000) {
+        node_closure::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
+    }
+    txn.commit().await?;
+
+    // Users, oldest first.
+    let mut user_ids = Vec::with_capacity(n_users);
+    let txn = orgraph::storage::begin_write(db).await?;
+    let mut batch = Vec::new();
+    for u in 0..n_users {
+        let id = orgraph::ids::new_id();
+        let t = now - chrono::Duration::seconds((n_users - u) as i64);
+        batch.push(user::ActiveModel {
+            id: Set(id.clone()),
+            user_pool_id: Set(pool.as_str().into()),
+            username: Set(Some(format!("user{u}"))),
+            email: Set(Some(format!("user{u}@example.com"))),
+            email_verified: Set(false),
+            phone_verified: Set(false),
+            gender: Set("U".into()),
+            register_source: Set(json!([])),
+            logins_count: Set(0),
+            blocked: Set(false),
+            status: Set("Activated".into()),
+            custom_data: Set(json!({})),
+            identities: Set(json!([])),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
+        });
+        user_ids.push(id);
+        if batch.len() == 500 {
+            user::Entity::insert_many(std::mem::take(&mut batch)).exec(&txn).await?;
+        }
+    }
+    if !batch.is_empty() {
+        user::Entity::insert_many(batch).exec(&txn).await?;
+    }
+    txn.commit().await?;
+
+    // Memberships.
+    let txn = orgraph::storage::begin_write(db).await?;
+    let mut batch = Vec::new();
+    let member = |node: usize, user: &String, main: bool, batch: &mut Vec<membership::ActiveModel>| {
+        batch.push(membership::ActiveModel {
+            node_id: Set(ids[node].clone()),
+            user_id: Set(user.clone()),
+            user_pool_id: Set(pool.as_str().into()),
+            org_id: Set(org.id.clone()),
+            is_leader: Set(false),
+            is_main_department: Set(main),
+            joined_at: Set(now),
+        });
+    };
+    for u in &user_ids {
+        let first = rng.gen_range(0..n_nodes);
+        member(first, u, true, &mut batch);
+        if rng.gen_bool(0.3) {
+            let second = rng.gen_range(0..n_nodes);
+            if second != first {
+                member(second, u, false, &mut batch);
+            }
+        }
+        if batch.len() >= 2000 {
+            membership::Entity::insert_many(std::mem::take(&mut batch)).exec(&txn).await?;
+        }
+    }
+    if !batch.is_empty() {
+        membership::Entity::insert_many(batch).exec(&txn).await?;
+    }
+    fanout::rebuild(&txn, &org.id).await?;
+    txn.commit().await?;
+    if state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        state.db.execute_unprepared("ANALYZE").await?;
+    }
+
+    // Pick the benchmark targets from the generated shape.
+    let mut subtree_size = vec![1usize; n_nodes];
+    for i in (1..n_nodes).rev() {
+        if let Some(p) = parent_of[i] {
+            subtree_size[p] += subtree_size[i];
+        }
+    }
+    let counts: HashMap<String, i64> = node::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.subtree_member_count))
+        .collect();
+    let target_mid = n_users as i64 / 50; // ~2% of the users
+    let mid = (1..n_nodes)
+        .filter(|&i| depth[i] == 2)
+        .min_by_key(|&i| (counts[&ids[i]] - target_mid).abs())
+        .unwrap_or(1);
+    let mv = (1..n_nodes)
+        .filter(|&i| depth[i] >= 1)
+        .min_by_key(|&i| (subtree_size[i] as i64 - 1000).abs())
+        .unwrap_or(1);
+    // Two depth-1 nodes outside the moved subtree to move it between.
+    let in_subtree = |x: usize| {
+        let mut a = Some(x);
+        while let Some(y) = a {
+            if y == mv {
+                return true;
+            }
+            a = parent_of[y];
+        }
+        false
+    };
+    let targets: Vec<usize> = (1..n_nodes).filter(|&i| depth[i] == 1 && !in_subtree(i) && Some(i) != parent_of[mv]).take(2).collect();
+    Ok(Dataset {
+        org_id: org.id,
+        root,
+        mid: ids[mid].clone(),
+        mid_users: counts[&ids[mid]],
+        move_node: ids[mv].clone(),
+        move_size: subtree_size[mv],
+        move_targets: (ids[targets[0]].clone(), ids[targets[1]].clone()),
+    })
+}
