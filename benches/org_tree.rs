@@ -10,7 +10,7 @@
 //!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench org_tree
 //!
 //! Knobs: BENCH_NODES (10000), BENCH_USERS (200000), BENCH_SECONDS (10 per read scenario),
-//! BENCH_CONCURRENCY (8), BENCH_MOVES (10).
+//! BENCH_CONCURRENCY (8), BENCH_MOVES (10), BENCH_ORG_SELECTION (the node fields of scenario 4).
 
 use std::{
     collections::HashMap,
@@ -114,7 +114,8 @@ async fn main() -> anyhow::Result<()> {
         load(&client, &base, &token, &format!("nodeById+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
     }
 
-    let org_q = "query($id: String!) { org(id: $id) { id nodes { id name code depth path children } } }";
+    let selection = std::env::var("BENCH_ORG_SELECTION").unwrap_or_else(|_| "id name code depth path children".into());
+    let org_q = format!("query($id: String!) {{ org(id: $id) {{ id nodes {{ {selection} }} }} }}");
     let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
     let n = nodes;
     load(&client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {

@@ -79,11 +79,19 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
         let list = placeholders(2, leave.len());
         let mut values = vec![Value::from(root.to_string())];
         values.extend(strings(leave));
+        // Rows whose refs all come from the subtree disappear: count them off, delete them,
+        // then lower the refs of the rest (so no row is updated only to be deleted).
+        let moved_refs = "(SELECT m.refs FROM subtree_member m WHERE m.ancestor_id = $1 AND m.user_id = subtree_member.user_id)";
         exec(db, &format!(
-            "UPDATE subtree_member SET refs = refs - (
-                SELECT m.refs FROM subtree_member m WHERE m.ancestor_id = $1 AND m.user_id = subtree_member.user_id)
-             WHERE ancestor_id IN ({list}) AND user_id {subtree_users}"), values.clone()).await?;
-        drop_zero_refs(db, &format!("IN ({list})"), subtree_users, values).await?;
+            "UPDATE node SET subtree_member_count = subtree_member_count - (
+                SELECT COUNT(*) FROM subtree_member z JOIN subtree_member m ON m.ancestor_id = $1 AND m.user_id = z.user_id
+                WHERE z.ancestor_id = node.id AND z.refs = m.refs)
+             WHERE id IN ({list})"), values.clone()).await?;
+        exec(db, &format!(
+            "DELETE FROM subtree_member WHERE ancestor_id IN ({list}) AND refs = {moved_refs}"), values.clone()).await?;
+        exec(db, &format!(
+            "UPDATE subtree_member SET refs = refs - {moved_refs}
+             WHERE ancestor_id IN ({list}) AND user_id {subtree_users}"), values).await?;
     }
     if !join.is_empty() {
         let list = placeholders(2, join.len());

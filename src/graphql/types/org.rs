@@ -20,34 +20,46 @@ use crate::{
     },
 };
 
-/// Children and paths of every node of one org, computed once from the org's node list, so that
-/// listing all nodes costs one query whatever is selected.
+/// The nodes of one org with their parent links, loaded once, so that listing all nodes costs
+/// one query whatever is selected. Children lists are built up front (cheap); a path is walked
+/// up the parent links only when a node's path is asked for.
 pub struct TreeIndex {
+    nodes: Vec<Arc<node::Model>>,
+    by_id: HashMap<String, usize>,
     children: HashMap<String, Vec<String>>,
-    paths: HashMap<String, Vec<PathStep>>,
 }
 
 impl TreeIndex {
-    /// `nodes` must come parents first (by depth), as `OrgService::org_nodes` returns them.
-    pub fn new(nodes: &[node::Model]) -> Self {
+    /// `nodes` in display order (by depth, then `order`), as `OrgService::org_nodes` returns them.
+    pub fn new(nodes: Vec<node::Model>) -> Self {
+        let nodes: Vec<Arc<node::Model>> = nodes.into_iter().map(Arc::new).collect();
+        let mut by_id = HashMap::with_capacity(nodes.len());
         let mut children: HashMap<String, Vec<String>> = HashMap::new();
-        let mut paths: HashMap<String, Vec<PathStep>> = HashMap::new();
-        for n in nodes {
-            let mut path = n.parent_id.as_ref().and_then(|p| paths.get(p)).cloned().unwrap_or_default();
-            path.push(PathStep { id: n.id.clone(), code: n.code.clone(), name: n.name.clone() });
-            paths.insert(n.id.clone(), path);
+        for (i, n) in nodes.iter().enumerate() {
+            by_id.insert(n.id.clone(), i);
             if let Some(p) = &n.parent_id {
                 children.entry(p.clone()).or_default().push(n.id.clone());
             }
         }
-        TreeIndex { children, paths }
+        TreeIndex { nodes, by_id, children }
+    }
+
+    fn path(&self, id: &str) -> Option<Vec<PathStep>> {
+        let mut steps = Vec::new();
+        let mut cur = self.by_id.get(id).map(|&i| &self.nodes[i]);
+        while let Some(n) = cur {
+            steps.push(PathStep { id: n.id.clone(), code: n.code.clone(), name: n.name.clone() });
+            cur = n.parent_id.as_ref().and_then(|p| self.by_id.get(p)).map(|&i| &self.nodes[i]);
+        }
+        steps.reverse();
+        (!steps.is_empty()).then_some(steps)
     }
 }
 
 /// An organization.
 pub struct Org {
     pub model: org::Model,
-    tree: tokio::sync::OnceCell<(Vec<node::Model>, Arc<TreeIndex>)>,
+    tree: tokio::sync::OnceCell<Arc<TreeIndex>>,
 }
 
 impl Org {
@@ -55,13 +67,11 @@ impl Org {
         Org { model, tree: tokio::sync::OnceCell::new() }
     }
 
-    async fn tree(&self, ctx: &Context<'_>) -> Result<&(Vec<node::Model>, Arc<TreeIndex>)> {
+    async fn tree(&self, ctx: &Context<'_>) -> Result<&Arc<TreeIndex>> {
         self.tree
             .get_or_try_init(|| async {
-                let state = ctx.state();
-                let nodes = state.orgs.org_nodes(&ctx.pool()?, &self.model.id).await?;
-                let index = Arc::new(TreeIndex::new(&nodes));
-                Ok::<_, async_graphql::Error>((nodes, index))
+                let nodes = ctx.state().orgs.org_nodes(&ctx.pool()?, &self.model.id).await?;
+                Ok::<_, async_graphql::Error>(Arc::new(TreeIndex::new(nodes)))
             })
             .await
     }
@@ -87,19 +97,19 @@ impl Org {
 
     /// The root node; its name and code are the organization's.
     async fn root_node(&self, ctx: &Context<'_>) -> Result<Node> {
-        let (nodes, index) = self.tree(ctx).await?;
-        let root = nodes
-            .iter()
-            .find(|n| n.id == self.model.root_node_id)
-            .cloned()
+        let index = self.tree(ctx).await?;
+        let root = index
+            .by_id
+            .get(&self.model.root_node_id)
+            .map(|&i| index.nodes[i].clone())
             .ok_or_else(|| crate::error::AppError::not_found("root node", &self.model.root_node_id))?;
-        Ok(Node::in_tree(root, index.clone()))
+        Ok(Node { model: root, origin: Origin::Tree(index.clone()) })
     }
 
     /// Every node of the organization, breadth first (children by `order`, larger first).
     async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
-        let (nodes, index) = self.tree(ctx).await?;
-        Ok(nodes.iter().cloned().map(|n| Node::in_tree(n, index.clone())).collect())
+        let index = self.tree(ctx).await?;
+        Ok(index.nodes.iter().map(|n| Node { model: n.clone(), origin: Origin::Tree(index.clone()) }).collect())
     }
 }
 
@@ -121,28 +131,24 @@ enum Origin {
 /// A department. `children` holds the child ids and `path` the ancestor ids (root first, the
 /// node last), as in Authing's API; `childNodes` returns the children themselves.
 pub struct Node {
-    pub model: node::Model,
+    pub model: Arc<node::Model>,
     origin: Origin,
 }
 
 impl Node {
     pub fn single(model: node::Model) -> Self {
-        Node { model, origin: Origin::Single }
+        Node { model: Arc::new(model), origin: Origin::Single }
     }
 
     pub fn listed(model: node::Model) -> Self {
-        Node { model, origin: Origin::List }
-    }
-
-    fn in_tree(model: node::Model, index: Arc<TreeIndex>) -> Self {
-        Node { model, origin: Origin::Tree(index) }
+        Node { model: Arc::new(model), origin: Origin::List }
     }
 
     async fn path_steps(&self, ctx: &Context<'_>) -> Result<Vec<PathStep>> {
         if let Origin::Tree(index) = &self.origin
-            && let Some(p) = index.paths.get(&self.model.id)
+            && let Some(p) = index.path(&self.model.id)
         {
-            return Ok(p.clone());
+            return Ok(p);
         }
         let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
         Ok(loader.load_one(Path(self.model.id.clone())).await?.unwrap_or_default())
