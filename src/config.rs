@@ -75,6 +75,10 @@ pub struct Limits {
     #[arg(long, env = "ORGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
 
+    /// Largest body of `POST /api/v2/orgs/import`, in bytes.
+    #[arg(long, env = "ORGRAPH_MAX_IMPORT_BYTES", default_value_t = 32 << 20)]
+    pub max_import_bytes: usize,
+
     /// Largest `limit` a paginated list accepts; larger values are refused, not clamped.
     #[arg(long, env = "ORGRAPH_MAX_PAGE_SIZE", default_value_t = 200)]
     pub max_page_size: u64,

@@ -36,6 +36,11 @@ pub struct HttpState {
 pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     let limits = app.config.limits.clone();
     let state = HttpState { app, schema };
+    // Imports carry whole trees: they get their own, larger body limit.
+    let imports = Router::new()
+        .route("/api/v2/orgs/import", post(rest_orgs::import))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.max_import_bytes));
     Router::new()
         .route("/graphql", get(graphql::graphiql).post(graphql::execute))
         .route("/graphql/v2", post(graphql::execute))
@@ -44,7 +49,6 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v2/users/{id}", get(rest_users::detail))
         .route("/api/v2/orgs", get(rest_orgs::list))
         .route("/api/v2/orgs/count", get(rest_orgs::count))
-        .route("/api/v2/orgs/import", post(rest_orgs::import))
         .route("/api/v2/orgs/export", get(rest_orgs::export))
         .route("/api/v2/orgs/nodes/{node_id}/members", get(rest_orgs::node_members))
         .route("/api/v3/list-department-members", get(rest_orgs::department_members_v3))
@@ -52,6 +56,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/readyz", get(health::readyz))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .merge(imports)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),

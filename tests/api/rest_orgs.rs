@@ -158,3 +158,23 @@ async fn v3_list_department_members() {
     let d = c.data("{ listDepartmentMembers(organizationCode: \"acme\", departmentId: \"dev\", departmentIdType: \"code\", sortBy: CreatedAt, orderBy: Asc) { totalCount list { userId username } } }", json!({})).await;
     assert_eq!(d["listDepartmentMembers"]["list"][0]["username"], "alice");
 }
+
+#[tokio::test]
+async fn imports_have_their_own_body_limit() {
+    let s = TestServer::start_with(|c| {
+        c.limits.max_body_bytes = 4096;
+        c.limits.max_import_bytes = 1 << 20;
+    })
+    .await;
+    let c = s.admin().await;
+    let children: Vec<Value> = (0..500).map(|i| json!({ "name": format!("Department number {i}"), "code": format!("d{i}") })).collect();
+    let file = json!({ "name": "Big", "code": "big", "children": children });
+    assert!(file.to_string().len() > 4096);
+    let res = c.post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": file })).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["data"]["children"].as_array().unwrap().len(), 500);
+    let huge = json!({ "name": "x".repeat(2 << 20) });
+    let res = c.post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": huge })).await;
+    assert_eq!(res.status(), 413);
+}

@@ -88,7 +88,7 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
                 WHERE z.ancestor_id = node.id AND z.refs = m.refs)
              WHERE id IN ({list})"), values.clone()).await?;
         exec(db, &format!(
-            "DELETE FROM subtree_member WHERE ancestor_id IN ({list}) AND refs = {moved_refs}"), values.clone()).await?;
+            "DELETE FROM subtree_member WHERE ancestor_id IN ({list}) AND user_id {subtree_users} AND refs = {moved_refs}"), values.clone()).await?;
         exec(db, &format!(
             "UPDATE subtree_member SET refs = refs - {moved_refs}
              WHERE ancestor_id IN ({list}) AND user_id {subtree_users}"), values).await?;

@@ -277,8 +277,8 @@ impl OrgService {
     /// Nodes of the pool whose name or code contains `keyword` (case-insensitive), at most `limit`.
     pub async fn search_nodes(&self, pool: &PoolId, keyword: &str, limit: u64) -> AppResult<Vec<node::Model>> {
         let keyword = keyword.trim();
-        if keyword.is_empty() {
-            return Err(AppError::invalid("keyword", "keyword must not be empty"));
+        if keyword.is_empty() || keyword.chars().count() > validate::MAX_TEXT {
+            return Err(AppError::invalid("keyword", format!("keyword must have 1 to {} characters", validate::MAX_TEXT)));
         }
         let escaped = keyword.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
