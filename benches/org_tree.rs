@@ -274,24 +274,11 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     for u in 0..n_users {
         let id = orgraph::ids::new_id();
         let t = now - chrono::Duration::seconds((n_users - u) as i64);
-        batch.push(user::ActiveModel {
-            id: Set(id.clone()),
-            user_pool_id: Set(pool.as_str().into()),
-            username: Set(Some(format!("user{u}"))),
-            email: Set(Some(format!("user{u}@example.com"))),
-            email_verified: Set(false),
-            phone_verified: Set(false),
-            gender: Set("U".into()),
-            register_source: Set(json!([])),
-            logins_count: Set(0),
-            blocked: Set(false),
-            status: Set("Activated".into()),
-            custom_data: Set(json!({})),
-            identities: Set(json!([])),
-            created_at: Set(t),
-            updated_at: Set(t),
-            ..Default::default()
-        });
+        let mut row = orgraph::domain::users::new_row(pool, t);
+        row.id = Set(id.clone());
+        row.username = Set(Some(format!("user{u}")));
+        row.email = Set(Some(format!("user{u}@example.com")));
+        batch.push(row);
         user_ids.push(id);
         if batch.len() == 500 {
             user::Entity::insert_many(std::mem::take(&mut batch)).exec(&txn).await?;

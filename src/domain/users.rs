@@ -124,24 +124,7 @@ impl UserService {
         patch: UserPatch,
         options: CreateOptions,
     ) -> AppResult<user::Model> {
-        let now = chrono::Utc::now();
-        let mut row = user::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            email_verified: Set(false),
-            phone_verified: Set(false),
-            password_hash: Set(None),
-            gender: Set("U".into()),
-            register_source: Set(json!([])),
-            logins_count: Set(0),
-            blocked: Set(false),
-            status: Set("Activated".into()),
-            custom_data: Set(json!({})),
-            identities: Set(json!([])),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        };
+        let mut row = new_row(pool, chrono::Utc::now());
         let password = patch.password.clone();
         let custom = patch.custom_data.clone();
         apply_patch(&mut row, patch)?;
@@ -270,6 +253,28 @@ impl UserService {
             .rows_affected;
         txn.commit().await?;
         Ok(deleted)
+    }
+}
+
+/// A new user row with every default set (an active user, gender U, no custom data); bulk
+/// loaders start from it too.
+pub fn new_row(pool: &PoolId, now: chrono::DateTime<chrono::Utc>) -> user::ActiveModel {
+    user::ActiveModel {
+        id: Set(ids::new_id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        email_verified: Set(false),
+        phone_verified: Set(false),
+        password_hash: Set(None),
+        gender: Set("U".into()),
+        register_source: Set(json!([])),
+        logins_count: Set(0),
+        blocked: Set(false),
+        status: Set("Activated".into()),
+        custom_data: Set(json!({})),
+        identities: Set(json!([])),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
     }
 }
 

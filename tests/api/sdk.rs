@@ -53,20 +53,25 @@ fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
     serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script prints a JSON summary")
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn authing_js_sdk_manages_users() {
-    let s = TestServer::start().await;
+/// Run one of the SDK scripts against `s` with the first pool's credentials.
+async fn run_sdk_script(s: &TestServer, script: &'static str) -> Value {
     let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
     let (url, pool) = (s.url.clone(), s.pool_id.clone());
-    let summary = tokio::task::spawn_blocking(move || {
-        run_node(&dir, "users.cjs", &[
+    tokio::task::spawn_blocking(move || {
+        run_node(&dir, script, &[
             ("ORGRAPH_HOST", &url),
             ("ORGRAPH_POOL_ID", &pool),
             ("ORGRAPH_POOL_SECRET", POOL_SECRET),
         ])
     })
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authing_js_sdk_manages_users() {
+    let s = TestServer::start().await;
+    let summary = run_sdk_script(&s, "users.cjs").await;
     assert_eq!(summary["ok"], true);
     assert_eq!(summary["total"], 1);
 
@@ -101,17 +106,7 @@ async fn every_claimed_sdk_document_validates_against_schema_graphql() {
 #[tokio::test(flavor = "multi_thread")]
 async fn authing_js_sdk_manages_org_trees_and_members() {
     let s = TestServer::start().await;
-    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
-    let (url, pool) = (s.url.clone(), s.pool_id.clone());
-    let summary = tokio::task::spawn_blocking(move || {
-        run_node(&dir, "orgs.cjs", &[
-            ("ORGRAPH_HOST", &url),
-            ("ORGRAPH_POOL_ID", &pool),
-            ("ORGRAPH_POOL_SECRET", POOL_SECRET),
-        ])
-    })
-    .await
-    .unwrap();
+    let summary = run_sdk_script(&s, "orgs.cjs").await;
     assert_eq!(summary["ok"], true);
     // The state the SDK left is consistent and what it said.
     let org = summary["orgId"].as_str().unwrap();
