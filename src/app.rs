@@ -12,7 +12,7 @@ use crate::{
     error::AppResult,
     graphql, http,
     security::{password_box::PasswordKeyring, tokens::TokenService},
-    storage::{self, server_keys},
+    storage::{self, metrics::DbMetrics, server_keys},
 };
 
 /// What every request handler and resolver can reach. Cheap to clone.
@@ -25,12 +25,14 @@ pub struct AppState {
     pub pools: PoolService,
     pub users: UserService,
     pub orgs: OrgService,
+    pub db_metrics: Arc<DbMetrics>,
 }
 
 impl AppState {
     /// Connect, migrate and load keys. Creates the first user pool when the database has none.
     pub async fn start(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
-        let db = storage::connect(&config.database_url, config.db_max_connections).await?;
+        let db_metrics = Arc::new(DbMetrics::default());
+        let db = storage::connect(&config.database_url, config.db_max_connections, db_metrics.clone()).await?;
         storage::migrate(&db).await?;
         let jwt_key = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
@@ -54,6 +56,7 @@ impl AppState {
         let state = AppState {
             users: UserService::new(db.clone()),
             orgs: OrgService::new(db.clone()),
+            db_metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),
             tokens: Arc::new(tokens),

@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (and so does the database).
+//! `/healthz` (the process answers), `/readyz` (and so does the database), `/metrics`
+//! (Prometheus text).
 
 use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
 use serde_json::json;
@@ -18,4 +19,10 @@ pub async fn readyz(State(http): State<HttpState>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" })))
         }
     }
+}
+
+pub async fn metrics(State(http): State<HttpState>) -> impl IntoResponse {
+    let mut out = String::new();
+    http.app.db_metrics.render(&mut out);
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -54,6 +54,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v3/list-department-members", get(rest_orgs::department_members_v3))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .merge(imports)

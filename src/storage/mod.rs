@@ -1,5 +1,6 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
 
+pub mod metrics;
 pub mod server_keys;
 pub mod sql;
 
@@ -16,7 +17,12 @@ use crate::error::{AppError, AppResult};
 
 /// Open the pool. SQLite gets WAL and the per-connection pragmas every server needs (set on each
 /// connection, not once on the pool); an in-memory SQLite database must stay on one connection.
-pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
+/// Every statement is counted in `metrics`.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    metrics: std::sync::Arc<metrics::DbMetrics>,
+) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .sqlx_logging(false)
@@ -37,7 +43,9 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
             if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
         });
     }
-    Ok(Database::connect(options).await?)
+    let mut db = Database::connect(options).await?;
+    db.set_metric_callback(move |info| metrics.record(info.elapsed, info.failed));
+    Ok(db)
 }
 
 /// Apply pending migrations.

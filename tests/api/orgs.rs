@@ -317,3 +317,50 @@ async fn another_pool_cannot_see_or_touch_an_org() {
     assert_eq!(code, "NOT_FOUND");
     assert_eq!(b.data("{ orgs { totalCount } searchNodes(keyword: \"A\") { id } }", json!({})).await, json!({ "orgs": { "totalCount": 0 }, "searchNodes": [] }));
 }
+
+/// Build root → `width` children → `width` grandchildren each, a member in every grandchild.
+async fn wide_tree(s: &TestServer, c: &Client, width: usize) -> (String, String) {
+    let org = create_org(c, &format!("W{width}"), &format!("w{width}")).await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let u = user(c, &format!("member{width}")).await;
+    for i in 0..width {
+        let child = id(&add_node(c, &org_id, &root, &format!("c{i}"), None).await);
+        for j in 0..width {
+            let grandchild = id(&add_node(c, &org_id, &child, &format!("g{i}-{j}"), None).await);
+            add_members(c, &grandchild, &[&u]).await;
+        }
+    }
+    check(s, &org_id).await;
+    (org_id, root)
+}
+
+#[tokio::test]
+async fn nested_fields_cost_a_fixed_number_of_queries_whatever_the_tree_size() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let nested = "query($id: String!) { nodeById(id: $id) { childNodes { path children users { totalCount list { id } }
+        childNodes { path codePath children users(includeChildrenNodes: true) { totalCount list { id } } childNodes { id } } } } }";
+    let listing = "query($id: String!) { org(id: $id) { rootNode { id } nodes { id path codePath namePath children } } }";
+    let mut costs = Vec::new();
+    for width in [2, 5] {
+        let (org_id, root) = wide_tree(&s, &c, width).await;
+        let before = s.state.db_metrics.statements();
+        let d = c.data(nested, json!({ "id": root })).await;
+        let nested_cost = s.state.db_metrics.statements() - before;
+        let grandchildren = d["nodeById"]["childNodes"][0]["childNodes"].as_array().unwrap();
+        assert_eq!(grandchildren.len(), width);
+        assert_eq!(grandchildren[0]["users"]["totalCount"], 1);
+        assert_eq!(grandchildren[0]["path"].as_array().unwrap().len(), 3);
+        let before = s.state.db_metrics.statements();
+        let d = c.data(listing, json!({ "id": org_id })).await;
+        let listing_cost = s.state.db_metrics.statements() - before;
+        assert_eq!(d["org"]["nodes"].as_array().unwrap().len(), 1 + width + width * width);
+        costs.push((nested_cost, listing_cost));
+    }
+    eprintln!("statement costs: {costs:?}");
+    assert_eq!(costs[0], costs[1], "statements per query (nested, listing) must not grow with the tree: {costs:?}");
+    assert!(costs[0].0 <= 12 && costs[0].1 <= 4, "{costs:?}");
+    // The counters are on /metrics.
+    let text = s.anonymous().get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("orgraph_db_statements_total"), "{text}");
+}
