@@ -106,8 +106,18 @@ impl AppError {
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
         // A unique index fired although the service checked first: a concurrent writer won.
-        if let Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            return AppError::Conflict { field: None, message: format!("already exists ({detail})") };
+        match err.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
+                return AppError::Conflict { field: None, message: format!("already exists ({detail})") };
+            }
+            // A row this change refers to was deleted by a concurrent one.
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                return AppError::Conflict {
+                    field: None,
+                    message: "an object this change refers to was changed or deleted meanwhile; retry".into(),
+                };
+            }
+            _ => {}
         }
         AppError::Internal(err.into())
     }

@@ -83,6 +83,8 @@ impl OrgService {
         let user_ids = distinct(user_ids)?;
         let node = self.resolve_node(pool, node).await?;
         let txn = storage::begin_write(&self.db).await?;
+        // Read again under the write lock: the node may have gone meanwhile.
+        let node = find_node(&txn, pool, &node.id).await?;
         ensure_users_exist(&txn, pool, &user_ids).await?;
         let existing = member_ids(&txn, &node.id, &user_ids).await?;
         let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
@@ -118,6 +120,7 @@ impl OrgService {
         let user_ids = distinct(user_ids)?;
         let node = self.resolve_node(pool, node).await?;
         let txn = storage::begin_write(&self.db).await?;
+        let node = find_node(&txn, pool, &node.id).await?;
         ensure_members(&txn, &node.id, &user_ids).await?;
         remove(&txn, &node.id, &user_ids).await?;
         let node = find_node(&txn, pool, &node.id).await?;
