@@ -364,3 +364,34 @@ async fn nested_fields_cost_a_fixed_number_of_queries_whatever_the_tree_size() {
     let text = s.anonymous().get("/metrics").await.text().await.unwrap();
     assert!(text.contains("orgraph_db_statements_total"), "{text}");
 }
+
+#[tokio::test]
+async fn lookups_and_the_older_add_node_answer_errors_clearly() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let other = create_org(&c, "B", "b").await;
+    // addNode (v1) answers with the whole org.
+    let d = c.data("mutation($o: String!, $p: String) { addNode(orgId: $o, parentNodeId: $p, name: \"Old style\", code: \"old\") { id nodes { name } } }",
+        json!({ "o": org_id, "p": root })).await;
+    assert_eq!(d["addNode"]["nodes"].as_array().unwrap().len(), 2);
+    for (q, vars, want) in [
+        ("query($n: String!) { childrenNodes(nodeId: $n) { id } }", json!({ "n": "missing" }), "NOT_FOUND"),
+        ("query($o: String!) { rootNode(orgId: $o) { id } }", json!({ "o": "missing" }), "NOT_FOUND"),
+        ("query($o: String!, $n: String!) { isRootNode(orgId: $o, nodeId: $n) }", json!({ "o": org_id, "n": id(&other["rootNode"]) }), "INVALID_INPUT"),
+        ("query($o: String!) { nodeByCode(orgId: $o, code: \"nope\") { id } }", json!({ "o": org_id }), "NOT_FOUND"),
+        ("{ searchNodes(keyword: \"  \") { id } }", json!({}), "INVALID_INPUT"),
+        ("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": root }), "INVALID_INPUT"),
+        ("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": id(&other["rootNode"]) }), "INVALID_INPUT"),
+        ("mutation { addMember(userIds: [\"x\"]) { id } }", json!({}), "INVALID_INPUT"),
+        ("mutation($n: String) { addMember(nodeId: $n, userIds: []) { id } }", json!({ "n": root }), "INVALID_INPUT"),
+        ("mutation($u: String!) { setMainDepartment(userId: $u, departmentId: null) { code } }", json!({ "u": "ghost" }), "NOT_FOUND"),
+        ("mutation($s: String!) { moveMembers(userIds: [\"x\"], sourceNodeId: $s, targetNodeId: $s) { code } }", json!({ "s": root }), "INVALID_INPUT"),
+        ("query($id: String!) { nodeById(id: $id) { users(limit: 201) { totalCount } } }", json!({ "id": root }), "INVALID_INPUT"),
+    ] {
+        let (code, msg) = c.error(q, vars).await;
+        assert_eq!(code, want, "{q}: {msg}");
+    }
+    check(&s, &org_id).await;
+}

@@ -59,6 +59,11 @@ impl NodeQuery {
 #[derive(Default)]
 pub struct NodeMutation;
 
+async fn add(ctx: &Context<'_>, org_id: &str, parent: Option<String>, input: NodeInput) -> Result<entity::node::Model> {
+    let pool = ctx.pool()?;
+    Ok(ctx.state().orgs.add_node(&pool, org_id, parent.as_deref(), input).await?)
+}
+
 /// Absent or null keeps; "" clears.
 fn text_change(v: Option<String>) -> Change<String> {
     v.map(|s| if s.trim().is_empty() { None } else { Some(s) })
@@ -81,10 +86,8 @@ impl NodeMutation {
         order: Option<i64>,
         code: Option<String>,
     ) -> Result<Node> {
-        let pool = ctx.pool()?;
         let input = NodeInput::new(&name, code.as_deref(), description.as_deref(), order, name_i18n.as_deref(), description_i18n.as_deref())?;
-        let node = ctx.state().orgs.add_node(&pool, &org_id, parent_node_id.as_deref(), input).await?;
-        Ok(Node::single(node))
+        Ok(Node::single(add(ctx, &org_id, parent_node_id, input).await?))
     }
 
     /// The older form of `addNodeV2`: the same, answering with the whole organization.
@@ -101,11 +104,9 @@ impl NodeMutation {
         order: Option<i64>,
         code: Option<String>,
     ) -> Result<Org> {
-        let pool = ctx.pool()?;
-        let state = ctx.state();
         let input = NodeInput::new(&name, code.as_deref(), description.as_deref(), order, name_i18n.as_deref(), description_i18n.as_deref())?;
-        state.orgs.add_node(&pool, &org_id, parent_node_id.as_deref(), input).await?;
-        Ok(Org::new(state.orgs.org(&pool, &org_id).await?))
+        add(ctx, &org_id, parent_node_id, input).await?;
+        Ok(Org::new(ctx.state().orgs.org(&ctx.pool()?, &org_id).await?))
     }
 
     /// Change a node's fields. A field left out or null keeps its value (authing-js-sdk sends
