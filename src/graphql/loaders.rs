@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::dataloader::Loader;
+use async_graphql::{ErrorExtensions as _, dataloader::Loader};
 use entity::{node, user};
 
 use crate::{
@@ -28,8 +28,6 @@ impl From<LoadError> for async_graphql::Error {
         async_graphql::Error::new(e.0.as_str()).extend_with(|_, x| x.set("code", crate::error::code::INTERNAL_SERVER_ERROR))
     }
 }
-
-use async_graphql::ErrorExtensions as _;
 
 pub struct TreeLoader(pub OrgService);
 

@@ -201,9 +201,22 @@ impl OrgService {
             .order_by_desc(membership::Column::IsMainDepartment)
             .order_by_asc(membership::Column::JoinedAt)
             .order_by_asc(membership::Column::NodeId)
-            .find_also_related_node(&self.db)
+            .all(&self.db)
             .await?;
-        Ok(rows)
+        let ids: Vec<String> = rows.iter().map(|m| m.node_id.clone()).collect();
+        let nodes: HashMap<String, node::Model> =
+            self.nodes_by_ids(&ids).await?.into_iter().map(|n| (n.id.clone(), n)).collect();
+        Ok(rows
+            .into_iter()
+            .filter_map(|m| {
+                nodes.get(&m.node_id).map(|n| UserDepartment {
+                    node: n.clone(),
+                    is_main: m.is_main_department,
+                    is_leader: m.is_leader,
+                    joined_at: m.joined_at,
+                })
+            })
+            .collect())
     }
 
     /// Ids of the nodes each of `users` is a member of (for v3 `departmentIds`).
@@ -388,33 +401,4 @@ async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> A
     values.extend(strings(users));
     exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({list})"), values).await?;
     fanout::remove_refs(db, node_id, users).await
-}
-
-trait FindAlsoNode {
-    async fn find_also_related_node(self, db: &impl ConnectionTrait) -> AppResult<Vec<UserDepartment>>;
-}
-
-impl FindAlsoNode for sea_orm::Select<membership::Entity> {
-    async fn find_also_related_node(self, db: &impl ConnectionTrait) -> AppResult<Vec<UserDepartment>> {
-        let rows = self.all(db).await?;
-        let ids: Vec<String> = rows.iter().map(|m| m.node_id.clone()).collect();
-        let nodes: HashMap<String, node::Model> = node::Entity::find()
-            .filter(node::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|n| (n.id.clone(), n))
-            .collect();
-        Ok(rows
-            .into_iter()
-            .filter_map(|m| {
-                nodes.get(&m.node_id).map(|n| UserDepartment {
-                    node: n.clone(),
-                    is_main: m.is_main_department,
-                    is_leader: m.is_leader,
-                    joined_at: m.joined_at,
-                })
-            })
-            .collect())
-    }
 }
