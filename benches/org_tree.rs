@@ -4,6 +4,7 @@
 //!   2. the same at a mid-level node (~2% of the users);
 //!   3. moveNode of a ~1,000-node subtree (back and forth);
 //!   4. org(id) listing all nodes;
+//!
 //! and, in the same run, the bare SQL statement behind the members page.
 //!
 //!   cargo bench --bench org_tree                       # SQLite (temporary file)

@@ -149,11 +149,9 @@ impl<F> MapUnit for F
 where
     F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
-    fn map_unit(self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        async move {
-            if let Err(e) = self.await {
-                panic!("server failed: {e:#}");
-            }
+    async fn map_unit(self) {
+        if let Err(e) = self.await {
+            panic!("server failed: {e:#}");
         }
     }
 }

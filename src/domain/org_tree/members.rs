@@ -235,7 +235,7 @@ impl OrgService {
 
     /// One page of members of `node` with the total, which comes from the node's counts.
     pub async fn members_page(&self, node: &node::Model, q: MembersQuery) -> AppResult<Paginated<user::Model>> {
-        let mut pages = self.members_pages(&[node.id.clone()], q).await?;
+        let mut pages = self.members_pages(std::slice::from_ref(&node.id), q).await?;
         Ok(Paginated { total_count: total(node, q), list: pages.remove(&node.id).unwrap_or_default() })
     }
 

@@ -282,11 +282,11 @@ impl OrgService {
         }
         let escaped = keyword.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         let pattern = format!("%{escaped}%");
-        Ok(crate::storage::sql::all::<node::Model>(&self.db,
+        crate::storage::sql::all::<node::Model>(&self.db,
             "SELECT * FROM node WHERE user_pool_id = $1
              AND (LOWER(name) LIKE $2 ESCAPE '\\' OR LOWER(COALESCE(code, '')) LIKE $2 ESCAPE '\\')
              ORDER BY depth, name, id LIMIT $3",
-            vec![pool.as_str().into(), pattern.into(), (limit as i64).into()]).await?)
+            vec![pool.as_str().into(), pattern.into(), (limit as i64).into()]).await
     }
 
     /// Children of each of `parents`, in display order (larger `order` first, then oldest).

@@ -247,6 +247,6 @@ fn user_dto(u: user::Model, department_ids: Option<Vec<String>>, with_identities
         register_source: u.register_source.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect()).unwrap_or_default(),
         department_ids,
         identities,
-        custom_data: with_custom_data.then(|| Json(u.custom_data)),
+        custom_data: with_custom_data.then_some(Json(u.custom_data)),
     }
 }
