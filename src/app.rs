@@ -8,7 +8,12 @@ use tokio::net::TcpListener;
 
 use crate::{
     config::Config,
-    domain::{org_tree::OrgService, pools::{Bootstrap, PoolService}, users::UserService},
+    domain::{
+        events::{EventBus, EventService},
+        org_tree::OrgService,
+        pools::{Bootstrap, PoolService},
+        users::UserService,
+    },
     error::AppResult,
     graphql, http,
     security::{password_box::PasswordKeyring, tokens::TokenService},
@@ -25,6 +30,7 @@ pub struct AppState {
     pub pools: PoolService,
     pub users: UserService,
     pub orgs: OrgService,
+    pub events: EventService,
     pub db_metrics: Arc<DbMetrics>,
 }
 
@@ -46,6 +52,7 @@ impl AppState {
         };
         let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
         let pools = PoolService::new(db.clone());
+        let bus = EventBus::default();
         let bootstrap = pools
             .bootstrap(
                 &config.bootstrap_pool_name,
@@ -54,8 +61,9 @@ impl AppState {
             )
             .await?;
         let state = AppState {
-            users: UserService::new(db.clone()),
-            orgs: OrgService::new(db.clone()),
+            users: UserService::new(db.clone(), bus.clone()),
+            orgs: OrgService::new(db.clone(), bus.clone()),
+            events: EventService::new(db.clone(), bus),
             db_metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),

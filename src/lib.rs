@@ -1,3 +1,4 @@
+#![recursion_limit = "256"] // serde_json::json! of the 50-field user document
 //! orgraph: a GraphQL server for organization management, wire-compatible with Authing's org API.
 //!
 //! Layers, outermost first: `http` (routes, envelopes, auth headers) and `graphql` (types and thin

@@ -1,5 +1,6 @@
 //! sea-orm entities: one module per table. No GraphQL here; the API maps these into its own types.
 
+pub mod event;
 pub mod membership;
 pub mod node;
 pub mod node_closure;

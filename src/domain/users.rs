@@ -10,6 +10,8 @@ use serde_json::{Map, Value, json};
 
 use super::{
     PoolId,
+    docs::user_doc,
+    events::{EventBus, Outbox},
     pagination::{Page, Paginated},
     validate::{self, MAX_LONG_TEXT, MAX_TEXT},
 };
@@ -111,11 +113,12 @@ pub enum UserSort {
 #[derive(Clone)]
 pub struct UserService {
     db: DatabaseConnection,
+    bus: EventBus,
 }
 
 impl UserService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+        Self { db, bus }
     }
 
     pub async fn create(
@@ -148,7 +151,10 @@ impl UserService {
         let txn = storage::begin_write(&self.db).await?;
         ensure_unique(&txn, pool, None, &probe).await?;
         let created = row.insert(&txn).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "user:created", None, json!({ "user": user_doc(&created) })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(created)
     }
 
@@ -189,12 +195,14 @@ impl UserService {
         let custom = patch.custom_data.clone();
         let txn = storage::begin_write(&self.db).await?;
         let current = find_in_pool(&txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        let before = user_doc(&current);
         let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
         let mut row: user::ActiveModel = current.into();
         apply_patch(&mut row, patch)?;
         if let Some(custom) = custom {
             row.custom_data = Set(merge_custom_data(old_custom, custom)?);
         }
+        let password_changed = password.is_some();
         if let Some(hash) = password {
             row.password_hash = Set(Some(hash));
         }
@@ -210,7 +218,15 @@ impl UserService {
         row.updated_at = Set(now);
         let updated = row.update(&txn).await?;
         crate::domain::org_tree::fanout::touch_user(&txn, id, now).await?;
+        let after = user_doc(&updated);
+        let mut outbox = Outbox::new(pool);
+        let mut data = json!({ "user": after.clone(), "updates": changed_fields(&before, &after) });
+        if password_changed {
+            data["updates"]["password"] = json!("[changed]");
+        }
+        outbox.record(&txn, "user:updated", None, data).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(updated)
     }
 
@@ -230,17 +246,14 @@ impl UserService {
         wanted.sort();
         wanted.dedup();
         let txn = storage::begin_write(&self.db).await?;
-        let found: Vec<String> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
+        let found: Vec<user::Model> = user::Entity::find()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted.clone()))
-            .into_tuple()
             .all(&txn)
             .await?;
         if found.len() != wanted.len() {
             let missing: Vec<&str> =
-                wanted.iter().filter(|id| !found.contains(id)).map(String::as_str).collect();
+                wanted.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
             return Err(AppError::not_found("user", missing.join(", ")));
         }
         // Their memberships go by cascade; the counts of their nodes are kept here.
@@ -251,9 +264,24 @@ impl UserService {
             .exec(&txn)
             .await?
             .rows_affected;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "user:deleted", None, json!({ "users": found.iter().map(user_doc).collect::<Vec<_>>() })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(deleted)
     }
+}
+
+/// The fields whose value differs between two documents of the same object (`updatedAt` aside),
+/// with their new values: the `updates` of an `*:updated` event.
+pub fn changed_fields(before: &Value, after: &Value) -> Value {
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else { return json!({}) };
+    let changes: Map<String, Value> = a
+        .iter()
+        .filter(|(k, v)| k.as_str() != "updatedAt" && b.get(k.as_str()) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(changes)
 }
 
 /// A new user row with every default set (an active user, gender U, no custom data); bulk

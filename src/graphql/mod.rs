@@ -12,6 +12,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions, d
 use crate::app::AppState;
 use resolvers::{
     auth::{AuthMutation, AuthQuery},
+    events::{EventMutation, EventQuery},
     members::{MemberMutation, MemberQuery},
     nodes::{NodeMutation, NodeQuery},
     orgs::{OrgMutation, OrgQuery},
@@ -19,10 +20,10 @@ use resolvers::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, EmptySubscription>;
 

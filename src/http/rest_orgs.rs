@@ -23,9 +23,9 @@ use crate::{
         users::UserSort,
     },
     error::{AppError, code},
+    domain::docs::{node_doc, user_doc},
     graphql::types::{
         common::iso,
-        user::User,
         v3::{DepartmentMemberSortBy, DepartmentMembersArgs, SortOrder, department_members},
     },
 };
@@ -99,7 +99,7 @@ pub async fn list(State(http): State<HttpState>, headers: HeaderMap, Query(q): Q
     let mut list = Vec::new();
     for org in orgs.list {
         let root = http.app.orgs.node(&pool, &org.root_node_id).await?;
-        let mut root_json = node_json(&root);
+        let mut root_json = node_doc(&root);
         root_json["children"] = json!(http.app.orgs.child_ids_of(std::slice::from_ref(&root.id)).await?.remove(&root.id).unwrap_or_default());
         list.push(json!({
             "id": org.id, "userPoolId": org.user_pool_id, "tenantId": org.tenant_id,
@@ -230,19 +230,10 @@ fn boolean(name: &str, v: Option<&str>) -> Result<Option<bool>, AppError> {
     }
 }
 
-fn node_json(n: &entity::node::Model) -> Value {
-    json!({
-        "id": n.id, "createdAt": iso(n.created_at), "updatedAt": iso(n.updated_at),
-        "userPoolId": n.user_pool_id, "orgId": n.org_id, "name": n.name, "nameI18n": n.name_i18n,
-        "description": n.description, "descriptionI18n": n.description_i18n, "order": n.order,
-        "code": n.code, "leaderUserId": n.leader_user_id, "depth": n.depth, "root": n.parent_id.is_none(),
-    })
-}
-
 /// Seed 001's export format: node fields, `children` as nested nodes, `members` as users.
 fn export_json(tree: ExportNode) -> Value {
-    let mut v = node_json(&tree.node);
-    v["members"] = json!(tree.members.into_iter().map(User::from).collect::<Vec<_>>());
+    let mut v = node_doc(&tree.node);
+    v["members"] = json!(tree.members.iter().map(user_doc).collect::<Vec<_>>());
     v["children"] = Value::Array(tree.children.into_iter().map(export_json).collect());
     v
 }

@@ -4,6 +4,7 @@
 mod harness;
 
 mod auth;
+mod events;
 mod isolation;
 mod orgs;
 mod rest_orgs;

@@ -9,8 +9,16 @@ use sea_orm::{
 };
 
 use super::{OrgService, fanout, find_node};
+use serde_json::json;
+
 use crate::{
-    domain::{PoolId, pagination::{Page, Paginated}, users::{MAX_BATCH, UserSort}},
+    domain::{
+        PoolId,
+        docs::{node_doc, user_doc},
+        events::Outbox,
+        pagination::{Page, Paginated},
+        users::{MAX_BATCH, UserSort},
+    },
     error::{AppError, AppResult},
     storage::{self, sql::{all, exec, placeholders, strings}},
 };
@@ -85,7 +93,7 @@ impl OrgService {
         let txn = storage::begin_write(&self.db).await?;
         // Read again under the write lock: the node may have gone meanwhile.
         let node = find_node(&txn, pool, &node.id).await?;
-        ensure_users_exist(&txn, pool, &user_ids).await?;
+        let users = ensure_users_exist(&txn, pool, &user_ids).await?;
         let existing = member_ids(&txn, &node.id, &user_ids).await?;
         let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
         let now = chrono::Utc::now();
@@ -111,7 +119,12 @@ impl OrgService {
                 .await?;
         }
         let node = find_node(&txn, pool, &node.id).await?;
+        let mut outbox = Outbox::new(pool);
+        for u in users.iter().filter(|u| new.contains(&u.id)) {
+            outbox.record(&txn, "organization:member-added", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(u) })).await?;
+        }
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(node)
     }
 
@@ -124,7 +137,12 @@ impl OrgService {
         ensure_members(&txn, &node.id, &user_ids).await?;
         remove(&txn, &node.id, &user_ids).await?;
         let node = find_node(&txn, pool, &node.id).await?;
+        let mut outbox = Outbox::new(pool);
+        for u in users_by_ids(&txn, &user_ids).await? {
+            outbox.record(&txn, "organization:member-removed", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(&u) })).await?;
+        }
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(node)
     }
 
@@ -157,7 +175,15 @@ impl OrgService {
             let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
             fanout::add_refs(&txn, &target.id, &ids, now).await?;
         }
+        let mut outbox = Outbox::new(pool);
+        for u in users_by_ids(&txn, &user_ids).await? {
+            outbox.record(&txn, "organization:member-removed", Some(&source.org_id), json!({ "node": node_doc(&source), "user": user_doc(&u) })).await?;
+            if new.iter().any(|m| m.user_id == u.id) {
+                outbox.record(&txn, "organization:member-added", Some(&target.org_id), json!({ "node": node_doc(&target), "user": user_doc(&u) })).await?;
+            }
+        }
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(())
     }
 
@@ -165,7 +191,7 @@ impl OrgService {
     /// clear it when `None`.
     pub async fn set_main_department(&self, pool: &PoolId, user_id: &str, department_id: Option<&str>) -> AppResult<()> {
         let txn = storage::begin_write(&self.db).await?;
-        crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+        let user = crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
         if let Some(dep) = department_id {
             find_node(&txn, pool, dep).await?;
             if member_ids(&txn, dep, &[user_id.to_string()]).await?.is_empty() {
@@ -185,7 +211,10 @@ impl OrgService {
                 .exec(&txn)
                 .await?;
         }
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "user:updated", None, json!({ "user": user_doc(&user), "updates": { "mainDepartmentId": department_id } })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(())
     }
 
@@ -356,20 +385,22 @@ fn distinct(user_ids: &[String]) -> AppResult<Vec<String>> {
     Ok(ids)
 }
 
-async fn ensure_users_exist(db: &impl ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<()> {
-    let found: Vec<String> = user::Entity::find()
+/// The users of `ids` in the pool; an error naming those that are not.
+async fn ensure_users_exist(db: &impl ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<Vec<user::Model>> {
+    let found = user::Entity::find()
         .filter(user::Column::UserPoolId.eq(pool.as_str()))
         .filter(user::Column::Id.is_in(ids.to_vec()))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|u| u.id)
-        .collect();
-    let missing: Vec<&str> = ids.iter().filter(|id| !found.contains(id)).map(String::as_str).collect();
+        .await?;
+    let missing: Vec<&str> = ids.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
     if !missing.is_empty() {
         return Err(AppError::not_found("user", missing.join(", ")));
     }
-    Ok(())
+    Ok(found)
+}
+
+async fn users_by_ids(db: &impl ConnectionTrait, ids: &[String]) -> AppResult<Vec<user::Model>> {
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.to_vec())).order_by_asc(user::Column::Id).all(db).await?)
 }
 
 /// Which of `users` are direct members of `node_id`.

@@ -24,17 +24,18 @@ use sea_orm::{
     sea_query::NullOrdering,
 };
 
-use super::{PoolId, validate};
+use super::{PoolId, events::EventBus, validate};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
 pub struct OrgService {
     db: DatabaseConnection,
+    bus: EventBus,
 }
 
 impl OrgService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
+        Self { db, bus }
     }
 }
 

@@ -13,8 +13,16 @@ use super::{
     MAX_DEPTH, OrgService, ancestor_ids, ensure_code_free, ensure_org_code_free, fanout, find_node,
     find_node_in_org, find_org, i18n, node_code, node_name, node_order,
 };
+use serde_json::json;
+
 use crate::{
-    domain::{PoolId, users::Change, validate},
+    domain::{
+        PoolId,
+        docs::{node_doc, org_doc},
+        events::Outbox,
+        users::{Change, changed_fields},
+        validate,
+    },
     error::{AppError, AppResult},
     ids,
     storage::{self, sql::{exec, placeholders, strings}},
@@ -121,7 +129,11 @@ impl OrgService {
             ensure_code_free(&txn, org_id, code, None).await?;
         }
         let node = insert_node(&txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:node-added", Some(org_id),
+            json!({ "organization": org_doc(&org), "node": node_doc(&node), "parentNode": node_doc(&parent) })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(node)
     }
 
@@ -162,7 +174,12 @@ impl OrgService {
         }
         row.updated_at = Set(chrono::Utc::now());
         let node = row.update(&txn).await?;
+        let after = node_doc(&node);
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:node-updated", Some(&node.org_id),
+            json!({ "node": after.clone(), "updates": changed_fields(&node_doc(&current), &after) })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(node)
     }
 
@@ -176,16 +193,23 @@ impl OrgService {
         }
         let mut above = ancestor_ids(&txn, node_id).await?;
         above.pop();
+        let subtree = crate::storage::sql::all::<node::Model>(&txn,
+            "SELECT n.* FROM node n JOIN node_closure c ON c.descendant_id = n.id WHERE c.ancestor_id = $1 ORDER BY n.depth, n.id",
+            vec![node_id.into()]).await?;
         fanout::shift_subtree(&txn, node_id, &above, &[]).await?;
         exec(&txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:node-deleted", Some(org_id),
+            json!({ "nodes": subtree.iter().map(node_doc).collect::<Vec<_>>() })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(())
     }
 
     /// Move `node_id` (and its subtree) under `target_parent_id`, in the same org.
     pub async fn move_node(&self, pool: &PoolId, org_id: &str, node_id: &str, target_parent_id: &str) -> AppResult<()> {
         let txn = storage::begin_write(&self.db).await?;
-        find_org(&txn, pool, org_id).await?;
+        let org = find_org(&txn, pool, org_id).await?;
         let node = find_node_in_org(&txn, pool, org_id, node_id).await?;
         let target = find_node(&txn, pool, target_parent_id).await?;
         if target.org_id != org_id {
@@ -237,11 +261,18 @@ impl OrgService {
         exec(&txn,
             "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
             vec![shift.into(), node_id.into()]).await?;
+        let old_parent = match &node.parent_id { Some(p) => Some(find_node(&txn, pool, p).await?), None => None };
         let mut row: node::ActiveModel = node.into();
         row.parent_id = Set(Some(target_parent_id.to_string()));
         row.updated_at = Set(chrono::Utc::now());
-        row.update(&txn).await?;
+        let moved = row.update(&txn).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:node-moved", Some(org_id), json!({
+            "organization": org_doc(&org), "node": node_doc(&moved), "parentNode": node_doc(&target),
+            "oldParent": old_parent.as_ref().map(node_doc),
+        })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(())
     }
 

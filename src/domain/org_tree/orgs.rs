@@ -7,7 +7,13 @@ use sea_orm::{
 };
 
 use super::{OrgService, ensure_org_code_free, find_org, node_code, node_name, org_nodes};
+use serde_json::json;
+
 use crate::{
+    domain::{
+        docs::{node_doc, org_doc},
+        events::Outbox,
+    },
     domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
     error::{AppError, AppResult},
     ids,
@@ -44,10 +50,13 @@ impl OrgService {
         }
         .insert(&txn)
         .await?;
-        super::nodes::insert_node(&txn, pool, &org_id, None, &root_id, super::NodeInput {
+        let root = super::nodes::insert_node(&txn, pool, &org_id, None, &root_id, super::NodeInput {
             name, code, description, ..Default::default()
         }, now).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:created", Some(&org_id), json!({ "organization": org_doc(&org), "rootNode": node_doc(&root) })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(org)
     }
 
@@ -93,12 +102,15 @@ impl OrgService {
     /// Delete an organization, its whole tree and every membership in it (users stay).
     pub async fn delete_org(&self, pool: &PoolId, id: &str) -> AppResult<()> {
         let txn = storage::begin_write(&self.db).await?;
-        find_org(&txn, pool, id).await?;
+        let org = find_org(&txn, pool, id).await?;
         // Closure and fan-out rows and memberships go with their nodes (ON DELETE CASCADE);
         // no ancestor outside the org needs its counts changed.
         exec(&txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
         org::Entity::delete_by_id(id.to_string()).exec(&txn).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:deleted", Some(id), json!({ "organization": org_doc(&org) })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(())
     }
 

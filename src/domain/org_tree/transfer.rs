@@ -8,8 +8,14 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::Value;
 
 use super::{NodeInput, OrgService, ensure_org_code_free, find_org, org_nodes};
+use serde_json::json;
+
 use crate::{
-    domain::PoolId,
+    domain::{
+        PoolId,
+        docs::{node_doc, org_doc},
+        events::Outbox,
+    },
     error::{AppError, AppResult},
     ids,
     storage,
@@ -149,6 +155,7 @@ impl OrgService {
         }
         .insert(&txn)
         .await?;
+        let node_count = nodes.len();
         // Parents come before children, so the parent foreign key holds row by row.
         for chunk in chunked(nodes, 500) {
             node::Entity::insert_many(chunk).exec(&txn).await?;
@@ -157,7 +164,13 @@ impl OrgService {
             node_closure::Entity::insert_many(chunk).exec(&txn).await?;
         }
         let org = find_org(&txn, pool, &org_id).await?;
+        let root = super::find_node(&txn, pool, &org.root_node_id).await?;
+        let mut outbox = Outbox::new(pool);
+        outbox.record(&txn, "organization:imported", Some(&org_id), json!({
+            "organization": org_doc(&org), "rootNode": node_doc(&root), "nodesCount": node_count, "source": "JSON",
+        })).await?;
         txn.commit().await?;
+        self.bus.publish(outbox);
         Ok(org)
     }
 

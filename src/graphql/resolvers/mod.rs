@@ -2,6 +2,7 @@
 //! domain service; the rules live in `crate::domain`.
 
 pub mod auth;
+pub mod events;
 pub mod members;
 pub mod nodes;
 pub mod orgs;

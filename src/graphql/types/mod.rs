@@ -1,6 +1,7 @@
 //! GraphQL object and input types, named and shaped as Authing's v2 schema has them.
 
 pub mod common;
+pub mod event;
 pub mod org;
 pub mod user;
 pub mod user_input;

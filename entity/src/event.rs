@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+/// One event of the outbox. `id` is a UUIDv7 in hex: time-ordered, so it is also a cursor.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "event")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub user_pool_id: String,
+    pub event_name: String,
+    /// The organization the event is about, when there is one (for subscription filters).
+    pub org_id: Option<String>,
+    pub data: Json,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

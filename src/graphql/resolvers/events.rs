@@ -1,0 +1,58 @@
+use async_graphql::{Context, Json, Object, Result};
+use serde_json::Value;
+
+use crate::{
+    domain::events::{EventFilter, catalog},
+    error::AppError,
+    graphql::{
+        context::ContextExt,
+        types::event::{Event, WebhookEvent},
+    },
+};
+
+/// Most events one `events` call returns.
+pub const MAX_EVENTS_PAGE: i64 = 1_000;
+
+#[derive(Default)]
+pub struct EventQuery;
+
+#[Object]
+impl EventQuery {
+    /// Events of the pool after the event id `after` (from the oldest when absent), oldest
+    /// first: at most `first` (100 by default, 1,000 at most), of the given names and org.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        event_names: Option<Vec<String>>,
+        org_id: Option<String>,
+        #[graphql(default_with = "Some(100)")] first: Option<i64>,
+    ) -> Result<Vec<Event>> {
+        let pool = ctx.pool()?;
+        let first = first.unwrap_or(100);
+        if !(1..=MAX_EVENTS_PAGE).contains(&first) {
+            return Err(AppError::invalid("first", format!("first must be between 1 and {MAX_EVENTS_PAGE}")).into());
+        }
+        let filter = EventFilter { names: event_names, org_id };
+        let found = ctx.state().events.list(&pool, after.as_deref(), &filter, first as u64).await?;
+        Ok(found.into_iter().map(Event::from).collect())
+    }
+
+    /// The event names webhooks and subscribers may ask for, with what they mean.
+    async fn webhook_event_list(&self) -> Vec<WebhookEvent> {
+        catalog::EVENTS.iter().map(|(n, d)| WebhookEvent { name: (*n).into(), description: (*d).into() }).collect()
+    }
+}
+
+#[derive(Default)]
+pub struct EventMutation;
+
+#[Object]
+impl EventMutation {
+    /// Publish an event of `webhookEventList` (e.g. `login` from a system in front of orgraph):
+    /// it is stored and delivered like the events orgraph causes. `data` is a JSON object.
+    async fn publish_event(&self, ctx: &Context<'_>, event_name: String, data: Json<Value>) -> Result<Event> {
+        let pool = ctx.pool()?;
+        Ok(ctx.state().events.publish(&pool, &event_name, data.0).await?.into())
+    }
+}
