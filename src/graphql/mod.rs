@@ -7,7 +7,7 @@ pub mod loaders;
 pub mod resolvers;
 pub mod types;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SDLExportOptions, dataloader::DataLoader};
+use async_graphql::{MergedObject, Schema, SDLExportOptions, dataloader::DataLoader};
 
 use crate::app::AppState;
 use resolvers::{
@@ -25,13 +25,13 @@ pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQu
 #[derive(MergedObject, Default)]
 pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation);
 
-pub type OrgraphSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 
 pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), resolvers::subscriptions::Subscription)
         .data(tree_loader)
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)

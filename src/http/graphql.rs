@@ -27,5 +27,6 @@ pub async fn graphiql(State(http): State<HttpState>) -> Response {
     if !http.app.config.graphiql {
         return axum::http::StatusCode::NOT_FOUND.into_response();
     }
-    Html(GraphiQLSource::build().endpoint("/graphql").title("orgraph").finish()).into_response()
+    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("orgraph").finish())
+        .into_response()
 }

@@ -8,6 +8,7 @@ pub mod health;
 pub mod rest_auth;
 pub mod rest_orgs;
 pub mod rest_users;
+pub mod subscriptions;
 
 use std::time::Duration;
 
@@ -42,7 +43,8 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_import_bytes));
     Router::new()
-        .route("/graphql", get(graphql::graphiql).post(graphql::execute))
+        .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
+        .route("/graphql/ws", get(subscriptions::upgrade))
         .route("/graphql/v2", post(graphql::execute))
         .route("/api/v3/get-management-token", post(rest_auth::management_token))
         .route("/api/v2/.well-known", get(rest_auth::well_known))

@@ -12,5 +12,6 @@ mod schema;
 mod sdk;
 mod sdk_py;
 mod server;
+mod subscriptions;
 mod tree_properties;
 mod users;

@@ -6,4 +6,5 @@ pub mod events;
 pub mod members;
 pub mod nodes;
 pub mod orgs;
+pub mod subscriptions;
 pub mod users;

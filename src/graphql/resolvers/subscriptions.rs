@@ -1,0 +1,71 @@
+use std::collections::HashSet;
+
+use async_graphql::{Context, Result, Subscription};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::{
+    domain::events::EventFilter,
+    graphql::{context::ContextExt, types::event::Event},
+};
+
+/// Events read from the outbox per query while catching up.
+const REPLAY_PAGE: u64 = 500;
+
+#[derive(Default)]
+pub struct Subscription;
+
+#[Subscription]
+impl Subscription {
+    /// The pool's events as they are committed, filtered by names and org. With `after` (an
+    /// event id), first the events after it from the outbox, then live ones, with no gap and no
+    /// repeat. A subscriber too slow to keep up catches up from the outbox the same way.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        event_names: Option<Vec<String>>,
+        org_id: Option<String>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Event> + use<>> {
+        let pool = ctx.pool()?;
+        let service = ctx.state().events.clone();
+        let filter = EventFilter { names: event_names, org_id };
+        // Listen before reading the outbox, so nothing committed meanwhile is missed; the ids
+        // already sent drop the events seen both ways.
+        let mut live = service.bus.subscribe();
+        Ok(async_stream::stream! {
+            let mut sent: HashSet<String> = HashSet::new();
+            let mut cursor = after;
+            let mut catch_up = cursor.is_some();
+            loop {
+                if catch_up {
+                    loop {
+                        let Ok(page) = service.list(&pool, cursor.as_deref(), &filter, REPLAY_PAGE).await else { return };
+                        let full = page.len() as u64 == REPLAY_PAGE;
+                        for e in page {
+                            cursor = Some(e.id.clone());
+                            if sent.insert(e.id.clone()) {
+                                yield Event::from(e);
+                            }
+                        }
+                        if !full {
+                            break;
+                        }
+                    }
+                    catch_up = false;
+                }
+                match live.recv().await {
+                    Ok(e) => {
+                        if filter.matches(&pool, &e) && sent.insert(e.id.clone()) {
+                            cursor = Some(e.id.clone());
+                            yield Event::from((*e).clone());
+                        }
+                    }
+                    // Fell behind the bus: read what was missed from the outbox.
+                    Err(RecvError::Lagged(_)) => catch_up = cursor.is_some(),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        })
+    }
+}

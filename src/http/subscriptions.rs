@@ -1,0 +1,80 @@
+//! GraphQL subscriptions over WebSocket, on `/graphql/ws` and as an upgrade of `GET /graphql`:
+//! both protocols async-graphql serves (`graphql-transport-ws` and the legacy `graphql-ws`). The
+//! access token comes in `connection_init`'s payload; without a valid one the socket is closed
+//! with the protocol's error.
+
+use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::{
+    extract::{FromRequestParts, Request, State, WebSocketUpgrade},
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+
+use super::{HttpState, auth::Auth};
+
+/// `GET /graphql`: a WebSocket upgrade is a subscription connection, anything else GraphiQL.
+pub async fn graphql_get(state: State<HttpState>, req: Request) -> Response {
+    let wants_ws = req
+        .headers()
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_ws { upgrade(state, req).await } else { super::graphql::graphiql(state).await }
+}
+
+/// `GET /graphql/ws`.
+pub async fn upgrade(State(http): State<HttpState>, req: Request) -> Response {
+    let (mut parts, _) = req.into_parts();
+    let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &()).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    let schema = http.schema.clone();
+    let tokens = http.app.tokens.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let auth = auth_from_init(&tokens, &payload);
+                    // Refuse the connection itself, not each subscription later.
+                    auth.require()?;
+                    let mut data = Data::default();
+                    data.insert(auth);
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
+}
+
+/// The credentials of `connection_init`: `{"Authorization": "Bearer <token>"}` (any case), or
+/// `{"token": "<token>"}` / `{"accessToken": "<token>"}`, with an optional
+/// `x-authing-userpool-id` that must match the token.
+fn auth_from_init(tokens: &crate::security::tokens::TokenService, payload: &Value) -> Auth {
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(obj) = payload.as_object() {
+        for (k, v) in obj {
+            let Some(v) = v.as_str() else { continue };
+            let name = match k.to_ascii_lowercase().as_str() {
+                "authorization" => axum::http::header::AUTHORIZATION.as_str().to_string(),
+                "token" | "accesstoken" | "access_token" => {
+                    if let Ok(value) = format!("Bearer {v}").parse() {
+                        headers.insert(axum::http::header::AUTHORIZATION, value);
+                    }
+                    continue;
+                }
+                other => other.to_string(),
+            };
+            if let (Ok(name), Ok(value)) = (axum::http::HeaderName::try_from(name), v.parse()) {
+                headers.insert(name, value);
+            }
+        }
+    }
+    Auth::from_headers(tokens, &headers)
+}

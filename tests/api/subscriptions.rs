@@ -1,0 +1,138 @@
+//! Subscriptions over WebSocket with a real client: both protocols, token in connection_init,
+//! replay with `after` then live with no gap and no repeat, filters and pool isolation.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{Message, client::IntoClientRequest},
+};
+
+use crate::{
+    harness::{Client, TestServer},
+    users::create,
+};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open(s: &TestServer, path: &str, protocol: &str) -> Ws {
+    let url = format!("{}{path}", s.url.replacen("http", "ws", 1));
+    let mut req = url.into_client_request().expect("request");
+    req.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
+    connect_async(req).await.expect("websocket connects").0
+}
+
+async fn send(ws: &mut Ws, v: Value) {
+    ws.send(Message::text(v.to_string())).await.expect("send");
+}
+
+/// The next JSON message, skipping keep-alives; None when the socket closed.
+async fn recv(ws: &mut Ws) -> Option<Value> {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s")?;
+        match msg {
+            Ok(Message::Text(t)) => {
+                let v: Value = serde_json::from_str(&t).expect("JSON message");
+                if v["type"] == "ka" || v["type"] == "ping" || v["type"] == "pong" {
+                    continue;
+                }
+                return Some(v);
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => continue,
+        }
+    }
+}
+
+const SUB: &str = "subscription($names: [String!], $after: String) { events(eventNames: $names, after: $after) { id eventName data } }";
+
+/// A `graphql-transport-ws` subscription of `client`'s pool.
+async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Value) -> Ws {
+    let mut ws = open(s, path, "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", c.token.as_ref().unwrap()) } })).await;
+    assert_eq!(recv(&mut ws).await.expect("ack")["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": SUB, "variables": vars } })).await;
+    ws
+}
+
+async fn next_event(ws: &mut Ws) -> Value {
+    let msg = recv(ws).await.expect("an event");
+    assert!(msg["type"] == "next" || msg["type"] == "data", "{msg}");
+    msg["payload"]["data"]["events"].clone()
+}
+
+#[tokio::test]
+async fn replay_then_live_without_gap_or_repeat() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    create(&c, json!({ "username": "before" })).await;
+    let mut ws = subscribe(&s, &c, "/graphql/ws", json!({ "after": "0" })).await;
+    let first = next_event(&mut ws).await;
+    assert_eq!(first["eventName"], "user:created");
+    assert_eq!(first["data"]["user"]["username"], "before");
+    for name in ["live1", "live2"] {
+        create(&c, json!({ "username": name })).await;
+        let e = next_event(&mut ws).await;
+        assert_eq!(e["data"]["user"]["username"], name, "in order, once each");
+    }
+    // Resume from the first event: everything after it, once.
+    let mut again = subscribe(&s, &c, "/graphql", json!({ "after": first["id"] })).await;
+    assert_eq!(next_event(&mut again).await["data"]["user"]["username"], "live1");
+    assert_eq!(next_event(&mut again).await["data"]["user"]["username"], "live2");
+    create(&c, json!({ "username": "live3" })).await;
+    assert_eq!(next_event(&mut again).await["data"]["user"]["username"], "live3");
+    assert_eq!(next_event(&mut ws).await["data"]["user"]["username"], "live3");
+}
+
+#[tokio::test]
+async fn filters_and_pools_apply() {
+    let s = TestServer::start().await;
+    let a = s.admin().await;
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let mut ws_b = subscribe(&s, &b, "/graphql/ws", json!({ "after": "0" })).await;
+    let mut ws_a = subscribe(&s, &a, "/graphql/ws", json!({ "after": "0", "names": ["organization:created"] })).await;
+    create(&a, json!({ "username": "in-a" })).await;
+    a.data("mutation { createOrg(name: \"Org A\") { id } }", json!({})).await;
+    create(&b, json!({ "username": "in-b" })).await;
+    let e = next_event(&mut ws_b).await;
+    assert_eq!(e["data"]["user"]["username"], "in-b", "B sees only its pool");
+    let e = next_event(&mut ws_a).await;
+    assert_eq!(e["eventName"], "organization:created", "A sees only the names it asked for");
+}
+
+#[tokio::test]
+async fn the_legacy_graphql_ws_protocol_works() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let mut ws = open(&s, "/graphql/ws", "graphql-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": { "token": c.token.as_ref().unwrap() } })).await;
+    assert_eq!(recv(&mut ws).await.expect("ack")["type"], "connection_ack");
+    send(&mut ws, json!({ "id": "7", "type": "start", "payload": { "query": SUB, "variables": { "after": "0" } } })).await;
+    create(&c, json!({ "username": "legacy" })).await;
+    let msg = recv(&mut ws).await.expect("data");
+    assert_eq!(msg["type"], "data");
+    assert_eq!(msg["id"], "7");
+    assert_eq!(msg["payload"]["data"]["events"]["data"]["user"]["username"], "legacy");
+}
+
+#[tokio::test]
+async fn bad_or_missing_tokens_close_the_socket() {
+    let s = TestServer::start().await;
+    for payload in [json!({}), json!({ "Authorization": "Bearer not-a-token" })] {
+        let mut ws = open(&s, "/graphql/ws", "graphql-transport-ws").await;
+        send(&mut ws, json!({ "type": "connection_init", "payload": payload })).await;
+        let answer = recv(&mut ws).await;
+        assert!(answer.is_none() || answer.as_ref().is_some_and(|m| m["type"] != "connection_ack"), "{answer:?}");
+    }
+    // A token of another pool than the header names is refused too.
+    let c = s.admin().await;
+    let mut ws = open(&s, "/graphql/ws", "graphql-transport-ws").await;
+    send(&mut ws, json!({ "type": "connection_init", "payload": {
+        "Authorization": format!("Bearer {}", c.token.as_ref().unwrap()), "x-authing-userpool-id": "other" } })).await;
+    let answer = recv(&mut ws).await;
+    assert!(answer.is_none() || answer.as_ref().is_some_and(|m| m["type"] != "connection_ack"), "{answer:?}");
+}
