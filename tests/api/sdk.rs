@@ -119,3 +119,18 @@ async fn authing_js_sdk_manages_org_trees_and_members() {
     let d = admin.data("query($id: String!) { nodeById(id: $id) { path } }", json!({ "id": summary["backend"] })).await;
     assert_eq!(d["nodeById"]["path"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn graphql_ws_client_receives_events_live() {
+    let s = TestServer::start().await;
+    let token = s.admin().await.token.unwrap();
+    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
+    let url = s.url.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        run_node(&dir, "subscribe.cjs", &[("ORGRAPH_HOST", &url), ("ORGRAPH_TOKEN", &token)])
+    })
+    .await
+    .unwrap();
+    assert_eq!(summary["names"], json!(["ws-a", "ws-b", "ws-c"]), "live, in order, once");
+    assert_eq!(summary["refused"], true);
+}
