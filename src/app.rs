@@ -53,6 +53,9 @@ impl AppState {
         let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
         let pools = PoolService::new(db.clone());
         let bus = EventBus::default();
+        if !config.is_sqlite() {
+            crate::domain::events::spawn_cross_instance_relay(config.database_url.clone(), db.clone(), bus.clone());
+        }
         let bootstrap = pools
             .bootstrap(
                 &config.bootstrap_pool_name,

@@ -44,6 +44,12 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((admin, name)) = self.postgres.take() else { return };
@@ -78,7 +84,7 @@ pub struct TestServer {
     pub pool_id: String,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
-    pub db: TestDb,
+    pub db: std::sync::Arc<TestDb>,
 }
 
 impl TestServer {
@@ -87,8 +93,20 @@ impl TestServer {
     }
 
     pub async fn start_with(tune: impl FnOnce(&mut Config)) -> TestServer {
-        let db = TestDb::new().await;
+        let db = std::sync::Arc::new(TestDb::new().await);
+        Self::start_on(db, None, tune).await
+    }
+
+    /// Another server on the same database (a second instance), with the same first pool.
+    pub async fn second(&self) -> TestServer {
+        Self::start_on(self.db.clone(), Some(self.pool_id.clone()), |_| {}).await
+    }
+
+    async fn start_on(db: std::sync::Arc<TestDb>, pool: Option<String>, tune: impl FnOnce(&mut Config)) -> TestServer {
         let mut config = test_config(&db.url);
+        if pool.is_some() {
+            config.bootstrap_pool_id = pool;
+        }
         tune(&mut config);
         let pool_id = config.bootstrap_pool_id.clone().expect("pool id");
         let (state, _) = AppState::start(config).await.expect("server starts");

@@ -136,3 +136,27 @@ async fn bad_or_missing_tokens_close_the_socket() {
     let answer = recv(&mut ws).await;
     assert!(answer.is_none() || answer.as_ref().is_some_and(|m| m["type"] != "connection_ack"), "{answer:?}");
 }
+
+#[tokio::test]
+async fn a_change_on_one_instance_reaches_subscribers_of_another() {
+    let s1 = TestServer::start().await;
+    if !s1.db.is_postgres() {
+        eprintln!("skipped: several instances share a PostgreSQL database, not a SQLite file");
+        return;
+    }
+    let s2 = s1.second().await;
+    let c1 = s1.admin().await;
+    let c2 = s2.admin().await;
+    // Subscribed on instance 2 to live events only: nothing can come from its own outbox replay.
+    let mut ws = subscribe(&s2, &c2, "/graphql/ws", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the subscription start
+    create(&c1, json!({ "username": "from-instance-1" })).await;
+    let e = next_event(&mut ws).await;
+    assert_eq!(e["data"]["user"]["username"], "from-instance-1");
+    create(&c2, json!({ "username": "from-instance-2" })).await;
+    let e = next_event(&mut ws).await;
+    assert_eq!(e["data"]["user"]["username"], "from-instance-2");
+    create(&c1, json!({ "username": "third" })).await;
+    let e = next_event(&mut ws).await;
+    assert_eq!(e["data"]["user"]["username"], "third", "each event once, though it came both locally and relayed");
+}

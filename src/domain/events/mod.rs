@@ -74,8 +74,45 @@ impl Outbox {
         }
         .insert(db)
         .await?;
+        // PostgreSQL delivers a NOTIFY at commit, and only then: other instances learn of the
+        // event exactly when it becomes visible (the payload is just the id; see cross_instance).
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            crate::storage::sql::exec(db, "SELECT pg_notify($1, $2)", vec![NOTIFY_CHANNEL.into(), row.id.clone().into()]).await?;
+        }
         self.events.push(row);
         Ok(())
+    }
+}
+
+/// The PostgreSQL channel on which committed event ids are announced.
+pub const NOTIFY_CHANNEL: &str = "orgraph_events";
+
+/// On PostgreSQL, relay the events other instances commit to this instance's bus: LISTEN on
+/// [`NOTIFY_CHANNEL`], read each announced event from the outbox. Runs until the process ends,
+/// reconnecting after errors (subscribers that resume with `after` cover what a reconnect
+/// missed).
+pub fn spawn_cross_instance_relay(url: String, db: DatabaseConnection, bus: EventBus) {
+    tokio::spawn(async move {
+        loop {
+            match relay(&url, &db, &bus).await {
+                Ok(()) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                }
+            }
+        }
+    });
+}
+
+async fn relay(url: &str, db: &DatabaseConnection, bus: &EventBus) -> anyhow::Result<()> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    loop {
+        let note = listener.recv().await?;
+        if let Some(e) = event::Entity::find_by_id(note.payload().to_string()).one(db).await? {
+            let _ = bus.tx.send(Arc::new(e));
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 
 use async_graphql::{Context, Result, Subscription};
 use futures_util::Stream;
@@ -11,6 +11,33 @@ use crate::{
 
 /// Events read from the outbox per query while catching up.
 const REPLAY_PAGE: u64 = 500;
+/// How many recent event ids a subscription remembers to drop repeats (an event can arrive
+/// twice: from the outbox and live, or from this instance and the PostgreSQL relay).
+const REMEMBERED: usize = 8_192;
+
+/// The ids sent lately, bounded.
+#[derive(Default)]
+struct Recent {
+    set: HashSet<String>,
+    order: VecDeque<String>,
+}
+
+impl Recent {
+    /// True when `id` was not sent lately (and remember it).
+    fn first_time(&mut self, id: &str) -> bool {
+        if self.set.contains(id) {
+            return false;
+        }
+        self.set.insert(id.to_string());
+        self.order.push_back(id.to_string());
+        if self.order.len() > REMEMBERED
+            && let Some(old) = self.order.pop_front()
+        {
+            self.set.remove(&old);
+        }
+        true
+    }
+}
 
 #[derive(Default)]
 pub struct Subscription;
@@ -34,7 +61,7 @@ impl Subscription {
         // already sent drop the events seen both ways.
         let mut live = service.bus.subscribe();
         Ok(async_stream::stream! {
-            let mut sent: HashSet<String> = HashSet::new();
+            let mut sent = Recent::default();
             let mut cursor = after;
             let mut catch_up = cursor.is_some();
             loop {
@@ -44,7 +71,7 @@ impl Subscription {
                         let full = page.len() as u64 == REPLAY_PAGE;
                         for e in page {
                             cursor = Some(e.id.clone());
-                            if sent.insert(e.id.clone()) {
+                            if sent.first_time(&e.id) {
                                 yield Event::from(e);
                             }
                         }
@@ -56,7 +83,7 @@ impl Subscription {
                 }
                 match live.recv().await {
                     Ok(e) => {
-                        if filter.matches(&pool, &e) && sent.insert(e.id.clone()) {
+                        if filter.matches(&pool, &e) && sent.first_time(&e.id) {
                             cursor = Some(e.id.clone());
                             yield Event::from((*e).clone());
                         }
