@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod envelope;
+pub mod event_socket;
 pub mod graphql;
 pub mod health;
 pub mod rest_auth;
@@ -45,6 +46,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     Router::new()
         .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
         .route("/graphql/ws", get(subscriptions::upgrade))
+        .route("/events/v1/management/sub", get(event_socket::subscribe))
         .route("/graphql/v2", post(graphql::execute))
         .route("/api/v3/get-management-token", post(rest_auth::management_token))
         .route("/api/v2/.well-known", get(rest_auth::well_known))

@@ -134,3 +134,10 @@ async fn graphql_ws_client_receives_events_live() {
     assert_eq!(summary["names"], json!(["ws-a", "ws-b", "ws-c"]), "live, in order, once");
     assert_eq!(summary["refused"], true);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authing_js_sdk_event_sub_receives_events() {
+    let s = TestServer::start().await;
+    let summary = run_sdk_script(&s, "event_sub.cjs").await;
+    assert_eq!(summary["username"], "via-event-socket");
+}

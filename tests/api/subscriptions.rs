@@ -160,3 +160,21 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     let e = next_event(&mut ws).await;
     assert_eq!(e["data"]["user"]["username"], "third", "each event once, though it came both locally and relayed");
 }
+
+#[tokio::test]
+async fn authing_event_socket_sends_one_json_message_per_event() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let token = c.token.clone().unwrap();
+    let base = s.url.replacen("http", "ws", 1);
+    let (mut ws, _) = connect_async(format!("{base}/events/v1/management/sub?code=user:created&token={token}")).await.expect("connects");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    c.data("mutation { createOrg(name: \"not a user event\") { id } }", json!({})).await;
+    create(&c, json!({ "username": "socket" })).await;
+    let msg = recv(&mut ws).await.expect("a message");
+    assert_eq!(msg["eventName"], "user:created");
+    assert_eq!(msg["data"]["user"]["username"], "socket");
+    // A bad token or an unknown event name is refused before the upgrade.
+    assert!(connect_async(format!("{base}/events/v1/management/sub?code=user:created&token=bad")).await.is_err());
+    assert!(connect_async(format!("{base}/events/v1/management/sub?code=nonsense&token={token}")).await.is_err());
+}
