@@ -5,6 +5,8 @@ use sea_orm_migration::{prelude::*, schema::*};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+// The column is `event_name`, as in Authing's payloads.
+#[allow(clippy::enum_variant_names)]
 #[derive(DeriveIden)]
 enum Event {
     Table,

@@ -11,6 +11,13 @@ use crate::{
 
 const ANCESTORS_OF_1: &str = "SELECT ancestor_id FROM node_closure WHERE descendant_id = $1";
 
+/// `$1` = `first`, `$2...` = `rest`: the values and the `IN (...)` placeholders of `rest`.
+fn one_then_list(first: &str, rest: &[String]) -> (Vec<Value>, String) {
+    let mut values = vec![Value::from(first.to_string())];
+    values.extend(strings(rest));
+    (values, placeholders(2, rest.len()))
+}
+
 /// Each of `users` gained one membership in `node_id` (not had it before), at `joined_at`.
 pub async fn add_refs(
     db: &impl ConnectionTrait,
@@ -21,9 +28,7 @@ pub async fn add_refs(
     if users.is_empty() {
         return Ok(());
     }
-    let list = placeholders(2, users.len());
-    let mut values = vec![Value::from(node_id.to_string())];
-    values.extend(strings(users));
+    let (mut values, list) = one_then_list(node_id, users);
     exec(db, &format!(
         "UPDATE node SET member_count = member_count + {n} WHERE id = $1", n = users.len()), vec![Value::from(node_id.to_string())]).await?;
     exec(db, &format!(
@@ -47,9 +52,7 @@ pub async fn remove_refs(db: &impl ConnectionTrait, node_id: &str, users: &[Stri
     if users.is_empty() {
         return Ok(());
     }
-    let list = placeholders(2, users.len());
-    let mut values = vec![Value::from(node_id.to_string())];
-    values.extend(strings(users));
+    let (values, list) = one_then_list(node_id, users);
     exec(db, &format!(
         "UPDATE node SET member_count = member_count - {n} WHERE id = $1", n = users.len()), vec![Value::from(node_id.to_string())]).await?;
     exec(db, &format!(
@@ -76,9 +79,7 @@ async fn drop_zero_refs(db: &impl ConnectionTrait, ancestors: &str, users: &str,
 pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[String], join: &[String]) -> AppResult<()> {
     let subtree_users = "IN (SELECT user_id FROM subtree_member WHERE ancestor_id = $1)";
     if !leave.is_empty() {
-        let list = placeholders(2, leave.len());
-        let mut values = vec![Value::from(root.to_string())];
-        values.extend(strings(leave));
+        let (values, list) = one_then_list(root, leave);
         // Rows whose refs all come from the subtree disappear: count them off, delete them,
         // then lower the refs of the rest (so no row is updated only to be deleted).
         let moved_refs = "(SELECT m.refs FROM subtree_member m WHERE m.ancestor_id = $1 AND m.user_id = subtree_member.user_id)";
@@ -94,9 +95,7 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
              WHERE ancestor_id IN ({list}) AND user_id {subtree_users}"), values).await?;
     }
     if !join.is_empty() {
-        let list = placeholders(2, join.len());
-        let mut values = vec![Value::from(root.to_string())];
-        values.extend(strings(join));
+        let (values, list) = one_then_list(root, join);
         exec(db, &format!(
             "UPDATE node SET subtree_member_count = subtree_member_count + (
                 SELECT COUNT(*) FROM subtree_member m WHERE m.ancestor_id = $1 AND NOT EXISTS (

@@ -43,10 +43,7 @@ impl UserQuery {
             .users
             .list(&pool, page, sort_by.unwrap_or_default().into(), exclude_users_in_org.unwrap_or(false))
             .await?;
-        Ok(PaginatedUsers {
-            total_count: found.total_count as i64,
-            list: found.list.into_iter().map(User::from).collect(),
-        })
+        Ok(found.into())
     }
 }
 

@@ -277,7 +277,7 @@ impl Node {
                 crate::domain::pagination::Paginated { total_count: total_count.max(0) as u64, list }
             }
         };
-        Ok(PaginatedUsers { total_count: page.total_count as i64, list: page.list.into_iter().map(User::from).collect() })
+        Ok(page.into())
     }
 }
 

@@ -153,6 +153,12 @@ pub struct PaginatedUsers {
     pub list: Vec<User>,
 }
 
+impl From<crate::domain::pagination::Paginated<user::Model>> for PaginatedUsers {
+    fn from(page: crate::domain::pagination::Paginated<user::Model>) -> Self {
+        PaginatedUsers { total_count: page.total_count as i64, list: page.list.into_iter().map(User::from).collect() }
+    }
+}
+
 impl From<user::Model> for User {
     fn from(u: user::Model) -> Self {
         let arn = format!("arn:cn:authing:{}:user:{}", u.user_pool_id, u.id);
