@@ -13,7 +13,9 @@ use crate::{
         org_tree::OrgService,
         pools::{Bootstrap, PoolService},
         users::UserService,
+        webhooks::WebhookService,
     },
+    delivery::sender::Sender,
     error::AppResult,
     graphql, http,
     security::{password_box::PasswordKeyring, tokens::TokenService},
@@ -31,6 +33,8 @@ pub struct AppState {
     pub users: UserService,
     pub orgs: OrgService,
     pub events: EventService,
+    pub webhooks: WebhookService,
+    pub sender: Sender,
     pub db_metrics: Arc<DbMetrics>,
 }
 
@@ -53,6 +57,8 @@ impl AppState {
         let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
         let pools = PoolService::new(db.clone());
         let bus = EventBus::default();
+        let sender = Sender::new(&config.webhooks)?;
+        crate::delivery::worker::spawn(db.clone(), sender.clone(), config.webhooks.clone(), bus.clone());
         if !config.is_sqlite() {
             crate::domain::events::spawn_cross_instance_relay(config.database_url.clone(), db.clone(), bus.clone());
         }
@@ -66,7 +72,9 @@ impl AppState {
         let state = AppState {
             users: UserService::new(db.clone(), bus.clone()),
             orgs: OrgService::new(db.clone(), bus.clone()),
-            events: EventService::new(db.clone(), bus),
+            events: EventService::new(db.clone(), bus.clone()),
+            webhooks: WebhookService::new(db.clone()),
+            sender: sender.clone(),
             db_metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),

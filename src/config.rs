@@ -58,6 +58,41 @@ pub struct Config {
 
     #[command(flatten)]
     pub limits: Limits,
+
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
+}
+
+/// Webhook delivery.
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Hosts or IP addresses webhooks may reach although they are loopback, private,
+    /// link-local or metadata addresses (comma-separated; by default none).
+    #[arg(long = "webhook-allow-hosts", env = "ORGRAPH_WEBHOOK_ALLOW_HOSTS", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
+
+    /// Time one delivery request may take, in seconds.
+    #[arg(long = "webhook-timeout-secs", env = "ORGRAPH_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub timeout_secs: u64,
+
+    /// Waits before each retry, in seconds (comma-separated); ±20% jitter is added. After the
+    /// last one a delivery is marked failed.
+    #[arg(long = "webhook-retry-schedule", env = "ORGRAPH_WEBHOOK_RETRY_SCHEDULE", value_delimiter = ',',
+          default_values_t = [10.0, 60.0, 300.0, 1800.0, 7200.0, 21600.0])]
+    pub retry_schedule_secs: Vec<f64>,
+
+    /// A webhook whose deliveries failed this many times in a row is disabled.
+    #[arg(long = "webhook-max-failures", env = "ORGRAPH_WEBHOOK_MAX_FAILURES", default_value_t = 50)]
+    pub max_consecutive_failures: i32,
+
+    /// How often the delivery worker looks for due deliveries, in milliseconds (it also wakes
+    /// at once when this instance commits an event).
+    #[arg(long = "webhook-poll-ms", env = "ORGRAPH_WEBHOOK_POLL_MS", default_value_t = 500)]
+    pub poll_ms: u64,
+
+    /// Deliveries sent at once by one instance.
+    #[arg(long = "webhook-concurrency", env = "ORGRAPH_WEBHOOK_CONCURRENCY", default_value_t = 16)]
+    pub concurrency: u64,
 }
 
 /// Limits that protect a public endpoint.

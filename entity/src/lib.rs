@@ -1,5 +1,7 @@
 //! sea-orm entities: one module per table. No GraphQL here; the API maps these into its own types.
 
+pub mod delivery;
+pub mod delivery_attempt;
 pub mod event;
 pub mod membership;
 pub mod node;
@@ -9,3 +11,4 @@ pub mod server_key;
 pub mod subtree_member;
 pub mod user;
 pub mod user_pool;
+pub mod webhook;

@@ -8,6 +8,7 @@ pub mod pagination;
 pub mod pools;
 pub mod users;
 pub mod validate;
+pub mod webhooks;
 
 /// The user pool a request acts for, known only from a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

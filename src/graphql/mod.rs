@@ -17,13 +17,14 @@ use resolvers::{
     nodes::{NodeMutation, NodeQuery},
     orgs::{OrgMutation, OrgQuery},
     users::{UserMutation, UserQuery},
+    webhooks::{WebhookMutation, WebhookQuery},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 

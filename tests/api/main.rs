@@ -15,3 +15,4 @@ mod server;
 mod subscriptions;
 mod tree_properties;
 mod users;
+mod webhooks;

@@ -74,6 +74,7 @@ impl Outbox {
         }
         .insert(db)
         .await?;
+        crate::domain::webhooks::enqueue(db, &self.pool, &row.id, name).await?;
         // PostgreSQL delivers a NOTIFY at commit, and only then: other instances learn of the
         // event exactly when it becomes visible (the payload is just the id; see cross_instance).
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {

@@ -8,3 +8,4 @@ pub mod nodes;
 pub mod orgs;
 pub mod subscriptions;
 pub mod users;
+pub mod webhooks;

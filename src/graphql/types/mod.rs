@@ -6,3 +6,4 @@ pub mod org;
 pub mod user;
 pub mod user_input;
 pub mod v3;
+pub mod webhook;

@@ -1,0 +1,28 @@
+use sea_orm::entity::prelude::*;
+
+/// A URL that receives the pool's events it subscribes to.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub user_pool_id: String,
+    pub name: String,
+    pub url: String,
+    /// Sent as `x-authing-webhook-secret` / `X-GenAuth-Token` and the HMAC key of
+    /// `webhook-signature`, so it is kept as given; never logged.
+    pub secret: String,
+    /// `json` or `form`.
+    pub content_type: String,
+    /// JSON array of event names.
+    pub events: Json,
+    pub enabled: bool,
+    pub consecutive_failures: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,152 @@
+//! One webhook request: body (`{"eventName", "data"}` as JSON or form), Authing's headers and
+//! Standard Webhooks signing, sent through the guard; returns what was sent and received.
+
+use std::{sync::Arc, time::Instant};
+
+use entity::webhook;
+use serde_json::{Map, Value, json};
+
+use super::{guard::Guard, sign::signature};
+use crate::config::WebhookConfig;
+
+/// Largest response body kept in the delivery log.
+pub const MAX_LOGGED_BODY: usize = 4096;
+
+/// What one request sent and got back.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub url: String,
+    /// Sent headers, with the secret masked.
+    pub request_headers: Value,
+    pub request_body: String,
+    pub response_status: Option<u16>,
+    pub response_headers: Value,
+    pub response_body: Option<String>,
+    pub duration_ms: i64,
+    pub error: Option<String>,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.response_status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+#[derive(Clone)]
+pub struct Sender {
+    client: reqwest::Client,
+    guard: Guard,
+}
+
+impl Sender {
+    pub fn new(cfg: &WebhookConfig) -> anyhow::Result<Self> {
+        // reqwest's rustls needs a process-wide crypto provider; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let guard = Guard::new(&cfg.allow_hosts);
+        let client = reqwest::Client::builder()
+            .dns_resolver(Arc::new(guard.clone()))
+            // A redirect could lead where the guard would not let the first request go.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(cfg.timeout_secs.max(1)))
+            .user_agent("authing-webhook@2.0")
+            .build()?;
+        Ok(Sender { client, guard })
+    }
+
+    pub async fn send(&self, hook: &webhook::Model, delivery_id: &str, event_name: &str, data: &Value) -> Attempt {
+        let timestamp = chrono::Utc::now().timestamp();
+        let body = match hook.content_type.as_str() {
+            "form" => {
+                let mut form = url::form_urlencoded::Serializer::new(String::new());
+                form.append_pair("eventName", event_name);
+                form.append_pair("data", &data.to_string());
+                form.finish()
+            }
+            _ => json!({ "eventName": event_name, "data": data }).to_string(),
+        };
+        let content_type = if hook.content_type == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
+        let headers: Vec<(&str, String)> = vec![
+            ("content-type", content_type.to_string()),
+            ("user-agent", "authing-webhook@2.0".to_string()),
+            ("x-authing-webhook-secret", hook.secret.clone()),
+            ("x-genauth-token", hook.secret.clone()),
+            ("x-authing-userpool-id", hook.user_pool_id.clone()),
+            ("webhook-id", delivery_id.to_string()),
+            ("webhook-timestamp", timestamp.to_string()),
+            ("webhook-signature", signature(&hook.secret, delivery_id, timestamp, &body)),
+        ];
+        let masked: Map<String, Value> = headers
+            .iter()
+            .map(|(k, v)| {
+                let secret = matches!(*k, "x-authing-webhook-secret" | "x-genauth-token");
+                ((*k).to_string(), Value::String(if secret && !v.is_empty() { "***".into() } else { v.clone() }))
+            })
+            .collect();
+        let mut attempt = Attempt {
+            url: hook.url.clone(),
+            request_headers: Value::Object(masked),
+            request_body: body.clone(),
+            response_status: None,
+            response_headers: json!({}),
+            response_body: None,
+            duration_ms: 0,
+            error: None,
+        };
+        if let Err(e) = self.check_literal_ip(&hook.url) {
+            attempt.error = Some(e);
+            return attempt;
+        }
+        let mut req = self.client.post(&hook.url).body(body);
+        for (k, v) in &headers {
+            req = req.header(*k, v);
+        }
+        let started = Instant::now();
+        match req.send().await {
+            Ok(res) => {
+                attempt.response_status = Some(res.status().as_u16());
+                attempt.response_headers = Value::Object(
+                    res.headers().iter().map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("").to_string()))).collect(),
+                );
+                let text = res.text().await.unwrap_or_default();
+                attempt.response_body = Some(truncate(&text, MAX_LOGGED_BODY));
+            }
+            Err(e) => attempt.error = Some(describe(&e)),
+        }
+        attempt.duration_ms = started.elapsed().as_millis() as i64;
+        attempt
+    }
+
+    /// reqwest does not resolve IP literals, so the guard checks them here.
+    fn check_literal_ip(&self, url: &str) -> Result<(), String> {
+        let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
+        let host = parsed.host_str().unwrap_or_default();
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+            if !self.guard.ip_allowed(host, ip) {
+                return Err(format!("{host} is an address webhooks may not reach (see --webhook-allow-hosts)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(inner) = source {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    s
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}

@@ -1,0 +1,217 @@
+//! Webhooks: which URL gets which of the pool's events, and the deliveries each event makes.
+
+use entity::{delivery, delivery_attempt, webhook};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+
+use super::{
+    PoolId,
+    events::catalog,
+    pagination::{Page, Paginated},
+    validate,
+};
+use crate::{
+    error::{AppError, AppResult},
+    ids,
+};
+
+/// What a create or update sets; `None` keeps a field.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookInput {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub secret: Option<String>,
+    pub content_type: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+#[derive(Clone)]
+pub struct WebhookService {
+    db: DatabaseConnection,
+}
+
+/// Only http and https URLs with a host; where they may point is checked at delivery, after
+/// DNS resolution (see `delivery::guard`).
+fn check_url(url: &str) -> AppResult<String> {
+    let url = validate::required_text("url", url, 2048)?;
+    let parsed = reqwest::Url::parse(&url).map_err(|e| AppError::invalid("url", format!("url is not a URL: {e}")))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+        return Err(AppError::invalid("url", "url must be an http or https URL with a host"));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(AppError::invalid("url", "url must not carry credentials; use the secret"));
+    }
+    Ok(url)
+}
+
+fn check_events(events: &[String]) -> AppResult<Vec<String>> {
+    if events.is_empty() {
+        return Err(AppError::invalid("events", "subscribe to at least one event"));
+    }
+    let mut out = Vec::new();
+    for e in events {
+        if !catalog::is_known(e) {
+            return Err(AppError::invalid("events", format!("{e:?} is not an event name; see webhookEventList")));
+        }
+        if !out.contains(e) {
+            out.push(e.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn check_content_type(c: &str) -> AppResult<String> {
+    match c {
+        "json" | "form" => Ok(c.to_string()),
+        _ => Err(AppError::invalid("contentType", "contentType must be JSON or FORM")),
+    }
+}
+
+impl WebhookService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn create(&self, pool: &PoolId, input: WebhookInput) -> AppResult<webhook::Model> {
+        let name = validate::required_text("name", input.name.as_deref().unwrap_or(""), validate::MAX_TEXT)?;
+        let url = check_url(input.url.as_deref().unwrap_or(""))?;
+        let secret = validate::optional_text("secret", input.secret.as_deref().unwrap_or(""), 256)?.unwrap_or_default();
+        let content_type = check_content_type(input.content_type.as_deref().unwrap_or("json"))?;
+        let events = check_events(&input.events.unwrap_or_default())?;
+        let now = chrono::Utc::now();
+        Ok(webhook::ActiveModel {
+            id: Set(ids::new_id()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            name: Set(name),
+            url: Set(url),
+            secret: Set(secret),
+            content_type: Set(content_type),
+            events: Set(json!(events)),
+            enabled: Set(input.enabled.unwrap_or(true)),
+            consecutive_failures: Set(0),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&self.db)
+        .await?)
+    }
+
+    pub async fn update(&self, pool: &PoolId, id: &str, input: WebhookInput) -> AppResult<webhook::Model> {
+        let current = self.get(pool, id).await?;
+        let mut row: webhook::ActiveModel = current.into();
+        if let Some(n) = input.name {
+            row.name = Set(validate::required_text("name", &n, validate::MAX_TEXT)?);
+        }
+        if let Some(u) = input.url {
+            row.url = Set(check_url(&u)?);
+        }
+        if let Some(s) = input.secret {
+            row.secret = Set(validate::optional_text("secret", &s, 256)?.unwrap_or_default());
+        }
+        if let Some(c) = input.content_type {
+            row.content_type = Set(check_content_type(&c)?);
+        }
+        if let Some(e) = input.events {
+            row.events = Set(json!(check_events(&e)?));
+        }
+        if let Some(enabled) = input.enabled {
+            row.enabled = Set(enabled);
+            if enabled {
+                row.consecutive_failures = Set(0);
+            }
+        }
+        row.updated_at = Set(chrono::Utc::now());
+        Ok(row.update(&self.db).await?)
+    }
+
+    pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
+        self.get(pool, id).await?;
+        webhook::Entity::delete_by_id(id.to_string()).exec(&self.db).await?;
+        Ok(())
+    }
+
+    pub async fn get(&self, pool: &PoolId, id: &str) -> AppResult<webhook::Model> {
+        webhook::Entity::find_by_id(id.to_string())
+            .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("webhook", id))
+    }
+
+    pub async fn list(&self, pool: &PoolId) -> AppResult<Vec<webhook::Model>> {
+        Ok(webhook::Entity::find()
+            .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+            .order_by_asc(webhook::Column::CreatedAt)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// A page of a webhook's deliveries, newest first, each with its attempts.
+    pub async fn deliveries(&self, webhook_id: &str, page: Page) -> AppResult<Paginated<(delivery::Model, Vec<delivery_attempt::Model>)>> {
+        let base = delivery::Entity::find().filter(delivery::Column::WebhookId.eq(webhook_id));
+        let total_count = base.clone().count(&self.db).await?;
+        let rows = base
+            .order_by_desc(delivery::Column::CreatedAt)
+            .order_by_desc(delivery::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit)
+            .all(&self.db)
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|d| d.id.clone()).collect();
+        let attempts = delivery_attempt::Entity::find()
+            .filter(delivery_attempt::Column::DeliveryId.is_in(ids))
+            .order_by_asc(delivery_attempt::Column::AttemptedAt)
+            .all(&self.db)
+            .await?;
+        let list = rows
+            .into_iter()
+            .map(|d| {
+                let mine = attempts.iter().filter(|a| a.delivery_id == d.id).cloned().collect();
+                (d, mine)
+            })
+            .collect();
+        Ok(Paginated { total_count, list })
+    }
+}
+
+/// Queue one delivery per enabled webhook of the pool that subscribes to `event_name`, in the
+/// caller's transaction: a committed event is never without its deliveries.
+pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, event_id: &str, event_name: &str) -> AppResult<usize> {
+    let hooks = webhook::Entity::find()
+        .select_only()
+        .column(webhook::Column::Id)
+        .column(webhook::Column::Events)
+        .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+        .filter(webhook::Column::Enabled.eq(true))
+        .into_tuple::<(String, serde_json::Value)>()
+        .all(db)
+        .await?;
+    let now = chrono::Utc::now();
+    let rows: Vec<delivery::ActiveModel> = hooks
+        .into_iter()
+        .filter(|(_, events)| events.as_array().is_some_and(|a| a.iter().any(|e| e == event_name)))
+        .map(|(hook, _)| delivery::ActiveModel {
+            id: Set(ids::new_id()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            webhook_id: Set(hook),
+            event_id: Set(event_id.to_string()),
+            status: Set("pending".into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            lease_until: Set(None),
+            last_status_code: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        })
+        .collect();
+    let n = rows.len();
+    if n > 0 {
+        delivery::Entity::insert_many(rows).exec(db).await?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,93 @@
+use async_graphql::{Context, Object, Result};
+use serde_json::json;
+
+use crate::{
+    domain::webhooks::WebhookInput,
+    graphql::{
+        context::ContextExt,
+        types::{
+            common::CommonMessage,
+            webhook::{TestWebhookResult, Webhook, WebhookContentType},
+        },
+    },
+};
+
+#[derive(Default)]
+pub struct WebhookQuery;
+
+#[Object]
+impl WebhookQuery {
+    async fn webhooks(&self, ctx: &Context<'_>) -> Result<Vec<Webhook>> {
+        let pool = ctx.pool()?;
+        Ok(ctx.state().webhooks.list(&pool).await?.into_iter().map(Webhook::from).collect())
+    }
+
+    async fn webhook(&self, ctx: &Context<'_>, id: String) -> Result<Webhook> {
+        let pool = ctx.pool()?;
+        Ok(ctx.state().webhooks.get(&pool, &id).await?.into())
+    }
+}
+
+#[derive(Default)]
+pub struct WebhookMutation;
+
+#[Object]
+impl WebhookMutation {
+    /// A webhook: `url` (http or https) receives the `events` it names (see
+    /// `webhookEventList`), signed with `secret`, as JSON (default) or FORM.
+    async fn create_webhook(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        url: String,
+        secret: Option<String>,
+        content_type: Option<WebhookContentType>,
+        events: Vec<String>,
+        enabled: Option<bool>,
+    ) -> Result<Webhook> {
+        let pool = ctx.pool()?;
+        let input = WebhookInput {
+            name: Some(name),
+            url: Some(url),
+            secret,
+            content_type: content_type.map(|c| c.as_str().to_string()),
+            events: Some(events),
+            enabled,
+        };
+        Ok(ctx.state().webhooks.create(&pool, input).await?.into())
+    }
+
+    /// Change a webhook; arguments left out keep their value. Enabling resets the failure run.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_webhook(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        name: Option<String>,
+        url: Option<String>,
+        secret: Option<String>,
+        content_type: Option<WebhookContentType>,
+        events: Option<Vec<String>>,
+        enabled: Option<bool>,
+    ) -> Result<Webhook> {
+        let pool = ctx.pool()?;
+        let input = WebhookInput { name, url, secret, content_type: content_type.map(|c| c.as_str().to_string()), events, enabled };
+        Ok(ctx.state().webhooks.update(&pool, &id, input).await?.into())
+    }
+
+    async fn delete_webhook(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+        let pool = ctx.pool()?;
+        ctx.state().webhooks.delete(&pool, &id).await?;
+        Ok(CommonMessage::ok("webhook deleted"))
+    }
+
+    /// Send the test event (`{"description": "A test from GenAuth Webhook"}`) now and answer
+    /// with the request sent and the response received.
+    async fn test_webhook(&self, ctx: &Context<'_>, id: String) -> Result<TestWebhookResult> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let hook = state.webhooks.get(&pool, &id).await?;
+        let data = json!({ "description": "A test from GenAuth Webhook" });
+        Ok(state.sender.send(&hook, &crate::ids::new_id(), "test", &data).await.into())
+    }
+}

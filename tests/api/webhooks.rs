@@ -1,0 +1,218 @@
+//! Webhooks against a real HTTP receiver on loopback: headers, Standard Webhooks signature, both
+//! content types, retries after errors, the delivery log, testWebhook, and the address guard.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{Router, body::Bytes, extract::State, http::{HeaderMap, StatusCode}, routing::post};
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+use crate::{
+    harness::{Client, TestServer},
+    users::create,
+};
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: HeaderMap,
+    body: String,
+}
+
+#[derive(Clone, Default)]
+struct Receiver {
+    got: Arc<Mutex<Vec<Received>>>,
+    /// Status codes to answer with, in order; 200 once they run out.
+    answers: Arc<Mutex<VecDeque<u16>>>,
+}
+
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    r.got.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).to_string() });
+    let code = r.answers.lock().unwrap().pop_front().unwrap_or(200);
+    StatusCode::from_u16(code).unwrap()
+}
+
+/// A receiver on 127.0.0.1; returns its URL.
+async fn receiver(answers: &[u16]) -> (Receiver, String) {
+    let r = Receiver { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), ..Default::default() };
+    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (r, url)
+}
+
+async fn server(allow_loopback: bool) -> TestServer {
+    TestServer::start_with(|c| {
+        if allow_loopback {
+            c.webhooks.allow_hosts = vec!["127.0.0.1".into()];
+        }
+        c.webhooks.retry_schedule_secs = vec![0.2, 0.2, 0.2];
+        c.webhooks.poll_ms = 50;
+    })
+    .await
+}
+
+async fn create_webhook(c: &Client, url: &str, content_type: &str, events: &[&str]) -> String {
+    let q = "mutation($u: String!, $t: WebhookContentType, $e: [String!]!) {
+        createWebhook(name: \"h\", url: $u, secret: \"shh-secret\", contentType: $t, events: $e) { id hasSecret } }";
+    let d = c.data(q, json!({ "u": url, "t": content_type, "e": events })).await;
+    assert_eq!(d["createWebhook"]["hasSecret"], true);
+    d["createWebhook"]["id"].as_str().unwrap().to_string()
+}
+
+async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
+    for _ in 0..200 {
+        let got = r.got.lock().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("the receiver got {} requests, expected {n}", r.got.lock().unwrap().len());
+}
+
+async fn deliveries(c: &Client, hook: &str) -> Value {
+    let q = "query($id: String!) { webhook(id: $id) { deliveries { totalCount list { id status attempts lastError
+        attemptLog { responseStatus requestHeaders error } } } } }";
+    c.data(q, json!({ "id": hook })).await["webhook"]["deliveries"].clone()
+}
+
+/// Wait until the webhook's newest delivery has left the pending/delivering states.
+async fn settled(c: &Client, hook: &str) -> Value {
+    for _ in 0..200 {
+        let d = deliveries(c, hook).await;
+        let status = d["list"][0]["status"].as_str().unwrap_or("");
+        if status == "succeeded" || status == "failed" {
+            return d["list"][0].clone();
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("delivery did not settle: {}", deliveries(c, hook).await);
+}
+
+fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+    r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+#[tokio::test]
+async fn json_delivery_is_signed_and_carries_authing_headers() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let (r, url) = receiver(&[]).await;
+    let hook = create_webhook(&c, &url, "JSON", &["user:created"]).await;
+    c.data("mutation { createOrg(name: \"not subscribed\") { id } }", json!({})).await;
+    create(&c, json!({ "username": "hooked" })).await;
+    let got = wait_for(&r, 1).await;
+    let req = &got[0];
+    let body: Value = serde_json::from_str(&req.body).unwrap();
+    assert_eq!(body["eventName"], "user:created");
+    assert_eq!(body["data"]["user"]["username"], "hooked");
+    assert_eq!(header(req, "content-type"), "application/json");
+    assert_eq!(header(req, "user-agent"), "authing-webhook@2.0");
+    assert_eq!(header(req, "x-authing-webhook-secret"), "shh-secret");
+    assert_eq!(header(req, "x-genauth-token"), "shh-secret");
+    assert_eq!(header(req, "x-authing-userpool-id"), s.pool_id);
+    // Verify as a receiver would: HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}".
+    let (id, ts) = (header(req, "webhook-id"), header(req, "webhook-timestamp"));
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"shh-secret").unwrap();
+    mac.update(format!("{id}.{ts}.{}", req.body).as_bytes());
+    let expected = format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    assert_eq!(header(req, "webhook-signature"), expected);
+    let d = settled(&c, &hook).await;
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["id"], id, "webhook-id is the delivery id");
+    assert_eq!(d["attemptLog"][0]["responseStatus"], 200);
+    assert_eq!(d["attemptLog"][0]["requestHeaders"]["x-authing-webhook-secret"], "***", "secrets are masked in the log");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.got.lock().unwrap().len(), 1, "one delivery: the org event was not subscribed");
+}
+
+#[tokio::test]
+async fn form_delivery_and_retries_after_errors() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let (r, url) = receiver(&[500, 503]).await;
+    let hook = create_webhook(&c, &url, "FORM", &["user:created"]).await;
+    create(&c, json!({ "username": "retried" })).await;
+    let got = wait_for(&r, 3).await;
+    assert_eq!(header(&got[0], "content-type"), "application/x-www-form-urlencoded");
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(got[2].body.as_bytes()).into_owned().collect();
+    assert_eq!(form[0], ("eventName".to_string(), "user:created".to_string()));
+    let data: Value = serde_json::from_str(&form[1].1).unwrap();
+    assert_eq!(data["user"]["username"], "retried");
+    let ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
+    assert!(ids.iter().all(|i| *i == ids[0]), "the same webhook-id on every retry: {ids:?}");
+    let d = settled(&c, &hook).await;
+    assert_eq!(d["status"], "succeeded");
+    assert_eq!(d["attempts"], 3);
+    let codes: Vec<Value> = d["attemptLog"].as_array().unwrap().iter().map(|a| a["responseStatus"].clone()).collect();
+    assert_eq!(codes, [json!(500), json!(503), json!(200)]);
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_is_retried_then_marked_failed() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let hook = create_webhook(&c, &format!("http://127.0.0.1:{port}/hook"), "JSON", &["user:created"]).await;
+    create(&c, json!({ "username": "nobody-home" })).await;
+    let d = settled(&c, &hook).await;
+    assert_eq!(d["status"], "failed");
+    assert_eq!(d["attempts"], 4, "the first try and the 3 retries of the schedule");
+    assert!(d["lastError"].as_str().unwrap().contains("connect"), "{d}");
+}
+
+#[tokio::test]
+async fn loopback_is_refused_unless_allowed_and_urls_are_checked() {
+    let s = server(false).await;
+    let c = s.admin().await;
+    let (r, url) = receiver(&[]).await;
+    let hook = create_webhook(&c, &url, "JSON", &["user:created"]).await;
+    let localhost = create_webhook(&c, &url.replace("127.0.0.1", "localhost"), "JSON", &["user:created"]).await;
+    create(&c, json!({ "username": "ssrf" })).await;
+    for h in [&hook, &localhost] {
+        let d = settled(&c, h).await;
+        assert_eq!(d["status"], "failed");
+        assert!(d["lastError"].as_str().unwrap().contains("may not reach"), "{d}");
+    }
+    assert!(r.got.lock().unwrap().is_empty(), "nothing reached the receiver");
+    let q = "mutation($u: String!) { createWebhook(name: \"x\", url: $u, events: [\"user:created\"]) { id } }";
+    for bad in ["ftp://example.com/x", "not a url", "http://user:pw@example.com/"] {
+        assert_eq!(c.error(q, json!({ "u": bad })).await.0, "INVALID_INPUT", "{bad}");
+    }
+    let q = "mutation { createWebhook(name: \"x\", url: \"https://example.com\", events: [\"nope\"]) { id } }";
+    assert_eq!(c.error(q, json!({})).await.0, "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn test_webhook_answers_with_request_and_response_and_pools_are_separate() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let (r, url) = receiver(&[]).await;
+    let hook = create_webhook(&c, &url, "JSON", &["user:created"]).await;
+    let d = c.data("mutation($id: String!) { testWebhook(id: $id) { url requestBody responseStatus durationMs error } }", json!({ "id": hook })).await;
+    let t = &d["testWebhook"];
+    assert_eq!(t["responseStatus"], 200);
+    let body: Value = serde_json::from_str(t["requestBody"].as_str().unwrap()).unwrap();
+    assert_eq!(body["data"], json!({ "description": "A test from GenAuth Webhook" }));
+    assert_eq!(wait_for(&r, 1).await.len(), 1);
+
+    // Another pool's events never reach this pool's webhook; a disabled webhook gets nothing.
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    create(&b, json!({ "username": "other-pool" })).await;
+    c.data("mutation($id: String!) { updateWebhook(id: $id, enabled: false) { enabled } }", json!({ "id": hook })).await;
+    create(&c, json!({ "username": "while-disabled" })).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(r.got.lock().unwrap().len(), 1);
+    assert_eq!(deliveries(&c, &hook).await["totalCount"], 0);
+    assert_eq!(b.error("query($id: String!) { webhook(id: $id) { id } }", json!({ "id": hook })).await.0, "NOT_FOUND");
+    let d = c.data("mutation($id: String!) { deleteWebhook(id: $id) { code } }", json!({ "id": hook })).await;
+    assert_eq!(d["deleteWebhook"]["code"], 200);
+}
