@@ -22,7 +22,7 @@ impl Guard {
 
     pub fn host_allowed(&self, host: &str) -> bool {
         let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        self.allow.iter().any(|a| *a == host)
+        self.allow.contains(&host)
     }
 
     /// May a connection go to `ip` (reached through `host`)?

@@ -120,10 +120,10 @@ impl Sender {
     fn check_literal_ip(&self, url: &str) -> Result<(), String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
         let host = parsed.host_str().unwrap_or_default();
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
-            if !self.guard.ip_allowed(host, ip) {
-                return Err(format!("{host} is an address webhooks may not reach (see --webhook-allow-hosts)"));
-            }
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse()
+            && !self.guard.ip_allowed(host, ip)
+        {
+            return Err(format!("{host} is an address webhooks may not reach (see --webhook-allow-hosts)"));
         }
         Ok(())
     }

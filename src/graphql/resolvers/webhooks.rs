@@ -35,6 +35,7 @@ pub struct WebhookMutation;
 impl WebhookMutation {
     /// A webhook: `url` (http or https) receives the `events` it names (see
     /// `webhookEventList`), signed with `secret`, as JSON (default) or FORM.
+    #[allow(clippy::too_many_arguments)]
     async fn create_webhook(
         &self,
         ctx: &Context<'_>,
