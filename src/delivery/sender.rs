@@ -40,8 +40,7 @@ pub struct Sender {
 
 impl Sender {
     pub fn new(cfg: &WebhookConfig) -> anyhow::Result<Self> {
-        // reqwest's rustls needs a process-wide crypto provider; a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_tls_provider();
         let guard = Guard::new(&cfg.allow_hosts);
         let client = reqwest::Client::builder()
             .dns_resolver(Arc::new(guard.clone()))
@@ -127,6 +126,12 @@ impl Sender {
         }
         Ok(())
     }
+}
+
+/// reqwest's rustls needs a process-wide crypto provider before any client is built; a second
+/// install is a no-op.
+pub fn install_tls_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -13,16 +13,26 @@ use sea_orm::{
 };
 
 use super::sender::{Attempt, Sender};
-use crate::{config::WebhookConfig, error::AppResult, ids, storage};
+use serde_json::json;
 
-/// How long a claim holds a delivery.
-const LEASE_SECS: i64 = 120;
+use crate::{
+    config::WebhookConfig,
+    domain::events::{EventBus, Outbox},
+    error::AppResult,
+    ids, storage,
+};
 
-pub fn spawn(db: DatabaseConnection, sender: Sender, cfg: WebhookConfig, wake: crate::domain::events::EventBus) {
+/// How long a claim holds a delivery: past the request timeout, so a live worker never loses
+/// it, yet short, so a killed worker's deliveries are taken again soon.
+fn lease_secs(cfg: &WebhookConfig) -> i64 {
+    cfg.timeout_secs as i64 * 2 + 5
+}
+
+pub fn spawn(db: DatabaseConnection, sender: Sender, cfg: WebhookConfig, wake: EventBus) {
     tokio::spawn(async move {
         let mut events = wake.subscribe();
         loop {
-            match run_once(&db, &sender, &cfg).await {
+            match run_once(&db, &sender, &cfg, &wake).await {
                 Ok(n) if n > 0 => continue, // more may be due
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "webhook delivery round failed"),
@@ -37,10 +47,10 @@ pub fn spawn(db: DatabaseConnection, sender: Sender, cfg: WebhookConfig, wake: c
 }
 
 /// Claim and send one batch; returns how many were claimed.
-pub async fn run_once(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookConfig) -> AppResult<usize> {
-    let claimed = claim(db, cfg.concurrency.max(1)).await?;
+pub async fn run_once(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookConfig, bus: &EventBus) -> AppResult<usize> {
+    let claimed = claim(db, cfg.concurrency.max(1), lease_secs(cfg)).await?;
     let n = claimed.len();
-    let sends = claimed.into_iter().map(|d| deliver(db, sender, cfg, d));
+    let sends = claimed.into_iter().map(|d| deliver(db, sender, cfg, bus, d));
     for result in futures_util::future::join_all(sends).await {
         if let Err(e) = result {
             tracing::warn!(error = %e, "recording a webhook delivery failed");
@@ -49,7 +59,7 @@ pub async fn run_once(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookCon
     Ok(n)
 }
 
-async fn claim(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<delivery::Model>> {
+async fn claim(db: &DatabaseConnection, limit: u64, lease_secs: i64) -> AppResult<Vec<delivery::Model>> {
     let now = chrono::Utc::now();
     // A cheap read first: an idle worker takes no write lock.
     let due = storage::sql::all::<DueProbe>(db,
@@ -58,7 +68,7 @@ async fn claim(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<delivery::M
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    let lease = now + chrono::Duration::seconds(LEASE_SECS);
+    let lease = now + chrono::Duration::seconds(lease_secs);
     let skip_locked = if db.get_database_backend() == DatabaseBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
     let txn = storage::begin_write(db).await?;
     let sql = format!(
@@ -73,7 +83,7 @@ async fn claim(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<delivery::M
     Ok(rows)
 }
 
-async fn deliver(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookConfig, d: delivery::Model) -> AppResult<()> {
+async fn deliver(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookConfig, bus: &EventBus, d: delivery::Model) -> AppResult<()> {
     let hook = webhook::Entity::find_by_id(d.webhook_id.clone()).one(db).await?;
     let event = event::Entity::find_by_id(d.event_id.clone()).one(db).await?;
     let (Some(hook), Some(event)) = (hook, event) else {
@@ -109,12 +119,23 @@ async fn deliver(db: &DatabaseConnection, sender: &Sender, cfg: &WebhookConfig, 
         None => {
             let failures = hook.consecutive_failures + 1;
             reset_failures(db, &hook, failures).await?;
-            if failures >= cfg.max_consecutive_failures {
+            if failures >= cfg.max_consecutive_failures && hook.enabled {
                 tracing::warn!(webhook = %hook.id, failures, "webhook disabled after consecutive failed deliveries");
+                let pool = crate::domain::PoolId::trusted(hook.user_pool_id.clone());
+                let data = json!({
+                    "webhook": { "id": hook.id, "name": hook.name, "url": hook.url },
+                    "consecutiveFailures": failures,
+                });
+                let txn = storage::begin_write(db).await?;
                 let mut row: webhook::ActiveModel = hook.into();
                 row.enabled = Set(false);
+                row.consecutive_failures = Set(failures);
                 row.updated_at = Set(chrono::Utc::now());
-                row.update(db).await?;
+                row.update(&txn).await?;
+                let mut outbox = Outbox::new(&pool);
+                outbox.record(&txn, "webhook:disabled", None, data).await?;
+                txn.commit().await?;
+                bus.publish(outbox);
             }
             finish(db, d, status, "failed", error, Some(attempts)).await
         }

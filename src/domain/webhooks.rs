@@ -178,6 +178,79 @@ impl WebhookService {
     }
 }
 
+/// Most events one `replayEvents` call queues.
+pub const MAX_REPLAY: u64 = 10_000;
+
+impl WebhookService {
+    /// Send a delivery again from the start of the retry schedule.
+    pub async fn retry_delivery(&self, pool: &PoolId, id: &str) -> AppResult<delivery::Model> {
+        let d = delivery::Entity::find_by_id(id.to_string())
+            .filter(delivery::Column::UserPoolId.eq(pool.as_str()))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| AppError::not_found("delivery", id))?;
+        if d.status == "delivering" {
+            return Err(AppError::Conflict { field: None, message: "the delivery is being sent right now".into() });
+        }
+        let mut row: delivery::ActiveModel = d.into();
+        row.status = Set("pending".into());
+        row.attempts = Set(0);
+        row.next_attempt_at = Set(chrono::Utc::now());
+        row.updated_at = Set(chrono::Utc::now());
+        Ok(row.update(&self.db).await?)
+    }
+
+    /// Queue again, for one webhook, every event it subscribes to since `since` (an event id,
+    /// or an ISO 8601 time); returns how many were queued.
+    pub async fn replay(&self, pool: &PoolId, webhook_id: &str, since: &str) -> AppResult<usize> {
+        use entity::event;
+        let hook = self.get(pool, webhook_id).await?;
+        let names: Vec<String> = hook.events.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let mut q = event::Entity::find()
+            .filter(event::Column::UserPoolId.eq(pool.as_str()))
+            .filter(event::Column::EventName.is_in(names));
+        q = match chrono::DateTime::parse_from_rfc3339(since) {
+            Ok(t) => q.filter(event::Column::CreatedAt.gte(t.with_timezone(&chrono::Utc))),
+            Err(_) => q.filter(event::Column::Id.gt(since)),
+        };
+        let events: Vec<String> = q
+            .select_only()
+            .column(event::Column::Id)
+            .order_by_asc(event::Column::Id)
+            .limit(MAX_REPLAY)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let now = chrono::Utc::now();
+        let rows: Vec<delivery::ActiveModel> = events
+            .iter()
+            .map(|e| new_delivery(pool, &hook.id, e, now))
+            .collect();
+        let n = rows.len();
+        for chunk in rows.chunks(500) {
+            delivery::Entity::insert_many(chunk.to_vec()).exec(&self.db).await?;
+        }
+        Ok(n)
+    }
+}
+
+fn new_delivery(pool: &PoolId, webhook_id: &str, event_id: &str, now: chrono::DateTime<chrono::Utc>) -> delivery::ActiveModel {
+    delivery::ActiveModel {
+        id: Set(ids::new_id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        webhook_id: Set(webhook_id.to_string()),
+        event_id: Set(event_id.to_string()),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        lease_until: Set(None),
+        last_status_code: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 /// Queue one delivery per enabled webhook of the pool that subscribes to `event_name`, in the
 /// caller's transaction: a committed event is never without its deliveries.
 pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, event_id: &str, event_name: &str) -> AppResult<usize> {
@@ -194,20 +267,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, event_id: &str, e
     let rows: Vec<delivery::ActiveModel> = hooks
         .into_iter()
         .filter(|(_, events)| events.as_array().is_some_and(|a| a.iter().any(|e| e == event_name)))
-        .map(|(hook, _)| delivery::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            webhook_id: Set(hook),
-            event_id: Set(event_id.to_string()),
-            status: Set("pending".into()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            lease_until: Set(None),
-            last_status_code: Set(None),
-            last_error: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        })
+        .map(|(hook, _)| new_delivery(pool, &hook, event_id, now))
         .collect();
     let n = rows.len();
     if n > 0 {

@@ -20,6 +20,8 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new() -> TestDb {
+        // Every test that starts something starts here; its HTTP clients need TLS set up.
+        orgraph::delivery::sender::install_tls_provider();
         match std::env::var("DATABASE_URL") {
             Ok(admin) if admin.starts_with("postgres") => {
                 static N: AtomicU64 = AtomicU64::new(0);

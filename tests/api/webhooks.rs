@@ -216,3 +216,142 @@ async fn test_webhook_answers_with_request_and_response_and_pools_are_separate()
     let d = c.data("mutation($id: String!) { deleteWebhook(id: $id) { code } }", json!({ "id": hook })).await;
     assert_eq!(d["deleteWebhook"]["code"], 200);
 }
+
+#[tokio::test]
+async fn manual_recovery_and_disabling_after_failures() {
+    let s = TestServer::start_with(|c| {
+        c.webhooks.allow_hosts = vec!["127.0.0.1".into()];
+        c.webhooks.retry_schedule_secs = vec![];
+        c.webhooks.poll_ms = 50;
+        c.webhooks.max_consecutive_failures = 2;
+    })
+    .await;
+    let c = s.admin().await;
+    // A receiver that is down: each delivery fails at once (no retries configured).
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let hook = create_webhook(&c, &format!("http://127.0.0.1:{port}/hook"), "JSON", &["user:created"]).await;
+    create(&c, json!({ "username": "first" })).await;
+    let failed = settled(&c, &hook).await;
+    assert_eq!(failed["status"], "failed");
+
+    // The receiver comes up; retryDelivery sends the failed one again, with the same id.
+    let r = Receiver::default();
+    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
+    let tcp = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(tcp, app).await.unwrap() });
+    c.data("mutation($id: String!) { retryDelivery(id: $id) { code } }", json!({ "id": failed["id"] })).await;
+    let got = wait_for(&r, 1).await;
+    assert_eq!(header(&got[0], "webhook-id"), failed["id"].as_str().unwrap());
+    assert_eq!(settled(&c, &hook).await["status"], "succeeded");
+
+    // replayEvents queues the subscribed events since a point again (here: all of them).
+    create(&c, json!({ "username": "second" })).await;
+    wait_for(&r, 2).await;
+    let d = c.data("mutation($id: String!) { replayEvents(webhookId: $id, since: \"0\") }", json!({ "id": hook })).await;
+    assert_eq!(d["replayEvents"], 2);
+    let got = wait_for(&r, 4).await;
+    let mut names: Vec<String> = got[2..].iter().map(|g| serde_json::from_str::<Value>(&g.body).unwrap()["data"]["user"]["username"].as_str().unwrap().to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["first", "second"]);
+    assert_eq!(c.error("mutation { retryDelivery(id: \"nope\") { code } }", json!({})).await.0, "NOT_FOUND");
+
+    // Two failed deliveries in a row disable the webhook, and an event says so.
+    let dead = create_webhook(&c, "http://127.0.0.1:9/hook", "JSON", &["organization:created"]).await;
+    for name in ["o1", "o2"] {
+        c.data("mutation($n: String!) { createOrg(name: $n) { id } }", json!({ "n": name })).await;
+        settled(&c, &dead).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut disabled = false;
+    for _ in 0..100 {
+        let d = c.data("query($id: String!) { webhook(id: $id) { enabled consecutiveFailures } }", json!({ "id": dead })).await;
+        if d["webhook"]["enabled"] == false {
+            assert_eq!(d["webhook"]["consecutiveFailures"], 2);
+            disabled = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(disabled, "the webhook was disabled");
+    let d = c.data("{ events(eventNames: [\"webhook:disabled\"]) { data } }", json!({})).await;
+    assert_eq!(d["events"][0]["data"]["webhook"]["id"], dead.as_str());
+}
+
+/// The real binary, killed with SIGKILL after a commit and before its delivery: after a restart
+/// the event is still delivered (the delivery row was written with it).
+#[tokio::test]
+async fn nothing_is_lost_when_the_server_is_killed_before_delivering() {
+    use std::process::{Command, Stdio};
+    let db = crate::harness::TestDb::new().await;
+    let hook_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let start = || {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(env!("CARGO_BIN_EXE_orgraph"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url,
+                   "--bootstrap-pool-id", "killpool", "--bootstrap-pool-secret", "kill-secret-0123456789",
+                   "--webhook-allow-hosts", "127.0.0.1", "--webhook-retry-schedule", "0.3,0.3,0.3,0.3,0.3,0.3,0.3,0.3",
+                   "--webhook-poll-ms", "50", "--webhook-timeout-secs", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("binary starts");
+        (child, format!("http://127.0.0.1:{port}"))
+    };
+    let http = reqwest::Client::new();
+    let ready = |base: String| {
+        let http = http.clone();
+        async move {
+            for _ in 0..300 {
+                if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("not ready");
+        }
+    };
+    let gql = |base: String, token: String, query: String| {
+        let http = http.clone();
+        async move {
+            let v: Value = http.post(format!("{base}/graphql")).bearer_auth(token).json(&json!({ "query": query })).send().await.unwrap().json().await.unwrap();
+            assert!(v.get("errors").is_none(), "{v}");
+            v
+        }
+    };
+
+    let (mut first, base) = start();
+    ready(base.clone()).await;
+    let token: Value = http.post(format!("{base}/api/v3/get-management-token"))
+        .json(&json!({ "accessKeyId": "killpool", "accessKeySecret": "kill-secret-0123456789" }))
+        .send().await.unwrap().json().await.unwrap();
+    let token = token["data"]["access_token"].as_str().unwrap().to_string();
+    gql(base.clone(), token.clone(), format!(
+        "mutation {{ createWebhook(name: \"k\", url: \"http://127.0.0.1:{hook_port}/hook\", events: [\"user:created\"]) {{ id }} }}")).await;
+    gql(base.clone(), token.clone(), "mutation { createUser(userInfo: { username: \"survivor\" }) { id } }".into()).await;
+    // The receiver is down, so nothing can have been delivered yet. Kill the server outright.
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+
+    let r = Receiver::default();
+    let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
+    let tcp = tokio::net::TcpListener::bind(("127.0.0.1", hook_port)).await.unwrap();
+    tokio::spawn(async move { axum::serve(tcp, app).await.unwrap() });
+
+    let (mut second, base) = start();
+    ready(base).await;
+    let mut got = Vec::new();
+    for _ in 0..400 {
+        got = r.got.lock().unwrap().clone();
+        if !got.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    second.kill().ok();
+    second.wait().ok();
+    assert!(!got.is_empty(), "the event committed before the kill was delivered after the restart");
+    let body: Value = serde_json::from_str(&got[0].body).unwrap();
+    assert_eq!(body["data"]["user"]["username"], "survivor");
+}

@@ -3,6 +3,8 @@
 //! the others can be published by systems in front of it with `publishEvent`.
 
 pub const EVENTS: &[(&str, &str)] = &[
+    // orgraph's own: a webhook turned off after too many failed deliveries in a row.
+    ("webhook:disabled", "A webhook was disabled after its deliveries failed --webhook-max-failures times in a row; data.webhook, data.consecutiveFailures"),
     ("login", "Login event, which is triggered when the user logs in, regardless of whether the login is successful or not."),
     ("register", "Registration event, this event is triggered when a user registers, an administrator manually creates a user, or imports a user"),
     ("user:created", "User creation event, this event is triggered when a user registers, an administrator manually creates a user, or imports a user. The logic is the same as that of register. Generally, you only need to listen to one of the events"),

@@ -82,6 +82,20 @@ impl WebhookMutation {
         Ok(CommonMessage::ok("webhook deleted"))
     }
 
+    /// Send a delivery again, from the start of the retry schedule.
+    async fn retry_delivery(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+        let pool = ctx.pool()?;
+        ctx.state().webhooks.retry_delivery(&pool, &id).await?;
+        Ok(CommonMessage::ok("delivery queued"))
+    }
+
+    /// Queue again, for one webhook, the events it subscribes to since `since` (an event id or
+    /// an ISO 8601 time), at most 10,000; answers how many.
+    async fn replay_events(&self, ctx: &Context<'_>, webhook_id: String, since: String) -> Result<i64> {
+        let pool = ctx.pool()?;
+        Ok(ctx.state().webhooks.replay(&pool, &webhook_id, &since).await? as i64)
+    }
+
     /// Send the test event (`{"description": "A test from GenAuth Webhook"}`) now and answer
     /// with the request sent and the response received.
     async fn test_webhook(&self, ctx: &Context<'_>, id: String) -> Result<TestWebhookResult> {
