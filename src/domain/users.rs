@@ -152,7 +152,10 @@ impl UserService {
         ensure_unique(&txn, pool, None, &probe).await?;
         let created = row.insert(&txn).await?;
         let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "user:created", None, json!({ "user": user_doc(&created) })).await?;
+        let doc = user_doc(&created);
+        outbox.record(&txn, "user:created", None, json!({ "user": doc })).await?;
+        // Seed 000: `register` also fires when an administrator creates a user.
+        outbox.record(&txn, "register", None, json!({ "user": doc })).await?;
         txn.commit().await?;
         self.bus.publish(outbox);
         Ok(created)
@@ -225,6 +228,23 @@ impl UserService {
             data["updates"]["password"] = json!("[changed]");
         }
         outbox.record(&txn, "user:updated", None, data).await?;
+        // The more specific events of seed 000 that the same change also is.
+        let user = json!({ "user": after.clone() });
+        if password_changed {
+            outbox.record(&txn, "user:password-changed", None, user.clone()).await?;
+        }
+        if before["customData"] != after["customData"] {
+            outbox.record(&txn, "user:udv-changed", None,
+                json!({ "user": after.clone(), "udv": changed_fields(&before["customData"], &after["customData"]) })).await?;
+        }
+        if before["blocked"] != after["blocked"] {
+            let name = if after["blocked"] == true { "user:blocked" } else { "user:unblocked" };
+            outbox.record(&txn, name, None, user.clone()).await?;
+        }
+        if before["status"] != after["status"] && (before["status"] == "Archived" || after["status"] == "Archived") {
+            let name = if after["status"] == "Archived" { "user:archived" } else { "user:unarchived" };
+            outbox.record(&txn, name, None, user).await?;
+        }
         txn.commit().await?;
         self.bus.publish(outbox);
         Ok(updated)

@@ -35,8 +35,9 @@ async fn user_changes_emit_user_events() {
     let c = s.admin().await;
     let u = create(&c, json!({ "username": "ann", "password": "secret-pass" })).await;
     let got = new_events(&c, &None).await;
-    assert_eq!(got.len(), 1);
+    assert_eq!(got.len(), 2);
     assert_eq!(got[0].0, "user:created");
+    assert_eq!(got[1].0, "register", "seed 000: an administrator's create is a registration too");
     assert_eq!(got[0].1["user"]["username"], "ann");
     assert!(!got[0].1.to_string().contains("secret-pass") && !got[0].1.to_string().contains("argon2"), "no password in events");
 
@@ -55,6 +56,16 @@ async fn user_changes_emit_user_events() {
     assert_eq!(code, "NOT_FOUND");
     assert_eq!(new_events(&c, &mark).await, vec![]);
 
+    // One update that is several things at once.
+    c.data("mutation($id: String) { updateUser(id: $id, input: { password: \"n3w-pass\", blocked: true, status: Archived, customData: { a: 1 } }) { id } }",
+        json!({ "id": u["id"] })).await;
+    let names: Vec<String> = new_events(&c, &mark).await.into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["user:updated", "user:password-changed", "user:udv-changed", "user:blocked", "user:archived"]);
+    let all = new_events(&c, &mark).await;
+    assert_eq!(all[0].1["updates"]["password"], "[changed]");
+    assert_eq!(all[2].1["udv"], json!({ "a": 1 }));
+
+    let mark = last_id(&c).await;
     c.data("mutation($ids: [String!]!) { deleteUsers(ids: $ids) { code } }", json!({ "ids": [u["id"]] })).await;
     let got = new_events(&c, &mark).await;
     assert_eq!(got[0].0, "user:deleted");
@@ -91,7 +102,7 @@ async fn org_changes_emit_organization_events() {
     let names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, [
         "organization:node-added", "organization:node-added", "organization:node-added",
-        "organization:node-updated", "organization:node-moved", "user:created",
+        "organization:node-updated", "organization:node-moved", "user:created", "register",
         "organization:member-added", "organization:member-removed", "organization:member-added",
         "organization:member-removed", "organization:node-deleted",
     ]);
@@ -105,9 +116,9 @@ async fn org_changes_emit_organization_events() {
     assert_eq!(moved["parentNode"]["id"], b.as_str());
     assert_eq!(moved["oldParent"]["id"], a.as_str());
     assert_eq!(moved["organization"]["id"], org_id.as_str());
-    assert_eq!(got[6].1["node"]["id"], a1.as_str());
-    assert_eq!(got[6].1["user"]["id"], u.as_str());
-    let deleted: Vec<&str> = got[10].1["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(got[7].1["node"]["id"], a1.as_str());
+    assert_eq!(got[7].1["user"]["id"], u.as_str());
+    let deleted: Vec<&str> = got[11].1["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!(deleted, [b.as_str(), a1.as_str()], "the subtree, top first");
 
     // Filters: by name and by org.
@@ -141,7 +152,7 @@ async fn events_page_by_cursor_and_stay_in_their_pool() {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let d = c.data(EVENTS, json!({ "after": after, "first": 3 })).await;
+        let d = c.data(EVENTS, json!({ "after": after, "first": 3, "names": ["user:created"] })).await;
         let page = d["events"].as_array().unwrap().clone();
         if page.is_empty() {
             break;
