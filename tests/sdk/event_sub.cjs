@@ -11,7 +11,7 @@ async function main() {
   const got = new Promise((resolve, reject) => {
     mc.event.sub('user:created', (message) => resolve(JSON.parse(message)), reject);
   });
-  await new Promise((r) => setTimeout(r, 500)); // the socket opens
+  await new Promise((r) => setTimeout(r, 1500)); // the socket opens and the server subscribes
   await mc.users.create({ username: 'via-event-socket' });
   const message = await Promise.race([got, new Promise((_, r) => setTimeout(() => r(new Error('timeout')), 10000))]);
   assert.equal(message.eventName, 'user:created');
