@@ -251,10 +251,9 @@ fn new_delivery(pool: &PoolId, webhook_id: &str, event_id: &str, now: chrono::Da
     }
 }
 
-/// Queue one delivery per enabled webhook of the pool that subscribes to `event_name`, in the
-/// caller's transaction: a committed event is never without its deliveries.
-pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, event_id: &str, event_name: &str) -> AppResult<usize> {
-    let hooks = webhook::Entity::find()
+/// The enabled webhooks of a pool with the event names each subscribes to.
+pub async fn enabled_hooks(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<(String, serde_json::Value)>> {
+    Ok(webhook::Entity::find()
         .select_only()
         .column(webhook::Column::Id)
         .column(webhook::Column::Events)
@@ -262,12 +261,23 @@ pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, event_id: &str, e
         .filter(webhook::Column::Enabled.eq(true))
         .into_tuple::<(String, serde_json::Value)>()
         .all(db)
-        .await?;
+        .await?)
+}
+
+/// Queue one delivery per webhook of `hooks` that subscribes to `event_name`, in the caller's
+/// transaction: a committed event is never without its deliveries.
+pub async fn enqueue(
+    db: &impl ConnectionTrait,
+    pool: &PoolId,
+    hooks: &[(String, serde_json::Value)],
+    event_id: &str,
+    event_name: &str,
+) -> AppResult<usize> {
     let now = chrono::Utc::now();
     let rows: Vec<delivery::ActiveModel> = hooks
-        .into_iter()
+        .iter()
         .filter(|(_, events)| events.as_array().is_some_and(|a| a.iter().any(|e| e == event_name)))
-        .map(|(hook, _)| new_delivery(pool, &hook, event_id, now))
+        .map(|(hook, _)| new_delivery(pool, hook, event_id, now))
         .collect();
     let n = rows.len();
     if n > 0 {

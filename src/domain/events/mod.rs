@@ -55,11 +55,13 @@ impl EventBus {
 pub struct Outbox {
     pool: PoolId,
     events: Vec<event::Model>,
+    /// The pool's enabled webhooks, read once per transaction however many events it writes.
+    hooks: Option<Vec<(String, Value)>>,
 }
 
 impl Outbox {
     pub fn new(pool: &PoolId) -> Self {
-        Outbox { pool: pool.clone(), events: Vec::new() }
+        Outbox { pool: pool.clone(), events: Vec::new(), hooks: None }
     }
 
     /// Write one event in the caller's transaction.
@@ -74,7 +76,10 @@ impl Outbox {
         }
         .insert(db)
         .await?;
-        crate::domain::webhooks::enqueue(db, &self.pool, &row.id, name).await?;
+        if self.hooks.is_none() {
+            self.hooks = Some(crate::domain::webhooks::enabled_hooks(db, &self.pool).await?);
+        }
+        crate::domain::webhooks::enqueue(db, &self.pool, self.hooks.as_deref().unwrap_or_default(), &row.id, name).await?;
         // PostgreSQL delivers a NOTIFY at commit, and only then: other instances learn of the
         // event exactly when it becomes visible (the payload is just the id; see cross_instance).
         if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {

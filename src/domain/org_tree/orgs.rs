@@ -70,6 +70,11 @@ impl OrgService {
         org_nodes(&self.db, id).await
     }
 
+    /// All nodes of an org already read (and so checked to be the caller's).
+    pub async fn nodes_of(&self, org: &org::Model) -> AppResult<Vec<node::Model>> {
+        org_nodes(&self.db, &org.id).await
+    }
+
     pub async fn orgs(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<org::Model>> {
         let base = org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str()));
         let total_count = base.clone().count(&self.db).await?;

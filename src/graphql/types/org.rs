@@ -70,7 +70,7 @@ impl Org {
     async fn tree(&self, ctx: &Context<'_>) -> Result<&Arc<TreeIndex>> {
         self.tree
             .get_or_try_init(|| async {
-                let nodes = ctx.state().orgs.org_nodes(&ctx.pool()?, &self.model.id).await?;
+                let nodes = ctx.state().orgs.nodes_of(&self.model).await?;
                 Ok::<_, async_graphql::Error>(Arc::new(TreeIndex::new(nodes)))
             })
             .await
