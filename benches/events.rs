@@ -52,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
     config.webhooks.allow_hosts = vec!["127.0.0.1".into()];
     config.webhooks.poll_ms = 100;
     config.webhooks.concurrency = 64;
-    let (state, _) = AppState::start(config).await?;
+    let (state, _) = AppState::open(config).await?;
+    let _background = orgraph::app::Background::start(&state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(orgraph::app::serve(state.clone(), listener, std::future::pending()));

@@ -76,7 +76,8 @@ async fn main() -> anyhow::Result<()> {
     config.bootstrap_pool_id = Some("benchpool".into());
     config.bootstrap_pool_secret = Some("bench-secret-0123456789".into());
     config.log_level = "warn".into();
-    let (state, _) = AppState::start(config).await?;
+    let (state, _) = AppState::open(config).await?;
+    let _background = orgraph::app::Background::start(&state);
     let pool = PoolId::trusted_for_tests("benchpool");
 
     let t = Instant::now();

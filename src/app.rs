@@ -1,25 +1,27 @@
-//! The application: its shared state, start-up (database, migrations, keys, first pool) and the
-//! HTTP server with graceful shutdown.
+//! The application: its shared state (built once: database, migrations, keys, first pool), the
+//! background tasks (started apart, owned, stopped on shutdown) and the HTTP server.
 
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::DatabaseConnection;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinSet};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     config::Config,
+    delivery::sender::Sender,
     domain::{
         events::{EventBus, EventService},
         org_tree::OrgService,
         pools::{Bootstrap, PoolService},
         users::UserService,
         webhooks::WebhookService,
+        write::Writer,
     },
-    delivery::sender::Sender,
     error::AppResult,
     graphql, http,
-    security::{password_box::PasswordKeyring, tokens::TokenService},
-    storage::{self, metrics::DbMetrics, server_keys},
+    security::{password_box::PasswordKeyring, secret_hash::Hasher, throttle::CredentialThrottle, tokens::TokenService},
+    storage::{self, WriteGate, metrics::DbMetrics, server_keys},
 };
 
 /// What every request handler and resolver can reach. Cheap to clone.
@@ -27,6 +29,7 @@ use crate::{
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
+    pub writer: Writer,
     pub tokens: Arc<TokenService>,
     pub password_keys: Arc<PasswordKeyring>,
     pub pools: PoolService,
@@ -39,10 +42,12 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connect, migrate and load keys. Creates the first user pool when the database has none.
-    pub async fn start(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
+    /// Connect, migrate and load keys; create the first user pool when the database has none.
+    /// Starts no task: see [`Background`].
+    pub async fn open(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
         let db_metrics = Arc::new(DbMetrics::default());
-        let db = storage::connect(&config.database_url, config.db_max_connections, db_metrics.clone()).await?;
+        let write_wait = Duration::from_secs(config.db_write_wait_secs.max(1));
+        let db = storage::connect(&config.database_url, config.db_max_connections, write_wait, db_metrics.clone()).await?;
         storage::migrate(&db).await?;
         let jwt_key = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
@@ -55,26 +60,21 @@ impl AppState {
             }
         };
         let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
-        let pools = PoolService::new(db.clone());
-        let bus = EventBus::default();
-        let sender = Sender::new(&config.webhooks)?;
-        crate::delivery::worker::spawn(db.clone(), sender.clone(), config.webhooks.clone(), bus.clone());
-        if !config.is_sqlite() {
-            crate::domain::events::spawn_cross_instance_relay(config.database_url.clone(), db.clone(), bus.clone());
-        }
+        let limits = &config.limits;
+        let hasher = Hasher::new(limits.hash_concurrency);
+        let throttle = Arc::new(CredentialThrottle::new(limits.auth_failures_per_minute, limits.auth_pool_failures_per_minute));
+        let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
+        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle);
         let bootstrap = pools
-            .bootstrap(
-                &config.bootstrap_pool_name,
-                config.bootstrap_pool_id.clone(),
-                config.bootstrap_pool_secret.clone(),
-            )
+            .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
             .await?;
         let state = AppState {
-            users: UserService::new(db.clone(), bus.clone()),
-            orgs: OrgService::new(db.clone(), bus.clone()),
-            events: EventService::new(db.clone(), bus.clone()),
-            webhooks: WebhookService::new(db.clone()),
-            sender: sender.clone(),
+            users: UserService::new(writer.clone(), hasher),
+            orgs: OrgService::new(writer.clone()),
+            events: EventService::new(writer.clone()),
+            webhooks: WebhookService::new(writer.clone()),
+            sender: Sender::new(&config.webhooks)?,
+            writer,
             db_metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),
@@ -91,15 +91,59 @@ impl AppState {
     }
 }
 
+/// The tasks a serving instance runs beside requests: the webhook delivery worker and, on
+/// PostgreSQL, the relay of other instances' events. Owned here and stopped with [`stop`].
+///
+/// [`stop`]: Background::stop
+pub struct Background {
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Background {
+    pub fn start(state: &AppState) -> Self {
+        let cancel = CancellationToken::new();
+        let mut tasks = JoinSet::new();
+        tasks.spawn(crate::delivery::worker::run(
+            state.writer.clone(),
+            state.sender.clone(),
+            state.config.webhooks.clone(),
+            cancel.clone(),
+        ));
+        if !state.config.is_sqlite() {
+            let relay = crate::domain::events::run_cross_instance_relay(
+                state.config.database_url.clone(),
+                state.db.clone(),
+                state.writer.bus().clone(),
+            );
+            let stop = cancel.clone();
+            tasks.spawn(async move {
+                tokio::select! { () = relay => {}, () = stop.cancelled() => {} }
+            });
+        }
+        Background { cancel, tasks }
+    }
+
+    /// Ask every task to stop and wait for them (the worker finishes the deliveries it holds).
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
 /// Serve until `shutdown` resolves, then finish the requests in flight.
 pub async fn serve(
     state: AppState,
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let limits = http::listener::ListenLimits {
+        header_read_timeout: Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1)),
+        max_connections: state.config.limits.max_connections,
+    };
     let schema = graphql::build_schema(state.clone());
     let router = http::router(state, schema);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+    http::listener::serve(router, listener, limits, shutdown).await;
     Ok(())
 }
 

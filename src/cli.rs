@@ -4,7 +4,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::{
-    app::{self, AppState},
+    app::{self, AppState, Background},
     config::Config,
     domain::pools::{Bootstrap, NewPool},
     graphql, telemetry,
@@ -52,13 +52,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Schema => {
-            let config = Config { database_url: "sqlite::memory:".into(), ..cli.config };
-            let (state, _) = AppState::start(config).await?;
-            print!("{}", graphql::sdl(&graphql::build_schema(state)));
+            print!("{}", graphql::sdl(&graphql::bare_schema()));
             Ok(())
         }
         Command::Pool(cmd) => {
-            let (state, bootstrap) = AppState::start(cli.config).await?;
+            let (state, bootstrap) = AppState::open(cli.config).await?;
             report_bootstrap(&bootstrap);
             match cmd {
                 PoolCommand::Create { name, id, secret } => {
@@ -82,12 +80,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let listen = config.listen;
-    let (state, bootstrap) = AppState::start(config).await?;
+    let (state, bootstrap) = AppState::open(config).await?;
     report_bootstrap(&bootstrap);
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
+    let background = Background::start(&state);
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphiQL on http://{addr}/graphql");
     app::serve(state, listener, app::shutdown_signal()).await?;
+    background.stop().await;
     tracing::info!("orgraph stopped");
     Ok(())
 }

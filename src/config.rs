@@ -21,6 +21,12 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
 
+    /// Longest a write waits for its turn (SQLite: the in-process writer queue; PostgreSQL: a
+    /// row or advisory lock) before it is answered SERVICE_UNAVAILABLE (503, Retry-After), in
+    /// seconds.
+    #[arg(long, env = "ORGRAPH_DB_WRITE_WAIT_SECS", default_value_t = 10)]
+    pub db_write_wait_secs: u64,
+
     /// HMAC key (HS256) that signs access tokens, at least 32 bytes. When absent, a random key
     /// is generated on first start and kept in the database, so all instances share it.
     #[arg(long, env = "ORGRAPH_JWT_SECRET", hide_env_values = true)]
@@ -93,6 +99,13 @@ pub struct WebhookConfig {
     /// Deliveries sent at once by one instance.
     #[arg(long = "webhook-concurrency", env = "ORGRAPH_WEBHOOK_CONCURRENCY", default_value_t = 16)]
     pub concurrency: u64,
+
+    /// Send deliveries through this HTTP(S) proxy. Environment proxies (HTTP_PROXY, ...) are
+    /// never used. With a proxy, the proxy resolves the webhook's host itself: orgraph checks the
+    /// host's addresses before each request, but cannot stop the proxy from reaching another
+    /// address if the name's DNS answer changes in between (see README, "Limits and abuse").
+    #[arg(long = "webhook-proxy", env = "ORGRAPH_WEBHOOK_PROXY")]
+    pub proxy: Option<String>,
 }
 
 /// Limits that protect a public endpoint.
@@ -106,6 +119,20 @@ pub struct Limits {
     #[arg(long, env = "ORGRAPH_MAX_QUERY_COMPLEXITY", default_value_t = 5_000)]
     pub max_query_complexity: usize,
 
+    /// Largest GraphQL document, in bytes.
+    #[arg(long, env = "ORGRAPH_MAX_QUERY_BYTES", default_value_t = 100_000)]
+    pub max_query_bytes: usize,
+
+    /// Most selections (fields, fragment spreads) an operation may have once every spread is
+    /// expanded; checked before validation, so a document that expands exponentially costs
+    /// microseconds.
+    #[arg(long, env = "ORGRAPH_MAX_QUERY_NODES", default_value_t = 10_000)]
+    pub max_query_nodes: u64,
+
+    /// Most root fields (aliases included) one operation may select.
+    #[arg(long, env = "ORGRAPH_MAX_ROOT_FIELDS", default_value_t = 32)]
+    pub max_root_fields: u64,
+
     /// Largest request body, in bytes.
     #[arg(long, env = "ORGRAPH_MAX_BODY_BYTES", default_value_t = 1 << 20)]
     pub max_body_bytes: usize,
@@ -114,6 +141,11 @@ pub struct Limits {
     #[arg(long, env = "ORGRAPH_MAX_IMPORT_BYTES", default_value_t = 32 << 20)]
     pub max_import_bytes: usize,
 
+    /// Most closure rows (one per node and ancestor, itself included) one import may create:
+    /// it bounds how long an import holds the write lock.
+    #[arg(long, env = "ORGRAPH_MAX_IMPORT_CLOSURE_ROWS", default_value_t = 1_000_000)]
+    pub max_import_closure_rows: usize,
+
     /// Largest `limit` a paginated list accepts; larger values are refused, not clamped.
     #[arg(long, env = "ORGRAPH_MAX_PAGE_SIZE", default_value_t = 200)]
     pub max_page_size: u64,
@@ -121,6 +153,30 @@ pub struct Limits {
     /// Requests running longer than this are cancelled, in seconds.
     #[arg(long, env = "ORGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
+
+    /// A client must send a request's headers within this many seconds, or its connection is
+    /// closed (slow or half-open clients).
+    #[arg(long, env = "ORGRAPH_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+
+    /// Most TCP connections served at once (WebSockets included); beyond, new connections
+    /// wait in the listen backlog.
+    #[arg(long, env = "ORGRAPH_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Failed credential checks (`accessToken`, `get-management-token`) one client address may
+    /// make per minute; a successful check costs a tenth of a failed one.
+    #[arg(long, env = "ORGRAPH_AUTH_FAILURES_PER_MINUTE", default_value_t = 20)]
+    pub auth_failures_per_minute: u32,
+
+    /// Failed credential checks per minute against one user pool id, from all addresses.
+    #[arg(long, env = "ORGRAPH_AUTH_POOL_FAILURES_PER_MINUTE", default_value_t = 100)]
+    pub auth_pool_failures_per_minute: u32,
+
+    /// Password and secret hashes (Argon2id, ~19 MiB and some milliseconds of CPU each) computed
+    /// at once, server-wide; 0 means one per CPU core.
+    #[arg(long, env = "ORGRAPH_HASH_CONCURRENCY", default_value_t = 0)]
+    pub hash_concurrency: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,9 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const INVALID_INPUT: &str = "INVALID_INPUT";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 }
 
@@ -37,6 +40,13 @@ pub enum AppError {
     Conflict { field: Option<&'static str>, message: String },
     #[error("{message}")]
     InvalidInput { field: Option<String>, message: String },
+    /// Too many attempts (failed credential checks); retry after the given seconds.
+    #[error("too many attempts; retry in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// The database is busy (a write waited too long for its turn or a lock); retrying later
+    /// succeeds. Nothing was changed.
+    #[error("{message}; nothing was changed, retry in {retry_after_secs} s")]
+    Unavailable { message: String, retry_after_secs: u64 },
     /// Anything unexpected. Its details are logged, never sent to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -55,8 +65,24 @@ impl AppError {
             AppError::NotFound { .. } => code::NOT_FOUND,
             AppError::Conflict { .. } => code::CONFLICT,
             AppError::InvalidInput { .. } => code::INVALID_INPUT,
+            AppError::RateLimited { .. } => code::RATE_LIMITED,
+            AppError::Unavailable { .. } => code::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// Seconds after which a retry may succeed, for errors that are worth retrying.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } | AppError::Unavailable { retry_after_secs, .. } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn busy(message: impl Into<String>) -> Self {
+        AppError::Unavailable { message: message.into(), retry_after_secs: 1 }
     }
 
     /// The input field the error is about, when there is one.
@@ -105,6 +131,9 @@ impl AppError {
 
 impl From<DbErr> for AppError {
     fn from(err: DbErr) -> Self {
+        if let Some(busy) = busy_reason(&err) {
+            return AppError::busy(busy);
+        }
         // A unique index fired although the service checked first: a concurrent writer won.
         match err.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(detail)) => {
@@ -120,5 +149,29 @@ impl From<DbErr> for AppError {
             _ => {}
         }
         AppError::Internal(err.into())
+    }
+}
+
+/// Why the database refused for now, when it did: the pool had no free connection, SQLite was
+/// locked, or PostgreSQL gave up waiting for a lock (or broke a deadlock). These are retryable.
+fn busy_reason(err: &DbErr) -> Option<&'static str> {
+    if let DbErr::ConnectionAcquire(_) = err {
+        return Some("the database has no free connection");
+    }
+    let runtime = match err {
+        DbErr::Exec(e) | DbErr::Query(e) | DbErr::Conn(e) => e,
+        _ => return None,
+    };
+    let sea_orm::RuntimeErr::SqlxError(sqlx_err) = runtime else { return None };
+    if let sea_orm::sqlx::Error::PoolTimedOut = sqlx_err.as_ref() {
+        return Some("the database has no free connection");
+    }
+    let sea_orm::sqlx::Error::Database(db) = sqlx_err.as_ref() else { return None };
+    match db.code().as_deref() {
+        // SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT).
+        Some("5" | "261" | "517" | "773") => Some("the database is busy with another write"),
+        // lock_not_available, deadlock_detected, serialization_failure, query_canceled (timeouts)
+        Some("55P03" | "40P01" | "40001" | "57014") => Some("the database is busy with another write"),
+        _ => None,
     }
 }

@@ -1,11 +1,14 @@
 use sea_orm::entity::prelude::*;
 
-/// One event of the outbox. `id` is a UUIDv7 in hex: time-ordered, so it is also a cursor.
+/// One event of the outbox. `id` is a UUIDv7 in hex; `seq` numbers events in commit order (the
+/// cursor readers page by: a later-committing event never gets a smaller one).
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "event")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
+    #[sea_orm(unique)]
+    pub seq: i64,
     pub user_pool_id: String,
     pub event_name: String,
     /// The organization the event is about, when there is one (for subscription filters).

@@ -7,6 +7,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_org_tree;
 mod m20261123_000003_events;
 mod m20261123_000004_webhooks;
+mod m20261124_000005_event_seq;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_org_tree::Migration),
             Box::new(m20261123_000003_events::Migration),
             Box::new(m20261123_000004_webhooks::Migration),
+            Box::new(m20261124_000005_event_seq::Migration),
         ]
     }
 }

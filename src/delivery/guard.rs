@@ -31,6 +31,19 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Refuse a host whose addresses are all off limits (for requests sent through a proxy,
+    /// which resolves the name itself).
+    pub async fn check_host(&self, host: &str, port: u16) -> Result<(), String> {
+        let addrs: Vec<SocketAddr> =
+            tokio::net::lookup_host((host, port)).await.map_err(|e| format!("{host}: {e}"))?.collect();
+        if addrs.is_empty() || addrs.iter().any(|a| !self.ip_allowed(host, a.ip())) {
+            return Err(format!("{host} resolves to an address webhooks may not reach (see --webhook-allow-hosts)"));
+        }
+        Ok(())
+    }
+}
+
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {

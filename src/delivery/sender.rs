@@ -36,20 +36,31 @@ impl Attempt {
 pub struct Sender {
     client: reqwest::Client,
     guard: Guard,
+    /// Requests go through `--webhook-proxy`: the guard checks the host's addresses first,
+    /// since the proxy, not our resolver, connects.
+    proxied: bool,
 }
 
 impl Sender {
     pub fn new(cfg: &WebhookConfig) -> anyhow::Result<Self> {
         install_tls_provider();
         let guard = Guard::new(&cfg.allow_hosts);
-        let client = reqwest::Client::builder()
+        let mut client = reqwest::Client::builder()
             .dns_resolver(Arc::new(guard.clone()))
             // A redirect could lead where the guard would not let the first request go.
             .redirect(reqwest::redirect::Policy::none())
+            // HTTP_PROXY and friends are ignored: a proxy resolves names itself, past the guard.
+            .no_proxy()
             .timeout(std::time::Duration::from_secs(cfg.timeout_secs.max(1)))
-            .user_agent("authing-webhook@2.0")
-            .build()?;
-        Ok(Sender { client, guard })
+            .user_agent("authing-webhook@2.0");
+        let proxied = match &cfg.proxy {
+            Some(url) => {
+                client = client.proxy(reqwest::Proxy::all(url.as_str())?);
+                true
+            }
+            None => false,
+        };
+        Ok(Sender { client: client.build()?, guard, proxied })
     }
 
     pub async fn send(&self, hook: &webhook::Model, delivery_id: &str, event_name: &str, data: &Value) -> Attempt {
@@ -91,7 +102,7 @@ impl Sender {
             duration_ms: 0,
             error: None,
         };
-        if let Err(e) = self.check_literal_ip(&hook.url) {
+        if let Err(e) = self.check_destination(&hook.url).await {
             attempt.error = Some(e);
             return attempt;
         }
@@ -106,8 +117,7 @@ impl Sender {
                 attempt.response_headers = Value::Object(
                     res.headers().iter().map(|(k, v)| (k.to_string(), Value::String(v.to_str().unwrap_or("").to_string()))).collect(),
                 );
-                let text = res.text().await.unwrap_or_default();
-                attempt.response_body = Some(truncate(&text, MAX_LOGGED_BODY));
+                attempt.response_body = Some(read_prefix(res, MAX_LOGGED_BODY).await);
             }
             Err(e) => attempt.error = Some(describe(&e)),
         }
@@ -115,14 +125,18 @@ impl Sender {
         attempt
     }
 
-    /// reqwest does not resolve IP literals, so the guard checks them here.
-    fn check_literal_ip(&self, url: &str) -> Result<(), String> {
+    /// reqwest does not resolve IP literals, so the guard checks them here; through a proxy it
+    /// resolves nothing itself, so the guard resolves the host here too.
+    async fn check_destination(&self, url: &str) -> Result<(), String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
         let host = parsed.host_str().unwrap_or_default();
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse()
-            && !self.guard.ip_allowed(host, ip)
-        {
-            return Err(format!("{host} is an address webhooks may not reach (see --webhook-allow-hosts)"));
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse() {
+            if !self.guard.ip_allowed(host, ip) {
+                return Err(format!("{host} is an address webhooks may not reach (see --webhook-allow-hosts)"));
+            }
+        } else if self.proxied {
+            let port = parsed.port_or_known_default().unwrap_or(80);
+            self.guard.check_host(host, port).await?;
         }
         Ok(())
     }
@@ -145,13 +159,29 @@ fn describe(e: &reqwest::Error) -> String {
     s
 }
 
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
+/// The first `max` bytes of a response body, as text; the rest is never read (the connection is
+/// dropped), so a huge answer costs `max` bytes of memory, not its size.
+async fn read_prefix(mut res: reqwest::Response, max: usize) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut more = false;
+    while let Ok(Some(chunk)) = res.chunk().await {
+        let room = max - kept.len();
+        if chunk.len() > room {
+            kept.extend_from_slice(&chunk[..room]);
+            more = true;
+            break;
+        }
+        kept.extend_from_slice(&chunk);
     }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    if more {
+        // Cut back to a character boundary, so a multi-byte character is not half kept.
+        while !kept.is_empty() && std::str::from_utf8(&kept).is_err_and(|e| e.error_len().is_none()) {
+            kept.pop();
+        }
     }
-    format!("{}…", &s[..end])
+    let mut text = String::from_utf8_lossy(&kept).into_owned();
+    if more {
+        text.push('…');
+    }
+    text
 }

@@ -9,6 +9,7 @@ pub mod pools;
 pub mod users;
 pub mod validate;
 pub mod webhooks;
+pub mod write;
 
 /// The user pool a request acts for, known only from a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -6,11 +6,13 @@ use sea_orm::{
     QueryOrder,
 };
 
-use super::{PoolId, validate};
+use super::{PoolId, validate, write::Writer};
+use std::{net::IpAddr, sync::Arc};
+
 use crate::{
     error::{AppError, AppResult},
     ids,
-    security::secret_hash,
+    security::{secret_hash::Hasher, throttle::CredentialThrottle},
 };
 
 /// A pool just created, with its secret in clear: the only time the secret is known.
@@ -32,11 +34,14 @@ pub enum Bootstrap {
 #[derive(Clone)]
 pub struct PoolService {
     db: DatabaseConnection,
+    writer: Writer,
+    hasher: Hasher,
+    throttle: Arc<CredentialThrottle>,
 }
 
 impl PoolService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(writer: Writer, hasher: Hasher, throttle: Arc<CredentialThrottle>) -> Self {
+        Self { db: writer.db().clone(), writer, hasher, throttle }
     }
 
     /// Create a pool; `id` and `secret` are random unless given.
@@ -58,15 +63,14 @@ impl PoolService {
             });
         }
         let now = chrono::Utc::now();
-        user_pool::ActiveModel {
+        let row = user_pool::ActiveModel {
             id: Set(id.clone()),
             name: Set(name.clone()),
-            secret_hash: Set(secret_hash::hash(secret.clone()).await?),
+            secret_hash: Set(self.hasher.hash(secret.clone()).await?),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&self.db)
-        .await?;
+        };
+        self.writer.write_plain(async |txn| Ok(row.insert(txn).await?)).await?;
         Ok(NewPool { id, name, secret })
     }
 
@@ -85,12 +89,12 @@ impl PoolService {
         };
         match existing {
             Some(pool) => match secret {
-                Some(secret) if !secret_hash::verify(secret.clone(), Some(pool.secret_hash.clone())).await? => {
+                Some(secret) if !self.hasher.verify(secret.clone(), Some(pool.secret_hash.clone())).await? => {
                     validate::pool_secret(&secret)?;
                     let mut active: user_pool::ActiveModel = pool.into();
-                    active.secret_hash = Set(secret_hash::hash(secret).await?);
+                    active.secret_hash = Set(self.hasher.hash(secret).await?);
                     active.updated_at = Set(chrono::Utc::now());
-                    let pool = active.update(&self.db).await?;
+                    let pool = self.writer.write_plain(async |txn| Ok(active.update(txn).await?)).await?;
                     Ok(Bootstrap::SecretSet { id: pool.id })
                 }
                 _ => Ok(Bootstrap::Unchanged),
@@ -121,20 +125,27 @@ impl PoolService {
             .ok_or_else(|| AppError::not_found("user pool", id))?;
         let secret = ids::new_secret();
         let mut active: user_pool::ActiveModel = pool.into();
-        active.secret_hash = Set(secret_hash::hash(secret.clone()).await?);
+        active.secret_hash = Set(self.hasher.hash(secret.clone()).await?);
         active.updated_at = Set(chrono::Utc::now());
-        active.update(&self.db).await?;
+        self.writer.write_plain(async |txn| Ok(active.update(txn).await?)).await?;
         Ok(secret)
     }
 
-    /// The pool whose id and secret these are. An unknown id and a wrong secret give the same
-    /// error after the same work, so the answer does not reveal which pools exist.
-    pub async fn authenticate(&self, id: &str, secret: &str) -> AppResult<PoolId> {
-        let pool = user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?;
+    /// The pool whose id and secret these are, checked for a client at `address`. An unknown id
+    /// and a wrong secret give the same error after the same work, so the answer does not reveal
+    /// which pools exist. Failed checks are rate-limited per address and per pool.
+    pub async fn authenticate(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
+        let pool = match id.len() {
+            1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
+            _ => None,
+        };
+        let known = pool.as_ref().map(|p| p.id.as_str());
+        self.throttle.before_check(address, known)?;
         let hash = pool.as_ref().map(|p| p.secret_hash.clone());
-        if secret_hash::verify(secret.to_string(), hash).await? {
+        if self.hasher.verify(secret.to_string(), hash).await? {
             Ok(PoolId::trusted(id))
         } else {
+            self.throttle.after_failure(address, known);
             Err(AppError::InvalidCredentials)
         }
     }

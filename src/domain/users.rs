@@ -11,15 +11,14 @@ use serde_json::{Map, Value, json};
 use super::{
     PoolId,
     docs::user_doc,
-    events::{EventBus, Outbox},
+    write::Writer,
     pagination::{Page, Paginated},
     validate::{self, MAX_LONG_TEXT, MAX_TEXT},
 };
 use crate::{
     error::{AppError, AppResult},
     ids,
-    security::secret_hash,
-    storage,
+    security::secret_hash::Hasher,
 };
 
 pub const STATUSES: &[&str] = &["Activated", "Suspended", "Deactivated", "Resigned", "Archived"];
@@ -113,12 +112,13 @@ pub enum UserSort {
 #[derive(Clone)]
 pub struct UserService {
     db: DatabaseConnection,
-    bus: EventBus,
+    writer: Writer,
+    hasher: Hasher,
 }
 
 impl UserService {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
-        Self { db, bus }
+    pub fn new(writer: Writer, hasher: Hasher) -> Self {
+        Self { db: writer.db().clone(), writer, hasher }
     }
 
     pub async fn create(
@@ -138,7 +138,7 @@ impl UserService {
             row.identities = Set(identity_json(identity)?);
         }
         if let Some(password) = password {
-            row.password_hash = Set(Some(password_hash(password, options.keep_password).await?));
+            row.password_hash = Set(Some(password_hash(&self.hasher, password, options.keep_password).await?));
         }
         let probe = Identifiers::of(&row);
         if probe.is_empty() {
@@ -148,17 +148,17 @@ impl UserService {
             });
         }
 
-        let txn = storage::begin_write(&self.db).await?;
-        ensure_unique(&txn, pool, None, &probe).await?;
-        let created = row.insert(&txn).await?;
-        let mut outbox = Outbox::new(pool);
-        let doc = user_doc(&created);
-        outbox.record(&txn, "user:created", None, json!({ "user": doc })).await?;
-        // Seed 000: `register` also fires when an administrator creates a user.
-        outbox.record(&txn, "register", None, json!({ "user": doc })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
-        Ok(created)
+        self.writer
+            .write(pool, async |txn, outbox| {
+                ensure_unique(txn, pool, None, &probe).await?;
+                let created = row.insert(txn).await?;
+                let doc = user_doc(&created);
+                outbox.record("user:created", None, json!({ "user": doc }));
+                // Seed 000: `register` also fires when an administrator creates a user.
+                outbox.record("register", None, json!({ "user": doc }));
+                Ok(created)
+            })
+            .await
     }
 
     pub async fn get(&self, pool: &PoolId, id: &str) -> AppResult<user::Model> {
@@ -192,12 +192,12 @@ impl UserService {
 
     pub async fn update(&self, pool: &PoolId, id: &str, patch: UserPatch) -> AppResult<user::Model> {
         let password = match patch.password.clone() {
-            Some(p) => Some(password_hash(p, false).await?),
+            Some(p) => Some(password_hash(&self.hasher, p, false).await?),
             None => None,
         };
         let custom = patch.custom_data.clone();
-        let txn = storage::begin_write(&self.db).await?;
-        let current = find_in_pool(&txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+        self.writer.write(pool, async |txn, outbox| {
+        let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
         let before = user_doc(&current);
         let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
         let mut row: user::ActiveModel = current.into();
@@ -216,38 +216,36 @@ impl UserService {
                 message: "a user needs at least one of username, email, phone or externalId".into(),
             });
         }
-        ensure_unique(&txn, pool, Some(id), &probe).await?;
+        ensure_unique(txn, pool, Some(id), &probe).await?;
         let now = chrono::Utc::now();
         row.updated_at = Set(now);
-        let updated = row.update(&txn).await?;
-        crate::domain::org_tree::fanout::touch_user(&txn, id, now).await?;
+        let updated = row.update(txn).await?;
+        crate::domain::org_tree::fanout::touch_user(txn, id, now).await?;
         let after = user_doc(&updated);
-        let mut outbox = Outbox::new(pool);
         let mut data = json!({ "user": after.clone(), "updates": changed_fields(&before, &after) });
         if password_changed {
             data["updates"]["password"] = json!("[changed]");
         }
-        outbox.record(&txn, "user:updated", None, data).await?;
+        outbox.record("user:updated", None, data);
         // The more specific events of seed 000 that the same change also is.
         let user = json!({ "user": after.clone() });
         if password_changed {
-            outbox.record(&txn, "user:password-changed", None, user.clone()).await?;
+            outbox.record("user:password-changed", None, user.clone());
         }
         if before["customData"] != after["customData"] {
-            outbox.record(&txn, "user:udv-changed", None,
-                json!({ "user": after.clone(), "udv": changed_fields(&before["customData"], &after["customData"]) })).await?;
+            outbox.record("user:udv-changed", None,
+                json!({ "user": after.clone(), "udv": changed_fields(&before["customData"], &after["customData"]) }));
         }
         if before["blocked"] != after["blocked"] {
             let name = if after["blocked"] == true { "user:blocked" } else { "user:unblocked" };
-            outbox.record(&txn, name, None, user.clone()).await?;
+            outbox.record(name, None, user.clone());
         }
         if before["status"] != after["status"] && (before["status"] == "Archived" || after["status"] == "Archived") {
             let name = if after["status"] == "Archived" { "user:archived" } else { "user:unarchived" };
-            outbox.record(&txn, name, None, user).await?;
+            outbox.record(name, None, user);
         }
-        txn.commit().await?;
-        self.bus.publish(outbox);
         Ok(updated)
+        }).await
     }
 
     pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
@@ -265,11 +263,11 @@ impl UserService {
         let mut wanted: Vec<String> = ids.to_vec();
         wanted.sort();
         wanted.dedup();
-        let txn = storage::begin_write(&self.db).await?;
+        self.writer.write(pool, async |txn, outbox| {
         let found: Vec<user::Model> = user::Entity::find()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted.clone()))
-            .all(&txn)
+            .all(txn)
             .await?;
         if found.len() != wanted.len() {
             let missing: Vec<&str> =
@@ -277,18 +275,16 @@ impl UserService {
             return Err(AppError::not_found("user", missing.join(", ")));
         }
         // Their memberships go by cascade; the counts of their nodes are kept here.
-        crate::domain::org_tree::fanout::forget_users(&txn, &wanted).await?;
+        crate::domain::org_tree::fanout::forget_users(txn, &wanted).await?;
         let deleted = user::Entity::delete_many()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
-            .filter(user::Column::Id.is_in(wanted))
-            .exec(&txn)
+            .filter(user::Column::Id.is_in(wanted.clone()))
+            .exec(txn)
             .await?
             .rows_affected;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "user:deleted", None, json!({ "users": found.iter().map(user_doc).collect::<Vec<_>>() })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        outbox.record("user:deleted", None, json!({ "users": found.iter().map(user_doc).collect::<Vec<_>>() }));
         Ok(deleted)
+        }).await
     }
 }
 
@@ -337,11 +333,11 @@ pub(crate) async fn find_in_pool(
         .await?)
 }
 
-async fn password_hash(password: String, keep_as_is: bool) -> AppResult<String> {
+async fn password_hash(hasher: &Hasher, password: String, keep_as_is: bool) -> AppResult<String> {
     if password.is_empty() || password.chars().count() > 128 {
         return Err(AppError::invalid("password", "a password must have 1 to 128 characters"));
     }
-    if keep_as_is { Ok(password) } else { secret_hash::hash(password).await }
+    if keep_as_is { Ok(password) } else { hasher.hash(password).await }
 }
 
 /// The identifiers that must be unique within a pool, as the row will hold them.

@@ -7,11 +7,14 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use entity::event;
+
 use super::{
     PoolId,
     events::catalog,
     pagination::{Page, Paginated},
     validate,
+    write::Writer,
 };
 use crate::{
     error::{AppError, AppResult},
@@ -32,6 +35,7 @@ pub struct WebhookInput {
 #[derive(Clone)]
 pub struct WebhookService {
     db: DatabaseConnection,
+    writer: Writer,
 }
 
 /// Only http and https URLs with a host; where they may point is checked at delivery, after
@@ -72,8 +76,8 @@ fn check_content_type(c: &str) -> AppResult<String> {
 }
 
 impl WebhookService {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(writer: Writer) -> Self {
+        Self { db: writer.db().clone(), writer }
     }
 
     pub async fn create(&self, pool: &PoolId, input: WebhookInput) -> AppResult<webhook::Model> {
@@ -83,7 +87,7 @@ impl WebhookService {
         let content_type = check_content_type(input.content_type.as_deref().unwrap_or("json"))?;
         let events = check_events(&input.events.unwrap_or_default())?;
         let now = chrono::Utc::now();
-        Ok(webhook::ActiveModel {
+        let row = webhook::ActiveModel {
             id: Set(ids::new_id()),
             user_pool_id: Set(pool.as_str().to_string()),
             name: Set(name),
@@ -95,9 +99,8 @@ impl WebhookService {
             consecutive_failures: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&self.db)
-        .await?)
+        };
+        self.writer.write(pool, async |txn, _| Ok(row.insert(txn).await?)).await
     }
 
     pub async fn update(&self, pool: &PoolId, id: &str, input: WebhookInput) -> AppResult<webhook::Model> {
@@ -125,13 +128,23 @@ impl WebhookService {
             }
         }
         row.updated_at = Set(chrono::Utc::now());
-        Ok(row.update(&self.db).await?)
+        self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await
     }
 
     pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
-        self.get(pool, id).await?;
-        webhook::Entity::delete_by_id(id.to_string()).exec(&self.db).await?;
-        Ok(())
+        self.writer
+            .write(pool, async |txn, _| {
+                let gone = webhook::Entity::delete_many()
+                    .filter(webhook::Column::Id.eq(id))
+                    .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+                    .exec(txn)
+                    .await?;
+                if gone.rows_affected == 0 {
+                    return Err(AppError::not_found("webhook", id));
+                }
+                Ok(())
+            })
+            .await
     }
 
     pub async fn get(&self, pool: &PoolId, id: &str) -> AppResult<webhook::Model> {
@@ -197,13 +210,12 @@ impl WebhookService {
         row.attempts = Set(0);
         row.next_attempt_at = Set(chrono::Utc::now());
         row.updated_at = Set(chrono::Utc::now());
-        Ok(row.update(&self.db).await?)
+        self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await
     }
 
     /// Queue again, for one webhook, every event it subscribes to since `since` (an event id,
     /// or an ISO 8601 time); returns how many were queued.
     pub async fn replay(&self, pool: &PoolId, webhook_id: &str, since: &str) -> AppResult<usize> {
-        use entity::event;
         let hook = self.get(pool, webhook_id).await?;
         let names: Vec<String> = hook.events.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default();
         let mut q = event::Entity::find()
@@ -211,12 +223,12 @@ impl WebhookService {
             .filter(event::Column::EventName.is_in(names));
         q = match chrono::DateTime::parse_from_rfc3339(since) {
             Ok(t) => q.filter(event::Column::CreatedAt.gte(t.with_timezone(&chrono::Utc))),
-            Err(_) => q.filter(event::Column::Id.gt(since)),
+            Err(_) => q.filter(event::Column::Seq.gt(super::events::position(&self.db, pool, "since", since).await?)),
         };
         let events: Vec<String> = q
             .select_only()
             .column(event::Column::Id)
-            .order_by_asc(event::Column::Id)
+            .order_by_asc(event::Column::Seq)
             .limit(MAX_REPLAY)
             .into_tuple()
             .all(&self.db)
@@ -227,9 +239,14 @@ impl WebhookService {
             .map(|e| new_delivery(pool, &hook.id, e, now))
             .collect();
         let n = rows.len();
-        for chunk in rows.chunks(500) {
-            delivery::Entity::insert_many(chunk.to_vec()).exec(&self.db).await?;
-        }
+        self.writer
+            .write(pool, async |txn, _| {
+                for chunk in rows.chunks(500) {
+                    delivery::Entity::insert_many(chunk.to_vec()).exec(txn).await?;
+                }
+                Ok(())
+            })
+            .await?;
         Ok(n)
     }
 }
@@ -251,37 +268,35 @@ fn new_delivery(pool: &PoolId, webhook_id: &str, event_id: &str, now: chrono::Da
     }
 }
 
-/// The enabled webhooks of a pool with the event names each subscribes to.
-pub async fn enabled_hooks(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<(String, serde_json::Value)>> {
-    Ok(webhook::Entity::find()
+/// Queue one delivery per enabled webhook of the pool that subscribes to each of `events`, in the
+/// caller's transaction: a committed event is never without its deliveries. The pool's webhooks
+/// are read once however many events there are.
+pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, events: &[event::Model]) -> AppResult<usize> {
+    let hooks: Vec<(String, serde_json::Value)> = webhook::Entity::find()
         .select_only()
         .column(webhook::Column::Id)
         .column(webhook::Column::Events)
         .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
         .filter(webhook::Column::Enabled.eq(true))
-        .into_tuple::<(String, serde_json::Value)>()
+        .into_tuple()
         .all(db)
-        .await?)
-}
-
-/// Queue one delivery per webhook of `hooks` that subscribes to `event_name`, in the caller's
-/// transaction: a committed event is never without its deliveries.
-pub async fn enqueue(
-    db: &impl ConnectionTrait,
-    pool: &PoolId,
-    hooks: &[(String, serde_json::Value)],
-    event_id: &str,
-    event_name: &str,
-) -> AppResult<usize> {
+        .await?;
+    if hooks.is_empty() {
+        return Ok(0);
+    }
     let now = chrono::Utc::now();
-    let rows: Vec<delivery::ActiveModel> = hooks
+    let rows: Vec<delivery::ActiveModel> = events
         .iter()
-        .filter(|(_, events)| events.as_array().is_some_and(|a| a.iter().any(|e| e == event_name)))
-        .map(|(hook, _)| new_delivery(pool, hook, event_id, now))
+        .flat_map(|e| {
+            hooks
+                .iter()
+                .filter(|(_, names)| names.as_array().is_some_and(|a| a.iter().any(|n| n == e.event_name.as_str())))
+                .map(|(hook, _)| new_delivery(pool, hook, &e.id, now))
+        })
         .collect();
     let n = rows.len();
-    if n > 0 {
-        delivery::Entity::insert_many(rows).exec(db).await?;
+    for chunk in rows.chunks(500) {
+        delivery::Entity::insert_many(chunk.to_vec()).exec(db).await?;
     }
     Ok(n)
 }

@@ -25,3 +25,7 @@ impl ContextExt for Context<'_> {
         self.data_opt::<Auth>().unwrap_or(&ANONYMOUS)
     }
 }
+
+/// The address of the client that sent the request (rate limits key on it).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);

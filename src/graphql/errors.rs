@@ -20,6 +20,9 @@ impl ErrorExtensions for AppError {
             if let Some(field) = self.field() {
                 e.set("field", field);
             }
+            if let Some(secs) = self.retry_after() {
+                e.set("retryAfter", secs);
+            }
         })
     }
 }

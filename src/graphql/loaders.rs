@@ -12,20 +12,21 @@ use crate::{
     error::AppError,
 };
 
-/// Loader errors must be cloneable; internal details are logged where the error is made.
+/// Loader errors must be cloneable: the domain error is shared, and reaches the client with
+/// its own code (as every other error does, through `ErrorExtensions`).
 #[derive(Clone, Debug)]
-pub struct LoadError(Arc<String>);
+pub struct LoadError(Arc<AppError>);
 
 impl From<AppError> for LoadError {
     fn from(e: AppError) -> Self {
         e.log_if_internal();
-        LoadError(Arc::new(e.to_string()))
+        LoadError(Arc::new(e))
     }
 }
 
 impl From<LoadError> for async_graphql::Error {
     fn from(e: LoadError) -> Self {
-        async_graphql::Error::new(e.0.as_str()).extend_with(|_, x| x.set("code", crate::error::code::INTERNAL_SERVER_ERROR))
+        e.0.extend()
     }
 }
 
@@ -92,5 +93,23 @@ impl Loader<MembersPage> for TreeLoader {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loader_error_keeps_its_code() {
+        for (err, code) in [
+            (AppError::not_found("node", "n1"), "NOT_FOUND"),
+            (AppError::busy("the database is busy"), "SERVICE_UNAVAILABLE"),
+            (AppError::invalid("limit", "bad"), "INVALID_INPUT"),
+        ] {
+            let gql: async_graphql::Error = LoadError::from(err).into();
+            let ext = gql.extensions.expect("extensions");
+            assert_eq!(ext.get("code"), Some(&async_graphql::Value::from(code)));
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod errors;
+pub mod limits;
 pub mod loaders;
 pub mod resolvers;
 pub mod types;
@@ -28,17 +29,26 @@ pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, Membe
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 
+/// The schema serving requests, with the application state and the loaders.
 pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
+    builder(&limits).data(tree_loader).data(state).finish()
+}
+
+/// The schema alone, for its SDL: no state, no database.
+pub fn bare_schema() -> OrgraphSchema {
+    use clap::Parser as _;
+    builder(&crate::cli::Cli::parse_from(["orgraph"]).config.limits).finish()
+}
+
+fn builder(limits: &crate::config::Limits) -> async_graphql::SchemaBuilder<Query, Mutation, resolvers::subscriptions::Subscription> {
     Schema::build(Query::default(), Mutation::default(), resolvers::subscriptions::Subscription)
-        .data(tree_loader)
+        .extension(limits::DocumentLimitsExtension(limits.into()))
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)
-        .data(state)
-        .finish()
 }
 
 /// The SDL as `schema.graphql` holds it. The options are pinned so the file is stable.

@@ -30,7 +30,18 @@ fn status_of(err: &AppError) -> StatusCode {
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Conflict { .. } => StatusCode::CONFLICT,
         AppError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// The answer with `Retry-After` when the error says when to retry.
+fn with_retry_after(err: &AppError, body: serde_json::Value) -> Response {
+    let status = status_of(err);
+    match err.retry_after() {
+        Some(secs) => (status, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(body)).into_response(),
+        None => (status, Json(body)).into_response(),
     }
 }
 
@@ -58,7 +69,7 @@ impl IntoResponse for V2Error {
         let body = json!({
             "code": status.as_u16(), "message": self.0.to_string(), "errorCode": self.0.code(), "data": null,
         });
-        (status, Json(body)).into_response()
+        with_retry_after(&self.0, body)
     }
 }
 
@@ -69,6 +80,6 @@ impl IntoResponse for V3Error {
         let body = json!({
             "statusCode": status.as_u16(), "message": self.0.to_string(), "errorCode": self.0.code(), "data": null,
         });
-        (status, Json(body)).into_response()
+        with_retry_after(&self.0, body)
     }
 }

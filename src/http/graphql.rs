@@ -9,11 +9,19 @@ use axum::{
 };
 
 use super::{HttpState, auth::Auth};
-use crate::graphql::errors::ensure_codes;
+use crate::graphql::{context::ClientAddress, errors::ensure_codes};
 
-pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, req: GraphQLRequest) -> GraphQLResponse {
+pub async fn execute(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    req: GraphQLRequest,
+) -> GraphQLResponse {
     let auth = Auth::from_headers(&http.app.tokens, &headers);
-    let request = req.into_inner().data(auth);
+    let mut request = req.into_inner().data(auth);
+    if let Some(address) = super::listener::client_address(&extensions) {
+        request = request.data(ClientAddress(address));
+    }
     let mut response = http.schema.execute(request).await;
     ensure_codes(&mut response);
     for error in &response.errors {

@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod event_socket;
 pub mod graphql;
 pub mod health;
+pub mod listener;
 pub mod rest_auth;
 pub mod rest_orgs;
 pub mod rest_users;

@@ -21,6 +21,7 @@ pub struct ManagementTokenRequest {
 /// `POST /api/v3/get-management-token` with `{accessKeyId, accessKeySecret}` (pool id and secret).
 pub async fn management_token(
     State(http): State<HttpState>,
+    extensions: axum::http::Extensions,
     body: Option<Json<ManagementTokenRequest>>,
 ) -> Result<Response, V3Error> {
     let Some(Json(body)) = body else {
@@ -31,7 +32,8 @@ pub async fn management_token(
     if id.is_empty() || secret.is_empty() {
         return Err(AppError::invalid("accessKeyId", "accessKeyId and accessKeySecret are required").into());
     }
-    let pool = http.app.pools.authenticate(&id, &secret).await?;
+    let address = super::listener::client_address(&extensions);
+    let pool = http.app.pools.authenticate(&id, &secret, address).await?;
     let token = http.app.tokens.issue(pool.as_str())?;
     Ok(v3_ok(json!({ "access_token": token.token, "expires_in": token.exp - token.iat })))
 }

@@ -18,7 +18,7 @@ use super::{
 use crate::{
     domain::{
         PoolId,
-        org_tree::{ExportNode, ImportNode},
+        org_tree::{ExportNode, ImportLimits, ImportNode},
         pagination::Page,
         users::UserSort,
     },
@@ -56,7 +56,7 @@ pub async fn import(State(http): State<HttpState>, headers: HeaderMap, body: Opt
         Value::String(s) => serde_json::from_str(&s).map_err(|e| AppError::invalid("file", format!("file is not JSON: {e}")))?,
         other => other,
     };
-    let tree = ImportNode::parse(&file)?;
+    let tree = ImportNode::parse(&file, ImportLimits { max_closure_rows: http.app.config.limits.max_import_closure_rows })?;
     let org = http.app.orgs.import_tree(&pool, tree).await?;
     let exported = http.app.orgs.export_org(&pool, &org.id).await?;
     Ok(v2_ok(export_json(exported)))

@@ -5,10 +5,16 @@
 
 use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use std::time::Duration;
+
 use axum::{
-    extract::{FromRequestParts, Request, State, WebSocketUpgrade},
+    extract::{
+        FromRequestParts, Request, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message},
+    },
     response::{IntoResponse, Response},
 };
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use serde_json::Value;
 
 use super::{HttpState, auth::Auth};
@@ -36,14 +42,19 @@ pub async fn upgrade(State(http): State<HttpState>, req: Request) -> Response {
     };
     let schema = http.schema.clone();
     let tokens = http.app.tokens.clone();
+    let init_wait = Duration::from_secs(http.app.config.limits.header_read_timeout_secs.max(1));
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            GraphQLWebSocket::new(stream, schema, protocol)
+        .on_upgrade(move |socket| {
+            let (sink, stream) = socket.split();
+            // A close frame's reason must fit a control frame (125 bytes with the code).
+            let sink = sink.with(|msg: Message| async move { Ok::<_, axum::Error>(fit_close_reason(msg)) });
+            GraphQLWebSocket::new_with_pair(sink, first_message_within(init_wait, stream), schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let auth = auth_from_init(&tokens, &payload);
-                    // Refuse the connection itself, not each subscription later.
-                    auth.require()?;
+                    // Refuse the connection itself, not each subscription later; the close
+                    // reason carries the code and a short message.
+                    auth.require().map_err(|e| async_graphql::Error::new(format!("{}: {}", e.code(), e)))?;
                     let mut data = Data::default();
                     data.insert(auth);
                     Ok(data)
@@ -51,6 +62,41 @@ pub async fn upgrade(State(http): State<HttpState>, req: Request) -> Response {
                 .serve()
         })
         .into_response()
+}
+
+/// Longest close reason: a control frame carries 125 bytes, 2 of them the code.
+const MAX_CLOSE_REASON: usize = 123;
+
+fn fit_close_reason(msg: Message) -> Message {
+    match msg {
+        Message::Close(Some(CloseFrame { code, reason })) if reason.len() > MAX_CLOSE_REASON => {
+            let mut end = MAX_CLOSE_REASON;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            Message::Close(Some(CloseFrame { code, reason: reason.as_str()[..end].to_string().into() }))
+        }
+        other => other,
+    }
+}
+
+/// The client's messages, ended when the first (`connection_init`) does not come in time: an
+/// idle socket holds a connection slot for nothing.
+fn first_message_within<S>(wait: Duration, stream: S) -> impl Stream<Item = S::Item> + Send
+where
+    S: Stream + Unpin + Send,
+    S::Item: Send,
+{
+    async_stream::stream! {
+        let mut stream = stream;
+        match tokio::time::timeout(wait, stream.next()).await {
+            Ok(Some(first)) => yield first,
+            _ => return,
+        }
+        while let Some(next) = stream.next().await {
+            yield next;
+        }
+    }
 }
 
 /// The credentials of `connection_init`: `{"Authorization": "Bearer <token>"}` (any case), or

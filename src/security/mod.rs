@@ -3,4 +3,5 @@
 
 pub mod password_box;
 pub mod secret_hash;
+pub mod throttle;
 pub mod tokens;

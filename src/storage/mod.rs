@@ -3,6 +3,9 @@
 pub mod metrics;
 pub mod server_keys;
 pub mod sql;
+mod write_gate;
+
+pub use write_gate::{WriteGate, WriteTxn};
 
 use std::time::Duration;
 
@@ -21,6 +24,7 @@ use crate::error::{AppError, AppResult};
 pub async fn connect(
     url: &str,
     max_connections: u32,
+    lock_wait: Duration,
     metrics: std::sync::Arc<metrics::DbMetrics>,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
@@ -42,6 +46,11 @@ pub async fn connect(
                 .pragma("cache_size", "-32768");
             if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
         });
+    } else {
+        // A write that waits this long for a row or advisory lock gives up with 55P03, which is
+        // answered SERVICE_UNAVAILABLE: no request waits on another without bound.
+        let lock_timeout = format!("{}ms", lock_wait.as_millis().max(1));
+        options.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.as_str())]));
     }
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(move |info| metrics.record(info.elapsed, info.failed));

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use orgraph::{app::AppState, cli::Cli, config::Config};
+use orgraph::{app::{AppState, Background}, cli::Cli, config::Config};
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
@@ -111,16 +111,18 @@ impl TestServer {
         }
         tune(&mut config);
         let pool_id = config.bootstrap_pool_id.clone().expect("pool id");
-        let (state, _) = AppState::start(config).await.expect("server starts");
+        let (state, _) = AppState::open(config).await.expect("server starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(
-            orgraph::app::serve(state.clone(), listener, async {
-                let _ = stopped.await;
-            })
-            .map_unit(),
-        );
+        let background = Background::start(&state);
+        let serving = orgraph::app::serve(state.clone(), listener, async {
+            let _ = stopped.await;
+        });
+        tokio::spawn(async move {
+            serving.map_unit().await;
+            background.stop().await;
+        });
         TestServer { url, pool_id, state, stop: Some(stop), db }
     }
 

@@ -87,7 +87,7 @@ async fn authing_js_sdk_manages_users() {
         .await
         .unwrap()
         .unwrap();
-    assert!(orgraph::security::secret_hash::verify("n3w-pass".into(), row.password_hash).await.unwrap());
+    assert!(orgraph::security::secret_hash::Hasher::new(1).verify("n3w-pass".into(), row.password_hash).await.unwrap());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -160,3 +160,53 @@ fn help_explains_every_option() {
         assert!(help.contains(flag), "--help mentions {flag}");
     }
 }
+
+#[tokio::test]
+async fn environment_proxies_do_not_carry_webhooks_past_the_address_guard() {
+    // A "proxy" that records whether anything connected to it.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_port = proxy.local_addr().unwrap().port();
+    let (reached, mut reached_rx) = tokio::sync::mpsc::channel::<()>(1);
+    tokio::spawn(async move {
+        while let Ok((_conn, _)) = proxy.accept().await {
+            let _ = reached.send(()).await;
+        }
+    });
+    let db = TestDb::new().await;
+    let port = free_port();
+    // `localhost` resolves to a loopback address, which webhooks may not reach.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgraph"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+        .env("ORGRAPH_BOOTSTRAP_POOL_ID", "proxytest")
+        .env("ORGRAPH_BOOTSTRAP_POOL_SECRET", "proxy-test-secret-0123")
+        .env("HTTP_PROXY", format!("http://127.0.0.1:{proxy_port}"))
+        .env("http_proxy", format!("http://127.0.0.1:{proxy_port}"))
+        .env("ALL_PROXY", format!("http://127.0.0.1:{proxy_port}"))
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    wait_ready(port).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let gql = |query: &str, token: Option<&str>| {
+        let mut req = http.post(format!("http://127.0.0.1:{port}/graphql")).json(&json!({ "query": query }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+    let token: Value = gql("{ accessToken(userPoolId: \"proxytest\", secret: \"proxy-test-secret-0123\") { accessToken } }", None)
+        .await.unwrap().json().await.unwrap();
+    let token = token["data"]["accessToken"]["accessToken"].as_str().unwrap().to_string();
+    let hook: Value = gql("mutation { createWebhook(name: \"p\", url: \"http://localhost:9/hook\", events: [\"login\"]) { id } }", Some(&token))
+        .await.unwrap().json().await.unwrap();
+    let id = hook["data"]["createWebhook"]["id"].as_str().unwrap().to_string();
+    let test: Value = gql(&format!("mutation {{ testWebhook(id: \"{id}\") {{ responseStatus error }} }}"), Some(&token))
+        .await.unwrap().json().await.unwrap();
+    assert!(test["data"]["testWebhook"]["responseStatus"].is_null(), "{test}");
+    assert!(test["data"]["testWebhook"]["error"].as_str().is_some_and(|e| !e.is_empty()), "{test}");
+    assert!(reached_rx.try_recv().is_err(), "the environment's proxy was not used");
+    assert!(sigterm_and_wait(&mut child).success());
+}

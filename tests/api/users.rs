@@ -133,7 +133,7 @@ async fn passwords_are_hashed_never_returned_and_may_come_encrypted() {
         let hash = row.password_hash.expect("a hash is stored");
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(clear));
-        assert!(orgraph::security::secret_hash::verify(clear.into(), Some(hash)).await.unwrap());
+        assert!(orgraph::security::secret_hash::Hasher::new(1).verify(clear.into(), Some(hash)).await.unwrap());
     }
 
     // Update with a new (encrypted) password.
@@ -143,7 +143,7 @@ async fn passwords_are_hashed_never_returned_and_may_come_encrypted() {
         json!({ "id": enc["id"], "p": sealed })).await;
     let row = entity::user::Entity::find_by_id(enc["id"].as_str().unwrap().to_string())
         .one(&s.state.db).await.unwrap().unwrap();
-    assert!(orgraph::security::secret_hash::verify("changed-1".into(), row.password_hash).await.unwrap());
+    assert!(orgraph::security::secret_hash::Hasher::new(1).verify("changed-1".into(), row.password_hash).await.unwrap());
 }
 
 #[tokio::test]

@@ -8,16 +8,17 @@ use std::sync::Arc;
 
 use entity::event;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::PoolId;
 use crate::{
+    domain::write::Writer,
     error::{AppError, AppResult},
     ids,
+    storage::sql,
 };
 
 /// Largest `data` of a published event, serialised.
@@ -40,8 +41,8 @@ impl Default for EventBus {
 
 impl EventBus {
     /// Hand the events of a committed transaction to the live subscribers.
-    pub fn publish(&self, outbox: Outbox) {
-        for e in outbox.events {
+    pub fn publish(&self, events: Vec<event::Model>) {
+        for e in events {
             let _ = self.tx.send(Arc::new(e));
         }
     }
@@ -51,64 +52,88 @@ impl EventBus {
     }
 }
 
-/// The events one transaction writes; publish them on the bus once it has committed.
+/// The events one transaction records. They are written when the transaction is about to
+/// commit ([`Outbox::flush`]), which numbers them in commit order.
 pub struct Outbox {
     pool: PoolId,
-    events: Vec<event::Model>,
-    /// The pool's enabled webhooks, read once per transaction however many events it writes.
-    hooks: Option<Vec<(String, Value)>>,
+    pending: Vec<event::Model>,
 }
+
+/// PostgreSQL advisory lock that orders event writers: held from numbering a transaction's events
+/// to its commit, so `seq` order is commit order and a reader paging by `seq` never skips an event
+/// that commits late. (SQLite writers are serialised anyway.)
+pub const EVENT_ORDER_LOCK: i64 = 0x6f72_6772_6170_6801; // "orgraph" + 1
+
+/// Most ids in one NOTIFY payload (each 32 characters; payloads must stay under 8,000 bytes).
+const IDS_PER_NOTIFY: usize = 200;
 
 impl Outbox {
     pub fn new(pool: &PoolId) -> Self {
-        Outbox { pool: pool.clone(), events: Vec::new(), hooks: None }
+        Outbox { pool: pool.clone(), pending: Vec::new() }
     }
 
-    /// Write one event in the caller's transaction.
-    pub async fn record(&mut self, db: &impl ConnectionTrait, name: &str, org_id: Option<&str>, data: Value) -> AppResult<()> {
-        let row = event::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(self.pool.as_str().to_string()),
-            event_name: Set(name.to_string()),
-            org_id: Set(org_id.map(str::to_string)),
-            data: Set(data),
-            created_at: Set(chrono::Utc::now()),
+    /// Record one event of this transaction.
+    pub fn record(&mut self, name: &str, org_id: Option<&str>, data: Value) {
+        self.pending.push(event::Model {
+            id: ids::new_id(),
+            seq: 0,
+            user_pool_id: self.pool.as_str().to_string(),
+            event_name: name.to_string(),
+            org_id: org_id.map(str::to_string),
+            data,
+            created_at: chrono::Utc::now(),
+        });
+    }
+
+    /// Write the recorded events, numbered, with their webhook deliveries, in the caller's
+    /// transaction, which must commit right after. Returns the events to publish once it has.
+    pub async fn flush(self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
+        let mut events = self.pending;
+        if events.is_empty() {
+            return Ok(events);
         }
-        .insert(db)
-        .await?;
-        if self.hooks.is_none() {
-            self.hooks = Some(crate::domain::webhooks::enabled_hooks(db, &self.pool).await?);
+        let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        if postgres {
+            sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
         }
-        crate::domain::webhooks::enqueue(db, &self.pool, self.hooks.as_deref().unwrap_or_default(), &row.id, name).await?;
+        let last: Option<i64> = event::Entity::find().select_only().column_as(event::Column::Seq.max(), "m").into_tuple().one(db).await?.flatten();
+        let mut next = last.unwrap_or(0);
+        for e in &mut events {
+            next += 1;
+            e.seq = next;
+        }
+        for chunk in events.chunks(500) {
+            event::Entity::insert_many(chunk.iter().cloned().map(event::ActiveModel::from)).exec(db).await?;
+        }
+        crate::domain::webhooks::enqueue(db, &self.pool, &events).await?;
         // PostgreSQL delivers a NOTIFY at commit, and only then: other instances learn of the
-        // event exactly when it becomes visible (the payload is just the id; see cross_instance).
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-            crate::storage::sql::exec(db, "SELECT pg_notify($1, $2)", vec![NOTIFY_CHANNEL.into(), row.id.clone().into()]).await?;
+        // events exactly when they become visible (the payload is just their ids; see relay).
+        if postgres {
+            for chunk in events.chunks(IDS_PER_NOTIFY) {
+                let ids: Vec<&str> = chunk.iter().map(|e| e.id.as_str()).collect();
+                sql::exec(db, "SELECT pg_notify($1, $2)", vec![NOTIFY_CHANNEL.into(), ids.join(",").into()]).await?;
+            }
         }
-        self.events.push(row);
-        Ok(())
+        Ok(events)
     }
 }
 
-/// The PostgreSQL channel on which committed event ids are announced.
+/// The PostgreSQL channel on which committed event ids are announced (comma-separated).
 pub const NOTIFY_CHANNEL: &str = "orgraph_events";
 
 /// On PostgreSQL, relay the events other instances commit to this instance's bus: LISTEN on
-/// [`NOTIFY_CHANNEL`], read each announced event from the outbox. Runs until the process ends,
-/// reconnecting after errors (subscribers that resume with `after` cover what a reconnect
-/// missed).
-pub fn spawn_cross_instance_relay(url: String, db: DatabaseConnection, bus: EventBus) {
-    tokio::spawn(async move {
-        loop {
-            match relay(&url, &db, &bus).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
-                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-                }
+/// [`NOTIFY_CHANNEL`], read each announced event from the outbox. Runs until aborted, reconnecting
+/// after errors (subscribers that resume with `after` cover what a reconnect missed).
+pub async fn run_cross_instance_relay(url: String, db: DatabaseConnection, bus: EventBus) {
+    loop {
+        match relay(&url, &db, &bus).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
         }
-    });
+    }
 }
 
 async fn relay(url: &str, db: &DatabaseConnection, bus: &EventBus) -> anyhow::Result<()> {
@@ -116,10 +141,27 @@ async fn relay(url: &str, db: &DatabaseConnection, bus: &EventBus) -> anyhow::Re
     listener.listen(NOTIFY_CHANNEL).await?;
     loop {
         let note = listener.recv().await?;
-        if let Some(e) = event::Entity::find_by_id(note.payload().to_string()).one(db).await? {
-            let _ = bus.tx.send(Arc::new(e));
-        }
+        let ids: Vec<String> = note.payload().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
+        let events = event::Entity::find().filter(event::Column::Id.is_in(ids)).order_by_asc(event::Column::Seq).all(db).await?;
+        bus.publish(events);
     }
+}
+
+/// The position of event `id` of the pool in commit order (its `seq`), for a cursor argument
+/// named `field`; `"0"` is the position before the first event.
+pub async fn position(db: &impl ConnectionTrait, pool: &PoolId, field: &str, id: &str) -> AppResult<i64> {
+    if id == "0" {
+        return Ok(0);
+    }
+    event::Entity::find()
+        .select_only()
+        .column(event::Column::Seq)
+        .filter(event::Column::UserPoolId.eq(pool.as_str()))
+        .filter(event::Column::Id.eq(id))
+        .into_tuple()
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::invalid(field, format!("{id:?} is not an event id of this user pool (\"0\" starts from the first event)")))
 }
 
 /// Which events to list or stream.
@@ -140,20 +182,26 @@ impl EventFilter {
 #[derive(Clone)]
 pub struct EventService {
     db: DatabaseConnection,
+    writer: Writer,
     pub bus: EventBus,
 }
 
 impl EventService {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
-        Self { db, bus }
+    pub fn new(writer: Writer) -> Self {
+        Self { db: writer.db().clone(), bus: writer.bus().clone(), writer }
     }
 
-    /// Events of the pool after the event id `after` (from the oldest when absent), oldest
-    /// first, at most `first`.
-    pub async fn list(&self, pool: &PoolId, after: Option<&str>, filter: &EventFilter, first: u64) -> AppResult<Vec<event::Model>> {
+    /// The position of event `id` of the pool in commit order (see [`position`]).
+    pub async fn position(&self, pool: &PoolId, id: &str) -> AppResult<i64> {
+        position(&self.db, pool, "after", id).await
+    }
+
+    /// Events of the pool committed after the one at position `after` (from the oldest when
+    /// absent), in commit order, at most `first`.
+    pub async fn list(&self, pool: &PoolId, after: Option<i64>, filter: &EventFilter, first: u64) -> AppResult<Vec<event::Model>> {
         let mut q = event::Entity::find().filter(event::Column::UserPoolId.eq(pool.as_str()));
-        if let Some(after) = after.filter(|a| !a.is_empty()) {
-            q = q.filter(event::Column::Id.gt(after));
+        if let Some(after) = after {
+            q = q.filter(event::Column::Seq.gt(after));
         }
         if let Some(names) = &filter.names {
             q = q.filter(event::Column::EventName.is_in(names.clone()));
@@ -161,7 +209,7 @@ impl EventService {
         if let Some(org) = &filter.org_id {
             q = q.filter(event::Column::OrgId.eq(org.as_str()));
         }
-        Ok(q.order_by_asc(event::Column::Id).limit(first).all(&self.db).await?)
+        Ok(q.order_by_asc(event::Column::Seq).limit(first).all(&self.db).await?)
     }
 
     /// Publish an event of the catalog on behalf of a system in front of orgraph.
@@ -176,12 +224,13 @@ impl EventService {
             return Err(AppError::invalid("data", format!("data is larger than {MAX_DATA_BYTES} bytes")));
         }
         let org_id = data.pointer("/organization/id").and_then(Value::as_str).map(str::to_string);
-        let txn = crate::storage::begin_write(&self.db).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, name, org_id.as_deref(), data).await?;
-        txn.commit().await?;
-        let event = outbox.events.first().cloned().ok_or_else(|| AppError::internal(anyhow::anyhow!("event not recorded")))?;
-        self.bus.publish(outbox);
-        Ok(event)
+        let events = self
+            .writer
+            .write_events(pool, async |_, outbox| {
+                outbox.record(name, org_id.as_deref(), data);
+                Ok(())
+            })
+            .await?;
+        events.into_iter().next().ok_or_else(|| AppError::internal(anyhow::anyhow!("event not recorded")))
     }
 }

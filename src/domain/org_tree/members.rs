@@ -15,12 +15,11 @@ use crate::{
     domain::{
         PoolId,
         docs::{node_doc, user_doc},
-        events::Outbox,
         pagination::{Page, Paginated},
         users::{MAX_BATCH, UserSort},
     },
     error::{AppError, AppResult},
-    storage::{self, sql::{all, exec, placeholders, strings}},
+    storage::sql::{all, exec, placeholders, strings},
 };
 
 /// A node named by id, or by org and code.
@@ -90,11 +89,11 @@ impl OrgService {
     pub async fn add_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
         let user_ids = distinct(user_ids)?;
         let node = self.resolve_node(pool, node).await?;
-        let txn = storage::begin_write(&self.db).await?;
+        self.writer.write(pool, async |txn, outbox| {
         // Read again under the write lock: the node may have gone meanwhile.
-        let node = find_node(&txn, pool, &node.id).await?;
-        let users = ensure_users_exist(&txn, pool, &user_ids).await?;
-        let existing = member_ids(&txn, &node.id, &user_ids).await?;
+        let node = find_node(txn, pool, &node.id).await?;
+        let users = ensure_users_exist(txn, pool, &user_ids).await?;
+        let existing = member_ids(txn, &node.id, &user_ids).await?;
         let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
         let now = chrono::Utc::now();
         if !new.is_empty() {
@@ -107,43 +106,39 @@ impl OrgService {
                 is_main_department: Set(false),
                 joined_at: Set(now),
             });
-            membership::Entity::insert_many(rows).exec(&txn).await?;
-            fanout::add_refs(&txn, &node.id, &new, now).await?;
+            membership::Entity::insert_many(rows).exec(txn).await?;
+            fanout::add_refs(txn, &node.id, &new, now).await?;
         }
         if let (Some(leader), false) = (is_leader, existing.is_empty()) {
             membership::Entity::update_many()
                 .col_expr(membership::Column::IsLeader, leader.into())
                 .filter(membership::Column::NodeId.eq(node.id.as_str()))
                 .filter(membership::Column::UserId.is_in(existing))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
-        let node = find_node(&txn, pool, &node.id).await?;
-        let mut outbox = Outbox::new(pool);
+        let node = find_node(txn, pool, &node.id).await?;
         for u in users.iter().filter(|u| new.contains(&u.id)) {
-            outbox.record(&txn, "organization:member-added", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(u) })).await?;
+            outbox.record("organization:member-added", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(u) }));
         }
-        txn.commit().await?;
-        self.bus.publish(outbox);
         Ok(node)
+        }).await
     }
 
     /// Remove users from a node. Each must be a member, or nothing is removed.
     pub async fn remove_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String]) -> AppResult<node::Model> {
         let user_ids = distinct(user_ids)?;
         let node = self.resolve_node(pool, node).await?;
-        let txn = storage::begin_write(&self.db).await?;
-        let node = find_node(&txn, pool, &node.id).await?;
-        ensure_members(&txn, &node.id, &user_ids).await?;
-        remove(&txn, &node.id, &user_ids).await?;
-        let node = find_node(&txn, pool, &node.id).await?;
-        let mut outbox = Outbox::new(pool);
-        for u in users_by_ids(&txn, &user_ids).await? {
-            outbox.record(&txn, "organization:member-removed", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(&u) })).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let node = find_node(txn, pool, &node.id).await?;
+        ensure_members(txn, &node.id, &user_ids).await?;
+        remove(txn, &node.id, &user_ids).await?;
+        let node = find_node(txn, pool, &node.id).await?;
+        for u in users_by_ids(txn, &user_ids).await? {
+            outbox.record("organization:member-removed", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(&u) }));
         }
-        txn.commit().await?;
-        self.bus.publish(outbox);
         Ok(node)
+        }).await
     }
 
     /// Move users from one node to another (any org of the pool). Each must be a member of the
@@ -153,12 +148,12 @@ impl OrgService {
         if source_id == target_id {
             return Err(AppError::invalid("targetNodeId", "source and target are the same node"));
         }
-        let txn = storage::begin_write(&self.db).await?;
-        let source = find_node(&txn, pool, source_id).await?;
-        let target = find_node(&txn, pool, target_id).await?;
-        let moving = ensure_members(&txn, &source.id, &user_ids).await?;
-        let already = member_ids(&txn, &target.id, &user_ids).await?;
-        remove(&txn, &source.id, &user_ids).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let source = find_node(txn, pool, source_id).await?;
+        let target = find_node(txn, pool, target_id).await?;
+        let moving = ensure_members(txn, &source.id, &user_ids).await?;
+        let already = member_ids(txn, &target.id, &user_ids).await?;
+        remove(txn, &source.id, &user_ids).await?;
         let now = chrono::Utc::now();
         let new: Vec<&membership::Model> = moving.iter().filter(|m| !already.contains(&m.user_id)).collect();
         if !new.is_empty() {
@@ -171,51 +166,47 @@ impl OrgService {
                 is_main_department: Set(m.is_main_department),
                 joined_at: Set(now),
             });
-            membership::Entity::insert_many(rows).exec(&txn).await?;
+            membership::Entity::insert_many(rows).exec(txn).await?;
             let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
-            fanout::add_refs(&txn, &target.id, &ids, now).await?;
+            fanout::add_refs(txn, &target.id, &ids, now).await?;
         }
-        let mut outbox = Outbox::new(pool);
-        for u in users_by_ids(&txn, &user_ids).await? {
-            outbox.record(&txn, "organization:member-removed", Some(&source.org_id), json!({ "node": node_doc(&source), "user": user_doc(&u) })).await?;
+        for u in users_by_ids(txn, &user_ids).await? {
+            outbox.record("organization:member-removed", Some(&source.org_id), json!({ "node": node_doc(&source), "user": user_doc(&u) }));
             if new.iter().any(|m| m.user_id == u.id) {
-                outbox.record(&txn, "organization:member-added", Some(&target.org_id), json!({ "node": node_doc(&target), "user": user_doc(&u) })).await?;
+                outbox.record("organization:member-added", Some(&target.org_id), json!({ "node": node_doc(&target), "user": user_doc(&u) }));
             }
         }
-        txn.commit().await?;
-        self.bus.publish(outbox);
         Ok(())
+        }).await
     }
 
     /// Make `department_id` the user's main department (the user must be a member of it), or
     /// clear it when `None`.
     pub async fn set_main_department(&self, pool: &PoolId, user_id: &str, department_id: Option<&str>) -> AppResult<()> {
-        let txn = storage::begin_write(&self.db).await?;
-        let user = crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+        self.writer.write(pool, async |txn, outbox| {
+        let user = crate::domain::users::find_in_pool(txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
         if let Some(dep) = department_id {
-            find_node(&txn, pool, dep).await?;
-            if member_ids(&txn, dep, &[user_id.to_string()]).await?.is_empty() {
+            find_node(txn, pool, dep).await?;
+            if member_ids(txn, dep, &[user_id.to_string()]).await?.is_empty() {
                 return Err(AppError::invalid("departmentId", format!("user {user_id} is not a member of node {dep}")));
             }
         }
         membership::Entity::update_many()
             .col_expr(membership::Column::IsMainDepartment, false.into())
             .filter(membership::Column::UserId.eq(user_id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         if let Some(dep) = department_id {
             membership::Entity::update_many()
                 .col_expr(membership::Column::IsMainDepartment, true.into())
                 .filter(membership::Column::UserId.eq(user_id))
                 .filter(membership::Column::NodeId.eq(dep))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "user:updated", None, json!({ "user": user_doc(&user), "updates": { "mainDepartmentId": department_id } })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        outbox.record("user:updated", None, json!({ "user": user_doc(&user), "updates": { "mainDepartmentId": department_id } }));
         Ok(())
+        }).await
     }
 
     /// The departments of a user (of one org when given), main department first.

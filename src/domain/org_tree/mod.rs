@@ -16,7 +16,7 @@ pub use nodes::{NodeInput, NodePatch, PathStep};
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
 /// every tree walk and nested answer small.
 pub const MAX_DEPTH: i32 = 100;
-pub use transfer::{ExportNode, ImportNode};
+pub use transfer::{ExportNode, ImportLimits, ImportNode};
 
 use entity::{node, org};
 use sea_orm::{
@@ -24,18 +24,18 @@ use sea_orm::{
     sea_query::NullOrdering,
 };
 
-use super::{PoolId, events::EventBus, validate};
+use super::{PoolId, validate, write::Writer};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
 pub struct OrgService {
     db: DatabaseConnection,
-    bus: EventBus,
+    writer: Writer,
 }
 
 impl OrgService {
-    pub fn new(db: DatabaseConnection, bus: EventBus) -> Self {
-        Self { db, bus }
+    pub fn new(writer: Writer) -> Self {
+        Self { db: writer.db().clone(), writer }
     }
 }
 

@@ -19,13 +19,12 @@ use crate::{
     domain::{
         PoolId,
         docs::{node_doc, org_doc},
-        events::Outbox,
         users::{Change, changed_fields},
         validate,
     },
     error::{AppError, AppResult},
     ids,
-    storage::{self, sql::{exec, placeholders, strings}},
+    storage::sql::{exec, placeholders, strings},
 };
 
 /// The fields of a new node, already validated.
@@ -118,28 +117,26 @@ pub(super) async fn insert_node(
 impl OrgService {
     /// Add a node under `parent_id` (the root when absent).
     pub async fn add_node(&self, pool: &PoolId, org_id: &str, parent_id: Option<&str>, input: NodeInput) -> AppResult<node::Model> {
-        let txn = storage::begin_write(&self.db).await?;
-        let org = find_org(&txn, pool, org_id).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let org = find_org(txn, pool, org_id).await?;
         let parent_id = parent_id.filter(|p| !p.is_empty()).unwrap_or(&org.root_node_id);
-        let parent = find_node_in_org(&txn, pool, org_id, parent_id).await?;
+        let parent = find_node_in_org(txn, pool, org_id, parent_id).await?;
         if parent.depth + 1 > MAX_DEPTH {
             return Err(AppError::invalid("parentNodeId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
         }
         if let Some(code) = &input.code {
-            ensure_code_free(&txn, org_id, code, None).await?;
+            ensure_code_free(txn, org_id, code, None).await?;
         }
-        let node = insert_node(&txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:node-added", Some(org_id),
-            json!({ "organization": org_doc(&org), "node": node_doc(&node), "parentNode": node_doc(&parent) })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
+        outbox.record("organization:node-added", Some(org_id),
+            json!({ "organization": org_doc(&org), "node": node_doc(&node), "parentNode": node_doc(&parent) }));
         Ok(node)
+        }).await
     }
 
     pub async fn update_node(&self, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {
-        let txn = storage::begin_write(&self.db).await?;
-        let current = find_node(&txn, pool, id).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let current = find_node(txn, pool, id).await?;
         let mut row: node::ActiveModel = current.clone().into();
         if let Some(name) = patch.name {
             row.name = Set(node_name("name", &name)?);
@@ -147,9 +144,9 @@ impl OrgService {
         if let Some(code) = patch.code {
             let code = code.map(|c| node_code("code", &c)).transpose()?.flatten();
             if let Some(code) = &code {
-                ensure_code_free(&txn, &current.org_id, code, Some(id)).await?;
+                ensure_code_free(txn, &current.org_id, code, Some(id)).await?;
                 if current.parent_id.is_none() {
-                    ensure_org_code_free(&txn, pool, code, Some(&current.org_id)).await?;
+                    ensure_org_code_free(txn, pool, code, Some(&current.org_id)).await?;
                 }
             }
             row.code = Set(code);
@@ -168,57 +165,53 @@ impl OrgService {
         }
         if let Some(leader) = patch.leader_user_id {
             if let Some(user_id) = &leader {
-                crate::domain::users::find_in_pool(&txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+                crate::domain::users::find_in_pool(txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
             }
             row.leader_user_id = Set(leader);
         }
         row.updated_at = Set(chrono::Utc::now());
-        let node = row.update(&txn).await?;
+        let node = row.update(txn).await?;
         let after = node_doc(&node);
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:node-updated", Some(&node.org_id),
-            json!({ "node": after.clone(), "updates": changed_fields(&node_doc(&current), &after) })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        outbox.record("organization:node-updated", Some(&node.org_id),
+            json!({ "node": after.clone(), "updates": changed_fields(&node_doc(&current), &after) }));
         Ok(node)
+        }).await
     }
 
     /// Delete a node and its subtree, with their memberships; users are never deleted.
     pub async fn delete_node(&self, pool: &PoolId, org_id: &str, node_id: &str) -> AppResult<()> {
-        let txn = storage::begin_write(&self.db).await?;
-        find_org(&txn, pool, org_id).await?;
-        let node = find_node_in_org(&txn, pool, org_id, node_id).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        find_org(txn, pool, org_id).await?;
+        let node = find_node_in_org(txn, pool, org_id, node_id).await?;
         if node.parent_id.is_none() {
             return Err(AppError::invalid("nodeId", "the root node cannot be deleted; delete the organization instead"));
         }
-        let mut above = ancestor_ids(&txn, node_id).await?;
+        let mut above = ancestor_ids(txn, node_id).await?;
         above.pop();
-        let subtree = crate::storage::sql::all::<node::Model>(&txn,
+        let subtree = crate::storage::sql::all::<node::Model>(txn,
             "SELECT n.* FROM node n JOIN node_closure c ON c.descendant_id = n.id WHERE c.ancestor_id = $1 ORDER BY n.depth, n.id",
             vec![node_id.into()]).await?;
-        fanout::shift_subtree(&txn, node_id, &above, &[]).await?;
-        exec(&txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:node-deleted", Some(org_id),
-            json!({ "nodes": subtree.iter().map(node_doc).collect::<Vec<_>>() })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        fanout::shift_subtree(txn, node_id, &above, &[]).await?;
+        exec(txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+        outbox.record("organization:node-deleted", Some(org_id),
+            json!({ "nodes": subtree.iter().map(node_doc).collect::<Vec<_>>() }));
         Ok(())
+        }).await
     }
 
     /// Move `node_id` (and its subtree) under `target_parent_id`, in the same org.
     pub async fn move_node(&self, pool: &PoolId, org_id: &str, node_id: &str, target_parent_id: &str) -> AppResult<()> {
-        let txn = storage::begin_write(&self.db).await?;
-        let org = find_org(&txn, pool, org_id).await?;
-        let node = find_node_in_org(&txn, pool, org_id, node_id).await?;
-        let target = find_node(&txn, pool, target_parent_id).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let org = find_org(txn, pool, org_id).await?;
+        let node = find_node_in_org(txn, pool, org_id, node_id).await?;
+        let target = find_node(txn, pool, target_parent_id).await?;
         if target.org_id != org_id {
             return Err(AppError::invalid("targetParentId", "the target parent is in another organization"));
         }
         if node.parent_id.is_none() {
             return Err(AppError::invalid("nodeId", "the root node cannot be moved"));
         }
-        let target_path = ancestor_ids(&txn, target_parent_id).await?;
+        let target_path = ancestor_ids(txn, target_parent_id).await?;
         if target_path.iter().any(|a| a == node_id) {
             return Err(AppError::invalid("targetParentId", "a node cannot be moved under itself or one of its descendants"));
         }
@@ -232,48 +225,46 @@ impl OrgService {
                 sea_orm::sea_query::Query::select().column(node_closure::Column::DescendantId).from(node_closure::Entity)
                     .and_where(node_closure::Column::AncestorId.eq(node_id)).to_owned()))
             .into_tuple()
-            .one(&txn)
+            .one(txn)
             .await?;
         if target.depth + 1 + (height.unwrap_or(node.depth) - node.depth) > MAX_DEPTH {
             return Err(AppError::invalid("targetParentId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
         }
-        let mut old_path = ancestor_ids(&txn, node_id).await?;
+        let mut old_path = ancestor_ids(txn, node_id).await?;
         old_path.pop();
         // Members move with the subtree: only the ancestors not shared by both paths change.
         let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
         let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
-        fanout::shift_subtree(&txn, node_id, &leave, &join).await?;
+        fanout::shift_subtree(txn, node_id, &leave, &join).await?;
 
         // Closure: drop every (old ancestor, subtree node) pair, add (new ancestor, subtree node).
         let list = placeholders(2, old_path.len());
         let mut values: Vec<Value> = vec![node_id.into()];
         values.extend(strings(&old_path));
-        exec(&txn, &format!(
+        exec(txn, &format!(
             "DELETE FROM node_closure WHERE ancestor_id IN ({list})
              AND descendant_id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)"), values).await?;
-        exec(&txn,
+        exec(txn,
             "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
              SELECT a.ancestor_id, d.descendant_id, a.depth + d.depth + 1
              FROM node_closure a JOIN node_closure d ON d.ancestor_id = $1
              WHERE a.descendant_id = $2",
             vec![node_id.into(), target_parent_id.into()]).await?;
         let shift = target.depth + 1 - node.depth;
-        exec(&txn,
+        exec(txn,
             "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
             vec![shift.into(), node_id.into()]).await?;
-        let old_parent = match &node.parent_id { Some(p) => Some(find_node(&txn, pool, p).await?), None => None };
+        let old_parent = match &node.parent_id { Some(p) => Some(find_node(txn, pool, p).await?), None => None };
         let mut row: node::ActiveModel = node.into();
         row.parent_id = Set(Some(target_parent_id.to_string()));
         row.updated_at = Set(chrono::Utc::now());
-        let moved = row.update(&txn).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:node-moved", Some(org_id), json!({
+        let moved = row.update(txn).await?;
+        outbox.record("organization:node-moved", Some(org_id), json!({
             "organization": org_doc(&org), "node": node_doc(&moved), "parentNode": node_doc(&target),
             "oldParent": old_parent.as_ref().map(node_doc),
-        })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        }));
         Ok(())
+        }).await
     }
 
     pub async fn node(&self, pool: &PoolId, id: &str) -> AppResult<node::Model> {

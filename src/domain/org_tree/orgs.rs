@@ -12,12 +12,11 @@ use serde_json::json;
 use crate::{
     domain::{
         docs::{node_doc, org_doc},
-        events::Outbox,
     },
     domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
     error::{AppError, AppResult},
     ids,
-    storage::{self, sql::exec},
+    storage::sql::exec,
 };
 
 impl OrgService {
@@ -34,9 +33,9 @@ impl OrgService {
         let code = match code { Some(c) => node_code("code", c)?, None => None };
         let description = match description { Some(d) => validate::optional_text("description", d, validate::MAX_LONG_TEXT)?, None => None };
         let tenant_id = match tenant_id { Some(t) => validate::optional_text("tenantId", t, 64)?, None => None };
-        let txn = storage::begin_write(&self.db).await?;
+        self.writer.write(pool, async |txn, outbox| {
         if let Some(code) = &code {
-            ensure_org_code_free(&txn, pool, code, None).await?;
+            ensure_org_code_free(txn, pool, code, None).await?;
         }
         let now = chrono::Utc::now();
         let (org_id, root_id) = (ids::new_id(), ids::new_id());
@@ -48,16 +47,14 @@ impl OrgService {
             created_at: Set(now),
             updated_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        let root = super::nodes::insert_node(&txn, pool, &org_id, None, &root_id, super::NodeInput {
+        let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, super::NodeInput {
             name, code, description, ..Default::default()
         }, now).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:created", Some(&org_id), json!({ "organization": org_doc(&org), "rootNode": node_doc(&root) })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        outbox.record("organization:created", Some(&org_id), json!({ "organization": org_doc(&org), "rootNode": node_doc(&root) }));
         Ok(org)
+        }).await
     }
 
     pub async fn org(&self, pool: &PoolId, id: &str) -> AppResult<org::Model> {
@@ -106,17 +103,15 @@ impl OrgService {
 
     /// Delete an organization, its whole tree and every membership in it (users stay).
     pub async fn delete_org(&self, pool: &PoolId, id: &str) -> AppResult<()> {
-        let txn = storage::begin_write(&self.db).await?;
-        let org = find_org(&txn, pool, id).await?;
+        self.writer.write(pool, async |txn, outbox| {
+        let org = find_org(txn, pool, id).await?;
         // Closure and fan-out rows and memberships go with their nodes (ON DELETE CASCADE);
         // no ancestor outside the org needs its counts changed.
-        exec(&txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
-        org::Entity::delete_by_id(id.to_string()).exec(&txn).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:deleted", Some(id), json!({ "organization": org_doc(&org) })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
+        exec(txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
+        org::Entity::delete_by_id(id.to_string()).exec(txn).await?;
+        outbox.record("organization:deleted", Some(id), json!({ "organization": org_doc(&org) }));
         Ok(())
+        }).await
     }
 
     /// Ids of the orgs of the pool (for the export of everything).

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{membership, node, node_closure, org, user};
+use entity::{membership, node, org, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
@@ -11,18 +11,24 @@ use super::{NodeInput, OrgService, ensure_org_code_free, find_org, org_nodes};
 use serde_json::json;
 
 use crate::{
+    storage::sql::exec,
     domain::{
         PoolId,
         docs::{node_doc, org_doc},
-        events::Outbox,
     },
     error::{AppError, AppResult},
     ids,
-    storage,
 };
 
 /// Most nodes one import may create.
 pub const MAX_IMPORT_NODES: usize = 100_000;
+
+/// What one import may create: it bounds how long the import holds the write turn.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportLimits {
+    /// Closure rows: each node with each of its ancestors and itself.
+    pub max_closure_rows: usize,
+}
 
 /// One node of an import, validated.
 #[derive(Debug, Clone)]
@@ -33,19 +39,39 @@ pub struct ImportNode {
 
 impl ImportNode {
     /// Read and validate the tree; an error names the node (by its path and code) that is wrong.
-    pub fn parse(tree: &Value) -> AppResult<Self> {
-        let mut count = 0;
-        let mut codes = HashSet::new();
-        parse_node(tree, "file", 0, &mut count, &mut codes)
+    pub fn parse(tree: &Value, limits: ImportLimits) -> AppResult<Self> {
+        let mut tally = Tally { limits, ..Default::default() };
+        parse_node(tree, "file", 0, &mut tally)
     }
 }
 
-fn parse_node(v: &Value, path: &str, depth: usize, count: &mut usize, codes: &mut HashSet<String>) -> AppResult<ImportNode> {
+#[derive(Default)]
+struct Tally {
+    limits: ImportLimits,
+    nodes: usize,
+    closure_rows: usize,
+    codes: HashSet<String>,
+}
+
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits { max_closure_rows: usize::MAX }
+    }
+}
+
+fn parse_node(v: &Value, path: &str, depth: usize, tally: &mut Tally) -> AppResult<ImportNode> {
     let wrong = |what: String| AppError::invalid(path, format!("{path}: {what}"));
     let obj = v.as_object().ok_or_else(|| wrong("must be an object with name, code, description, children".into()))?;
-    *count += 1;
-    if *count > MAX_IMPORT_NODES {
+    tally.nodes += 1;
+    if tally.nodes > MAX_IMPORT_NODES {
         return Err(AppError::invalid("file", format!("an import may hold at most {MAX_IMPORT_NODES} nodes")));
+    }
+    tally.closure_rows += depth + 1;
+    if tally.closure_rows > tally.limits.max_closure_rows {
+        return Err(AppError::invalid("file", format!(
+            "the tree is too large to import at once: its nodes have more than {} ancestor links in all \
+             (--max-import-closure-rows); import a shallower or smaller tree, or raise the limit",
+            tally.limits.max_closure_rows)));
     }
     if depth > super::MAX_DEPTH as usize {
         return Err(wrong(format!("the tree is deeper than {} levels", super::MAX_DEPTH)));
@@ -69,7 +95,7 @@ fn parse_node(v: &Value, path: &str, depth: usize, count: &mut usize, codes: &mu
         text("nameI18n")?.as_deref(), text("descriptionI18n")?.as_deref())
         .map_err(|e| AppError::invalid(path, format!("{label}: {e}")))?;
     if let Some(code) = &input.code
-        && !codes.insert(code.clone())
+        && !tally.codes.insert(code.clone())
     {
         return Err(AppError::Conflict { field: Some("code"), message: format!("{label}: code {code:?} appears twice in the tree") });
     }
@@ -78,7 +104,7 @@ fn parse_node(v: &Value, path: &str, depth: usize, count: &mut usize, codes: &mu
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .map(|(i, c)| parse_node(c, &format!("{path}.children[{i}]"), depth + 1, count, codes))
+            .map(|(i, c)| parse_node(c, &format!("{path}.children[{i}]"), depth + 1, tally))
             .collect::<AppResult<_>>()?,
         Some(_) => return Err(wrong("children must be a list".into())),
     };
@@ -94,84 +120,51 @@ pub struct ExportNode {
 }
 
 impl OrgService {
-    /// Create an organization from a tree, all of it or (on any error) nothing.
+    /// Create an organization from a tree, all of it or (on any error) nothing. The rows are
+    /// prepared before the write turn is taken; under it, nodes go in multi-row inserts and the
+    /// closure is computed by the database, one statement per level.
     pub async fn import_tree(&self, pool: &PoolId, tree: ImportNode) -> AppResult<org::Model> {
         let now = chrono::Utc::now();
-        let txn = storage::begin_write(&self.db).await?;
-        if let Some(code) = &tree.input.code {
-            ensure_org_code_free(&txn, pool, code, None).await?;
-        }
         let org_id = ids::new_id();
-        // Flatten depth-first, keeping each node's ancestor ids for the closure rows.
-        let mut nodes: Vec<node::ActiveModel> = Vec::new();
-        let mut closure: Vec<node_closure::ActiveModel> = Vec::new();
-        let mut stack: Vec<(ImportNode, Vec<String>)> = vec![(tree, Vec::new())];
-        let mut root_id = String::new();
-        while let Some((item, ancestors)) = stack.pop() {
-            let id = ids::new_id();
-            if ancestors.is_empty() {
-                root_id = id.clone();
-            }
-            let depth = ancestors.len() as i32;
-            nodes.push(node::ActiveModel {
-                id: Set(id.clone()),
-                user_pool_id: Set(pool.as_str().to_string()),
-                org_id: Set(org_id.clone()),
-                parent_id: Set(ancestors.last().cloned()),
-                name: Set(item.input.name),
-                name_i18n: Set(item.input.name_i18n),
-                description: Set(item.input.description),
-                description_i18n: Set(item.input.description_i18n),
-                order: Set(item.input.order),
-                code: Set(item.input.code),
-                leader_user_id: Set(None),
-                depth: Set(depth),
-                member_count: Set(0),
-                subtree_member_count: Set(0),
-                created_at: Set(now),
-                updated_at: Set(now),
-            });
-            for (i, a) in ancestors.iter().enumerate() {
-                closure.push(node_closure::ActiveModel {
-                    ancestor_id: Set(a.clone()),
-                    descendant_id: Set(id.clone()),
-                    depth: Set(depth - i as i32),
-                });
-            }
-            closure.push(node_closure::ActiveModel { ancestor_id: Set(id.clone()), descendant_id: Set(id.clone()), depth: Set(0) });
-            let mut path = ancestors;
-            path.push(id);
-            for child in item.children.into_iter().rev() {
-                stack.push((child, path.clone()));
-            }
-        }
-        org::ActiveModel {
+        let org_code = tree.input.code.clone();
+        let (nodes, height) = flatten(pool, &org_id, tree, now);
+        let root_id = nodes.first().map(|n| n.id.clone()).unwrap_or_default();
+        let node_count = nodes.len();
+        let org_row = org::ActiveModel {
             id: Set(org_id.clone()),
             user_pool_id: Set(pool.as_str().to_string()),
             root_node_id: Set(root_id),
             tenant_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
-        }
-        .insert(&txn)
-        .await?;
-        let node_count = nodes.len();
-        // Parents come before children, so the parent foreign key holds row by row.
-        for chunk in chunked(nodes, 500) {
-            node::Entity::insert_many(chunk).exec(&txn).await?;
-        }
-        for chunk in chunked(closure, 1000) {
-            node_closure::Entity::insert_many(chunk).exec(&txn).await?;
-        }
-        let org = find_org(&txn, pool, &org_id).await?;
-        let root = super::find_node(&txn, pool, &org.root_node_id).await?;
-        let mut outbox = Outbox::new(pool);
-        outbox.record(&txn, "organization:imported", Some(&org_id), json!({
-            "organization": org_doc(&org), "rootNode": node_doc(&root), "nodesCount": node_count, "source": "JSON",
-        })).await?;
-        txn.commit().await?;
-        self.bus.publish(outbox);
-        Ok(org)
+        };
+        self.writer
+            .write(pool, async |txn, outbox| {
+                if let Some(code) = &org_code {
+                    ensure_org_code_free(txn, pool, code, None).await?;
+                }
+                let org = org_row.insert(txn).await?;
+                // Parents come before children (by depth), so the parent foreign key holds.
+                for chunk in nodes.chunks(NODES_PER_INSERT) {
+                    node::Entity::insert_many(chunk.iter().cloned().map(node::ActiveModel::from)).exec(txn).await?;
+                }
+                exec(txn, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM node WHERE org_id = $1",
+                    vec![org_id.clone().into()]).await?;
+                for depth in 1..=height {
+                    exec(txn,
+                        "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
+                         SELECT c.ancestor_id, n.id, c.depth + 1
+                         FROM node n JOIN node_closure c ON c.descendant_id = n.parent_id
+                         WHERE n.org_id = $1 AND n.depth = $2",
+                        vec![org_id.clone().into(), depth.into()]).await?;
+                }
+                let root = super::find_node(txn, pool, &org.root_node_id).await?;
+                outbox.record("organization:imported", Some(&org_id), json!({
+                    "organization": org_doc(&org), "rootNode": node_doc(&root), "nodesCount": node_count, "source": "JSON",
+                }));
+                Ok(org)
+            })
+            .await
     }
 
     /// One organization as a tree with the members of each node.
@@ -221,11 +214,43 @@ impl OrgService {
     }
 }
 
-fn chunked<T>(items: Vec<T>, size: usize) -> Vec<Vec<T>> {
-    let mut out = Vec::new();
-    let mut it = items.into_iter().peekable();
-    while it.peek().is_some() {
-        out.push(it.by_ref().take(size).collect());
+/// Rows per multi-row node insert (16 columns: 16,000 parameters, within both databases' limits).
+const NODES_PER_INSERT: usize = 1_000;
+
+/// The node rows of an imported tree, breadth first (by depth), and the tree's height.
+fn flatten(pool: &PoolId, org_id: &str, tree: ImportNode, now: chrono::DateTime<chrono::Utc>) -> (Vec<node::Model>, i32) {
+    let mut rows = Vec::new();
+    let mut level: Vec<(ImportNode, Option<String>)> = vec![(tree, None)];
+    let mut depth = 0;
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for (item, parent_id) in level {
+            let id = ids::new_id();
+            for child in item.children {
+                next.push((child, Some(id.clone())));
+            }
+            let input = item.input;
+            rows.push(node::Model {
+                id,
+                user_pool_id: pool.as_str().to_string(),
+                org_id: org_id.to_string(),
+                parent_id,
+                name: input.name,
+                name_i18n: input.name_i18n,
+                description: input.description,
+                description_i18n: input.description_i18n,
+                order: input.order,
+                code: input.code,
+                leader_user_id: None,
+                depth,
+                member_count: 0,
+                subtree_member_count: 0,
+                created_at: now,
+                updated_at: now,
+            });
+        }
+        level = next;
+        depth += 1;
     }
-    out
+    (rows, (depth - 1).max(0))
 }

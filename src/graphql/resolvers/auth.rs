@@ -2,7 +2,7 @@ use async_graphql::{Context, Object, Result};
 
 use crate::{
     error::AppError,
-    graphql::{context::ContextExt, types::common::{AccessTokenRes, RefreshAccessTokenRes}},
+    graphql::{context::{ClientAddress, ContextExt}, types::common::{AccessTokenRes, RefreshAccessTokenRes}},
     http::auth::Auth,
 };
 
@@ -19,7 +19,8 @@ impl AuthQuery {
         secret: String,
     ) -> Result<AccessTokenRes> {
         let state = ctx.state();
-        let pool = state.pools.authenticate(&user_pool_id, &secret).await?;
+        let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
+        let pool = state.pools.authenticate(&user_pool_id, &secret, address).await?;
         Ok(state.tokens.issue(pool.as_str())?.into())
     }
 }

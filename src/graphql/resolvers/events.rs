@@ -18,8 +18,9 @@ pub struct EventQuery;
 
 #[Object]
 impl EventQuery {
-    /// Events of the pool after the event id `after` (from the oldest when absent), oldest
-    /// first: at most `first` (100 by default, 1,000 at most), of the given names and org.
+    /// Events of the pool committed after the event `after` (an event id; from the oldest when
+    /// absent), in commit order: at most `first` (100 by default, 1,000 at most), of the given
+    /// names and org. Paging with the last id seen never skips or repeats an event.
     async fn events(
         &self,
         ctx: &Context<'_>,
@@ -34,7 +35,12 @@ impl EventQuery {
             return Err(AppError::invalid("first", format!("first must be between 1 and {MAX_EVENTS_PAGE}")).into());
         }
         let filter = EventFilter { names: event_names, org_id };
-        let found = ctx.state().events.list(&pool, after.as_deref(), &filter, first as u64).await?;
+        let events = &ctx.state().events;
+        let after = match after.filter(|a| !a.is_empty()) {
+            Some(id) => Some(events.position(&pool, &id).await?),
+            None => None,
+        };
+        let found = events.list(&pool, after, &filter, first as u64).await?;
         Ok(found.into_iter().map(Event::from).collect())
     }
 

@@ -57,20 +57,24 @@ impl Subscription {
         let pool = ctx.pool()?;
         let service = ctx.state().events.clone();
         let filter = EventFilter { names: event_names, org_id };
+        let start = match after.filter(|a| !a.is_empty()) {
+            Some(id) => Some(service.position(&pool, &id).await?),
+            None => None,
+        };
         // Listen before reading the outbox, so nothing committed meanwhile is missed; the ids
         // already sent drop the events seen both ways.
         let mut live = service.bus.subscribe();
         Ok(async_stream::stream! {
             let mut sent = Recent::default();
-            let mut cursor = after;
+            let mut cursor = start;
             let mut catch_up = cursor.is_some();
             loop {
                 if catch_up {
                     loop {
-                        let Ok(page) = service.list(&pool, cursor.as_deref(), &filter, REPLAY_PAGE).await else { return };
+                        let Ok(page) = service.list(&pool, cursor, &filter, REPLAY_PAGE).await else { return };
                         let full = page.len() as u64 == REPLAY_PAGE;
                         for e in page {
-                            cursor = Some(e.id.clone());
+                            cursor = Some(e.seq);
                             if sent.first_time(&e.id) {
                                 yield Event::from(e);
                             }
@@ -84,7 +88,7 @@ impl Subscription {
                 match live.recv().await {
                     Ok(e) => {
                         if filter.matches(&pool, &e) && sent.first_time(&e.id) {
-                            cursor = Some(e.id.clone());
+                            cursor = Some(e.seq);
                             yield Event::from((*e).clone());
                         }
                     }
