@@ -143,7 +143,7 @@ pub struct Limits {
 
     /// Most closure rows (one per node and ancestor, itself included) one import may create:
     /// it bounds how long an import holds the write lock.
-    #[arg(long, env = "ORGRAPH_MAX_IMPORT_CLOSURE_ROWS", default_value_t = 1_000_000)]
+    #[arg(long, env = "ORGRAPH_MAX_IMPORT_CLOSURE_ROWS", default_value_t = 500_000)]
     pub max_import_closure_rows: usize,
 
     /// Largest `limit` a paginated list accepts; larger values are refused, not clamped.

@@ -153,7 +153,7 @@ impl<'a> Walker<'a> {
             total.top_credentials = total.top_credentials.saturating_add(cost.top_credentials);
             if total.nodes > self.limits.max_nodes {
                 return Err(format!(
-                    "the document expands to more than {} fields (--max-query-nodes); use fewer fragment spreads or aliases",
+                    "the document expands to more than {} selections (--max-query-nodes); use fewer fragment spreads or aliases",
                     self.limits.max_nodes
                 ));
             }
