@@ -19,7 +19,7 @@ use std::{
 use axum::{Router, body::Bytes, extract::State, routing::post};
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use orgraph::{app::AppState, cli::Cli};
+use orgraph::{cli::Cli, state::AppState};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tokio_tungstenite::{connect_async, tungstenite::{Message, client::IntoClientRequest}};

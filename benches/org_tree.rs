@@ -22,7 +22,7 @@ use std::{
 use clap::Parser;
 use entity::{membership, node, node_closure, user};
 use orgraph::{
-    app::AppState,
+    state::AppState,
     cli::Cli,
     domain::{
         PoolId,

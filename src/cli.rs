@@ -4,7 +4,8 @@
 use clap::{Parser, Subcommand};
 
 use crate::{
-    app::{self, AppState, Background},
+    app::{self, Background},
+    state::AppState,
     config::Config,
     domain::pools::{Bootstrap, NewPool},
     graphql, telemetry,

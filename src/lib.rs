@@ -5,6 +5,7 @@
 //! resolvers) call `domain` (the rules), which uses `storage` (sea-orm) and `security`.
 
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod delivery;
@@ -14,5 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod security;
+pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod views;

@@ -1,4 +1,33 @@
 use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Account status, as Authing's `UserStatus` (and the v3 `UserDto`) name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum UserStatus {
+    #[sea_orm(string_value = "Activated")]
+    Activated,
+    #[sea_orm(string_value = "Suspended")]
+    Suspended,
+    #[sea_orm(string_value = "Deactivated")]
+    Deactivated,
+    #[sea_orm(string_value = "Resigned")]
+    Resigned,
+    #[sea_orm(string_value = "Archived")]
+    Archived,
+}
+
+/// `M`, `F` or `U` (unknown), as Authing writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Gender {
+    #[sea_orm(string_value = "M")]
+    M,
+    #[sea_orm(string_value = "F")]
+    F,
+    #[sea_orm(string_value = "U")]
+    U,
+}
 
 /// A user of a pool. Field names follow Authing's `User` type and the v3 `UserDto`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -25,7 +54,7 @@ pub struct Model {
     pub profile: Option<String>,
     pub website: Option<String>,
     pub photo: Option<String>,
-    pub gender: String,
+    pub gender: Gender,
     pub birthdate: Option<String>,
     pub zoneinfo: Option<String>,
     pub locale: Option<String>,
@@ -51,7 +80,7 @@ pub struct Model {
     pub last_ip: Option<String>,
     pub signed_up: Option<DateTimeUtc>,
     pub blocked: bool,
-    pub status: String,
+    pub status: UserStatus,
     pub external_id: Option<String>,
     /// JSON object of the user's extended fields.
     pub custom_data: Json,

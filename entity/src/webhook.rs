@@ -1,5 +1,17 @@
 use sea_orm::entity::prelude::*;
 
+/// How a delivery's body is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum ContentType {
+    /// `application/json`: `{"eventName", "data"}`.
+    #[sea_orm(string_value = "json")]
+    Json,
+    /// `application/x-www-form-urlencoded`: `eventName` and `data` (JSON text).
+    #[sea_orm(string_value = "form")]
+    Form,
+}
+
 /// A URL that receives the pool's events it subscribes to.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook")]
@@ -12,8 +24,7 @@ pub struct Model {
     /// Sent as `x-authing-webhook-secret` / `X-GenAuth-Token` and the HMAC key of
     /// `webhook-signature`, so it is kept as given; never logged.
     pub secret: String,
-    /// `json` or `form`.
-    pub content_type: String,
+    pub content_type: ContentType,
     /// JSON array of event names.
     pub events: Json,
     pub enabled: bool,

@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Instant};
 
-use entity::webhook;
+use entity::webhook::{self, ContentType};
 use serde_json::{Map, Value, json};
 
 use super::{guard::Guard, sign::signature};
@@ -65,16 +65,19 @@ impl Sender {
 
     pub async fn send(&self, hook: &webhook::Model, delivery_id: &str, event_name: &str, data: &Value) -> Attempt {
         let timestamp = chrono::Utc::now().timestamp();
-        let body = match hook.content_type.as_str() {
-            "form" => {
+        let body = match hook.content_type {
+            ContentType::Form => {
                 let mut form = url::form_urlencoded::Serializer::new(String::new());
                 form.append_pair("eventName", event_name);
                 form.append_pair("data", &data.to_string());
                 form.finish()
             }
-            _ => json!({ "eventName": event_name, "data": data }).to_string(),
+            ContentType::Json => json!({ "eventName": event_name, "data": data }).to_string(),
         };
-        let content_type = if hook.content_type == "form" { "application/x-www-form-urlencoded" } else { "application/json" };
+        let content_type = match hook.content_type {
+            ContentType::Form => "application/x-www-form-urlencoded",
+            ContentType::Json => "application/json",
+        };
         let headers: Vec<(&str, String)> = vec![
             ("content-type", content_type.to_string()),
             ("user-agent", "authing-webhook@2.0".to_string()),

@@ -5,19 +5,18 @@
 
 use std::time::Duration;
 
-use entity::{delivery, delivery_attempt, event, webhook};
+use entity::{delivery::{self, DeliveryStatus}, delivery_attempt, event, webhook};
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
     FromQueryResult, QueryFilter, QuerySelect, Value,
 };
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::sender::{Attempt, Sender};
 use crate::{
     config::WebhookConfig,
-    domain::{PoolId, write::Writer},
+    domain::{PoolId, events::{DomainEvent, WebhookRef}, write::Writer},
     error::AppResult,
     ids,
     storage::{self, sql},
@@ -69,8 +68,8 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64) -> AppResult<Vec<de
         .column(delivery::Column::Id)
         .filter(
             Condition::any()
-                .add(Condition::all().add(delivery::Column::Status.eq("pending")).add(delivery::Column::NextAttemptAt.lte(now)))
-                .add(Condition::all().add(delivery::Column::Status.eq("delivering")).add(delivery::Column::LeaseUntil.lt(now))),
+                .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now)))
+                .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Delivering)).add(delivery::Column::LeaseUntil.lt(now))),
         )
         .into_tuple()
         .one(db)
@@ -81,14 +80,20 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64) -> AppResult<Vec<de
     let lease = now + chrono::Duration::seconds(lease_secs);
     let skip_locked = if db.get_database_backend() == DatabaseBackend::Postgres { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = format!(
-        "UPDATE delivery SET status = 'delivering', lease_until = $1, updated_at = $2
+        "UPDATE delivery SET status = $4, lease_until = $1, updated_at = $2
          WHERE id IN (SELECT id FROM delivery
-                      WHERE (status = 'pending' AND next_attempt_at <= $2) OR (status = 'delivering' AND lease_until < $2)
+                      WHERE (status = $5 AND next_attempt_at <= $2) OR (status = $4 AND lease_until < $2)
                       ORDER BY next_attempt_at LIMIT $3 {skip_locked})
          RETURNING *");
     writer
         .write_plain(async |txn| {
-            let stmt = storage::sql::statement(txn, &sql, vec![Value::from(lease), Value::from(now), Value::from(limit as i64)]);
+            let stmt = storage::sql::statement(txn, &sql, vec![
+                Value::from(lease),
+                Value::from(now),
+                Value::from(limit as i64),
+                DeliveryStatus::Delivering.to_value().into(),
+                DeliveryStatus::Pending.to_value().into(),
+            ]);
             Ok(delivery::Model::find_by_statement(stmt).all(txn).await?)
         })
         .await
@@ -100,10 +105,10 @@ async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, d: deliv
     let hook = webhook::Entity::find_by_id(d.webhook_id.clone()).one(db).await?;
     let event = event::Entity::find_by_id(d.event_id.clone()).one(db).await?;
     let (Some(hook), Some(event)) = (hook, event) else {
-        return writer.write(&pool, async |txn, _| finish(txn, d, None, "failed", Some("the webhook or the event no longer exists".into()), None).await).await;
+        return writer.write(&pool, async |txn, _| finish(txn, d, None, DeliveryStatus::Failed, Some("the webhook or the event no longer exists".into()), None).await).await;
     };
     if !hook.enabled {
-        return writer.write(&pool, async |txn, _| finish(txn, d, None, "failed", Some("the webhook is disabled".into()), None).await).await;
+        return writer.write(&pool, async |txn, _| finish(txn, d, None, DeliveryStatus::Failed, Some("the webhook is disabled".into()), None).await).await;
     }
     let attempt = sender.send(&hook, &d.id, &event.event_name, &event.data).await;
     let attempts = d.attempts + 1;
@@ -113,14 +118,14 @@ async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, d: deliv
             log_attempt(txn, &d.id, &attempt).await?;
             if attempt.succeeded() {
                 sql::exec(txn, "UPDATE webhook SET consecutive_failures = 0 WHERE id = $1 AND consecutive_failures <> 0", vec![hook.id.clone().into()]).await?;
-                return finish(txn, d, status, "succeeded", None, Some(attempts)).await;
+                return finish(txn, d, status, DeliveryStatus::Succeeded, None, Some(attempts)).await;
             }
             let error = attempt.error.clone().or_else(|| attempt.response_status.map(|s| format!("answered HTTP {s}")));
             if let Some(wait) = cfg.retry_schedule_secs.get(d.attempts as usize) {
                 let jitter = rand::thread_rng().gen_range(0.8..1.2);
                 let next = chrono::Utc::now() + chrono::Duration::milliseconds((wait * jitter * 1000.0) as i64);
                 let mut row: delivery::ActiveModel = d.into();
-                row.status = Set("pending".into());
+                row.status = Set(DeliveryStatus::Pending);
                 row.attempts = Set(attempts);
                 row.next_attempt_at = Set(next);
                 row.lease_until = Set(None);
@@ -142,13 +147,13 @@ async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, d: deliv
                     vec![false.into(), chrono::Utc::now().into(), hook.id.clone().into(), true.into()]).await?;
                 if disabled > 0 {
                     tracing::warn!(webhook = %hook.id, failures, "webhook disabled after consecutive failed deliveries");
-                    outbox.record("webhook:disabled", None, json!({
-                        "webhook": { "id": hook.id, "name": hook.name, "url": hook.url },
-                        "consecutiveFailures": failures,
-                    }));
+                    outbox.record(DomainEvent::WebhookDisabled {
+                        webhook: WebhookRef { id: hook.id.clone(), name: hook.name.clone(), url: hook.url.clone() },
+                        consecutive_failures: failures,
+                    });
                 }
             }
-            finish(txn, d, status, "failed", error, Some(attempts)).await
+            finish(txn, d, status, DeliveryStatus::Failed, error, Some(attempts)).await
         })
         .await
 }
@@ -158,9 +163,9 @@ struct FailureCount {
     consecutive_failures: i32,
 }
 
-async fn finish(db: &impl ConnectionTrait, d: delivery::Model, status: Option<i32>, state: &str, error: Option<String>, attempts: Option<i32>) -> AppResult<()> {
+async fn finish(db: &impl ConnectionTrait, d: delivery::Model, status: Option<i32>, state: DeliveryStatus, error: Option<String>, attempts: Option<i32>) -> AppResult<()> {
     let mut row: delivery::ActiveModel = d.into();
-    row.status = Set(state.into());
+    row.status = Set(state);
     row.lease_until = Set(None);
     if let Some(a) = attempts {
         row.attempts = Set(a);

@@ -1,48 +1,189 @@
 //! The JSON documents of users, nodes and organizations in the raw shape Authing's webhooks and
-//! exports carry (seeds 000 and 001): event payloads and the export format use these. The
-//! GraphQL types are a separate, typed view. Passwords never appear.
+//! exports carry (seeds 000 and 001): event payloads and the export format are made of these.
+//! Passwords never appear. Times are ISO 8601 in UTC with milliseconds, as Authing writes them.
 
-use entity::{node, org, user};
-use serde_json::{Value, json};
+use entity::{
+    node, org,
+    user::{self, Gender, UserStatus},
+};
+use serde::{Serialize, Serializer};
+use serde_json::Value;
 
-fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
+use super::users::profile::Profile;
+
+pub type Time = chrono::DateTime<chrono::Utc>;
+
+/// A time as Authing writes it: ISO 8601, UTC, milliseconds.
+pub fn iso(t: Time) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-pub fn user_doc(u: &user::Model) -> Value {
-    json!({
-        "id": u.id, "createdAt": iso(u.created_at), "updatedAt": iso(u.updated_at),
-        "userPoolId": u.user_pool_id, "isRoot": false, "status": u.status, "oauth": u.oauth,
-        "email": u.email, "phone": u.phone, "phoneCountryCode": u.phone_country_code, "username": u.username,
-        "unionid": u.unionid, "openid": u.openid, "nickname": u.nickname, "company": u.company,
-        "photo": u.photo, "browser": u.browser, "device": u.device, "loginsCount": u.logins_count,
-        "lastIp": u.last_ip, "name": u.name, "givenName": u.given_name, "familyName": u.family_name,
-        "middleName": u.middle_name, "profile": u.profile, "preferredUsername": u.preferred_username,
-        "website": u.website, "gender": u.gender, "birthdate": u.birthdate, "zoneinfo": u.zoneinfo,
-        "locale": u.locale, "address": u.address, "formatted": u.formatted,
-        "streetAddress": u.street_address, "locality": u.locality, "region": u.region,
-        "postalCode": u.postal_code, "city": u.city, "province": u.province, "country": u.country,
-        "registerSource": u.register_source, "emailVerified": u.email_verified,
-        "phoneVerified": u.phone_verified, "lastLogin": u.last_login.map(iso), "blocked": u.blocked,
-        "isDeleted": false, "signedUp": iso(u.signed_up.unwrap_or(u.created_at)),
-        "externalId": u.external_id, "customData": u.custom_data,
-    })
+fn ser_iso<S: Serializer>(t: &Time, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&iso(*t))
 }
 
-pub fn node_doc(n: &node::Model) -> Value {
-    json!({
-        "id": n.id, "createdAt": iso(n.created_at), "updatedAt": iso(n.updated_at),
-        "userPoolId": n.user_pool_id, "orgId": n.org_id, "parentId": n.parent_id, "name": n.name,
-        "nameI18n": n.name_i18n, "description": n.description, "descriptionI18n": n.description_i18n,
-        "order": n.order, "code": n.code, "leaderUserId": n.leader_user_id, "depth": n.depth,
-        "root": n.parent_id.is_none(),
-    })
+fn ser_iso_opt<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.serialize_str(&iso(*t)),
+        None => s.serialize_none(),
+    }
 }
 
-pub fn org_doc(o: &org::Model) -> Value {
-    json!({
-        "id": o.id, "createdAt": iso(o.created_at), "updatedAt": iso(o.updated_at),
-        "userPoolId": o.user_pool_id, "rootNodeId": o.root_node_id, "tenantId": o.tenant_id,
-        "logo": null, "thirdPartyOrgId": null,
-    })
+/// A user as events and exports carry it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDoc {
+    pub id: String,
+    #[serde(serialize_with = "ser_iso")]
+    pub created_at: Time,
+    #[serde(serialize_with = "ser_iso")]
+    pub updated_at: Time,
+    pub user_pool_id: String,
+    pub is_root: bool,
+    pub status: UserStatus,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    #[serde(flatten)]
+    pub profile: Profile,
+    pub logins_count: i32,
+    pub gender: Gender,
+    pub register_source: Value,
+    pub email_verified: bool,
+    pub phone_verified: bool,
+    #[serde(serialize_with = "ser_iso_opt")]
+    pub last_login: Option<Time>,
+    pub blocked: bool,
+    pub is_deleted: bool,
+    #[serde(serialize_with = "ser_iso")]
+    pub signed_up: Time,
+    pub external_id: Option<String>,
+    pub custom_data: Value,
+}
+
+impl From<&user::Model> for UserDoc {
+    fn from(u: &user::Model) -> Self {
+        UserDoc::from(u.clone())
+    }
+}
+
+impl From<user::Model> for UserDoc {
+    fn from(mut u: user::Model) -> Self {
+        UserDoc {
+            profile: Profile::take(&mut u),
+            signed_up: u.signed_up.unwrap_or(u.created_at),
+            id: u.id,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+            user_pool_id: u.user_pool_id,
+            is_root: false,
+            status: u.status,
+            email: u.email,
+            phone: u.phone,
+            username: u.username,
+            logins_count: u.logins_count,
+            gender: u.gender,
+            register_source: u.register_source,
+            email_verified: u.email_verified,
+            phone_verified: u.phone_verified,
+            last_login: u.last_login,
+            blocked: u.blocked,
+            is_deleted: false,
+            external_id: u.external_id,
+            custom_data: u.custom_data,
+        }
+    }
+}
+
+/// A node (department) as events and exports carry it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeDoc {
+    pub id: String,
+    #[serde(serialize_with = "ser_iso")]
+    pub created_at: Time,
+    #[serde(serialize_with = "ser_iso")]
+    pub updated_at: Time,
+    pub user_pool_id: String,
+    pub org_id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub name_i18n: Option<String>,
+    pub description: Option<String>,
+    pub description_i18n: Option<String>,
+    pub order: Option<i64>,
+    pub code: Option<String>,
+    pub leader_user_id: Option<String>,
+    pub depth: i32,
+    pub root: bool,
+}
+
+impl From<&node::Model> for NodeDoc {
+    fn from(n: &node::Model) -> Self {
+        NodeDoc {
+            id: n.id.clone(),
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+            user_pool_id: n.user_pool_id.clone(),
+            org_id: n.org_id.clone(),
+            parent_id: n.parent_id.clone(),
+            name: n.name.clone(),
+            name_i18n: n.name_i18n.clone(),
+            description: n.description.clone(),
+            description_i18n: n.description_i18n.clone(),
+            order: n.order,
+            code: n.code.clone(),
+            leader_user_id: n.leader_user_id.clone(),
+            depth: n.depth,
+            root: n.parent_id.is_none(),
+        }
+    }
+}
+
+/// An organization as events carry it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgDoc {
+    pub id: String,
+    #[serde(serialize_with = "ser_iso")]
+    pub created_at: Time,
+    #[serde(serialize_with = "ser_iso")]
+    pub updated_at: Time,
+    pub user_pool_id: String,
+    pub root_node_id: String,
+    pub tenant_id: Option<String>,
+    pub logo: Option<String>,
+    pub third_party_org_id: Option<String>,
+}
+
+impl From<&org::Model> for OrgDoc {
+    fn from(o: &org::Model) -> Self {
+        OrgDoc {
+            id: o.id.clone(),
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+            user_pool_id: o.user_pool_id.clone(),
+            root_node_id: o.root_node_id.clone(),
+            tenant_id: o.tenant_id.clone(),
+            logo: None,
+            third_party_org_id: None,
+        }
+    }
+}
+
+/// A document as a JSON value (for diffs and exports).
+pub fn to_json(doc: &impl Serialize) -> Value {
+    serde_json::to_value(doc).unwrap_or(Value::Null)
+}
+
+/// The fields whose value differs between two documents of the same object (`updatedAt` aside),
+/// with their new values: the `updates` of an `*:updated` event.
+pub fn changed_fields(before: &Value, after: &Value) -> Value {
+    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else { return Value::Object(Default::default()) };
+    let changes: serde_json::Map<String, Value> = a
+        .iter()
+        .filter(|(k, v)| k.as_str() != "updatedAt" && b.get(k.as_str()) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Value::Object(changes)
 }

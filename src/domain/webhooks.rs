@@ -1,6 +1,10 @@
 //! Webhooks: which URL gets which of the pool's events, and the deliveries each event makes.
 
-use entity::{delivery, delivery_attempt, webhook};
+use entity::{
+    delivery::{self, DeliveryStatus},
+    delivery_attempt,
+    webhook::{self, ContentType},
+};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -27,7 +31,7 @@ pub struct WebhookInput {
     pub name: Option<String>,
     pub url: Option<String>,
     pub secret: Option<String>,
-    pub content_type: Option<String>,
+    pub content_type: Option<ContentType>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
@@ -68,12 +72,6 @@ fn check_events(events: &[String]) -> AppResult<Vec<String>> {
     Ok(out)
 }
 
-fn check_content_type(c: &str) -> AppResult<String> {
-    match c {
-        "json" | "form" => Ok(c.to_string()),
-        _ => Err(AppError::invalid("contentType", "contentType must be JSON or FORM")),
-    }
-}
 
 impl WebhookService {
     pub fn new(writer: Writer) -> Self {
@@ -84,7 +82,7 @@ impl WebhookService {
         let name = validate::required_text("name", input.name.as_deref().unwrap_or(""), validate::MAX_TEXT)?;
         let url = check_url(input.url.as_deref().unwrap_or(""))?;
         let secret = validate::optional_text("secret", input.secret.as_deref().unwrap_or(""), 256)?.unwrap_or_default();
-        let content_type = check_content_type(input.content_type.as_deref().unwrap_or("json"))?;
+        let content_type = input.content_type.unwrap_or(ContentType::Json);
         let events = check_events(&input.events.unwrap_or_default())?;
         let now = chrono::Utc::now();
         let row = webhook::ActiveModel {
@@ -116,7 +114,7 @@ impl WebhookService {
             row.secret = Set(validate::optional_text("secret", &s, 256)?.unwrap_or_default());
         }
         if let Some(c) = input.content_type {
-            row.content_type = Set(check_content_type(&c)?);
+            row.content_type = Set(c);
         }
         if let Some(e) = input.events {
             row.events = Set(json!(check_events(&e)?));
@@ -202,11 +200,11 @@ impl WebhookService {
             .one(&self.db)
             .await?
             .ok_or_else(|| AppError::not_found("delivery", id))?;
-        if d.status == "delivering" {
+        if d.status == DeliveryStatus::Delivering {
             return Err(AppError::Conflict { field: None, message: "the delivery is being sent right now".into() });
         }
         let mut row: delivery::ActiveModel = d.into();
-        row.status = Set("pending".into());
+        row.status = Set(DeliveryStatus::Pending);
         row.attempts = Set(0);
         row.next_attempt_at = Set(chrono::Utc::now());
         row.updated_at = Set(chrono::Utc::now());
@@ -257,7 +255,7 @@ fn new_delivery(pool: &PoolId, webhook_id: &str, event_id: &str, now: chrono::Da
         user_pool_id: Set(pool.as_str().to_string()),
         webhook_id: Set(webhook_id.to_string()),
         event_id: Set(event_id.to_string()),
-        status: Set("pending".into()),
+        status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
         lease_until: Set(None),

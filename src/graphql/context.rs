@@ -2,7 +2,7 @@
 
 use async_graphql::Context;
 
-use crate::{app::AppState, domain::PoolId, http::auth::Auth};
+use crate::{auth::Auth, domain::PoolId, state::AppState};
 
 pub trait ContextExt {
     fn state(&self) -> &AppState;

@@ -10,7 +10,7 @@ pub mod types;
 
 use async_graphql::{MergedObject, Schema, SDLExportOptions, dataloader::DataLoader};
 
-use crate::app::AppState;
+use crate::state::AppState;
 use resolvers::{
     auth::{AuthMutation, AuthQuery},
     events::{EventMutation, EventQuery},

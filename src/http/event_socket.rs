@@ -15,10 +15,10 @@ use super::{HttpState, envelope::V2Error};
 use crate::{
     domain::{
         PoolId,
+        docs::iso,
         events::{EventFilter, catalog},
     },
     error::AppError,
-    graphql::types::common::iso,
 };
 
 #[derive(Deserialize)]

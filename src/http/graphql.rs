@@ -1,5 +1,6 @@
 //! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql`, GraphiQL on `GET /graphql`.
 
+use crate::auth::Auth;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
@@ -8,7 +9,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
 };
 
-use super::{HttpState, auth::Auth};
+use super::HttpState;
 use crate::graphql::{context::ClientAddress, errors::ensure_codes};
 
 pub async fn execute(

@@ -1,7 +1,6 @@
 //! The HTTP surface: routes, and the layers every request passes (logging with duration, body
 //! size limit, timeout).
 
-pub mod auth;
 pub mod envelope;
 pub mod event_socket;
 pub mod graphql;
@@ -27,7 +26,7 @@ use tower_http::{
 };
 use tracing::Level;
 
-use crate::{app::AppState, graphql::OrgraphSchema};
+use crate::{graphql::OrgraphSchema, state::AppState};
 
 /// State of the HTTP handlers: the application and the schema built on it.
 #[derive(Clone)]

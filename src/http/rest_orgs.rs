@@ -1,6 +1,5 @@
 //! The org REST routes of Authing's v2 API that the SDKs call, and the v3 member list.
 
-use async_graphql::{Request, Variables};
 use axum::{
     Json,
     extract::{Path, Query, State},
@@ -12,21 +11,24 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    auth::Auth,
     envelope::{V2Error, V3Error, v2_ok, v3_ok},
 };
 use crate::{
+    auth::Auth,
     domain::{
         PoolId,
-        org_tree::{ExportNode, ImportLimits, ImportNode},
+        docs::{NodeDoc, UserDoc, iso, to_json},
+        org_tree::{
+            DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersQuery, ExportNode, ImportLimits, ImportNode,
+            MemberSort, MembersQuery, SortOrder,
+        },
         pagination::Page,
         users::UserSort,
     },
-    error::{AppError, code},
-    domain::docs::{node_doc, user_doc},
-    graphql::types::{
-        common::iso,
-        v3::{DepartmentMemberSortBy, DepartmentMembersArgs, SortOrder, department_members},
+    error::AppError,
+    views::{
+        user::User,
+        v3::{UserDtoOptions, UserPagingDto},
     },
 };
 
@@ -99,7 +101,7 @@ pub async fn list(State(http): State<HttpState>, headers: HeaderMap, Query(q): Q
     let mut list = Vec::new();
     for org in orgs.list {
         let root = http.app.orgs.node(&pool, &org.root_node_id).await?;
-        let mut root_json = node_doc(&root);
+        let mut root_json = to_json(&NodeDoc::from(&root));
         root_json["children"] = json!(http.app.orgs.child_ids_of(std::slice::from_ref(&root.id)).await?.remove(&root.id).unwrap_or_default());
         list.push(json!({
             "id": org.id, "userPoolId": org.user_pool_id, "tenantId": org.tenant_id,
@@ -120,56 +122,31 @@ pub struct MembersQueryParams {
     sort_by: Option<String>,
 }
 
-const NODE_MEMBERS_DOCUMENT: &str = "query nodeByIdWithMembers($page: Int, $limit: Int, $sortBy: SortByEnum, $includeChildrenNodes: Boolean, $id: String!) {
-  nodeById(id: $id) {
-    id orgId name nameI18n description descriptionI18n order code root depth leaderUserId createdAt updatedAt children
-    users(page: $page, limit: $limit, sortBy: $sortBy, includeChildrenNodes: $includeChildrenNodes) {
-      totalCount
-      list { id arn userPoolId status username email emailVerified phone phoneVerified unionid openid nickname
-        registerSource photo password oauth token tokenExpiredAt loginsCount lastLogin lastIP signedUp blocked
-        isDeleted device browser company name givenName familyName middleName profile preferredUsername website
-        gender birthdate zoneinfo locale address formatted streetAddress locality region postalCode city province
-        country createdAt updatedAt externalId phoneCountryCode }
-    }
-  }
-}";
-
-/// `GET /api/v2/orgs/nodes/{nodeId}/members`: seed 003's route, which answers with the
-/// `nodeById` query's data; it runs that query on the schema.
+/// `GET /api/v2/orgs/nodes/{nodeId}/members`: seed 003's route, answered with the shape of the
+/// `nodeById` query (the node, its child ids and a page of its members).
 pub async fn node_members(
     State(http): State<HttpState>,
     headers: HeaderMap,
     Path(node_id): Path<String>,
     Query(q): Query<MembersQueryParams>,
 ) -> Result<Response, V2Error> {
-    let auth = Auth::from_headers(&http.app.tokens, &headers);
-    auth.require()?;
-    let mut vars = json!({ "id": node_id });
-    if let Some(p) = int("page", q.page.as_deref())? {
-        vars["page"] = json!(p);
-    }
-    if let Some(l) = int("limit", q.limit.as_deref())? {
-        vars["limit"] = json!(l);
-    }
-    if let Some(b) = boolean("includeChildrenNodes", q.include_children_nodes.as_deref())? {
-        vars["includeChildrenNodes"] = json!(b);
-    }
-    if let Some(s) = q.sort_by.filter(|s| !s.is_empty()) {
-        vars["sortBy"] = json!(s);
-    }
-    let request = Request::new(NODE_MEMBERS_DOCUMENT).variables(Variables::from_json(vars)).data(auth);
-    let mut response = http.schema.execute(request).await;
-    crate::graphql::errors::ensure_codes(&mut response);
-    if let Some(err) = response.errors.first() {
-        let code = err.extensions.as_ref().and_then(|e| e.get("code")).map(|c| c.to_string().trim_matches('"').to_string());
-        let code = code.as_deref().unwrap_or(code::INVALID_INPUT);
-        if code == code::NOT_FOUND {
-            return Err(AppError::not_found("node", node_id).into());
-        }
-        return Err(AppError::from_code(code, &err.message).into());
-    }
-    let data = response.data.into_json().map_err(AppError::internal)?;
-    Ok(v2_ok(data))
+    let pool = caller(&http, &headers)?;
+    let query = MembersQuery {
+        page: Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?,
+        sort: MemberSort::User(match q.sort_by.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => UserSort::parse("sortBy", s)?,
+            None => UserSort::default(),
+        }),
+        include_children: boolean("includeChildrenNodes", q.include_children_nodes.as_deref())?.unwrap_or(false),
+    };
+    let orgs = &http.app.orgs;
+    let node = orgs.node(&pool, &node_id).await?;
+    let children = orgs.child_ids_of(std::slice::from_ref(&node.id)).await?.remove(&node.id).unwrap_or_default();
+    let page = orgs.members_page(&node, query).await?;
+    let mut json = to_json(&NodeDoc::from(&node));
+    json["children"] = json!(children);
+    json["users"] = json!({ "totalCount": page.total_count, "list": page.list.into_iter().map(User::from).collect::<Vec<_>>() });
+    Ok(v2_ok(json!({ "nodeById": json })))
 }
 
 #[derive(Deserialize)]
@@ -196,20 +173,23 @@ pub async fn department_members_v3(
 ) -> Result<Response, V3Error> {
     let pool = caller(&http, &headers)?;
     let required = |name: &str, v: Option<String>| v.filter(|s| !s.is_empty()).ok_or_else(|| AppError::invalid(name, format!("{name} is required")));
-    let args = DepartmentMembersArgs {
+    let query = DepartmentMembersQuery::new(DepartmentMembersArgs {
         organization_code: required("organizationCode", q.organization_code)?,
         department_id: required("departmentId", q.department_id)?,
         department_id_type: q.department_id_type,
-        sort_by: q.sort_by.as_deref().filter(|s| !s.is_empty()).map(DepartmentMemberSortBy::parse).transpose()?.unwrap_or_default(),
+        sort_by: q.sort_by.as_deref().filter(|s| !s.is_empty()).map(DepartmentMemberSort::parse).transpose()?.unwrap_or_default(),
         order_by: q.order_by.as_deref().filter(|s| !s.is_empty()).map(SortOrder::parse).transpose()?.unwrap_or_default(),
         include_children_departments: boolean("includeChildrenDepartments", q.include_children_departments.as_deref())?.unwrap_or(false),
         page: int("page", q.page.as_deref())?,
         limit: int("limit", q.limit.as_deref())?,
+        with_department_ids: boolean("withDepartmentIds", q.with_department_ids.as_deref())?.unwrap_or(false),
+    })?;
+    let options = UserDtoOptions {
         with_custom_data: boolean("withCustomData", q.with_custom_data.as_deref())?.unwrap_or(false),
         with_identities: boolean("withIdentities", q.with_identities.as_deref())?.unwrap_or(false),
-        with_department_ids: boolean("withDepartmentIds", q.with_department_ids.as_deref())?.unwrap_or(false),
     };
-    Ok(v3_ok(department_members(&http.app, &pool, args).await?))
+    let found = http.app.orgs.department_members(&pool, &query).await?;
+    Ok(v3_ok(UserPagingDto::new(found, options)))
 }
 
 /// A query-string integer; absent or empty means "the default".
@@ -232,8 +212,8 @@ fn boolean(name: &str, v: Option<&str>) -> Result<Option<bool>, AppError> {
 
 /// Seed 001's export format: node fields, `children` as nested nodes, `members` as users.
 fn export_json(tree: ExportNode) -> Value {
-    let mut v = node_doc(&tree.node);
-    v["members"] = json!(tree.members.iter().map(user_doc).collect::<Vec<_>>());
+    let mut v = to_json(&NodeDoc::from(&tree.node));
+    v["members"] = to_json(&tree.members.into_iter().map(UserDoc::from).collect::<Vec<_>>());
     v["children"] = Value::Array(tree.children.into_iter().map(export_json).collect());
     v
 }

@@ -1,5 +1,6 @@
 //! `GET /api/v2/users/{id}`: the user detail route of authing-js-sdk's `users.detail`.
 
+use crate::auth::Auth;
 use axum::{
     extract::{Path, State},
     http::HeaderMap,
@@ -8,10 +9,9 @@ use axum::{
 
 use super::{
     HttpState,
-    auth::Auth,
     envelope::{V2Error, v2_ok},
 };
-use crate::graphql::types::user::User;
+use crate::views::user::User;
 
 pub async fn detail(
     State(http): State<HttpState>,

@@ -3,6 +3,7 @@
 //! access token comes in `connection_init`'s payload; without a valid one the socket is closed
 //! with the protocol's error.
 
+use crate::auth::Auth;
 use async_graphql::{Data, http::ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use axum::{
 use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use serde_json::Value;
 
-use super::{HttpState, auth::Auth};
+use super::HttpState;
 
 /// `GET /graphql`: a WebSocket upgrade is a subscription connection, anything else GraphiQL.
 pub async fn graphql_get(state: State<HttpState>, req: Request) -> Response {

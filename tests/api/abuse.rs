@@ -346,7 +346,7 @@ async fn concurrent_failures_disable_a_webhook_exactly_at_the_limit() {
         .writer
         .write(&orgraph::domain::PoolId::trusted_for_tests(&s.pool_id), async |_, outbox| {
             for i in 0..12 {
-                outbox.record("login", None, json!({ "i": i }));
+                outbox.record_published(orgraph::domain::events::EventName::Login, None, json!({ "i": i }));
             }
             Ok(())
         })

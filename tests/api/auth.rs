@@ -140,7 +140,7 @@ async fn the_signing_key_is_kept_in_the_database_across_restarts() {
     // A second server on the same database accepts the first one's token.
     let mut config = crate::harness::test_config(&url);
     config.bootstrap_pool_id = Some(pool);
-    let (state, _) = orgraph::app::AppState::open(config).await.expect("second start");
+    let (state, _) = orgraph::state::AppState::open(config).await.expect("second start");
     let verified = state.tokens.verify(&token).expect("same key");
     assert_eq!(verified.scoped_userpool_id, s.pool_id);
 }

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use orgraph::{app::{AppState, Background}, cli::Cli, config::Config};
+use orgraph::{app::Background, cli::Cli, config::Config, state::AppState};
 use clap::Parser;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};

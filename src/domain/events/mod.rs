@@ -3,6 +3,10 @@
 //! read them live. A failed change writes and publishes nothing.
 
 pub mod catalog;
+pub mod payload;
+
+pub use catalog::EventName;
+pub use payload::{DomainEvent, WebhookRef};
 
 use std::sync::Arc;
 
@@ -73,7 +77,19 @@ impl Outbox {
     }
 
     /// Record one event of this transaction.
-    pub fn record(&mut self, name: &str, org_id: Option<&str>, data: Value) {
+    pub fn record(&mut self, event: DomainEvent) {
+        let org_id = event.org_id().map(str::to_string);
+        let data = serde_json::to_value(&event).unwrap_or(Value::Null);
+        self.push(event.name().as_str(), org_id.as_deref(), data);
+    }
+
+    /// Record an event published on behalf of another system (`publishEvent`): any name of the
+    /// catalog, any object as data.
+    pub fn record_published(&mut self, name: EventName, org_id: Option<&str>, data: Value) {
+        self.push(name.as_str(), org_id, data);
+    }
+
+    fn push(&mut self, name: &str, org_id: Option<&str>, data: Value) {
         self.pending.push(event::Model {
             id: ids::new_id(),
             seq: 0,
@@ -214,9 +230,8 @@ impl EventService {
 
     /// Publish an event of the catalog on behalf of a system in front of orgraph.
     pub async fn publish(&self, pool: &PoolId, name: &str, data: Value) -> AppResult<event::Model> {
-        if !catalog::is_known(name) {
-            return Err(AppError::invalid("eventName", format!("{name:?} is not an event name; see webhookEventList")));
-        }
+        let name = EventName::parse(name)
+            .ok_or_else(|| AppError::invalid("eventName", format!("{name:?} is not an event name; see webhookEventList")))?;
         if !data.is_object() {
             return Err(AppError::invalid("data", "data must be a JSON object"));
         }
@@ -227,7 +242,7 @@ impl EventService {
         let events = self
             .writer
             .write_events(pool, async |_, outbox| {
-                outbox.record(name, org_id.as_deref(), data);
+                outbox.record_published(name, org_id.as_deref(), data);
                 Ok(())
             })
             .await?;

@@ -14,7 +14,8 @@ use serde_json::json;
 use crate::{
     domain::{
         PoolId,
-        docs::{node_doc, user_doc},
+        docs::{NodeDoc, UserDoc},
+        events::DomainEvent,
         pagination::{Page, Paginated},
         users::{MAX_BATCH, UserSort},
     },
@@ -65,6 +66,102 @@ pub struct DepartmentMembersQuery {
     /// `department_id` names the node by `code` instead of id.
     pub by_code: bool,
     pub members: MembersQuery,
+    /// Also read each user's department ids.
+    pub with_department_ids: bool,
+}
+
+/// Largest `limit` of the v3 member list (seed 002: "maximum cannot exceed 50").
+pub const MAX_V3_LIMIT: u64 = 50;
+
+/// v3 sort keys of a member list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DepartmentMemberSort {
+    /// When the user joined the department (on a subtree: entered it).
+    #[default]
+    JoinDepartmentAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl DepartmentMemberSort {
+    pub fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "JoinDepartmentAt" => Ok(Self::JoinDepartmentAt),
+            "CreatedAt" => Ok(Self::CreatedAt),
+            "UpdatedAt" => Ok(Self::UpdatedAt),
+            _ => Err(AppError::invalid("sortBy", "sortBy must be JoinDepartmentAt, CreatedAt or UpdatedAt")),
+        }
+    }
+}
+
+impl SortOrder {
+    pub fn parse(s: &str) -> AppResult<Self> {
+        match s {
+            "Asc" | "asc" | "ASC" => Ok(Self::Asc),
+            "Desc" | "desc" | "DESC" => Ok(Self::Desc),
+            _ => Err(AppError::invalid("orderBy", "orderBy must be Asc or Desc")),
+        }
+    }
+}
+
+/// The arguments of v3 `listDepartmentMembers`, as both APIs take them.
+#[derive(Debug, Clone, Default)]
+pub struct DepartmentMembersArgs {
+    pub organization_code: String,
+    pub department_id: String,
+    pub department_id_type: Option<String>,
+    pub sort_by: DepartmentMemberSort,
+    pub order_by: SortOrder,
+    pub include_children_departments: bool,
+    pub page: Option<i64>,
+    pub limit: Option<i64>,
+    pub with_department_ids: bool,
+}
+
+impl DepartmentMembersQuery {
+    /// Check the arguments: the department id type, the page (`limit` at most 50).
+    pub fn new(args: DepartmentMembersArgs) -> AppResult<Self> {
+        let by_code = match args.department_id_type.as_deref() {
+            None | Some("") | Some("department_id") => false,
+            Some("code") => true,
+            Some(other) => {
+                return Err(AppError::invalid(
+                    "departmentIdType",
+                    format!("departmentIdType {other:?} is not supported: use department_id or code"),
+                ));
+            }
+        };
+        let asc = args.order_by == SortOrder::Asc;
+        let sort = match args.sort_by {
+            DepartmentMemberSort::JoinDepartmentAt => if asc { MemberSort::JoinedAsc } else { MemberSort::JoinedDesc },
+            DepartmentMemberSort::CreatedAt => MemberSort::User(if asc { UserSort::CreatedAtAsc } else { UserSort::CreatedAtDesc }),
+            DepartmentMemberSort::UpdatedAt => MemberSort::User(if asc { UserSort::UpdatedAtAsc } else { UserSort::UpdatedAtDesc }),
+        };
+        Ok(DepartmentMembersQuery {
+            organization_code: args.organization_code,
+            department_id: args.department_id,
+            by_code,
+            members: MembersQuery {
+                page: Page::new(args.page, args.limit, MAX_V3_LIMIT)?,
+                sort,
+                include_children: args.include_children_departments,
+            },
+            with_department_ids: args.with_department_ids,
+        })
+    }
+}
+
+/// A page of a department's members, with each one's department ids when asked.
+pub struct DepartmentMembersPage {
+    pub page: Paginated<user::Model>,
+    pub department_ids: Option<HashMap<String, Vec<String>>>,
 }
 
 /// A department of a user.
@@ -119,7 +216,7 @@ impl OrgService {
         }
         let node = find_node(txn, pool, &node.id).await?;
         for u in users.iter().filter(|u| new.contains(&u.id)) {
-            outbox.record("organization:member-added", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(u) }));
+            outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&node), user: UserDoc::from(u) });
         }
         Ok(node)
         }).await
@@ -135,7 +232,7 @@ impl OrgService {
         remove(txn, &node.id, &user_ids).await?;
         let node = find_node(txn, pool, &node.id).await?;
         for u in users_by_ids(txn, &user_ids).await? {
-            outbox.record("organization:member-removed", Some(&node.org_id), json!({ "node": node_doc(&node), "user": user_doc(&u) }));
+            outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&node), user: UserDoc::from(u) });
         }
         Ok(node)
         }).await
@@ -171,9 +268,9 @@ impl OrgService {
             fanout::add_refs(txn, &target.id, &ids, now).await?;
         }
         for u in users_by_ids(txn, &user_ids).await? {
-            outbox.record("organization:member-removed", Some(&source.org_id), json!({ "node": node_doc(&source), "user": user_doc(&u) }));
+            outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
             if new.iter().any(|m| m.user_id == u.id) {
-                outbox.record("organization:member-added", Some(&target.org_id), json!({ "node": node_doc(&target), "user": user_doc(&u) }));
+                outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&target), user: UserDoc::from(&u) });
             }
         }
         Ok(())
@@ -204,7 +301,7 @@ impl OrgService {
                 .exec(txn)
                 .await?;
         }
-        outbox.record("user:updated", None, json!({ "user": user_doc(&user), "updates": { "mainDepartmentId": department_id } }));
+        outbox.record(DomainEvent::UserUpdated { user: UserDoc::from(user), updates: json!({ "mainDepartmentId": department_id }) });
         Ok(())
         }).await
     }
@@ -281,7 +378,7 @@ impl OrgService {
 
     /// v3 `listDepartmentMembers`: the org by code, the department by id (`root` = the root
     /// node) or by code.
-    pub async fn department_members(&self, pool: &PoolId, q: &DepartmentMembersQuery) -> AppResult<Paginated<user::Model>> {
+    pub async fn department_members(&self, pool: &PoolId, q: &DepartmentMembersQuery) -> AppResult<DepartmentMembersPage> {
         let org = self.org_by_code(pool, &q.organization_code).await?;
         let node = if q.department_id == "root" {
             find_node(&self.db, pool, &org.root_node_id).await?
@@ -294,7 +391,14 @@ impl OrgService {
             }
             node
         };
-        self.members_page(&node, q.members).await
+        let page = self.members_page(&node, q.members).await?;
+        let department_ids = if q.with_department_ids {
+            let ids: Vec<String> = page.list.iter().map(|u| u.id.clone()).collect();
+            Some(self.department_ids_of(&ids).await?)
+        } else {
+            None
+        };
+        Ok(DepartmentMembersPage { page, department_ids })
     }
 }
 

@@ -10,7 +10,10 @@ mod nodes;
 mod orgs;
 mod transfer;
 
-pub use members::{DepartmentMembersQuery, MemberSort, MembersQuery, NodeRef, UserDepartment, member_page_sql};
+pub use members::{
+    DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersPage, DepartmentMembersQuery, MAX_V3_LIMIT, MemberSort,
+    MembersQuery, NodeRef, SortOrder, UserDepartment, member_page_sql,
+};
 pub use nodes::{NodeInput, NodePatch, PathStep};
 
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps

@@ -13,13 +13,13 @@ use super::{
     MAX_DEPTH, OrgService, ancestor_ids, ensure_code_free, ensure_org_code_free, fanout, find_node,
     find_node_in_org, find_org, i18n, node_code, node_name, node_order,
 };
-use serde_json::json;
 
 use crate::{
     domain::{
         PoolId,
-        docs::{node_doc, org_doc},
-        users::{Change, changed_fields},
+        docs::{NodeDoc, OrgDoc, changed_fields, to_json},
+        events::DomainEvent,
+        users::Change,
         validate,
     },
     error::{AppError, AppResult},
@@ -128,8 +128,7 @@ impl OrgService {
             ensure_code_free(txn, org_id, code, None).await?;
         }
         let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
-        outbox.record("organization:node-added", Some(org_id),
-            json!({ "organization": org_doc(&org), "node": node_doc(&node), "parentNode": node_doc(&parent) }));
+        outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
         Ok(node)
         }).await
     }
@@ -171,9 +170,9 @@ impl OrgService {
         }
         row.updated_at = Set(chrono::Utc::now());
         let node = row.update(txn).await?;
-        let after = node_doc(&node);
-        outbox.record("organization:node-updated", Some(&node.org_id),
-            json!({ "node": after.clone(), "updates": changed_fields(&node_doc(&current), &after) }));
+        let after = NodeDoc::from(&node);
+        let updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
+        outbox.record(DomainEvent::NodeUpdated { node: after, updates });
         Ok(node)
         }).await
     }
@@ -193,8 +192,7 @@ impl OrgService {
             vec![node_id.into()]).await?;
         fanout::shift_subtree(txn, node_id, &above, &[]).await?;
         exec(txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
-        outbox.record("organization:node-deleted", Some(org_id),
-            json!({ "nodes": subtree.iter().map(node_doc).collect::<Vec<_>>() }));
+        outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });
         Ok(())
         }).await
     }
@@ -259,10 +257,10 @@ impl OrgService {
         row.parent_id = Set(Some(target_parent_id.to_string()));
         row.updated_at = Set(chrono::Utc::now());
         let moved = row.update(txn).await?;
-        outbox.record("organization:node-moved", Some(org_id), json!({
-            "organization": org_doc(&org), "node": node_doc(&moved), "parentNode": node_doc(&target),
-            "oldParent": old_parent.as_ref().map(node_doc),
-        }));
+        outbox.record(DomainEvent::NodeMoved {
+            organization: OrgDoc::from(&org), node: NodeDoc::from(&moved), parent_node: NodeDoc::from(&target),
+            old_parent: old_parent.as_ref().map(NodeDoc::from),
+        });
         Ok(())
         }).await
     }

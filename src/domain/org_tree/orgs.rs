@@ -7,11 +7,11 @@ use sea_orm::{
 };
 
 use super::{OrgService, ensure_org_code_free, find_org, node_code, node_name, org_nodes};
-use serde_json::json;
 
 use crate::{
     domain::{
-        docs::{node_doc, org_doc},
+        docs::{NodeDoc, OrgDoc},
+        events::DomainEvent,
     },
     domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
     error::{AppError, AppResult},
@@ -52,7 +52,7 @@ impl OrgService {
         let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, super::NodeInput {
             name, code, description, ..Default::default()
         }, now).await?;
-        outbox.record("organization:created", Some(&org_id), json!({ "organization": org_doc(&org), "rootNode": node_doc(&root) }));
+        outbox.record(DomainEvent::OrganizationCreated { organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root) });
         Ok(org)
         }).await
     }
@@ -109,7 +109,7 @@ impl OrgService {
         // no ancestor outside the org needs its counts changed.
         exec(txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
         org::Entity::delete_by_id(id.to_string()).exec(txn).await?;
-        outbox.record("organization:deleted", Some(id), json!({ "organization": org_doc(&org) }));
+        outbox.record(DomainEvent::OrganizationDeleted { organization: OrgDoc::from(&org) });
         Ok(())
         }).await
     }

@@ -8,13 +8,13 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::Value;
 
 use super::{NodeInput, OrgService, ensure_org_code_free, find_org, org_nodes};
-use serde_json::json;
 
 use crate::{
     storage::sql::exec,
     domain::{
         PoolId,
-        docs::{node_doc, org_doc},
+        docs::{NodeDoc, OrgDoc},
+        events::DomainEvent,
     },
     error::{AppError, AppResult},
     ids,
@@ -159,9 +159,9 @@ impl OrgService {
                         vec![org_id.clone().into(), depth.into()]).await?;
                 }
                 let root = super::find_node(txn, pool, &org.root_node_id).await?;
-                outbox.record("organization:imported", Some(&org_id), json!({
-                    "organization": org_doc(&org), "rootNode": node_doc(&root), "nodesCount": node_count, "source": "JSON",
-                }));
+                outbox.record(DomainEvent::OrganizationImported {
+                    organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root), nodes_count: node_count, source: "JSON",
+                });
                 Ok(org)
             })
             .await

@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 use crate::{
     error::AppError,
     graphql::{context::{ClientAddress, ContextExt}, types::common::{AccessTokenRes, RefreshAccessTokenRes}},
-    http::auth::Auth,
+    auth::Auth,
 };
 
 #[derive(Default)]

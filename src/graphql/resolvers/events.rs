@@ -2,7 +2,7 @@ use async_graphql::{Context, Json, Object, Result};
 use serde_json::Value;
 
 use crate::{
-    domain::events::{EventFilter, catalog},
+    domain::events::{EventFilter, EventName},
     error::AppError,
     graphql::{
         context::ContextExt,
@@ -46,7 +46,7 @@ impl EventQuery {
 
     /// The event names webhooks and subscribers may ask for, with what they mean.
     async fn webhook_event_list(&self) -> Vec<WebhookEvent> {
-        catalog::EVENTS.iter().map(|(n, d)| WebhookEvent { name: (*n).into(), description: (*d).into() }).collect()
+        EventName::ALL.iter().map(|e| WebhookEvent { name: e.as_str().into(), description: e.description().into() }).collect()
     }
 }
 

@@ -1,13 +1,14 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::{
-    domain::org_tree::NodeRef,
+    domain::org_tree::{DepartmentMembersArgs, DepartmentMembersQuery, NodeRef},
+    views::v3::{UserDtoOptions, UserPagingDto},
     graphql::{
         context::ContextExt,
         types::{
             common::CommonMessage,
             org::Node,
-            v3::{DepartmentMemberSortBy, DepartmentMembersArgs, SortOrder, UserPagingDto, department_members},
+            common::{DepartmentMemberSortBy, SortOrder},
         },
     },
 };
@@ -39,20 +40,19 @@ impl MemberQuery {
     ) -> Result<UserPagingDto> {
         let _ = tenant_id;
         let pool = ctx.pool()?;
-        let args = DepartmentMembersArgs {
+        let query = DepartmentMembersQuery::new(DepartmentMembersArgs {
             organization_code,
             department_id,
             department_id_type,
-            sort_by,
-            order_by,
+            sort_by: sort_by.into(),
+            order_by: order_by.into(),
             include_children_departments,
             page,
             limit,
-            with_custom_data,
-            with_identities,
             with_department_ids,
-        };
-        Ok(department_members(ctx.state(), &pool, args).await?)
+        })?;
+        let found = ctx.state().orgs.department_members(&pool, &query).await?;
+        Ok(UserPagingDto::new(found, UserDtoOptions { with_identities, with_custom_data }))
     }
 }
 

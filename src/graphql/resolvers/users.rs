@@ -1,13 +1,13 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::{
+    views::user::{PaginatedUsers, User},
     domain::{pagination::Page, users::CreateOptions},
     error::AppError,
     graphql::{
         context::ContextExt,
         types::{
             common::{CommonMessage, SortByEnum},
-            user::{PaginatedUsers, User},
             user_input::{CreateUserIdentityInput, CreateUserInput, UpdateUserInput, custom_data_object},
         },
     },

@@ -51,7 +51,7 @@ impl WebhookMutation {
             name: Some(name),
             url: Some(url),
             secret,
-            content_type: content_type.map(|c| c.as_str().to_string()),
+            content_type: content_type.map(Into::into),
             events: Some(events),
             enabled,
         };
@@ -72,7 +72,7 @@ impl WebhookMutation {
         enabled: Option<bool>,
     ) -> Result<Webhook> {
         let pool = ctx.pool()?;
-        let input = WebhookInput { name, url, secret, content_type: content_type.map(|c| c.as_str().to_string()), events, enabled };
+        let input = WebhookInput { name, url, secret, content_type: content_type.map(Into::into), events, enabled };
         Ok(ctx.state().webhooks.update(&pool, &id, input).await?.into())
     }
 

@@ -72,7 +72,20 @@ impl From<SortByEnum> for UserSort {
     }
 }
 
-/// Times as Authing writes them: ISO 8601, UTC, milliseconds.
-pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+/// v3 member list order (`listDepartmentMembers`).
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[graphql(remote = "crate::domain::org_tree::DepartmentMemberSort", rename_items = "PascalCase")]
+pub enum DepartmentMemberSortBy {
+    #[default]
+    JoinDepartmentAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[graphql(remote = "crate::domain::org_tree::SortOrder", rename_items = "PascalCase")]
+pub enum SortOrder {
+    Asc,
+    #[default]
+    Desc,
 }

@@ -2,7 +2,7 @@ use async_graphql::{Json, SimpleObject};
 use entity::event;
 use serde_json::Value;
 
-use super::common::iso;
+use crate::domain::docs::iso;
 
 /// A change, as webhooks and subscribers receive it: `{eventName, data}` with seed 000's
 /// payloads. `id` is time-ordered: pass the last one seen as `after` to resume.

@@ -3,7 +3,5 @@
 pub mod common;
 pub mod event;
 pub mod org;
-pub mod user;
 pub mod user_input;
-pub mod v3;
 pub mod webhook;

@@ -5,12 +5,11 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, dataloader::DataLoader};
 use entity::{node, org};
 
-use super::{
-    common::{SortByEnum, iso},
-    user::{PaginatedUsers, User},
-};
+use super::common::SortByEnum;
 use crate::{
+    views::user::{PaginatedUsers, User},
     domain::{
+        docs::iso,
         org_tree::{MemberSort, MembersQuery, PathStep},
         pagination::Page,
     },

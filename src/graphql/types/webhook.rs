@@ -2,7 +2,7 @@ use async_graphql::{ComplexObject, Context, Enum, Json, Result, SimpleObject};
 use entity::{delivery, delivery_attempt, webhook};
 use serde_json::Value;
 
-use super::common::iso;
+use crate::domain::docs::iso;
 use crate::{
     delivery::sender::Attempt,
     domain::pagination::Page,
@@ -10,6 +10,7 @@ use crate::{
 };
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::webhook::ContentType")]
 pub enum WebhookContentType {
     /// `application/json`
     Json,
@@ -17,14 +18,6 @@ pub enum WebhookContentType {
     Form,
 }
 
-impl WebhookContentType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Json => "json",
-            Self::Form => "form",
-        }
-    }
-}
 
 /// A webhook. Its secret is write-only: it is never returned.
 #[derive(SimpleObject)]
@@ -47,7 +40,7 @@ pub struct Webhook {
 impl From<webhook::Model> for Webhook {
     fn from(w: webhook::Model) -> Self {
         Webhook {
-            content_type: if w.content_type == "form" { WebhookContentType::Form } else { WebhookContentType::Json },
+            content_type: w.content_type.into(),
             events: w.events.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default(),
             has_secret: !w.secret.is_empty(),
             id: w.id,
@@ -106,7 +99,7 @@ impl WebhookDelivery {
         WebhookDelivery {
             id: d.id,
             event_id: d.event_id,
-            status: d.status,
+            status: d.status.as_str().to_string(),
             attempts: d.attempts,
             next_attempt_at: iso(d.next_attempt_at),
             last_status_code: d.last_status_code,

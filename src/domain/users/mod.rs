@@ -1,19 +1,20 @@
 //! Users of a pool: creation, reading, updating and deleting, with the rules that apply to them
 //! (identifiers unique within the pool, passwords stored hashed and never returned).
 
-use entity::user;
+use entity::user::{self, Gender, UserStatus};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
 
 use super::{
     PoolId,
-    docs::user_doc,
-    write::Writer,
+    docs::{UserDoc, changed_fields, to_json},
+    events::DomainEvent,
     pagination::{Page, Paginated},
-    validate::{self, MAX_LONG_TEXT, MAX_TEXT},
+    validate::{self, MAX_TEXT},
+    write::Writer,
 };
 use crate::{
     error::{AppError, AppResult},
@@ -21,8 +22,10 @@ use crate::{
     security::secret_hash::Hasher,
 };
 
-pub const STATUSES: &[&str] = &["Activated", "Suspended", "Deactivated", "Resigned", "Archived"];
-pub const GENDERS: &[&str] = &["M", "F", "U"];
+pub mod profile;
+
+use profile::ProfilePatch;
+
 /// Most users one `deleteUsers` call takes.
 pub const MAX_BATCH: usize = 1_000;
 /// Largest custom data object, serialised.
@@ -31,55 +34,41 @@ pub const MAX_CUSTOM_DATA_BYTES: usize = 64 * 1024;
 /// A field of a patch: `None` leaves it as it is, `Some(None)` clears it.
 pub type Change<T> = Option<Option<T>>;
 
-/// The user fields a create or update sets. Text values arrive raw and are validated here.
+/// The user fields a create or update sets. Values arrive as sent and are validated here.
 #[derive(Debug, Clone, Default)]
 pub struct UserPatch {
     pub username: Change<String>,
     pub email: Change<String>,
     pub phone: Change<String>,
-    pub phone_country_code: Change<String>,
+    pub external_id: Change<String>,
     pub email_verified: Option<bool>,
     pub phone_verified: Option<bool>,
     /// In clear (the web layer has already opened what the SDK encrypted).
     pub password: Option<String>,
-    pub name: Change<String>,
-    pub nickname: Change<String>,
-    pub given_name: Change<String>,
-    pub family_name: Change<String>,
-    pub middle_name: Change<String>,
-    pub preferred_username: Change<String>,
-    pub profile: Change<String>,
-    pub website: Change<String>,
-    pub photo: Change<String>,
+    pub profile: ProfilePatch,
+    /// `M`, `F` or `U`.
     pub gender: Option<String>,
-    pub birthdate: Change<String>,
-    pub zoneinfo: Change<String>,
-    pub locale: Change<String>,
-    pub address: Change<String>,
-    pub formatted: Change<String>,
-    pub street_address: Change<String>,
-    pub locality: Change<String>,
-    pub region: Change<String>,
-    pub postal_code: Change<String>,
-    pub city: Change<String>,
-    pub province: Change<String>,
-    pub country: Change<String>,
-    pub company: Change<String>,
-    pub browser: Change<String>,
-    pub device: Change<String>,
-    pub unionid: Change<String>,
-    pub openid: Change<String>,
-    pub oauth: Change<String>,
+    pub status: Option<UserStatus>,
     pub register_source: Option<Vec<String>>,
     pub logins_count: Option<i32>,
     pub last_login: Change<String>,
-    pub last_ip: Change<String>,
     pub signed_up: Change<String>,
     pub blocked: Option<bool>,
-    pub status: Option<String>,
-    pub external_id: Change<String>,
     /// Keys to set; a `null` value removes the key.
     pub custom_data: Option<Map<String, Value>>,
+}
+
+/// A status named as the APIs name it (`Activated`, `Suspended`, ...).
+pub fn parse_status(field: &str, value: &str) -> AppResult<UserStatus> {
+    UserStatus::iter()
+        .find(|s| s.to_value() == value.trim())
+        .ok_or_else(|| AppError::invalid(field, format!("{field} must be one of Activated, Suspended, Deactivated, Resigned, Archived")))
+}
+
+fn parse_gender(value: &str) -> AppResult<Gender> {
+    Gender::iter()
+        .find(|g| g.to_value() == value.trim())
+        .ok_or_else(|| AppError::invalid("gender", "gender must be one of M, F, U"))
 }
 
 /// Options that only apply when a user is created.
@@ -100,6 +89,8 @@ pub struct NewIdentity {
     pub connection_id: Option<String>,
 }
 
+/// Orders of user lists, named in Authing's v2 API `CREATEDAT_DESC`, `CREATEDAT_ASC`,
+/// `UPDATEDAT_DESC` and `UPDATEDAT_ASC`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum UserSort {
     #[default]
@@ -107,6 +98,18 @@ pub enum UserSort {
     CreatedAtAsc,
     UpdatedAtDesc,
     UpdatedAtAsc,
+}
+
+impl UserSort {
+    pub fn parse(field: &str, value: &str) -> AppResult<Self> {
+        match value {
+            "CREATEDAT_DESC" => Ok(UserSort::CreatedAtDesc),
+            "CREATEDAT_ASC" => Ok(UserSort::CreatedAtAsc),
+            "UPDATEDAT_DESC" => Ok(UserSort::UpdatedAtDesc),
+            "UPDATEDAT_ASC" => Ok(UserSort::UpdatedAtAsc),
+            _ => Err(AppError::invalid(field, format!("{field} must be CREATEDAT_DESC, CREATEDAT_ASC, UPDATEDAT_DESC or UPDATEDAT_ASC"))),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -152,10 +155,9 @@ impl UserService {
             .write(pool, async |txn, outbox| {
                 ensure_unique(txn, pool, None, &probe).await?;
                 let created = row.insert(txn).await?;
-                let doc = user_doc(&created);
-                outbox.record("user:created", None, json!({ "user": doc }));
-                // Seed 000: `register` also fires when an administrator creates a user.
-                outbox.record("register", None, json!({ "user": doc }));
+                let user = UserDoc::from(&created);
+                outbox.record(DomainEvent::UserCreated { user: user.clone() });
+                outbox.record(DomainEvent::Register { user });
                 Ok(created)
             })
             .await
@@ -198,7 +200,7 @@ impl UserService {
         let custom = patch.custom_data.clone();
         self.writer.write(pool, async |txn, outbox| {
         let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
-        let before = user_doc(&current);
+        let before = to_json(&UserDoc::from(&current));
         let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
         let mut row: user::ActiveModel = current.into();
         apply_patch(&mut row, patch)?;
@@ -221,28 +223,28 @@ impl UserService {
         row.updated_at = Set(now);
         let updated = row.update(txn).await?;
         crate::domain::org_tree::fanout::touch_user(txn, id, now).await?;
-        let after = user_doc(&updated);
-        let mut data = json!({ "user": after.clone(), "updates": changed_fields(&before, &after) });
+        let user = UserDoc::from(&updated);
+        let after = to_json(&user);
+        let mut updates = changed_fields(&before, &after);
         if password_changed {
-            data["updates"]["password"] = json!("[changed]");
+            updates["password"] = json!("[changed]");
         }
-        outbox.record("user:updated", None, data);
+        outbox.record(DomainEvent::UserUpdated { user: user.clone(), updates });
         // The more specific events of seed 000 that the same change also is.
-        let user = json!({ "user": after.clone() });
         if password_changed {
-            outbox.record("user:password-changed", None, user.clone());
+            outbox.record(DomainEvent::UserPasswordChanged { user: user.clone() });
         }
         if before["customData"] != after["customData"] {
-            outbox.record("user:udv-changed", None,
-                json!({ "user": after.clone(), "udv": changed_fields(&before["customData"], &after["customData"]) }));
+            let udv = changed_fields(&before["customData"], &after["customData"]);
+            outbox.record(DomainEvent::UserUdvChanged { user: user.clone(), udv });
         }
         if before["blocked"] != after["blocked"] {
-            let name = if after["blocked"] == true { "user:blocked" } else { "user:unblocked" };
-            outbox.record(name, None, user.clone());
+            let user = user.clone();
+            outbox.record(if updated.blocked { DomainEvent::UserBlocked { user } } else { DomainEvent::UserUnblocked { user } });
         }
-        if before["status"] != after["status"] && (before["status"] == "Archived" || after["status"] == "Archived") {
-            let name = if after["status"] == "Archived" { "user:archived" } else { "user:unarchived" };
-            outbox.record(name, None, user);
+        let archived = |v: &Value| v == "Archived";
+        if archived(&before["status"]) != archived(&after["status"]) {
+            outbox.record(if archived(&after["status"]) { DomainEvent::UserArchived { user } } else { DomainEvent::UserUnarchived { user } });
         }
         Ok(updated)
         }).await
@@ -282,22 +284,10 @@ impl UserService {
             .exec(txn)
             .await?
             .rows_affected;
-        outbox.record("user:deleted", None, json!({ "users": found.iter().map(user_doc).collect::<Vec<_>>() }));
+        outbox.record(DomainEvent::UserDeleted { users: found.into_iter().map(UserDoc::from).collect() });
         Ok(deleted)
         }).await
     }
-}
-
-/// The fields whose value differs between two documents of the same object (`updatedAt` aside),
-/// with their new values: the `updates` of an `*:updated` event.
-pub fn changed_fields(before: &Value, after: &Value) -> Value {
-    let (Some(b), Some(a)) = (before.as_object(), after.as_object()) else { return json!({}) };
-    let changes: Map<String, Value> = a
-        .iter()
-        .filter(|(k, v)| k.as_str() != "updatedAt" && b.get(k.as_str()) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Value::Object(changes)
 }
 
 /// A new user row with every default set (an active user, gender U, no custom data); bulk
@@ -309,11 +299,11 @@ pub fn new_row(pool: &PoolId, now: chrono::DateTime<chrono::Utc>) -> user::Activ
         email_verified: Set(false),
         phone_verified: Set(false),
         password_hash: Set(None),
-        gender: Set("U".into()),
+        gender: Set(Gender::U),
         register_source: Set(json!([])),
         logins_count: Set(0),
         blocked: Set(false),
-        status: Set("Activated".into()),
+        status: Set(UserStatus::Activated),
         custom_data: Set(json!({})),
         identities: Set(json!([])),
         created_at: Set(now),
@@ -441,50 +431,19 @@ fn identity_json(identity: NewIdentity) -> AppResult<Value> {
 
 /// Validate every field of `patch` and set it on `row`.
 fn apply_patch(row: &mut user::ActiveModel, p: UserPatch) -> AppResult<()> {
-    fn text(field: &str, change: Change<String>, max: usize) -> AppResult<Option<Option<String>>> {
+    fn text(field: &str, change: Change<String>) -> AppResult<Option<Option<String>>> {
         Ok(match change {
             None => None,
             Some(None) => Some(None),
-            Some(Some(v)) => Some(validate::optional_text(field, &v, max)?),
+            Some(Some(v)) => Some(validate::optional_text(field, &v, MAX_TEXT)?),
         })
     }
-    macro_rules! set_text {
-        ($($field:ident: $name:literal, $max:expr;)*) => {$(
-            if let Some(v) = text($name, p.$field, $max)? { row.$field = Set(v); }
-        )*};
+    p.profile.apply(row)?;
+    if let Some(v) = text("username", p.username)? {
+        row.username = Set(v);
     }
-    set_text! {
-        username: "username", MAX_TEXT;
-        phone_country_code: "phoneCountryCode", 8;
-        name: "name", MAX_TEXT;
-        nickname: "nickname", MAX_TEXT;
-        given_name: "givenName", MAX_TEXT;
-        family_name: "familyName", MAX_TEXT;
-        middle_name: "middleName", MAX_TEXT;
-        preferred_username: "preferredUsername", MAX_TEXT;
-        profile: "profile", MAX_TEXT;
-        website: "website", MAX_TEXT;
-        photo: "photo", MAX_LONG_TEXT;
-        birthdate: "birthdate", 32;
-        zoneinfo: "zoneinfo", 64;
-        locale: "locale", 32;
-        address: "address", MAX_TEXT;
-        formatted: "formatted", MAX_TEXT;
-        street_address: "streetAddress", MAX_TEXT;
-        locality: "locality", MAX_TEXT;
-        region: "region", MAX_TEXT;
-        postal_code: "postalCode", 32;
-        city: "city", MAX_TEXT;
-        province: "province", MAX_TEXT;
-        country: "country", MAX_TEXT;
-        company: "company", MAX_TEXT;
-        browser: "browser", MAX_LONG_TEXT;
-        device: "device", MAX_TEXT;
-        unionid: "unionid", MAX_TEXT;
-        openid: "openid", MAX_TEXT;
-        oauth: "oauth", MAX_LONG_TEXT;
-        last_ip: "lastIP", 64;
-        external_id: "externalId", MAX_TEXT;
+    if let Some(v) = text("externalId", p.external_id)? {
+        row.external_id = Set(v);
     }
     if let Some(v) = p.email {
         row.email = Set(match v { Some(v) => validate::email(&v)?, None => None });
@@ -499,10 +458,10 @@ fn apply_patch(row: &mut user::ActiveModel, p: UserPatch) -> AppResult<()> {
         row.signed_up = Set(match v { Some(v) => validate::timestamp("signedUp", &v)?, None => None });
     }
     if let Some(v) = p.gender {
-        row.gender = Set(validate::one_of("gender", v.trim(), GENDERS)?);
+        row.gender = Set(parse_gender(&v)?);
     }
     if let Some(v) = p.status {
-        row.status = Set(validate::one_of("status", v.trim(), STATUSES)?);
+        row.status = Set(v);
     }
     if let Some(v) = p.logins_count {
         if v < 0 {

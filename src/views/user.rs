@@ -1,42 +1,57 @@
-use async_graphql::{Enum, SimpleObject};
+//! A user as Authing's v2 API shows it (GraphQL `User`, and the v2 REST routes that answer
+//! users): the stored row, its descriptive fields flattened in from `Profile`.
+
+use async_graphql::{Enum, Object, SimpleObject};
+use sea_orm::ActiveEnum;
 use entity::user;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::common::iso;
+use crate::domain::{
+    docs::iso,
+    users::profile::{Profile, with_profile_fields},
+};
+
+macro_rules! profile_object {
+    ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+        /// The descriptive fields, flattened into `User` (names of Authing's v2 schema).
+        #[Object(name = "UserProfileFields")]
+        impl Profile {
+            $(
+                #[graphql(name = $gql)]
+                async fn $field(&self) -> Option<&str> {
+                    self.$field.as_deref()
+                }
+            )*
+        }
+
+        /// The descriptive fields, flattened into the v3 `UserDto` (named as in its JSON).
+        #[derive(Debug, Clone, Default, Serialize)]
+        #[serde(transparent)]
+        pub struct ProfileV3(pub Profile);
+
+        #[Object(name = "UserDtoProfileFields")]
+        impl ProfileV3 {
+            $(
+                #[graphql(name = $json)]
+                async fn $field(&self) -> Option<&str> {
+                    self.0.$field.as_deref()
+                }
+            )*
+        }
+    };
+}
+with_profile_fields!(profile_object);
 
 /// Account status, as Authing's `UserStatus` (and the v3 UserDto) name them.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
-#[graphql(rename_items = "PascalCase")]
+#[graphql(remote = "entity::user::UserStatus", rename_items = "PascalCase")]
 pub enum UserStatus {
     Suspended,
     Resigned,
     Activated,
     Archived,
     Deactivated,
-}
-
-impl UserStatus {
-    fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "Suspended" => Self::Suspended,
-            "Resigned" => Self::Resigned,
-            "Activated" => Self::Activated,
-            "Archived" => Self::Archived,
-            "Deactivated" => Self::Deactivated,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Suspended => "Suspended",
-            Self::Resigned => "Resigned",
-            Self::Activated => "Activated",
-            Self::Archived => "Archived",
-            Self::Deactivated => "Deactivated",
-        }
-    }
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
@@ -94,48 +109,24 @@ pub struct User {
     pub email_verified: Option<bool>,
     pub phone: Option<String>,
     pub phone_verified: Option<bool>,
-    pub phone_country_code: Option<String>,
-    pub unionid: Option<String>,
-    pub openid: Option<String>,
+    #[graphql(flatten)]
+    #[serde(flatten)]
+    pub profile: Profile,
+    /// The v2 REST answers carry the last IP as `lastIP` too (the profile has `lastIp`).
+    #[graphql(skip)]
+    #[serde(rename = "lastIP")]
+    pub last_ip_v2: Option<String>,
     pub identities: Option<Vec<Option<Identity>>>,
-    pub nickname: Option<String>,
     pub register_source: Option<Vec<String>>,
-    pub photo: Option<String>,
     pub password: Option<String>,
-    pub oauth: Option<String>,
     pub token: Option<String>,
     pub token_expired_at: Option<String>,
     pub logins_count: Option<i32>,
     pub last_login: Option<String>,
-    #[graphql(name = "lastIP")]
-    #[serde(rename = "lastIP")]
-    pub last_ip: Option<String>,
     pub signed_up: Option<String>,
     pub blocked: Option<bool>,
     pub is_deleted: Option<bool>,
-    pub device: Option<String>,
-    pub browser: Option<String>,
-    pub company: Option<String>,
-    pub name: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub middle_name: Option<String>,
-    pub profile: Option<String>,
-    pub preferred_username: Option<String>,
-    pub website: Option<String>,
     pub gender: Option<String>,
-    pub birthdate: Option<String>,
-    pub zoneinfo: Option<String>,
-    pub locale: Option<String>,
-    pub address: Option<String>,
-    pub formatted: Option<String>,
-    pub street_address: Option<String>,
-    pub locality: Option<String>,
-    pub region: Option<String>,
-    pub postal_code: Option<String>,
-    pub city: Option<String>,
-    pub province: Option<String>,
-    pub country: Option<String>,
     pub created_at: Option<String>,
     pub updated_at: Option<String>,
     pub external_id: Option<String>,
@@ -160,56 +151,30 @@ impl From<crate::domain::pagination::Paginated<user::Model>> for PaginatedUsers 
 }
 
 impl From<user::Model> for User {
-    fn from(u: user::Model) -> Self {
+    fn from(mut u: user::Model) -> Self {
         let arn = format!("arn:cn:authing:{}:user:{}", u.user_pool_id, u.id);
+        let profile = Profile::take(&mut u);
         User {
             arn,
-            status: UserStatus::parse(&u.status),
+            status: Some(u.status.into()),
             username: u.username,
             email: u.email,
             email_verified: Some(u.email_verified),
             phone: u.phone,
             phone_verified: Some(u.phone_verified),
-            phone_country_code: u.phone_country_code,
-            unionid: u.unionid,
-            openid: u.openid,
+            last_ip_v2: profile.last_ip.clone(),
+            profile,
             identities: Some(identities(&u.identities, &u.id, &u.user_pool_id)),
-            nickname: u.nickname,
             register_source: Some(strings(&u.register_source)),
-            photo: u.photo,
             password: None,
-            oauth: u.oauth,
             token: None,
             token_expired_at: None,
             logins_count: Some(u.logins_count),
             last_login: u.last_login.map(iso),
-            last_ip: u.last_ip,
             signed_up: Some(iso(u.signed_up.unwrap_or(u.created_at))),
             blocked: Some(u.blocked),
             is_deleted: Some(false),
-            device: u.device,
-            browser: u.browser,
-            company: u.company,
-            name: u.name,
-            given_name: u.given_name,
-            family_name: u.family_name,
-            middle_name: u.middle_name,
-            profile: u.profile,
-            preferred_username: u.preferred_username,
-            website: u.website,
-            gender: Some(u.gender),
-            birthdate: u.birthdate,
-            zoneinfo: u.zoneinfo,
-            locale: u.locale,
-            address: u.address,
-            formatted: u.formatted,
-            street_address: u.street_address,
-            locality: u.locality,
-            region: u.region,
-            postal_code: u.postal_code,
-            city: u.city,
-            province: u.province,
-            country: u.country,
+            gender: Some(u.gender.to_value()),
             created_at: Some(iso(u.created_at)),
             updated_at: Some(iso(u.updated_at)),
             external_id: u.external_id,
@@ -222,7 +187,7 @@ impl From<user::Model> for User {
     }
 }
 
-fn strings(v: &Value) -> Vec<String> {
+pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
         .unwrap_or_default()

@@ -1,0 +1,103 @@
+//! The events orgraph causes, each with its typed payload. A payload serialises to seed 000's
+//! `data` shape; its name and organization come from its variant, so neither can be mistyped.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::catalog::EventName;
+use crate::domain::docs::{NodeDoc, OrgDoc, UserDoc};
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum DomainEvent {
+    UserCreated { user: UserDoc },
+    /// Seed 000: `register` also fires when an administrator creates a user.
+    Register { user: UserDoc },
+    UserUpdated { user: UserDoc, updates: Value },
+    UserPasswordChanged { user: UserDoc },
+    UserUdvChanged { user: UserDoc, udv: Value },
+    UserBlocked { user: UserDoc },
+    UserUnblocked { user: UserDoc },
+    UserArchived { user: UserDoc },
+    UserUnarchived { user: UserDoc },
+    UserDeleted { users: Vec<UserDoc> },
+    OrganizationCreated { organization: OrgDoc, root_node: NodeDoc },
+    OrganizationDeleted { organization: OrgDoc },
+    NodeAdded { organization: OrgDoc, node: NodeDoc, parent_node: NodeDoc },
+    NodeUpdated { node: NodeDoc, updates: Value },
+    NodeMoved { organization: OrgDoc, node: NodeDoc, parent_node: NodeDoc, old_parent: Option<NodeDoc> },
+    /// The deleted subtree, top first.
+    NodeDeleted { nodes: Vec<NodeDoc> },
+    MemberAdded { node: NodeDoc, user: UserDoc },
+    MemberRemoved { node: NodeDoc, user: UserDoc },
+    OrganizationImported { organization: OrgDoc, root_node: NodeDoc, nodes_count: usize, source: &'static str },
+    WebhookDisabled { webhook: WebhookRef, consecutive_failures: i32 },
+}
+
+/// The webhook an event is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct WebhookRef {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl DomainEvent {
+    pub fn name(&self) -> EventName {
+        use DomainEvent::*;
+        match self {
+            UserCreated { .. } => EventName::UserCreated,
+            Register { .. } => EventName::Register,
+            UserUpdated { .. } => EventName::UserUpdated,
+            UserPasswordChanged { .. } => EventName::UserPasswordChanged,
+            UserUdvChanged { .. } => EventName::UserUdvChanged,
+            UserBlocked { .. } => EventName::UserBlocked,
+            UserUnblocked { .. } => EventName::UserUnblocked,
+            UserArchived { .. } => EventName::UserArchived,
+            UserUnarchived { .. } => EventName::UserUnarchived,
+            UserDeleted { .. } => EventName::UserDeleted,
+            OrganizationCreated { .. } => EventName::OrganizationCreated,
+            OrganizationDeleted { .. } => EventName::OrganizationDeleted,
+            NodeAdded { .. } => EventName::OrganizationNodeAdded,
+            NodeUpdated { .. } => EventName::OrganizationNodeUpdated,
+            NodeMoved { .. } => EventName::OrganizationNodeMoved,
+            NodeDeleted { .. } => EventName::OrganizationNodeDeleted,
+            MemberAdded { .. } => EventName::OrganizationMemberAdded,
+            MemberRemoved { .. } => EventName::OrganizationMemberRemoved,
+            OrganizationImported { .. } => EventName::OrganizationImported,
+            WebhookDisabled { .. } => EventName::WebhookDisabled,
+        }
+    }
+
+    /// The organization the event is about (subscriptions filter on it).
+    pub fn org_id(&self) -> Option<&str> {
+        use DomainEvent::*;
+        match self {
+            OrganizationCreated { organization, .. }
+            | OrganizationDeleted { organization }
+            | NodeAdded { organization, .. }
+            | NodeMoved { organization, .. }
+            | OrganizationImported { organization, .. } => Some(&organization.id),
+            NodeUpdated { node, .. } | MemberAdded { node, .. } | MemberRemoved { node, .. } => Some(&node.org_id),
+            NodeDeleted { nodes } => nodes.first().map(|n| n.org_id.as_str()),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_serialise_to_seed_000_shapes() {
+        let e = DomainEvent::WebhookDisabled {
+            webhook: WebhookRef { id: "w".into(), name: "n".into(), url: "u".into() },
+            consecutive_failures: 3,
+        };
+        assert_eq!(serde_json::to_value(&e).unwrap(), serde_json::json!({
+            "webhook": { "id": "w", "name": "n", "url": "u" }, "consecutiveFailures": 3,
+        }));
+        assert_eq!(e.name().as_str(), "webhook:disabled");
+    }
+}

@@ -1,0 +1,90 @@
+//! The application state: every service, built once from the configuration (database,
+//! migrations, keys, first pool). Building it starts no task; see `app::Background`.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    config::Config,
+    delivery::sender::Sender,
+    domain::{
+        events::{EventBus, EventService},
+        org_tree::OrgService,
+        pools::{Bootstrap, PoolService},
+        users::UserService,
+        webhooks::WebhookService,
+        write::Writer,
+    },
+    error::AppResult,
+    security::{password_box::PasswordKeyring, secret_hash::Hasher, throttle::CredentialThrottle, tokens::TokenService},
+    storage::{self, WriteGate, metrics::DbMetrics, server_keys},
+};
+
+/// What every request handler and resolver can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub writer: Writer,
+    pub tokens: Arc<TokenService>,
+    pub password_keys: Arc<PasswordKeyring>,
+    pub pools: PoolService,
+    pub users: UserService,
+    pub orgs: OrgService,
+    pub events: EventService,
+    pub webhooks: WebhookService,
+    pub sender: Sender,
+    pub db_metrics: Arc<DbMetrics>,
+}
+
+impl AppState {
+    /// Connect, migrate and load keys; create the first user pool when the database has none.
+    /// Starts no task: see [`Background`].
+    pub async fn open(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
+        let db_metrics = Arc::new(DbMetrics::default());
+        let write_wait = Duration::from_secs(config.db_write_wait_secs.max(1));
+        let db = storage::connect(&config.database_url, config.db_max_connections, write_wait, db_metrics.clone()).await?;
+        storage::migrate(&db).await?;
+        let jwt_key = match &config.jwt_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => {
+                let stored = server_keys::get_or_create(&db, server_keys::JWT_SIGNING_KEY, || async {
+                    Ok(crate::ids::random_hex(64))
+                })
+                .await?;
+                stored.into_bytes()
+            }
+        };
+        let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
+        let limits = &config.limits;
+        let hasher = Hasher::new(limits.hash_concurrency);
+        let throttle = Arc::new(CredentialThrottle::new(limits.auth_failures_per_minute, limits.auth_pool_failures_per_minute));
+        let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
+        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle);
+        let bootstrap = pools
+            .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
+            .await?;
+        let state = AppState {
+            users: UserService::new(writer.clone(), hasher),
+            orgs: OrgService::new(writer.clone()),
+            events: EventService::new(writer.clone()),
+            webhooks: WebhookService::new(writer.clone()),
+            sender: Sender::new(&config.webhooks)?,
+            writer,
+            db_metrics,
+            pools,
+            password_keys: Arc::new(PasswordKeyring::new(db.clone())),
+            tokens: Arc::new(tokens),
+            db,
+            config: Arc::new(config),
+        };
+        Ok((state, bootstrap))
+    }
+
+    /// Open a password the SDK may have encrypted with our public key.
+    pub async fn open_password(&self, sent: &str) -> AppResult<String> {
+        Ok(self.password_keys.get().await?.open(sent))
+    }
+}
+
