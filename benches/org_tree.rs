@@ -26,7 +26,7 @@ use orgraph::{
     cli::Cli,
     domain::{
         PoolId,
-        org_tree::{MemberSort, MembersQuery, fanout, member_page_sql},
+        org_tree::{MemberSort, MembersQuery, member_page_sql},
         pagination::Page,
         users::UserSort,
     },
@@ -78,7 +78,7 @@ async fn main() -> anyhow::Result<()> {
     config.log_level = "warn".into();
     let (state, _) = AppState::open(config).await?;
     let _background = orgraph::app::Background::start(&state);
-    let pool = PoolId::trusted_for_tests("benchpool");
+    let pool = state.pools.authenticate("benchpool", "bench-secret-0123456789", None).await?;
 
     let t = Instant::now();
     let ds = generate(&state, &pool, nodes, users).await?;
@@ -321,7 +321,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     if !batch.is_empty() {
         membership::Entity::insert_many(batch).exec(&txn).await?;
     }
-    fanout::rebuild(&txn, &org.id).await?;
+    orgraph::storage::tree::fanout::rebuild(&txn, &org.id).await?;
     txn.commit().await?;
     if state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         state.db.execute_unprepared("ANALYZE").await?;

@@ -18,14 +18,13 @@ pub fn iso(t: Time) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn ser_iso<S: Serializer>(t: &Time, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&iso(*t))
-}
+/// A time that serialises as [`iso`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Iso(pub Time);
 
-fn ser_iso_opt<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.serialize_str(&iso(*t)),
-        None => s.serialize_none(),
+impl Serialize for Iso {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&iso(self.0))
     }
 }
 
@@ -34,10 +33,8 @@ fn ser_iso_opt<S: Serializer>(t: &Option<Time>, s: S) -> Result<S::Ok, S::Error>
 #[serde(rename_all = "camelCase")]
 pub struct UserDoc {
     pub id: String,
-    #[serde(serialize_with = "ser_iso")]
-    pub created_at: Time,
-    #[serde(serialize_with = "ser_iso")]
-    pub updated_at: Time,
+    pub created_at: Iso,
+    pub updated_at: Iso,
     pub user_pool_id: String,
     pub is_root: bool,
     pub status: UserStatus,
@@ -51,12 +48,10 @@ pub struct UserDoc {
     pub register_source: Value,
     pub email_verified: bool,
     pub phone_verified: bool,
-    #[serde(serialize_with = "ser_iso_opt")]
-    pub last_login: Option<Time>,
+    pub last_login: Option<Iso>,
     pub blocked: bool,
     pub is_deleted: bool,
-    #[serde(serialize_with = "ser_iso")]
-    pub signed_up: Time,
+    pub signed_up: Iso,
     pub external_id: Option<String>,
     pub custom_data: Value,
 }
@@ -71,10 +66,10 @@ impl From<user::Model> for UserDoc {
     fn from(mut u: user::Model) -> Self {
         UserDoc {
             profile: Profile::take(&mut u),
-            signed_up: u.signed_up.unwrap_or(u.created_at),
+            signed_up: Iso(u.signed_up.unwrap_or(u.created_at)),
             id: u.id,
-            created_at: u.created_at,
-            updated_at: u.updated_at,
+            created_at: Iso(u.created_at),
+            updated_at: Iso(u.updated_at),
             user_pool_id: u.user_pool_id,
             is_root: false,
             status: u.status,
@@ -86,7 +81,7 @@ impl From<user::Model> for UserDoc {
             register_source: u.register_source,
             email_verified: u.email_verified,
             phone_verified: u.phone_verified,
-            last_login: u.last_login,
+            last_login: u.last_login.map(Iso),
             blocked: u.blocked,
             is_deleted: false,
             external_id: u.external_id,
@@ -100,10 +95,8 @@ impl From<user::Model> for UserDoc {
 #[serde(rename_all = "camelCase")]
 pub struct NodeDoc {
     pub id: String,
-    #[serde(serialize_with = "ser_iso")]
-    pub created_at: Time,
-    #[serde(serialize_with = "ser_iso")]
-    pub updated_at: Time,
+    pub created_at: Iso,
+    pub updated_at: Iso,
     pub user_pool_id: String,
     pub org_id: String,
     pub parent_id: Option<String>,
@@ -122,8 +115,8 @@ impl From<&node::Model> for NodeDoc {
     fn from(n: &node::Model) -> Self {
         NodeDoc {
             id: n.id.clone(),
-            created_at: n.created_at,
-            updated_at: n.updated_at,
+            created_at: Iso(n.created_at),
+            updated_at: Iso(n.updated_at),
             user_pool_id: n.user_pool_id.clone(),
             org_id: n.org_id.clone(),
             parent_id: n.parent_id.clone(),
@@ -145,10 +138,8 @@ impl From<&node::Model> for NodeDoc {
 #[serde(rename_all = "camelCase")]
 pub struct OrgDoc {
     pub id: String,
-    #[serde(serialize_with = "ser_iso")]
-    pub created_at: Time,
-    #[serde(serialize_with = "ser_iso")]
-    pub updated_at: Time,
+    pub created_at: Iso,
+    pub updated_at: Iso,
     pub user_pool_id: String,
     pub root_node_id: String,
     pub tenant_id: Option<String>,
@@ -160,8 +151,8 @@ impl From<&org::Model> for OrgDoc {
     fn from(o: &org::Model) -> Self {
         OrgDoc {
             id: o.id.clone(),
-            created_at: o.created_at,
-            updated_at: o.updated_at,
+            created_at: Iso(o.created_at),
+            updated_at: Iso(o.updated_at),
             user_pool_id: o.user_pool_id.clone(),
             root_node_id: o.root_node_id.clone(),
             tenant_id: o.tenant_id.clone(),

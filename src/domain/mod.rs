@@ -21,12 +21,6 @@ impl PoolId {
         PoolId(id.into())
     }
 
-    /// For tests that call the services directly, bypassing tokens.
-    #[doc(hidden)]
-    pub fn trusted_for_tests(id: &str) -> Self {
-        PoolId(id.to_string())
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -49,15 +49,6 @@ impl PasswordBox {
         }
         sent.to_string()
     }
-
-    /// Encrypt like the SDK does (used by tests and tools).
-    pub fn seal(&self, clear: &str) -> AppResult<String> {
-        let public = RsaPublicKey::from(&self.private);
-        let bytes = public
-            .encrypt(&mut rand::rngs::OsRng, Pkcs1v15Encrypt, clear.as_bytes())
-            .map_err(AppError::internal)?;
-        Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
-    }
 }
 
 /// The server's password key, loaded (or generated, once, for all instances) on first use: RSA

@@ -3,6 +3,7 @@
 pub mod metrics;
 pub mod server_keys;
 pub mod sql;
+pub mod tree;
 mod write_gate;
 
 pub use write_gate::{WriteGate, WriteTxn};

@@ -344,7 +344,7 @@ async fn concurrent_failures_disable_a_webhook_exactly_at_the_limit() {
     // Twelve events committed together: twelve deliveries sent at once, all failing.
     s.state
         .writer
-        .write(&orgraph::domain::PoolId::trusted_for_tests(&s.pool_id), async |_, outbox| {
+        .write(&s.pool().await, async |_, outbox| {
             for i in 0..12 {
                 outbox.record_published(orgraph::domain::events::EventName::Login, None, json!({ "i": i }));
             }

@@ -126,6 +126,11 @@ impl TestServer {
         TestServer { url, pool_id, state, stop: Some(stop), db }
     }
 
+    /// The first pool, as the services take it (for tests that call them directly).
+    pub async fn pool(&self) -> orgraph::domain::PoolId {
+        self.state.pools.authenticate(&self.pool_id, POOL_SECRET, None).await.expect("the first pool's credentials")
+    }
+
     /// A client holding a fresh management token of the first pool.
     pub async fn admin(&self) -> Client {
         self.client_for(&self.pool_id, POOL_SECRET).await

@@ -103,7 +103,7 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
 fn random_operation_sequences_keep_the_tree_consistent() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let server = rt.block_on(TestServer::start());
-    let pool = PoolId::trusted_for_tests(&server.pool_id);
+    let pool = rt.block_on(server.pool());
     let cases = if std::env::var("DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) { 16 } else { 32 };
     let config = ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() };
     proptest!(config, |(ops in proptest::collection::vec(op(), 1..40))| {

@@ -5,10 +5,10 @@ use std::collections::HashMap;
 
 use entity::{membership, node, user};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Value,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::{OrgService, fanout, find_node};
+use super::{OrgService, find_node};
 use serde_json::json;
 
 use crate::{
@@ -17,10 +17,13 @@ use crate::{
         docs::{NodeDoc, UserDoc},
         events::DomainEvent,
         pagination::{Page, Paginated},
-        users::{MAX_BATCH, UserSort},
+        users::{UserSort, batch_ids, existing},
     },
     error::{AppError, AppResult},
-    storage::sql::{all, exec, placeholders, strings},
+    storage::tree::{
+        self,
+        members::{MemberPage, PageKey},
+    },
 };
 
 /// A node named by id, or by org and code.
@@ -184,12 +187,12 @@ impl OrgService {
     /// Add users to a node. Users already there keep their membership (with `is_leader`
     /// updated when given). Every user must exist in the pool, or nothing is added.
     pub async fn add_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
-        let user_ids = distinct(user_ids)?;
+        let user_ids = batch_ids("userIds", user_ids)?;
         let node = self.resolve_node(pool, node).await?;
         self.writer.write(pool, async |txn, outbox| {
         // Read again under the write lock: the node may have gone meanwhile.
         let node = find_node(txn, pool, &node.id).await?;
-        let users = ensure_users_exist(txn, pool, &user_ids).await?;
+        let users = existing(txn, pool, &user_ids).await?;
         let existing = member_ids(txn, &node.id, &user_ids).await?;
         let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
         let now = chrono::Utc::now();
@@ -204,7 +207,7 @@ impl OrgService {
                 joined_at: Set(now),
             });
             membership::Entity::insert_many(rows).exec(txn).await?;
-            fanout::add_refs(txn, &node.id, &new, now).await?;
+            tree::fanout::add_refs(txn, &node.id, &new, now).await?;
         }
         if let (Some(leader), false) = (is_leader, existing.is_empty()) {
             membership::Entity::update_many()
@@ -224,14 +227,14 @@ impl OrgService {
 
     /// Remove users from a node. Each must be a member, or nothing is removed.
     pub async fn remove_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String]) -> AppResult<node::Model> {
-        let user_ids = distinct(user_ids)?;
+        let user_ids = batch_ids("userIds", user_ids)?;
         let node = self.resolve_node(pool, node).await?;
         self.writer.write(pool, async |txn, outbox| {
         let node = find_node(txn, pool, &node.id).await?;
         ensure_members(txn, &node.id, &user_ids).await?;
-        remove(txn, &node.id, &user_ids).await?;
+        tree::members::remove(txn, &node.id, &user_ids).await?;
         let node = find_node(txn, pool, &node.id).await?;
-        for u in users_by_ids(txn, &user_ids).await? {
+        for u in existing(txn, pool, &user_ids).await? {
             outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&node), user: UserDoc::from(u) });
         }
         Ok(node)
@@ -241,7 +244,7 @@ impl OrgService {
     /// Move users from one node to another (any org of the pool). Each must be a member of the
     /// source; those already in the target just leave the source.
     pub async fn move_members(&self, pool: &PoolId, user_ids: &[String], source_id: &str, target_id: &str) -> AppResult<()> {
-        let user_ids = distinct(user_ids)?;
+        let user_ids = batch_ids("userIds", user_ids)?;
         if source_id == target_id {
             return Err(AppError::invalid("targetNodeId", "source and target are the same node"));
         }
@@ -250,7 +253,7 @@ impl OrgService {
         let target = find_node(txn, pool, target_id).await?;
         let moving = ensure_members(txn, &source.id, &user_ids).await?;
         let already = member_ids(txn, &target.id, &user_ids).await?;
-        remove(txn, &source.id, &user_ids).await?;
+        tree::members::remove(txn, &source.id, &user_ids).await?;
         let now = chrono::Utc::now();
         let new: Vec<&membership::Model> = moving.iter().filter(|m| !already.contains(&m.user_id)).collect();
         if !new.is_empty() {
@@ -265,9 +268,9 @@ impl OrgService {
             });
             membership::Entity::insert_many(rows).exec(txn).await?;
             let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
-            fanout::add_refs(txn, &target.id, &ids, now).await?;
+            tree::fanout::add_refs(txn, &target.id, &ids, now).await?;
         }
-        for u in users_by_ids(txn, &user_ids).await? {
+        for u in existing(txn, pool, &user_ids).await? {
             outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
             if new.iter().any(|m| m.user_id == u.id) {
                 outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&target), user: UserDoc::from(&u) });
@@ -358,22 +361,7 @@ impl OrgService {
 
     /// The same page for many nodes, in one statement (one index range per node).
     pub async fn members_pages(&self, nodes: &[String], q: MembersQuery) -> AppResult<HashMap<String, Vec<user::Model>>> {
-        let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
-        // SQLite allows 500 terms in a compound SELECT.
-        for chunk in nodes.chunks(200) {
-            let (limit, offset) = (q.page.limit as i64, q.page.offset() as i64);
-            let branches: Vec<String> = (0..chunk.len())
-                .map(|i| format!("SELECT * FROM ({}) b{i}", page_sql(q, i + 3)))
-                .collect();
-            let sql = branches.join(" UNION ALL ");
-            let mut values: Vec<Value> = vec![limit.into(), offset.into()];
-            values.extend(strings(chunk));
-            let rows: Vec<MemberRow> = all(&self.db, &sql, values).await?;
-            for row in rows {
-                out.entry(row.page_node_id.clone()).or_default().push(row.into_user());
-            }
-        }
-        Ok(out)
+        tree::members::pages(&self.db, nodes, q.page_spec()).await
     }
 
     /// v3 `listDepartmentMembers`: the org by code, the department by id (`root` = the root
@@ -407,95 +395,25 @@ fn total(node: &node::Model, q: MembersQuery) -> u64 {
     n.max(0) as u64
 }
 
+impl MembersQuery {
+    /// The storage's description of this page.
+    fn page_spec(self) -> MemberPage {
+        let (key, ascending) = match self.sort {
+            MemberSort::User(UserSort::CreatedAtDesc) => (PageKey::UserCreated, false),
+            MemberSort::User(UserSort::CreatedAtAsc) => (PageKey::UserCreated, true),
+            MemberSort::User(UserSort::UpdatedAtDesc) => (PageKey::UserUpdated, false),
+            MemberSort::User(UserSort::UpdatedAtAsc) => (PageKey::UserUpdated, true),
+            MemberSort::JoinedAsc => (PageKey::Joined, true),
+            MemberSort::JoinedDesc => (PageKey::Joined, false),
+        };
+        MemberPage { limit: self.page.limit, offset: self.page.offset(), key, ascending, subtree: self.include_children }
+    }
+}
+
 /// The statement behind one member page (`$1` limit, `$2` offset, `$3` node id), for
 /// benchmarks that time the database alone.
 pub fn member_page_sql(q: MembersQuery) -> String {
-    page_sql(q, 3)
-}
-
-/// The SQL of one node's page; `$1` is the limit, `$2` the offset, `$param` the node id. Each
-/// row carries the user's columns and `page_node_id`.
-fn page_sql(q: MembersQuery, param: usize) -> String {
-    let dir = |asc: bool| if asc { "ASC" } else { "DESC" };
-    if q.include_children {
-        // Distinct users of the subtree: one range of subtree_member, in the order of its index.
-        let (key, asc) = match q.sort {
-            MemberSort::User(UserSort::CreatedAtDesc) => ("s.user_created_at", false),
-            MemberSort::User(UserSort::CreatedAtAsc) => ("s.user_created_at", true),
-            MemberSort::User(UserSort::UpdatedAtDesc) => ("s.user_updated_at", false),
-            MemberSort::User(UserSort::UpdatedAtAsc) => ("s.user_updated_at", true),
-            // When the user entered the subtree (their earliest membership still in it).
-            MemberSort::JoinedAsc => ("s.joined_at", true),
-            MemberSort::JoinedDesc => ("s.joined_at", false),
-        };
-        let d = dir(asc);
-        format!(
-            "SELECT u.*, s.ancestor_id AS page_node_id FROM subtree_member s JOIN users u ON u.id = s.user_id
-             WHERE s.ancestor_id = ${param} ORDER BY {key} {d}, s.user_id {d} LIMIT $1 OFFSET $2")
-    } else {
-        let (key, asc) = match q.sort {
-            MemberSort::User(UserSort::CreatedAtDesc) => ("u.created_at", false),
-            MemberSort::User(UserSort::CreatedAtAsc) => ("u.created_at", true),
-            MemberSort::User(UserSort::UpdatedAtDesc) => ("u.updated_at", false),
-            MemberSort::User(UserSort::UpdatedAtAsc) => ("u.updated_at", true),
-            MemberSort::JoinedAsc => ("m.joined_at", true),
-            MemberSort::JoinedDesc => ("m.joined_at", false),
-        };
-        let d = dir(asc);
-        format!(
-            "SELECT u.*, m.node_id AS page_node_id FROM membership m JOIN users u ON u.id = m.user_id
-             WHERE m.node_id = ${param} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
-    }
-}
-
-/// A user row of a member page, tagged with the node it is a page of.
-#[derive(Debug)]
-struct MemberRow {
-    page_node_id: String,
-    user: user::Model,
-}
-
-impl sea_orm::FromQueryResult for MemberRow {
-    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(MemberRow { page_node_id: row.try_get(pre, "page_node_id")?, user: user::Model::from_query_result(row, pre)? })
-    }
-}
-
-impl MemberRow {
-    fn into_user(self) -> user::Model {
-        self.user
-    }
-}
-
-fn distinct(user_ids: &[String]) -> AppResult<Vec<String>> {
-    if user_ids.is_empty() {
-        return Err(AppError::invalid("userIds", "give at least one user id"));
-    }
-    if user_ids.len() > MAX_BATCH {
-        return Err(AppError::invalid("userIds", format!("at most {MAX_BATCH} users per call")));
-    }
-    let mut ids = user_ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    Ok(ids)
-}
-
-/// The users of `ids` in the pool; an error naming those that are not.
-async fn ensure_users_exist(db: &impl ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<Vec<user::Model>> {
-    let found = user::Entity::find()
-        .filter(user::Column::UserPoolId.eq(pool.as_str()))
-        .filter(user::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    let missing: Vec<&str> = ids.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
-    if !missing.is_empty() {
-        return Err(AppError::not_found("user", missing.join(", ")));
-    }
-    Ok(found)
-}
-
-async fn users_by_ids(db: &impl ConnectionTrait, ids: &[String]) -> AppResult<Vec<user::Model>> {
-    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.to_vec())).order_by_asc(user::Column::Id).all(db).await?)
+    tree::members::page_sql(q.page_spec(), 3)
 }
 
 /// Which of `users` are direct members of `node_id`.
@@ -521,10 +439,3 @@ async fn ensure_members(db: &impl ConnectionTrait, node_id: &str, users: &[Strin
     Ok(found)
 }
 
-async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<()> {
-    let list = placeholders(2, users.len());
-    let mut values: Vec<Value> = vec![node_id.into()];
-    values.extend(strings(users));
-    exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({list})"), values).await?;
-    fanout::remove_refs(db, node_id, users).await
-}

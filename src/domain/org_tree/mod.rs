@@ -3,7 +3,6 @@
 //! one transaction per change. The service is split by concern over several files; they share
 //! the [`OrgService`] struct and the lookups below.
 
-pub mod fanout;
 pub mod invariants;
 mod members;
 mod nodes;
@@ -65,19 +64,6 @@ async fn find_node_in_org(db: &impl ConnectionTrait, pool: &PoolId, org_id: &str
         return Err(AppError::invalid("nodeId", format!("node {id} is not in organization {org_id}")));
     }
     Ok(node)
-}
-
-/// Ids of the ancestors of `node_id`, root first, the node itself last.
-async fn ancestor_ids(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Vec<String>> {
-    use entity::node_closure as c;
-    Ok(c::Entity::find()
-        .filter(c::Column::DescendantId.eq(node_id))
-        .order_by_desc(c::Column::Depth)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.ancestor_id)
-        .collect())
 }
 
 /// The nodes of an org in breadth-first order: by depth, then `order` (larger first), then age.

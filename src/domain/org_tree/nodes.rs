@@ -3,14 +3,14 @@
 
 use std::collections::HashMap;
 
-use entity::{node, node_closure};
+use entity::node;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect, Value, sea_query::NullOrdering,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::NullOrdering,
 };
 
 use super::{
-    MAX_DEPTH, OrgService, ancestor_ids, ensure_code_free, ensure_org_code_free, fanout, find_node,
+    MAX_DEPTH, OrgService, ensure_code_free, ensure_org_code_free, find_node,
     find_node_in_org, find_org, i18n, node_code, node_name, node_order,
 };
 
@@ -24,7 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     ids,
-    storage::sql::{exec, placeholders, strings},
+    storage::tree,
 };
 
 /// The fields of a new node, already validated.
@@ -101,16 +101,7 @@ pub(super) async fn insert_node(
     }
     .insert(db)
     .await?;
-    exec(db, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) VALUES ($1, $1, 0)", vec![id.into()]).await?;
-    if let Some(parent) = parent {
-        exec(
-            db,
-            "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
-             SELECT ancestor_id, $1, depth + 1 FROM node_closure WHERE descendant_id = $2",
-            vec![id.into(), parent.id.clone().into()],
-        )
-        .await?;
-    }
+    tree::link_new_node(db, id, parent.map(|p| p.id.as_str())).await?;
     Ok(node)
 }
 
@@ -185,13 +176,11 @@ impl OrgService {
         if node.parent_id.is_none() {
             return Err(AppError::invalid("nodeId", "the root node cannot be deleted; delete the organization instead"));
         }
-        let mut above = ancestor_ids(txn, node_id).await?;
+        let mut above = tree::ancestors(txn, node_id).await?;
         above.pop();
-        let subtree = crate::storage::sql::all::<node::Model>(txn,
-            "SELECT n.* FROM node n JOIN node_closure c ON c.descendant_id = n.id WHERE c.ancestor_id = $1 ORDER BY n.depth, n.id",
-            vec![node_id.into()]).await?;
-        fanout::shift_subtree(txn, node_id, &above, &[]).await?;
-        exec(txn, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+        let subtree = tree::subtree(txn, node_id).await?;
+        tree::fanout::shift_subtree(txn, node_id, &above, &[]).await?;
+        tree::delete_subtree(txn, node_id).await?;
         outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });
         Ok(())
         }).await
@@ -209,49 +198,24 @@ impl OrgService {
         if node.parent_id.is_none() {
             return Err(AppError::invalid("nodeId", "the root node cannot be moved"));
         }
-        let target_path = ancestor_ids(txn, target_parent_id).await?;
+        let target_path = tree::ancestors(txn, target_parent_id).await?;
         if target_path.iter().any(|a| a == node_id) {
             return Err(AppError::invalid("targetParentId", "a node cannot be moved under itself or one of its descendants"));
         }
         if node.parent_id.as_deref() == Some(target_parent_id) {
             return Ok(()); // already there
         }
-        let height: Option<i32> = node::Entity::find()
-            .select_only()
-            .column_as(node::Column::Depth.max(), "h")
-            .filter(node::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select().column(node_closure::Column::DescendantId).from(node_closure::Entity)
-                    .and_where(node_closure::Column::AncestorId.eq(node_id)).to_owned()))
-            .into_tuple()
-            .one(txn)
-            .await?;
-        if target.depth + 1 + (height.unwrap_or(node.depth) - node.depth) > MAX_DEPTH {
+        let deepest = tree::deepest_below(txn, node_id).await?.unwrap_or(node.depth);
+        if target.depth + 1 + (deepest - node.depth) > MAX_DEPTH {
             return Err(AppError::invalid("targetParentId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
         }
-        let mut old_path = ancestor_ids(txn, node_id).await?;
+        let mut old_path = tree::ancestors(txn, node_id).await?;
         old_path.pop();
         // Members move with the subtree: only the ancestors not shared by both paths change.
         let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
         let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
-        fanout::shift_subtree(txn, node_id, &leave, &join).await?;
-
-        // Closure: drop every (old ancestor, subtree node) pair, add (new ancestor, subtree node).
-        let list = placeholders(2, old_path.len());
-        let mut values: Vec<Value> = vec![node_id.into()];
-        values.extend(strings(&old_path));
-        exec(txn, &format!(
-            "DELETE FROM node_closure WHERE ancestor_id IN ({list})
-             AND descendant_id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)"), values).await?;
-        exec(txn,
-            "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
-             SELECT a.ancestor_id, d.descendant_id, a.depth + d.depth + 1
-             FROM node_closure a JOIN node_closure d ON d.ancestor_id = $1
-             WHERE a.descendant_id = $2",
-            vec![node_id.into(), target_parent_id.into()]).await?;
-        let shift = target.depth + 1 - node.depth;
-        exec(txn,
-            "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
-            vec![shift.into(), node_id.into()]).await?;
+        tree::fanout::shift_subtree(txn, node_id, &leave, &join).await?;
+        tree::relink_subtree(txn, node_id, &old_path, target_parent_id, target.depth + 1 - node.depth).await?;
         let old_parent = match &node.parent_id { Some(p) => Some(find_node(txn, pool, p).await?), None => None };
         let mut row: node::ActiveModel = node.into();
         row.parent_id = Set(Some(target_parent_id.to_string()));
@@ -349,12 +313,7 @@ impl OrgService {
     /// The ancestors of each of `nodes` (root first, the node last), as (id, code, name).
     /// One query for the batch.
     pub async fn paths_of(&self, nodes: &[String]) -> AppResult<HashMap<String, Vec<PathStep>>> {
-        let list = placeholders(1, nodes.len());
-        let rows: Vec<PathRow> = crate::storage::sql::all(&self.db, &format!(
-            "SELECT c.descendant_id AS node_id, n.id AS id, n.code AS code, n.name AS name
-             FROM node_closure c JOIN node n ON n.id = c.ancestor_id
-             WHERE c.descendant_id IN ({list})
-             ORDER BY c.descendant_id, c.depth DESC"), strings(nodes)).await?;
+        let rows = tree::paths(&self.db, nodes).await?;
         let mut map: HashMap<String, Vec<PathStep>> = HashMap::new();
         for r in rows {
             map.entry(r.node_id).or_default().push(PathStep { id: r.id, code: r.code, name: r.name });
@@ -367,16 +326,6 @@ impl OrgService {
         Ok(node::Entity::find().filter(node::Column::Id.is_in(ids.to_vec())).all(&self.db).await?)
     }
 
-    /// The closure rows below `node_id` (used by checks).
-    pub async fn subtree_ids(&self, node_id: &str) -> AppResult<Vec<String>> {
-        Ok(node_closure::Entity::find()
-            .select_only()
-            .column(node_closure::Column::DescendantId)
-            .filter(node_closure::Column::AncestorId.eq(node_id))
-            .into_tuple()
-            .all(&self.db)
-            .await?)
-    }
 }
 
 /// One ancestor on a node's path.
@@ -385,12 +334,4 @@ pub struct PathStep {
     pub id: String,
     pub code: Option<String>,
     pub name: String,
-}
-
-#[derive(Debug, sea_orm::FromQueryResult)]
-struct PathRow {
-    node_id: String,
-    id: String,
-    code: Option<String>,
-    name: String,
 }

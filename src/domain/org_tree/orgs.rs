@@ -16,7 +16,7 @@ use crate::{
     domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
     error::{AppError, AppResult},
     ids,
-    storage::sql::exec,
+    storage::tree,
 };
 
 impl OrgService {
@@ -105,9 +105,7 @@ impl OrgService {
     pub async fn delete_org(&self, pool: &PoolId, id: &str) -> AppResult<()> {
         self.writer.write(pool, async |txn, outbox| {
         let org = find_org(txn, pool, id).await?;
-        // Closure and fan-out rows and memberships go with their nodes (ON DELETE CASCADE);
-        // no ancestor outside the org needs its counts changed.
-        exec(txn, "DELETE FROM node WHERE org_id = $1", vec![id.into()]).await?;
+        tree::delete_org_nodes(txn, id).await?;
         org::Entity::delete_by_id(id.to_string()).exec(txn).await?;
         outbox.record(DomainEvent::OrganizationDeleted { organization: OrgDoc::from(&org) });
         Ok(())

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::{NodeInput, OrgService, ensure_org_code_free, find_org, org_nodes};
 
 use crate::{
-    storage::sql::exec,
+    storage::tree,
     domain::{
         PoolId,
         docs::{NodeDoc, OrgDoc},
@@ -148,16 +148,7 @@ impl OrgService {
                 for chunk in nodes.chunks(NODES_PER_INSERT) {
                     node::Entity::insert_many(chunk.iter().cloned().map(node::ActiveModel::from)).exec(txn).await?;
                 }
-                exec(txn, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM node WHERE org_id = $1",
-                    vec![org_id.clone().into()]).await?;
-                for depth in 1..=height {
-                    exec(txn,
-                        "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
-                         SELECT c.ancestor_id, n.id, c.depth + 1
-                         FROM node n JOIN node_closure c ON c.descendant_id = n.parent_id
-                         WHERE n.org_id = $1 AND n.depth = $2",
-                        vec![org_id.clone().into(), depth.into()]).await?;
-                }
+                tree::link_imported_org(txn, &org_id, height).await?;
                 let root = super::find_node(txn, pool, &org.root_node_id).await?;
                 outbox.record(DomainEvent::OrganizationImported {
                     organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root), nodes_count: node_count, source: "JSON",

@@ -20,6 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     ids,
     security::secret_hash::Hasher,
+    storage::tree,
 };
 
 pub mod profile;
@@ -222,7 +223,7 @@ impl UserService {
         let now = chrono::Utc::now();
         row.updated_at = Set(now);
         let updated = row.update(txn).await?;
-        crate::domain::org_tree::fanout::touch_user(txn, id, now).await?;
+        tree::fanout::touch_user(txn, id, now).await?;
         let user = UserDoc::from(&updated);
         let after = to_json(&user);
         let mut updates = changed_fields(&before, &after);
@@ -256,28 +257,11 @@ impl UserService {
 
     /// Delete all of `ids` or, when one of them is not a user of the pool, none.
     pub async fn delete_many(&self, pool: &PoolId, ids: &[String]) -> AppResult<u64> {
-        if ids.is_empty() {
-            return Err(AppError::invalid("ids", "give at least one user id"));
-        }
-        if ids.len() > MAX_BATCH {
-            return Err(AppError::invalid("ids", format!("at most {MAX_BATCH} users per call")));
-        }
-        let mut wanted: Vec<String> = ids.to_vec();
-        wanted.sort();
-        wanted.dedup();
+        let wanted = batch_ids("ids", ids)?;
         self.writer.write(pool, async |txn, outbox| {
-        let found: Vec<user::Model> = user::Entity::find()
-            .filter(user::Column::UserPoolId.eq(pool.as_str()))
-            .filter(user::Column::Id.is_in(wanted.clone()))
-            .all(txn)
-            .await?;
-        if found.len() != wanted.len() {
-            let missing: Vec<&str> =
-                wanted.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
-            return Err(AppError::not_found("user", missing.join(", ")));
-        }
+        let found = existing(txn, pool, &wanted).await?;
         // Their memberships go by cascade; the counts of their nodes are kept here.
-        crate::domain::org_tree::fanout::forget_users(txn, &wanted).await?;
+        tree::fanout::forget_users(txn, &wanted).await?;
         let deleted = user::Entity::delete_many()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted.clone()))
@@ -288,6 +272,35 @@ impl UserService {
         Ok(deleted)
         }).await
     }
+}
+
+/// The distinct ids of a batch, which must hold 1 to [`MAX_BATCH`] of them.
+pub fn batch_ids(field: &str, ids: &[String]) -> AppResult<Vec<String>> {
+    if ids.is_empty() {
+        return Err(AppError::invalid(field, "give at least one user id"));
+    }
+    if ids.len() > MAX_BATCH {
+        return Err(AppError::invalid(field, format!("at most {MAX_BATCH} users per call")));
+    }
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// The users of `ids` (distinct) in the pool, ordered by id; an error naming those that are not.
+pub async fn existing(db: &impl sea_orm::ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<Vec<user::Model>> {
+    let found = user::Entity::find()
+        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(user::Column::Id)
+        .all(db)
+        .await?;
+    if found.len() != ids.len() {
+        let missing: Vec<&str> = ids.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
+        return Err(AppError::not_found("user", missing.join(", ")));
+    }
+    Ok(found)
 }
 
 /// A new user row with every default set (an active user, gender U, no custom data); bulk

@@ -67,7 +67,7 @@ impl UserMutation {
         let pool = ctx.pool()?;
         let state = ctx.state();
         let _ = reset_password_on_first_login;
-        let password = match user_info.password.as_deref() {
+        let password = match user_info.fields.password.as_deref() {
             Some(sent) => Some(state.open_password(sent).await?),
             None => None,
         };
@@ -101,11 +101,11 @@ impl UserMutation {
         let pool = ctx.pool()?;
         let state = ctx.state();
         let id = id.ok_or_else(|| AppError::invalid("id", "id is required"))?;
-        let password = match input.password.as_deref() {
+        let password = match input.fields.password.as_deref() {
             Some(sent) => Some(state.open_password(sent).await?),
             None => None,
         };
-        let patch = input.into_patch(password)?;
+        let patch = input.fields.into_patch(password)?;
         Ok(state.users.update(&pool, &id, patch).await?.into())
     }
 

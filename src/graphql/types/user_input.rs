@@ -32,50 +32,47 @@ macro_rules! profile_input {
 }
 with_profile_fields!(profile_input);
 
+/// The fields `createUser` and `updateUser` both take: left out keeps a value, null clears it.
 #[derive(InputObject, Debug, Default)]
-pub struct CreateUserInput {
-    pub username: Option<String>,
-    pub email: Option<String>,
-    pub email_verified: Option<bool>,
-    pub phone: Option<String>,
-    pub phone_verified: Option<bool>,
-    #[graphql(flatten)]
-    pub profile: ProfileInput,
-    /// Plain text, or encrypted with the public key of `GET /api/v2/.well-known` (as the SDK does).
-    pub password: Option<String>,
-    pub register_source: Option<Vec<String>>,
-    pub logins_count: Option<i32>,
-    pub last_login: Option<String>,
-    pub signed_up: Option<String>,
-    pub blocked: Option<bool>,
-    /// Accepted for compatibility; orgraph deletes users for real.
-    pub is_deleted: Option<bool>,
-    /// M, F or U.
-    pub gender: Option<String>,
-    pub external_id: Option<String>,
-    pub status: Option<UserStatus>,
-    /// Extended fields as a JSON object (the SDK's `params` argument also carries them).
-    pub custom_data: Option<Json<Value>>,
-}
-
-#[derive(InputObject, Debug, Default)]
-pub struct UpdateUserInput {
+#[graphql(name = "UserFieldsInput")]
+pub struct UserFieldsInput {
+    pub username: MaybeUndefined<String>,
     pub email: MaybeUndefined<String>,
     pub email_verified: Option<bool>,
     pub phone: MaybeUndefined<String>,
     pub phone_verified: Option<bool>,
-    pub username: MaybeUndefined<String>,
+    pub external_id: MaybeUndefined<String>,
     #[graphql(flatten)]
     pub profile: ProfileInput,
-    /// Plain text, or encrypted with the public key of `GET /api/v2/.well-known`.
+    /// Plain text, or encrypted with the public key of `GET /api/v2/.well-known` (as the SDK does).
     pub password: Option<String>,
-    /// Accepted for compatibility; orgraph issues no user tokens.
-    pub token_expired_at: Option<String>,
+    /// M, F or U.
+    pub gender: Option<String>,
+    pub status: Option<UserStatus>,
     pub logins_count: Option<i32>,
     pub last_login: MaybeUndefined<String>,
     pub blocked: Option<bool>,
-    pub gender: Option<String>,
-    pub external_id: MaybeUndefined<String>,
+    /// Extended fields as a JSON object; on update, a null value removes the key (the SDK's
+    /// `params` argument also carries them).
+    pub custom_data: Option<Json<Value>>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct CreateUserInput {
+    #[graphql(flatten)]
+    pub fields: UserFieldsInput,
+    pub register_source: Option<Vec<String>>,
+    pub signed_up: Option<String>,
+    /// Accepted for compatibility; orgraph deletes users for real.
+    pub is_deleted: Option<bool>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateUserInput {
+    #[graphql(flatten)]
+    pub fields: UserFieldsInput,
+    /// Accepted for compatibility; orgraph issues no user tokens.
+    pub token_expired_at: Option<String>,
     /// Accepted for compatibility; set the main department with `setMainDepartment`.
     pub main_department_id: Option<String>,
     /// Accepted for compatibility; set the main department with `setMainDepartment`.
@@ -84,9 +81,6 @@ pub struct UpdateUserInput {
     pub expired_at: Option<String>,
     /// Accepted for compatibility.
     pub direct_management: Option<String>,
-    pub status: Option<UserStatus>,
-    /// Keys to set in the extended fields; a null value removes the key.
-    pub custom_data: Option<Json<Value>>,
 }
 
 #[derive(InputObject, Debug)]
@@ -122,10 +116,6 @@ pub fn custom_data_object(field: &str, value: Value) -> AppResult<Map<String, Va
     }
 }
 
-fn set<T>(v: Option<T>) -> Change<T> {
-    v.map(Some)
-}
-
 fn change<T>(v: MaybeUndefined<T>) -> Change<T> {
     match v {
         MaybeUndefined::Undefined => None,
@@ -134,32 +124,7 @@ fn change<T>(v: MaybeUndefined<T>) -> Change<T> {
     }
 }
 
-impl CreateUserInput {
-    /// The domain patch; `password` must already be in clear.
-    pub fn into_patch(self, password: Option<String>) -> AppResult<UserPatch> {
-        let custom_data = self.custom_data.map(|j| custom_data_object("customData", j.0)).transpose()?;
-        Ok(UserPatch {
-            username: set(self.username),
-            email: set(self.email),
-            phone: set(self.phone),
-            external_id: set(self.external_id),
-            email_verified: self.email_verified,
-            phone_verified: self.phone_verified,
-            password,
-            profile: self.profile.into_patch(),
-            gender: self.gender,
-            status: self.status.map(Into::into),
-            register_source: self.register_source,
-            logins_count: self.logins_count,
-            last_login: set(self.last_login),
-            signed_up: set(self.signed_up),
-            blocked: self.blocked,
-            custom_data,
-        })
-    }
-}
-
-impl UpdateUserInput {
+impl UserFieldsInput {
     /// The domain patch; `password` must already be in clear.
     pub fn into_patch(self, password: Option<String>) -> AppResult<UserPatch> {
         let custom_data = self.custom_data.map(|j| custom_data_object("customData", j.0)).transpose()?;
@@ -180,6 +145,17 @@ impl UpdateUserInput {
             signed_up: None,
             blocked: self.blocked,
             custom_data,
+        })
+    }
+}
+
+impl CreateUserInput {
+    /// The domain patch; `password` must already be in clear.
+    pub fn into_patch(self, password: Option<String>) -> AppResult<UserPatch> {
+        Ok(UserPatch {
+            register_source: self.register_source,
+            signed_up: self.signed_up.map(Some),
+            ..self.fields.into_patch(password)?
         })
     }
 }

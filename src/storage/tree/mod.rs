@@ -1,0 +1,115 @@
+//! The org tree's derived indexes, kept by SQL: the closure table (each node with each of its
+//! ancestors, itself included at depth 0), the subtree fan-out and counts (`fanout`), and the
+//! member pages read from them (`members`). The domain names what happens to the tree; the
+//! statements that make it so are here, the longer ones in `sql/`.
+
+pub mod fanout;
+pub mod members;
+
+use entity::{node, node_closure};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
+
+use crate::{
+    error::AppResult,
+    storage::sql::{all, exec, placeholders, strings},
+};
+
+/// Closure rows of a new leaf `id` under `parent` (none for a root).
+pub async fn link_new_node(db: &impl ConnectionTrait, id: &str, parent: Option<&str>) -> AppResult<()> {
+    exec(db, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) VALUES ($1, $1, 0)", vec![id.into()]).await?;
+    if let Some(parent) = parent {
+        exec(db,
+            "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
+             SELECT ancestor_id, $1, depth + 1 FROM node_closure WHERE descendant_id = $2",
+            vec![id.into(), parent.into()]).await?;
+    }
+    Ok(())
+}
+
+/// Closure rows of every node of a freshly inserted org, `height` levels deep: one statement per
+/// level, the database doing the work.
+pub async fn link_imported_org(db: &impl ConnectionTrait, org_id: &str, height: i32) -> AppResult<()> {
+    exec(db, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM node WHERE org_id = $1",
+        vec![org_id.into()]).await?;
+    for depth in 1..=height {
+        exec(db, include_str!("sql/link_import_level.sql"), vec![org_id.into(), depth.into()]).await?;
+    }
+    Ok(())
+}
+
+/// Ids of the ancestors of `node_id`, root first, the node itself last.
+pub async fn ancestors(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Vec<String>> {
+    Ok(node_closure::Entity::find()
+        .select_only()
+        .column(node_closure::Column::AncestorId)
+        .filter(node_closure::Column::DescendantId.eq(node_id))
+        .order_by_desc(node_closure::Column::Depth)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The nodes of the subtree rooted at `node_id`, top first.
+pub async fn subtree(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Vec<node::Model>> {
+    all(db, "SELECT n.* FROM node n JOIN node_closure c ON c.descendant_id = n.id WHERE c.ancestor_id = $1 ORDER BY n.depth, n.id",
+        vec![node_id.into()]).await
+}
+
+/// The depth of the deepest node of the subtree rooted at `node_id`.
+pub async fn deepest_below(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Option<i32>> {
+    #[derive(FromQueryResult)]
+    struct Deepest {
+        depth: Option<i32>,
+    }
+    let row: Vec<Deepest> = all(db,
+        "SELECT MAX(n.depth) AS depth FROM node n JOIN node_closure c ON c.descendant_id = n.id WHERE c.ancestor_id = $1",
+        vec![node_id.into()]).await?;
+    Ok(row.into_iter().next().and_then(|r| r.depth))
+}
+
+/// Delete the subtree rooted at `node_id` (its closure rows, fan-out rows and memberships go by
+/// cascade).
+pub async fn delete_subtree(db: &impl ConnectionTrait, node_id: &str) -> AppResult<()> {
+    exec(db, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+    Ok(())
+}
+
+/// Delete every node of an org (closure and fan-out rows and memberships go by cascade; no
+/// ancestor outside the org needs its counts changed).
+pub async fn delete_org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<()> {
+    exec(db, "DELETE FROM node WHERE org_id = $1", vec![org_id.into()]).await?;
+    Ok(())
+}
+
+/// Re-link the subtree rooted at `node_id` from its `old_ancestors` (root first, its parent
+/// last) to below `new_parent`, and shift every depth in it by `depth_shift`.
+pub async fn relink_subtree(db: &impl ConnectionTrait, node_id: &str, old_ancestors: &[String], new_parent: &str, depth_shift: i32) -> AppResult<()> {
+    let mut values: Vec<Value> = vec![node_id.into()];
+    values.extend(strings(old_ancestors));
+    exec(db, &format!(
+        "DELETE FROM node_closure WHERE ancestor_id IN ({list})
+         AND descendant_id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)",
+        list = placeholders(2, old_ancestors.len())), values).await?;
+    exec(db, include_str!("sql/relink_subtree.sql"), vec![node_id.into(), new_parent.into()]).await?;
+    exec(db, "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
+        vec![depth_shift.into(), node_id.into()]).await?;
+    Ok(())
+}
+
+/// One ancestor on a node's path, as [`paths`] reads it.
+#[derive(Debug, FromQueryResult)]
+pub struct PathRow {
+    pub node_id: String,
+    pub id: String,
+    pub code: Option<String>,
+    pub name: String,
+}
+
+/// The ancestors of each of `nodes`, root first, grouped by node in one statement.
+pub async fn paths(db: &impl ConnectionTrait, nodes: &[String]) -> AppResult<Vec<PathRow>> {
+    if nodes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = include_str!("sql/paths.sql").replace("{list}", &placeholders(1, nodes.len()));
+    all(db, &sql, strings(nodes)).await
+}
