@@ -25,6 +25,7 @@ impl Background {
             state.writer.clone(),
             state.sender.clone(),
             state.config.webhooks.clone(),
+            state.metrics.clone(),
             cancel.clone(),
         ));
         if !state.config.is_sqlite() {

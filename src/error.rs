@@ -94,21 +94,6 @@ impl AppError {
         }
     }
 
-    /// Rebuild an error from its code and message (errors that came back through GraphQL).
-    pub fn from_code(code_str: &str, message: &str) -> Self {
-        let message = message.to_string();
-        match code_str {
-            code::UNAUTHENTICATED => AppError::Unauthenticated,
-            code::INVALID_TOKEN => AppError::InvalidToken(message),
-            code::TOKEN_EXPIRED => AppError::TokenExpired,
-            code::INVALID_CREDENTIALS => AppError::InvalidCredentials,
-            code::FORBIDDEN => AppError::Forbidden(message),
-            code::CONFLICT => AppError::Conflict { field: None, message },
-            code::INTERNAL_SERVER_ERROR => AppError::Internal(anyhow::anyhow!(message)),
-            _ => AppError::InvalidInput { field: None, message },
-        }
-    }
-
     pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
         AppError::NotFound { entity, id: id.into() }
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod metrics;
 pub mod security;
 pub mod state;
 pub mod storage;

@@ -18,7 +18,8 @@ use crate::{
     },
     error::AppResult,
     security::{password_box::PasswordKeyring, secret_hash::Hasher, throttle::CredentialThrottle, tokens::TokenService},
-    storage::{self, WriteGate, metrics::DbMetrics, server_keys},
+    metrics::Metrics,
+    storage::{self, WriteGate, server_keys},
 };
 
 /// What every request handler and resolver can reach. Cheap to clone.
@@ -35,16 +36,17 @@ pub struct AppState {
     pub events: EventService,
     pub webhooks: WebhookService,
     pub sender: Sender,
-    pub db_metrics: Arc<DbMetrics>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
     /// Connect, migrate and load keys; create the first user pool when the database has none.
     /// Starts no task: see [`Background`].
     pub async fn open(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
-        let db_metrics = Arc::new(DbMetrics::default());
+        let metrics = Metrics::new();
+        let counted = metrics.clone();
         let write_wait = Duration::from_secs(config.db_write_wait_secs.max(1));
-        let db = storage::connect(&config.database_url, config.db_max_connections, write_wait, db_metrics.clone()).await?;
+        let db = storage::connect(&config.database_url, config.db_max_connections, write_wait, move |t, failed| counted.statement(t, failed)).await?;
         storage::migrate(&db).await?;
         let jwt_key = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
@@ -72,7 +74,7 @@ impl AppState {
             webhooks: WebhookService::new(writer.clone()),
             sender: Sender::new(&config.webhooks)?,
             writer,
-            db_metrics,
+            metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),
             tokens: Arc::new(tokens),

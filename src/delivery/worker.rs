@@ -3,7 +3,7 @@
 //! each attempt, and schedules the next one with exponential backoff and jitter. A claim is a
 //! lease: deliveries of a worker killed mid-send are taken again when it runs out.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use entity::{delivery::{self, DeliveryStatus}, delivery_attempt, event, webhook};
 use rand::Rng;
@@ -19,6 +19,7 @@ use crate::{
     domain::{PoolId, events::{DomainEvent, WebhookRef}, write::Writer},
     error::AppResult,
     ids,
+    metrics::{Metrics, OutcomeLabels},
     storage::{self, sql},
 };
 
@@ -29,10 +30,10 @@ fn lease_secs(cfg: &WebhookConfig) -> i64 {
 }
 
 /// Deliver until `stop` is cancelled; a round in progress finishes first.
-pub async fn run(writer: Writer, sender: Sender, cfg: WebhookConfig, stop: CancellationToken) {
+pub async fn run(writer: Writer, sender: Sender, cfg: WebhookConfig, metrics: Arc<Metrics>, stop: CancellationToken) {
     let mut events = writer.bus().subscribe();
     loop {
-        match run_once(&writer, &sender, &cfg).await {
+        match run_once(&writer, &sender, &cfg, &metrics).await {
             Ok(n) if n > 0 && !stop.is_cancelled() => continue, // more may be due
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "webhook delivery round failed"),
@@ -47,10 +48,10 @@ pub async fn run(writer: Writer, sender: Sender, cfg: WebhookConfig, stop: Cance
 }
 
 /// Claim and send one batch; returns how many were claimed.
-pub async fn run_once(writer: &Writer, sender: &Sender, cfg: &WebhookConfig) -> AppResult<usize> {
+pub async fn run_once(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, metrics: &Metrics) -> AppResult<usize> {
     let claimed = claim(writer, cfg.concurrency.max(1), lease_secs(cfg)).await?;
     let n = claimed.len();
-    let sends = claimed.into_iter().map(|d| deliver(writer, sender, cfg, d));
+    let sends = claimed.into_iter().map(|d| deliver(writer, sender, cfg, metrics, d));
     for result in futures_util::future::join_all(sends).await {
         if let Err(e) = result {
             tracing::warn!(error = %e, "recording a webhook delivery failed");
@@ -99,7 +100,7 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64) -> AppResult<Vec<de
         .await
 }
 
-async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, d: delivery::Model) -> AppResult<()> {
+async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, metrics: &Metrics, d: delivery::Model) -> AppResult<()> {
     let db = writer.db();
     let pool = PoolId::trusted(d.user_pool_id.clone());
     let hook = webhook::Entity::find_by_id(d.webhook_id.clone()).one(db).await?;
@@ -111,6 +112,8 @@ async fn deliver(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, d: deliv
         return writer.write(&pool, async |txn, _| finish(txn, d, None, DeliveryStatus::Failed, Some("the webhook is disabled".into()), None).await).await;
     }
     let attempt = sender.send(&hook, &d.id, &event.event_name, &event.data).await;
+    let outcome = if attempt.succeeded() { "succeeded" } else { "failed" };
+    metrics.webhook_attempts.get_or_create(&OutcomeLabels { outcome }).inc();
     let attempts = d.attempts + 1;
     let status = attempt.response_status.map(i32::from);
     writer

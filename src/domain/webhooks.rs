@@ -189,6 +189,25 @@ impl WebhookService {
     }
 }
 
+/// The delivery queue of every pool, for operators: how many deliveries in each status, and how
+/// many are due now.
+pub async fn queue_stats(db: &impl ConnectionTrait) -> AppResult<(Vec<(DeliveryStatus, i64)>, i64)> {
+    let by_status: Vec<(DeliveryStatus, i64)> = delivery::Entity::find()
+        .select_only()
+        .column(delivery::Column::Status)
+        .column_as(delivery::Column::Id.count(), "n")
+        .group_by(delivery::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let due = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(delivery::Column::NextAttemptAt.lte(chrono::Utc::now()))
+        .count(db)
+        .await?;
+    Ok((by_status, due as i64))
+}
+
 /// Most events one `replayEvents` call queues.
 pub const MAX_REPLAY: u64 = 10_000;
 

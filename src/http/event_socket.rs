@@ -19,6 +19,7 @@ use crate::{
         events::{EventFilter, catalog},
     },
     error::AppError,
+    metrics::SubscriptionGuard,
 };
 
 #[derive(Deserialize)]
@@ -40,7 +41,11 @@ pub async fn subscribe(State(http): State<HttpState>, Query(q): Query<SubQuery>,
     };
     let filter = EventFilter { names: Some(vec![code]), org_id: None };
     let bus = http.app.events.bus.clone();
-    ws.on_upgrade(move |socket| forward(socket, bus, pool, filter))
+    let metrics = http.app.metrics.clone();
+    ws.on_upgrade(move |socket| async move {
+        let _counted = SubscriptionGuard::new(&metrics);
+        forward(socket, bus, pool, filter).await
+    })
 }
 
 async fn forward(mut socket: WebSocket, bus: crate::domain::events::EventBus, pool: PoolId, filter: EventFilter) {

@@ -1,11 +1,20 @@
 //! `/healthz` (the process answers), `/readyz` (and so does the database), `/metrics`
 //! (Prometheus text).
 
-use axum::{Json, extract::State, http::StatusCode, response::IntoResponse};
+use axum::{
+    Json,
+    extract::{MatchedPath, Request, State},
+    http::StatusCode,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
 use serde_json::json;
 
 use super::HttpState;
-use crate::storage;
+use crate::{
+    metrics::{RequestLabels, RouteLabels, StatusLabels},
+    storage,
+};
 
 pub async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
@@ -22,7 +31,28 @@ pub async fn readyz(State(http): State<HttpState>) -> impl IntoResponse {
 }
 
 pub async fn metrics(State(http): State<HttpState>) -> impl IntoResponse {
-    let mut out = String::new();
-    http.app.db_metrics.render(&mut out);
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+    let metrics = &http.app.metrics;
+    match crate::domain::webhooks::queue_stats(&http.app.db).await {
+        Ok((by_status, due)) => {
+            metrics.deliveries.clear();
+            for (status, n) in by_status {
+                metrics.deliveries.get_or_create(&StatusLabels { status: status.as_str().into() }).set(n);
+            }
+            metrics.deliveries_due.set(due);
+        }
+        Err(err) => tracing::warn!(error = %err, "metrics: the delivery queue could not be read"),
+    }
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+}
+
+/// Count every request by route and status, with its duration.
+pub async fn record(State(http): State<HttpState>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().as_str().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let response = next.run(req).await;
+    let metrics = &http.app.metrics;
+    metrics.request_seconds.get_or_create(&RouteLabels { method: method.clone(), route: route.clone() }).observe(started.elapsed().as_secs_f64());
+    metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
+    response
 }

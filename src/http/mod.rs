@@ -59,9 +59,10 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .merge(imports)
+        .route_layer(axum::middleware::from_fn_with_state(state, health::record))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),

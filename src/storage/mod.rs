@@ -1,6 +1,5 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
 
-pub mod metrics;
 pub mod server_keys;
 pub mod sql;
 pub mod tree;
@@ -21,12 +20,12 @@ use crate::error::{AppError, AppResult};
 
 /// Open the pool. SQLite gets WAL and the per-connection pragmas every server needs (set on each
 /// connection, not once on the pool); an in-memory SQLite database must stay on one connection.
-/// Every statement is counted in `metrics`.
+/// Every statement is reported to `on_statement` (its time, whether it failed).
 pub async fn connect(
     url: &str,
     max_connections: u32,
     lock_wait: Duration,
-    metrics: std::sync::Arc<metrics::DbMetrics>,
+    on_statement: impl Fn(Duration, bool) + Send + Sync + 'static,
 ) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_string());
     options
@@ -54,7 +53,7 @@ pub async fn connect(
         options.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.as_str())]));
     }
     let mut db = Database::connect(options).await?;
-    db.set_metric_callback(move |info| metrics.record(info.elapsed, info.failed));
+    db.set_metric_callback(move |info| on_statement(info.elapsed, info.failed));
     Ok(db)
 }
 

@@ -126,6 +126,12 @@ impl TestServer {
         TestServer { url, pool_id, state, stop: Some(stop), db }
     }
 
+    /// Wait until `n` live subscriptions are open on this server (they count from the moment
+    /// they listen to the event bus).
+    pub async fn wait_for_subscriptions(&self, n: i64) {
+        wait_until("the subscriptions to start", || async { self.state.metrics.subscriptions.get() >= n }).await;
+    }
+
     /// The first pool, as the services take it (for tests that call them directly).
     pub async fn pool(&self) -> orgraph::domain::PoolId {
         self.state.pools.authenticate(&self.pool_id, POOL_SECRET, None).await.expect("the first pool's credentials")
@@ -180,6 +186,19 @@ where
         if let Err(e) = self.await {
             panic!("server failed: {e:#}");
         }
+    }
+}
+
+/// Wait until `done` holds, checking every 20 ms; fail after 20 s, naming `what`.
+pub async fn wait_until<F, Fut>(what: &str, done: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
 

@@ -13,6 +13,7 @@ mod schema;
 mod sdk;
 mod sdk_py;
 mod server;
+mod shapes;
 mod subscriptions;
 mod tree_properties;
 mod users;

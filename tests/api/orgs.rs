@@ -344,18 +344,18 @@ where
 {
     let mut best = u64::MAX;
     for _ in 0..3 {
-        let mut last = s.state.db_metrics.statements();
+        let mut last = s.state.metrics.statements();
         for _ in 0..50 {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let now = s.state.db_metrics.statements();
+            let now = s.state.metrics.statements();
             if now == last {
                 break;
             }
             last = now;
         }
-        let before = s.state.db_metrics.statements();
+        let before = s.state.metrics.statements();
         run().await;
-        best = best.min(s.state.db_metrics.statements() - before);
+        best = best.min(s.state.metrics.statements() - before);
     }
     best
 }

@@ -150,7 +150,7 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     let c2 = s2.admin().await;
     // Subscribed on instance 2 to live events only: nothing can come from its own outbox replay.
     let mut ws = subscribe(&s2, &c2, "/graphql/ws", json!({ "names": ["user:created"] })).await;
-    tokio::time::sleep(Duration::from_millis(1000)).await; // let the subscription start
+    s2.wait_for_subscriptions(1).await;
     create(&c1, json!({ "username": "from-instance-1" })).await;
     let e = next_event(&mut ws).await;
     assert_eq!(e["data"]["user"]["username"], "from-instance-1");
@@ -169,7 +169,7 @@ async fn authing_event_socket_sends_one_json_message_per_event() {
     let token = c.token.clone().unwrap();
     let base = s.url.replacen("http", "ws", 1);
     let (mut ws, _) = connect_async(format!("{base}/events/v1/management/sub?code=user:created&token={token}")).await.expect("connects");
-    tokio::time::sleep(Duration::from_millis(1000)).await; // the server side subscribes after the upgrade
+    s.wait_for_subscriptions(1).await; // the server side subscribes after the upgrade
     c.data("mutation { createOrg(name: \"not a user event\") { id } }", json!({})).await;
     create(&c, json!({ "username": "socket" })).await;
     let msg = recv(&mut ws).await.expect("a message");

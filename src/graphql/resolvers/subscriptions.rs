@@ -7,6 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::{
     domain::events::EventFilter,
     graphql::{context::ContextExt, types::event::Event},
+    metrics::SubscriptionGuard,
 };
 
 /// Events read from the outbox per query while catching up.
@@ -64,7 +65,9 @@ impl Subscription {
         // Listen before reading the outbox, so nothing committed meanwhile is missed; the ids
         // already sent drop the events seen both ways.
         let mut live = service.bus.subscribe();
+        let counted = SubscriptionGuard::new(&ctx.state().metrics);
         Ok(async_stream::stream! {
+            let _counted = counted;
             let mut sent = Recent::default();
             let mut cursor = start;
             let mut catch_up = cursor.is_some();
