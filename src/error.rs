@@ -21,6 +21,35 @@ pub mod code {
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 }
 
+/// The numeric code of a stable code, for errors that carry no more detail (those raised by
+/// async-graphql itself, or by a surface).
+pub fn authing_code_of(code_str: &str) -> i64 {
+    match code_str {
+        code::UNAUTHENTICATED => 2020,
+        code::INVALID_TOKEN => 2207,
+        code::TOKEN_EXPIRED => 2206,
+        // Authing's "user pool does not exist"; given whether the id or the secret is wrong.
+        code::INVALID_CREDENTIALS => 2224,
+        code::FORBIDDEN => 1001,
+        code::SERVICE_UNAVAILABLE => 1000,
+        other => i64::from(http_status_of(other)),
+    }
+}
+
+/// The HTTP status that goes with a stable code.
+pub fn http_status_of(code_str: &str) -> u16 {
+    match code_str {
+        code::UNAUTHENTICATED | code::INVALID_TOKEN | code::TOKEN_EXPIRED | code::INVALID_CREDENTIALS => 401,
+        code::FORBIDDEN => 403,
+        code::NOT_FOUND => 404,
+        code::CONFLICT => 409,
+        code::INVALID_INPUT | code::GRAPHQL_VALIDATION_FAILED | code::QUERY_TOO_COMPLEX => 400,
+        code::RATE_LIMITED => 429,
+        code::SERVICE_UNAVAILABLE => 503,
+        _ => 500,
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// No access token was sent to an operation that needs one.
@@ -68,6 +97,21 @@ impl AppError {
             AppError::RateLimited { .. } => code::RATE_LIMITED,
             AppError::Unavailable { .. } => code::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The numeric code Authing's SDKs read (`errors[].message.code` on `/graphql/v2`, `code` in
+    /// the v2 REST envelope, `apiCode` in v3): Authing's own number where it published one, else
+    /// the HTTP status of the error (see README, "Errors").
+    pub fn authing_code(&self) -> i64 {
+        match self {
+            AppError::NotFound { entity: "user", .. } => 2004,
+            AppError::Conflict { field: Some("username"), .. } => 2034,
+            AppError::Conflict { field: Some("phone"), .. } => 2035,
+            AppError::Conflict { field: Some("email"), .. } => 2200,
+            AppError::Conflict { field: Some("externalId"), .. } => 2026,
+            AppError::Unavailable { .. } => 1000,
+            other => authing_code_of(other.code()),
         }
     }
 

@@ -17,6 +17,7 @@ impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
         async_graphql::Error::new(self.to_string()).extend_with(|_, e| {
             e.set("code", self.code());
+            e.set("authingCode", self.authing_code());
             if let Some(field) = self.field() {
                 e.set("field", field);
             }

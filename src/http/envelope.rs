@@ -1,6 +1,11 @@
-//! Authing's REST answers: v2 `{code, message, data}` and v3 `{statusCode, message, data}`.
-//! Errors keep the same envelope, with the HTTP status as `code`/`statusCode` and our stable code
-//! as `errorCode`.
+//! Authing's REST answers: v2 `{code, message, data}` and v3 `{statusCode, message, apiCode,
+//! requestId, data}`. The one conversion of domain errors for REST:
+//!
+//! - v2 errors answer HTTP 200, as Authing does: its SDKs read the body only of 2xx answers (axios
+//!   throws a bare "Request failed with status code 404" otherwise, PHP a generic exception), so
+//!   the numeric `code` (see `AppError::authing_code`), `message`, `statusCode` (the HTTP status
+//!   the error stands for) and `errorCode` (the stable code) travel in the body.
+//! - v3 errors answer with their HTTP status, also in `statusCode`, and the numeric `apiCode`.
 
 use axum::{
     Json,
@@ -10,39 +15,14 @@ use axum::{
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::AppError;
+use crate::error::{AppError, http_status_of};
 
 pub fn v2_ok<T: Serialize>(data: T) -> Response {
     Json(json!({ "code": 200, "message": "", "data": data })).into_response()
 }
 
 pub fn v3_ok<T: Serialize>(data: T) -> Response {
-    Json(json!({ "statusCode": 200, "message": "", "data": data })).into_response()
-}
-
-fn status_of(err: &AppError) -> StatusCode {
-    match err {
-        AppError::Unauthenticated
-        | AppError::InvalidToken(_)
-        | AppError::TokenExpired
-        | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::NotFound { .. } => StatusCode::NOT_FOUND,
-        AppError::Conflict { .. } => StatusCode::CONFLICT,
-        AppError::InvalidInput { .. } => StatusCode::BAD_REQUEST,
-        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// The answer with `Retry-After` when the error says when to retry.
-fn with_retry_after(err: &AppError, body: serde_json::Value) -> Response {
-    let status = status_of(err);
-    match err.retry_after() {
-        Some(secs) => (status, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(body)).into_response(),
-        None => (status, Json(body)).into_response(),
-    }
+    Json(json!({ "statusCode": 200, "message": "", "apiCode": 200, "requestId": crate::ids::new_id(), "data": data })).into_response()
 }
 
 /// A v2 error answer.
@@ -64,22 +44,45 @@ impl From<AppError> for V3Error {
 
 impl IntoResponse for V2Error {
     fn into_response(self) -> Response {
-        self.0.log_if_internal();
-        let status = status_of(&self.0);
+        let err = self.0;
+        err.log_if_internal();
         let body = json!({
-            "code": status.as_u16(), "message": self.0.to_string(), "errorCode": self.0.code(), "data": null,
+            "code": err.authing_code(), "message": err.to_string(), "statusCode": http_status_of(err.code()),
+            "errorCode": err.code(), "data": null,
         });
-        with_retry_after(&self.0, body)
+        answer(StatusCode::OK, &err, body)
     }
 }
 
 impl IntoResponse for V3Error {
     fn into_response(self) -> Response {
-        self.0.log_if_internal();
-        let status = status_of(&self.0);
+        let err = self.0;
+        err.log_if_internal();
+        let status = http_status_of(err.code());
         let body = json!({
-            "statusCode": status.as_u16(), "message": self.0.to_string(), "errorCode": self.0.code(), "data": null,
+            "statusCode": status, "message": err.to_string(), "apiCode": err.authing_code(), "errorCode": err.code(),
+            "requestId": crate::ids::new_id(), "data": null,
         });
-        with_retry_after(&self.0, body)
+        answer(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), &err, body)
     }
+}
+
+/// The answer, with `Retry-After` when the error says when to retry.
+fn answer(status: StatusCode, err: &AppError, body: serde_json::Value) -> Response {
+    match err.retry_after() {
+        Some(secs) => (status, [(axum::http::header::RETRY_AFTER, secs.to_string())], Json(body)).into_response(),
+        None => (status, Json(body)).into_response(),
+    }
+}
+
+/// Any route under `/api/` that does not exist: a JSON envelope with 404 (the SDKs parse every
+/// answer as JSON).
+pub async fn unknown_api_route(uri: axum::http::Uri) -> Response {
+    let message = format!("no such route: {}", uri.path());
+    let body = if uri.path().starts_with("/api/v3/") {
+        json!({ "statusCode": 404, "message": message, "apiCode": 404, "errorCode": "NOT_FOUND", "requestId": crate::ids::new_id(), "data": null })
+    } else {
+        json!({ "code": 404, "message": message, "statusCode": 404, "errorCode": "NOT_FOUND", "data": null })
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
 }

@@ -4,23 +4,60 @@ use crate::auth::Auth;
 use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
+    Json,
     extract::State,
     http::HeaderMap,
     response::{Html, IntoResponse, Response},
 };
+use serde_json::{Value, json};
 
 use super::HttpState;
-use crate::graphql::{context::ClientAddress, errors::ensure_codes};
+use crate::{
+    error::{authing_code_of, code, http_status_of},
+    graphql::{context::ClientAddress, errors::ensure_codes},
+};
 
+/// `POST /graphql`: spec-compliant answers (`message` a string, the code in `extensions.code`),
+/// for graphql-js clients and the playground.
 pub async fn execute(
     State(http): State<HttpState>,
     headers: HeaderMap,
     extensions: axum::http::Extensions,
     req: GraphQLRequest,
-) -> GraphQLResponse {
-    let auth = Auth::from_headers(&http.app.tokens, &headers);
-    let mut request = req.into_inner().data(auth);
-    if let Some(address) = super::listener::client_address(&extensions) {
+) -> Response {
+    let response = run(&http, &headers, &extensions, req.into_inner()).await;
+    let retry = retry_after(&response);
+    with_retry_after(GraphQLResponse::from(response).into_response(), retry)
+}
+
+/// `POST /graphql/v2`, Authing's endpoint: each error's `message` is the object its SDKs read,
+/// `{code, message, statusCode, data}` with Authing's numeric code; `extensions.code` stays.
+pub async fn execute_v2(
+    State(http): State<HttpState>,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    req: GraphQLRequest,
+) -> Response {
+    let mut request = req.into_inner();
+    php_empty_lists_are_null(&mut request.variables);
+    let response = run(&http, &headers, &extensions, request).await;
+    let retry = retry_after(&response);
+    let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
+    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
+        for error in errors {
+            let code = error.pointer("/extensions/code").and_then(Value::as_str).unwrap_or(code::INTERNAL_SERVER_ERROR).to_string();
+            let numeric = error.pointer("/extensions/authingCode").and_then(Value::as_i64).unwrap_or_else(|| authing_code_of(&code));
+            let text = error.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+            error["message"] = json!({ "code": numeric, "message": text, "statusCode": http_status_of(&code), "data": null });
+        }
+    }
+    with_retry_after(Json(body).into_response(), retry)
+}
+
+async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request) -> async_graphql::Response {
+    let auth = Auth::from_headers(&http.app.tokens, headers);
+    let mut request = request.data(auth);
+    if let Some(address) = super::listener::client_address(extensions) {
         request = request.data(ClientAddress(address));
     }
     let mut response = http.schema.execute(request).await;
@@ -29,7 +66,39 @@ pub async fn execute(
         let code = error.extensions.as_ref().and_then(|e| e.get("code")).map(|c| c.to_string());
         tracing::debug!(code = code.as_deref().unwrap_or(""), message = %error.message, "graphql error");
     }
-    response.into()
+    response
+}
+
+/// Authing's PHP SDK sends `[]` for optional string variables it has no value for
+/// (`listAuthorizedResourcesByNodeCode` does, for `resourceType`): read them as null.
+fn php_empty_lists_are_null(variables: &mut async_graphql::Variables) {
+    for value in variables.values_mut() {
+        if matches!(value, async_graphql::Value::List(items) if items.is_empty()) {
+            *value = async_graphql::Value::Null;
+        }
+    }
+}
+
+/// The longest `retryAfter` of the errors, if any is worth retrying.
+fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref().and_then(|x| x.get("retryAfter")))
+        .filter_map(|v| match v {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
+}
+
+fn with_retry_after(mut response: Response, secs: Option<u64>) -> Response {
+    if let Some(secs) = secs
+        && let Ok(v) = secs.to_string().parse()
+    {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    response
 }
 
 pub async fn graphiql(State(http): State<HttpState>) -> Response {

@@ -189,6 +189,17 @@ where
     }
 }
 
+/// The status a v2 REST answer stands for: v2 errors answer HTTP 200 with `statusCode` in the body
+/// (Authing's SDKs read only 2xx bodies); anything else is the HTTP status itself.
+pub async fn v2_status(res: reqwest::Response) -> u16 {
+    let http = res.status().as_u16();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    match (http, body["statusCode"].as_u64()) {
+        (200, Some(s)) => u16::try_from(s).unwrap_or(0),
+        _ => http,
+    }
+}
+
 /// Wait until `done` holds, checking every 20 ms; fail after 20 s, naming `what`.
 pub async fn wait_until<F, Fut>(what: &str, done: F)
 where
@@ -250,11 +261,22 @@ impl Client {
         res["data"].clone()
     }
 
-    /// The error of a response that must fail: (extensions.code, message).
+    /// The error of a response that must fail: (extensions.code, message). On `/graphql/v2` the
+    /// message is Authing's object `{code, message, statusCode, data}` with a numeric code.
     pub async fn error(&self, query: &str, variables: Value) -> (String, String) {
         let res = self.gql(query, variables).await;
         let err = &res["errors"][0];
         assert!(err.is_object(), "expected an error, got {res}");
+        let message = &err["message"];
+        assert!(message["code"].is_i64(), "Authing's numeric code: {res}");
+        assert!(message["message"].as_str().is_some_and(|m| !m.is_empty()), "a readable message: {res}");
+        (err["extensions"]["code"].as_str().unwrap_or("<none>").to_string(), message["message"].as_str().unwrap_or("").to_string())
+    }
+
+    /// The same on the spec endpoint `/graphql`, where `message` is a string.
+    pub async fn spec_error(&self, query: &str, variables: Value) -> (String, String) {
+        let res = self.gql_at("/graphql", query, variables).await;
+        let err = &res["errors"][0];
         assert!(err["message"].is_string(), "message is a string: {res}");
         (err["extensions"]["code"].as_str().unwrap_or("<none>").to_string(), err["message"].as_str().unwrap_or("").to_string())
     }

@@ -34,9 +34,12 @@ async fn pools_see_only_their_own_users() {
         assert_eq!(b.error(q, vars).await.0, "NOT_FOUND", "{q}");
     }
     let res = b.get(&format!("/api/v2/users/{}", id.as_str().unwrap())).await;
-    assert_eq!(res.status(), 404);
+    // v2 REST errors answer HTTP 200 (the SDKs read only 2xx bodies) with Authing's code inside.
+    assert_eq!(res.status(), 200);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["errorCode"], "NOT_FOUND");
+    assert_eq!(body["code"], 2004, "Authing's 'user does not exist': {body}");
+    assert_eq!(body["statusCode"], 404);
 
     // A's user is untouched.
     let d = a.data("query($id: String) { user(id: $id) { nickname } }", json!({ "id": id })).await;

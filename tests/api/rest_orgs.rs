@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use crate::{
-    harness::TestServer,
+    harness::{TestServer, v2_status},
     orgs::{add_node, create_org, id},
     users::create,
 };
@@ -62,22 +62,24 @@ async fn a_bad_import_imports_nothing_and_names_the_node() {
         (json!([1, 2]), 400, "must be an object"),
     ] {
         let res = c.post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": file })).await;
-        assert_eq!(res.status(), status);
+        assert_eq!(res.status(), 200, "v2 errors travel in the body");
         let body: Value = res.json().await.unwrap();
+        assert_eq!(body["statusCode"], status, "{body}");
+        assert_eq!(body["code"], status, "no Authing code for these: the HTTP status stands in");
         assert!(body["message"].as_str().unwrap().contains(needle), "{body}");
         assert!(body["errorCode"].is_string());
     }
     // An org code already taken fails the whole import too.
     create_org(&c, "Existing", "example").await;
     let res = c.post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": tree() })).await;
-    assert_eq!(res.status(), 409);
+    assert_eq!(v2_status(res).await, 409);
     let d = c.data("{ orgs { totalCount } }", json!({})).await;
     assert_eq!(d["orgs"]["totalCount"], 1, "nothing was imported");
     let res = c.post_json("/api/v2/orgs/import", json!({ "filetype": "csv", "file": "a,b" })).await;
-    assert_eq!(res.status(), 400);
+    assert_eq!(v2_status(res).await, 400);
     // Without a token.
     let res = s.anonymous().post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": tree() })).await;
-    assert_eq!(res.status(), 401);
+    assert_eq!(v2_status(res).await, 401);
 }
 
 #[tokio::test]
@@ -110,7 +112,8 @@ async fn export_list_count_and_node_members() {
     let list: Value = c.get("/api/v2/orgs?page=1&limit=1").await.json().await.unwrap();
     assert_eq!(list["data"].as_array().unwrap().len(), 1);
     assert_eq!(list["data"][0]["name"], "Other");
-    assert_eq!(c.get("/api/v2/orgs?page=0").await.status(), 400);
+    let bad: Value = c.get("/api/v2/orgs?page=0").await.json().await.unwrap();
+    assert_eq!((bad["code"].as_i64(), bad["errorCode"].as_str()), (Some(400), Some("INVALID_INPUT")), "{bad}");
 
     // Seed 003: the nodeById query's data in the v2 envelope.
     let res: Value = c.get(&format!("/api/v2/orgs/nodes/{root}/members?page=1&limit=10&includeChildrenNodes=true&sortBy=CREATEDAT_ASC")).await.json().await.unwrap();
@@ -121,8 +124,8 @@ async fn export_list_count_and_node_members() {
     assert_eq!(res["data"]["nodeById"]["children"], json!([dev]));
     let res: Value = c.get(&format!("/api/v2/orgs/nodes/{root}/members")).await.json().await.unwrap();
     assert_eq!(res["data"]["nodeById"]["users"]["totalCount"], 1, "includeChildrenNodes defaults to false");
-    assert_eq!(c.get("/api/v2/orgs/nodes/nope/members").await.status(), 404);
-    assert_eq!(c.get(&format!("/api/v2/orgs/nodes/{root}/members?limit=0")).await.status(), 400);
+    assert_eq!(v2_status(c.get("/api/v2/orgs/nodes/nope/members").await).await, 404);
+    assert_eq!(v2_status(c.get(&format!("/api/v2/orgs/nodes/{root}/members?limit=0")).await).await, 400);
 }
 
 #[tokio::test]

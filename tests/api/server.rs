@@ -210,3 +210,36 @@ async fn environment_proxies_do_not_carry_webhooks_past_the_address_guard() {
     assert!(reached_rx.try_recv().is_err(), "the environment's proxy was not used");
     assert!(sigterm_and_wait(&mut child).success());
 }
+
+#[tokio::test]
+async fn errors_speak_each_endpoints_dialect() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let q = "query($id: String) { user(id: $id) { id } }";
+    // /graphql/v2: Authing's message object with its numeric code; extensions.code kept.
+    let v2 = c.gql(q, json!({ "id": "nobody" })).await;
+    let e = &v2["errors"][0];
+    assert_eq!(e["message"]["code"], 2004, "{v2}");
+    assert_eq!(e["message"]["statusCode"], 404);
+    assert!(e["message"]["message"].as_str().unwrap().contains("nobody"));
+    assert_eq!(e["extensions"]["code"], "NOT_FOUND");
+    // Parse errors too (no path, raised by async-graphql).
+    let bad = c.gql("{ users { ", json!({})).await;
+    assert_eq!(bad["errors"][0]["message"]["code"], 400, "{bad}");
+    // Without a token: Authing's 2020.
+    let anon = s.anonymous().gql("{ users { totalCount } }", json!({})).await;
+    assert_eq!(anon["errors"][0]["message"]["code"], 2020, "{anon}");
+    // /graphql: the spec's string message.
+    let (code, message) = c.spec_error(q, json!({ "id": "nobody" })).await;
+    assert_eq!(code, "NOT_FOUND");
+    assert!(message.contains("nobody"));
+    // An unknown route under /api/ answers a JSON envelope with 404, never an empty body.
+    for path in ["/api/v2/nothing-here", "/api/v3/nothing-here"] {
+        let res = c.get(path).await;
+        assert_eq!(res.status(), 404);
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(body["errorCode"], "NOT_FOUND", "{body}");
+    }
+    let v3: Value = c.get("/api/v3/nothing-here").await.json().await.unwrap();
+    assert_eq!((v3["statusCode"].as_i64(), v3["apiCode"].as_i64()), (Some(404), Some(404)));
+}

@@ -30,7 +30,7 @@ fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_sort_maps(true);
     s.set_prepend_module_to_snapshot(false);
-    for key in ["id", "userId", "orgId", "rootNodeId", "userPoolId", "createdAt", "updatedAt", "signedUp", "arn", "userIdentities"] {
+    for key in ["id", "userId", "orgId", "rootNodeId", "userPoolId", "createdAt", "updatedAt", "signedUp", "arn", "userIdentities", "requestId"] {
         s.add_redaction(&format!(".**.{key}"), format!("[{key}]"));
     }
     // A parent id is redacted when there is one; null (at a root) stays visible.

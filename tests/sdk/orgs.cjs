@@ -2,6 +2,7 @@
 // returns. Prints one JSON line; exits non-zero on the first failed assertion.
 const assert = require('node:assert/strict');
 const { ManagementClient } = require('authing-js-sdk');
+const { refused } = require('./refused.cjs');
 
 const { ORGRAPH_HOST: host, ORGRAPH_POOL_ID: userPoolId, ORGRAPH_POOL_SECRET: secret } = process.env;
 
@@ -31,7 +32,8 @@ async function main() {
   assert.equal(renamed.name, 'Backend Team');
   assert.equal(renamed.code, 'backend', 'fields left out are kept');
   assert.equal(renamed.users.totalCount, 0);
-  await assert.rejects(org.addNode(orgId, rootId, { name: 'Dup', code: 'ops' }));
+  const dup = await refused(org.addNode(orgId, rootId, { name: 'Dup', code: 'ops' }), 409);
+  assert.match(dup.message, /code "ops" is already used/);
 
   // getNodeById, findById, list
   const got = await org.getNodeById(dev.id);
@@ -83,7 +85,7 @@ async function main() {
   // moveNode: the whole tree comes back; under itself is refused
   const moved = await org.moveNode(orgId, backend.id, ops.id);
   assert.equal(moved.tree.children.find((n) => n.id === ops.id).children[0].id, backend.id);
-  await assert.rejects(org.moveNode(orgId, dev.id, dev.id));
+  await refused(org.moveNode(orgId, dev.id, dev.id), 400);
 
   // importByJson, exportByOrgId, exportAll
   const imported = await org.importByJson({
@@ -103,7 +105,11 @@ async function main() {
   // deleteNode, deleteById
   const delNode = await org.deleteNode(orgId, dev.id);
   assert.equal(delNode.code, 200);
-  await assert.rejects(org.getNodeById(dev.id).then((n) => { if (!n) throw new Error('gone'); return n; }));
+  await refused(org.getNodeById(dev.id), 404);
+  // The same through the SDK's default onError, which throws a plain {code, message}.
+  const plain = new ManagementClient({ userPoolId, secret, host });
+  const gone = await refused(plain.org.getNodeById(dev.id), 404);
+  assert.match(gone.message, /not found/);
   const delOrg = await org.deleteById(imported.orgId);
   assert.equal(delOrg.code, 200);
   assert.equal((await org.list()).totalCount, 1);

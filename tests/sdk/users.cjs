@@ -2,6 +2,7 @@
 // what the SDK returned; exits non-zero on the first failed assertion.
 const assert = require('node:assert/strict');
 const { ManagementClient } = require('authing-js-sdk');
+const { refused } = require('./refused.cjs');
 
 const { ORGRAPH_HOST: host, ORGRAPH_POOL_ID: userPoolId, ORGRAPH_POOL_SECRET: secret } = process.env;
 
@@ -24,7 +25,8 @@ async function main() {
   const carol = await mc.users.create({ email: 'carol@sdk.io' });
 
   // a duplicate is refused
-  await assert.rejects(mc.users.create({ username: 'sdk-alice' }));
+  const dup = await refused(mc.users.create({ username: 'sdk-alice' }), 2034);
+  assert.match(dup.message, /username/);
 
   // detail (REST /api/v2/users/:id), with and without custom data
   const detail = await mc.users.detail(alice.id);
@@ -55,7 +57,10 @@ async function main() {
   assert.equal(delMany.code, 200);
   const after = await mc.users.list(1, 10);
   assert.equal(after.totalCount, 1);
-  await assert.rejects(mc.users.delete(bob.id));
+  await refused(mc.users.delete(bob.id), 2004);
+  // REST (users.detail) with the default onError: a plain {code, message}.
+  const plain = new ManagementClient({ userPoolId, secret, host });
+  await refused(plain.users.detail(bob.id), 2004);
 
   console.log(JSON.stringify({ ok: true, alice: alice.id, total: after.totalCount, updatedNickname: updated.nickname }));
 }
