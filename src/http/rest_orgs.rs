@@ -20,14 +20,14 @@ use crate::{
         docs::{NodeDoc, UserDoc, iso, to_json},
         org_tree::{
             DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersQuery, ExportNode, ImportLimits, ImportNode,
-            MemberSort, MembersQuery, SortOrder,
+            MemberSort, MembersQuery, SortOrder, UserDepartment,
         },
         pagination::Page,
         users::UserSort,
     },
     error::AppError,
     views::{
-        user::User,
+        user::{User, document_extras, merge},
         v3::{UserDtoOptions, UserPagingDto},
     },
 };
@@ -143,10 +143,52 @@ pub async fn node_members(
     let node = orgs.node(&pool, &node_id).await?;
     let children = orgs.child_ids_of(std::slice::from_ref(&node.id)).await?.remove(&node.id).unwrap_or_default();
     let page = orgs.members_page(&node, query).await?;
-    let mut json = to_json(&NodeDoc::from(&node));
+    let ids: Vec<String> = page.list.iter().map(|u| u.id.clone()).collect();
+    let mut departments = orgs.departments_of(&pool, &ids, None).await?;
+    let leader = match &node.leader_user_id {
+        Some(id) => http.app.users.get(&pool, id).await.ok().map(User::from),
+        None => None,
+    };
+    let list: Vec<Value> = page
+        .list
+        .into_iter()
+        .map(|u| {
+            let deps = departments.remove(&u.id).unwrap_or_default();
+            seed_003_user(u, deps)
+        })
+        .collect();
+    let mut json = seed_003_node(&node);
     json["children"] = json!(children);
-    json["users"] = json!({ "totalCount": page.total_count, "list": page.list.into_iter().map(User::from).collect::<Vec<_>>() });
+    json["users"] = json!({ "totalCount": page.total_count, "list": list });
+    json["leaderUser"] = leader.map_or_else(|| json!({}), |l| to_json(&l));
     Ok(v2_ok(json!({ "nodeById": json })))
+}
+
+/// A node as seed 003 shows it: its document plus Authing's internal `__id`, `__parentid` and
+/// `__groupid` (the org).
+fn seed_003_node(node: &entity::node::Model) -> Value {
+    let mut json = to_json(&NodeDoc::from(node));
+    merge(&mut json, json!({ "__id": node.id, "__parentid": node.parent_id, "__groupid": node.org_id }));
+    json
+}
+
+/// A user as seed 003 shows it: the v2 user, the document fields orgraph has no value for, and
+/// `departmentList`. Secrets are never sent: `password`, `salt`, `secretInfo` and
+/// `encryptedPassword` are null.
+fn seed_003_user(u: entity::user::Model, departments: Vec<UserDepartment>) -> Value {
+    let main = departments.iter().find(|d| d.is_main).map(|d| d.node.clone());
+    let mut json = to_json(&User::from(u));
+    merge(&mut json, document_extras(main.as_ref()));
+    let list: Vec<Value> = departments
+        .iter()
+        .map(|d| json!({ "department": seed_003_node(&d.node), "joinedAt": iso(d.joined_at), "isMainDepartment": d.is_main }))
+        .collect();
+    merge(&mut json, json!({
+        "isRoot": false, "thirdPartyIdentity": null, "salt": null, "secretInfo": null, "encryptedPassword": null,
+        "resetPasswordOnFirstLogin": false, "syncExtInfo": null, "positions": [],
+        "departmentList": { "totalCount": list.len(), "list": list },
+    }));
+    json
 }
 
 #[derive(Deserialize)]
@@ -213,7 +255,16 @@ fn boolean(name: &str, v: Option<&str>) -> Result<Option<bool>, AppError> {
 /// Seed 001's export format: node fields, `children` as nested nodes, `members` as users.
 fn export_json(tree: ExportNode) -> Value {
     let mut v = to_json(&NodeDoc::from(&tree.node));
-    v["members"] = to_json(&tree.members.into_iter().map(UserDoc::from).collect::<Vec<_>>());
+    let members: Vec<Value> = tree
+        .members
+        .into_iter()
+        .map(|m| {
+            let mut doc = to_json(&UserDoc::from(m.user));
+            merge(&mut doc, document_extras(m.main_department.as_ref()));
+            doc
+        })
+        .collect();
+    v["members"] = Value::Array(members);
     v["children"] = Value::Array(tree.children.into_iter().map(export_json).collect());
     v
 }

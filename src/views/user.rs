@@ -187,6 +187,24 @@ impl From<user::Model> for User {
     }
 }
 
+/// Fields of Authing's v2 user documents that orgraph has no value for (null) or reads from the
+/// user's main department: export members (seeds 001, 004) and node members (seed 003) carry them.
+pub fn document_extras(main_department: Option<&entity::node::Model>) -> Value {
+    serde_json::json!({
+        "token": null, "tokenExpiredAt": null, "sendSmsCount": null, "sendSmsLimitCount": null,
+        "lastMfaTime": null, "passwordSecurityLevel": null,
+        "mainDepartmentId": main_department.map(|n| n.id.as_str()),
+        "mainDepartmentCode": main_department.and_then(|n| n.code.as_deref()),
+    })
+}
+
+/// Add the keys of the object `extra` to the object `target` (replacing same-named ones).
+pub fn merge(target: &mut Value, extra: Value) {
+    if let (Some(t), Value::Object(e)) = (target.as_object_mut(), extra) {
+        t.extend(e);
+    }
+}
+
 pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())

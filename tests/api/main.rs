@@ -10,6 +10,7 @@ mod isolation;
 mod orgs;
 mod rest_orgs;
 mod schema;
+mod seed_fields;
 mod sdk;
 mod sdk_py;
 mod server;

@@ -311,9 +311,19 @@ impl OrgService {
 
     /// The departments of a user (of one org when given), main department first.
     pub async fn user_departments(&self, pool: &PoolId, user_id: &str, org_id: Option<&str>) -> AppResult<Vec<UserDepartment>> {
+        Ok(self.departments_of(pool, &[user_id.to_string()], org_id).await?.remove(user_id).unwrap_or_default())
+    }
+
+    /// The departments of each of `users` (of one org when given), main department first, then by
+    /// joining time. Two statements however many users.
+    pub async fn departments_of(&self, pool: &PoolId, users: &[String], org_id: Option<&str>) -> AppResult<HashMap<String, Vec<UserDepartment>>> {
+        let mut out: HashMap<String, Vec<UserDepartment>> = HashMap::new();
+        if users.is_empty() {
+            return Ok(out);
+        }
         let mut q = membership::Entity::find()
             .filter(membership::Column::UserPoolId.eq(pool.as_str()))
-            .filter(membership::Column::UserId.eq(user_id));
+            .filter(membership::Column::UserId.is_in(users.to_vec()));
         if let Some(org) = org_id {
             q = q.filter(membership::Column::OrgId.eq(org));
         }
@@ -323,20 +333,22 @@ impl OrgService {
             .order_by_asc(membership::Column::NodeId)
             .all(&self.db)
             .await?;
-        let ids: Vec<String> = rows.iter().map(|m| m.node_id.clone()).collect();
+        let mut ids: Vec<String> = rows.iter().map(|m| m.node_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
         let nodes: HashMap<String, node::Model> =
             self.nodes_by_ids(&ids).await?.into_iter().map(|n| (n.id.clone(), n)).collect();
-        Ok(rows
-            .into_iter()
-            .filter_map(|m| {
-                nodes.get(&m.node_id).map(|n| UserDepartment {
+        for m in rows {
+            if let Some(n) = nodes.get(&m.node_id) {
+                out.entry(m.user_id).or_default().push(UserDepartment {
                     node: n.clone(),
                     is_main: m.is_main_department,
                     is_leader: m.is_leader,
                     joined_at: m.joined_at,
-                })
-            })
-            .collect())
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Ids of the nodes each of `users` is a member of (for v3 `departmentIds`).

@@ -18,7 +18,7 @@ pub use nodes::{NodeInput, NodePatch, PathStep};
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
 /// every tree walk and nested answer small.
 pub const MAX_DEPTH: i32 = 100;
-pub use transfer::{ExportNode, ImportLimits, ImportNode};
+pub use transfer::{ExportMember, ExportNode, ImportLimits, ImportNode};
 
 use entity::{node, org};
 use sea_orm::{

@@ -116,7 +116,14 @@ fn parse_node(v: &Value, path: &str, depth: usize, tally: &mut Tally) -> AppResu
 pub struct ExportNode {
     pub node: node::Model,
     pub children: Vec<ExportNode>,
-    pub members: Vec<user::Model>,
+    pub members: Vec<ExportMember>,
+}
+
+/// A member in an export, with the user's main department (of any org of the pool).
+#[derive(Debug, Clone)]
+pub struct ExportMember {
+    pub user: user::Model,
+    pub main_department: Option<node::Model>,
 }
 
 impl OrgService {
@@ -174,10 +181,19 @@ impl OrgService {
                 users.insert(u.id.clone(), u);
             }
         }
-        let mut members_of: HashMap<String, Vec<user::Model>> = HashMap::new();
+        let mut main_of: HashMap<String, node::Model> = HashMap::new();
+        for chunk in user_ids.chunks(1000) {
+            for (user, deps) in self.departments_of(pool, chunk, None).await? {
+                if let Some(main) = deps.into_iter().find(|d| d.is_main) {
+                    main_of.insert(user, main.node);
+                }
+            }
+        }
+        let mut members_of: HashMap<String, Vec<ExportMember>> = HashMap::new();
         for m in members {
             if let Some(u) = users.get(&m.user_id) {
-                members_of.entry(m.node_id).or_default().push(u.clone());
+                let member = ExportMember { user: u.clone(), main_department: main_of.get(&u.id).cloned() };
+                members_of.entry(m.node_id).or_default().push(member);
             }
         }
         // Build bottom-up (nodes come by depth), so no recursion however deep the tree.
