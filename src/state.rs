@@ -9,6 +9,7 @@ use crate::{
     config::Config,
     delivery::sender::Sender,
     domain::{
+        acl::AclService,
         events::{EventBus, EventService},
         org_tree::OrgService,
         pools::{Bootstrap, PoolService},
@@ -35,6 +36,7 @@ pub struct AppState {
     pub orgs: OrgService,
     pub events: EventService,
     pub webhooks: WebhookService,
+    pub acl: AclService,
     pub sender: Sender,
     pub metrics: Arc<Metrics>,
 }
@@ -72,6 +74,7 @@ impl AppState {
             orgs: OrgService::new(writer.clone()),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),
+            acl: AclService::new(writer.clone()),
             sender: Sender::new(&config.webhooks)?,
             writer,
             metrics,

@@ -1,5 +1,7 @@
 //! sea-orm entities: one module per table. No GraphQL here; the API maps these into its own types.
 
+pub mod acl_grant;
+pub mod acl_resource;
 pub mod delivery;
 pub mod delivery_attempt;
 pub mod event;
@@ -7,6 +9,7 @@ pub mod membership;
 pub mod node;
 pub mod node_closure;
 pub mod org;
+pub mod resource_namespace;
 pub mod server_key;
 pub mod subtree_member;
 pub mod user;

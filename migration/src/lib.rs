@@ -8,6 +8,7 @@ mod m20261123_000002_org_tree;
 mod m20261123_000003_events;
 mod m20261123_000004_webhooks;
 mod m20261124_000005_event_seq;
+mod m20261124_000006_acl;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_events::Migration),
             Box::new(m20261123_000004_webhooks::Migration),
             Box::new(m20261124_000005_event_seq::Migration),
+            Box::new(m20261124_000006_acl::Migration),
         ]
     }
 }

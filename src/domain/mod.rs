@@ -1,6 +1,7 @@
 //! Domain services: the rules of orgraph, free of GraphQL and HTTP. Every service method takes
 //! the caller's [`PoolId`], and every query it runs is filtered by it: that is pool isolation.
 
+pub mod acl;
 pub mod docs;
 pub mod events;
 pub mod org_tree;

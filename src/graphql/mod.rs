@@ -12,6 +12,7 @@ use async_graphql::{MergedObject, Schema, SDLExportOptions, dataloader::DataLoad
 
 use crate::state::AppState;
 use resolvers::{
+    acl::{AclMutation, AclQuery},
     auth::{AuthMutation, AuthQuery},
     events::{EventMutation, EventQuery},
     members::{MemberMutation, MemberQuery},
@@ -22,10 +23,10 @@ use resolvers::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 

@@ -75,6 +75,39 @@ fn answer(status: StatusCode, err: &AppError, body: serde_json::Value) -> Respon
     }
 }
 
+/// Answers under `/api/` that did not come from a handler (a body that is not JSON, a method the
+/// route does not take, a body over the limit, a timeout) become the envelope of their API too: the
+/// SDKs parse every answer as JSON.
+pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().to_string();
+    let response = next.run(req).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !path.starts_with("/api/") || status.is_success() || is_json || status == StatusCode::SWITCHING_PROTOCOLS {
+        return response;
+    }
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
+        _ => status.canonical_reason().unwrap_or("error").to_string(),
+    };
+    let code = match status.as_u16() {
+        400 | 405 | 411 | 413 | 415 | 422 => "INVALID_INPUT",
+        404 => "NOT_FOUND",
+        408 => "SERVICE_UNAVAILABLE",
+        _ => "INTERNAL_SERVER_ERROR",
+    };
+    let body = if path.starts_with("/api/v3/") {
+        json!({ "statusCode": status.as_u16(), "message": text, "apiCode": status.as_u16(), "errorCode": code, "requestId": crate::ids::new_id(), "data": null })
+    } else {
+        json!({ "code": status.as_u16(), "message": text, "statusCode": status.as_u16(), "errorCode": code, "data": null })
+    };
+    (status, Json(body)).into_response()
+}
+
 /// Any route under `/api/` that does not exist: a JSON envelope with 404 (the SDKs parse every
 /// answer as JSON).
 pub async fn unknown_api_route(uri: axum::http::Uri) -> Response {

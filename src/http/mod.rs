@@ -6,6 +6,7 @@ pub mod event_socket;
 pub mod graphql;
 pub mod health;
 pub mod listener;
+pub mod rest_acl;
 pub mod rest_auth;
 pub mod rest_orgs;
 pub mod rest_users;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use axum::{
     Router,
     http::StatusCode,
-    routing::{get, post},
+    routing::{get, post, put},
 };
 use tower_http::{
     LatencyUnit,
@@ -56,6 +57,17 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v2/orgs/export", get(rest_orgs::export))
         .route("/api/v2/orgs/nodes/{node_id}/members", get(rest_orgs::node_members))
         .route("/api/v3/list-department-members", get(rest_orgs::department_members_v3))
+        .route("/api/v2/resource-namespace/{pool}", get(rest_acl::list_namespaces).post(rest_acl::create_namespace))
+        .route("/api/v2/resource-namespace/{pool}/code/{code}", put(rest_acl::update_namespace_by_code).delete(rest_acl::delete_namespace_by_code))
+        .route("/api/v2/resource-namespace/{pool}/{id}", put(rest_acl::update_namespace_by_id).delete(rest_acl::delete_namespace_by_id))
+        .route("/api/v2/resources", get(rest_acl::list_resources).post(rest_acl::create_resource))
+        .route("/api/v2/resources/detail", get(rest_acl::resource_detail))
+        .route("/api/v2/resources/{code}", post(rest_acl::update_resource).delete(rest_acl::delete_resource))
+        .route("/api/v2/acl/is-allowed", post(rest_acl::is_allowed))
+        .route("/api/v2/acl/revoke-resource", post(rest_acl::revoke_resource))
+        .route("/api/v2/acl/authorize-resources", post(rest_acl::authorize_resources))
+        .route("/api/v2/acl/revoke-resources", post(rest_acl::revoke_resources))
+        .route("/api/v2/acl/list-authorized-resources-batch", post(rest_acl::list_authorized_resources_batch))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -68,6 +80,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(limits.request_timeout_secs),
         ))
+        .layer(axum::middleware::from_fn(envelope::json_errors))
         // One line per request, at its end, with status and duration.
         .layer(
             TraceLayer::new_for_http()

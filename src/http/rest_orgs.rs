@@ -32,7 +32,8 @@ use crate::{
     },
 };
 
-fn caller(http: &HttpState, headers: &HeaderMap) -> Result<PoolId, AppError> {
+/// The caller's pool, from the request's bearer token.
+pub(super) fn caller(http: &HttpState, headers: &HeaderMap) -> Result<PoolId, AppError> {
     Auth::from_headers(&http.app.tokens, headers).require()
 }
 
@@ -235,7 +236,7 @@ pub async fn department_members_v3(
 }
 
 /// A query-string integer; absent or empty means "the default".
-fn int(name: &str, v: Option<&str>) -> Result<Option<i64>, AppError> {
+pub(super) fn int(name: &str, v: Option<&str>) -> Result<Option<i64>, AppError> {
     match v.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(s) => s.parse().map(Some).map_err(|_| AppError::invalid(name, format!("{name} must be an integer, got {s:?}"))),

@@ -4,6 +4,7 @@
 mod harness;
 
 mod abuse;
+mod acl;
 mod auth;
 mod events;
 mod isolation;

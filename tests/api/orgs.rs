@@ -319,7 +319,7 @@ async fn another_pool_cannot_see_or_touch_an_org() {
 }
 
 /// Build root → `width` children → `width` grandchildren each, a member in every grandchild.
-async fn wide_tree(s: &TestServer, c: &Client, width: usize) -> (String, String) {
+pub async fn wide_tree(s: &TestServer, c: &Client, width: usize) -> (String, String) {
     let org = create_org(c, &format!("W{width}"), &format!("w{width}")).await;
     let (org_id, root) = (id(&org), id(&org["rootNode"]));
     let u = user(c, &format!("member{width}")).await;
@@ -337,7 +337,7 @@ async fn wide_tree(s: &TestServer, c: &Client, width: usize) -> (String, String)
 /// Wait until background work (the delivery worker, the PostgreSQL event relay) has settled,
 /// then count the statements `run` sends; the least of three runs, so a stray background
 /// statement cannot inflate it.
-async fn statements_of<F, Fut>(s: &TestServer, run: F) -> u64
+pub async fn statements_of<F, Fut>(s: &TestServer, run: F) -> u64
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()>,

@@ -100,7 +100,7 @@ async fn every_claimed_sdk_document_validates_against_schema_graphql() {
     .await
     .unwrap();
     assert_eq!(summary["failures"], json!([]));
-    assert!(summary["checked"].as_u64().unwrap() >= 11);
+    assert!(summary["checked"].as_u64().unwrap() >= 41);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -118,6 +118,20 @@ async fn authing_js_sdk_manages_org_trees_and_members() {
     assert_eq!(d["nodeById"]["users"]["list"], json!([{ "id": summary["alice"] }]));
     let d = admin.data("query($id: String!) { nodeById(id: $id) { path } }", json!({ "id": summary["backend"] })).await;
     assert_eq!(d["nodeById"]["path"].as_array().unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn authing_js_sdk_manages_permissions() {
+    let s = TestServer::start().await;
+    let summary = run_sdk_script(&s, "acl.cjs").await;
+    assert_eq!(summary["ok"], true);
+    // What the SDK did was recorded as events.
+    let admin = s.admin().await;
+    let d = admin.data("{ events(eventNames: [\"permission:add\", \"permission:revoke\", \"resource:created\", \"privilege-namespace:deleted\"]) { eventName } }", json!({})).await;
+    let names: Vec<&str> = d["events"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
+    for name in ["permission:add", "permission:revoke", "resource:created", "privilege-namespace:deleted"] {
+        assert!(names.contains(&name), "{name} in {names:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -30,11 +30,13 @@ fn settings() -> insta::Settings {
     let mut s = insta::Settings::clone_current();
     s.set_sort_maps(true);
     s.set_prepend_module_to_snapshot(false);
-    for key in ["id", "userId", "orgId", "rootNodeId", "userPoolId", "createdAt", "updatedAt", "signedUp", "arn", "userIdentities", "requestId"] {
+    for key in ["id", "userId", "orgId", "rootNodeId", "userPoolId", "createdAt", "updatedAt", "signedUp", "arn", "userIdentities", "requestId", "__id", "__groupid", "joinedAt"] {
         s.add_redaction(&format!(".**.{key}"), format!("[{key}]"));
     }
     // A parent id is redacted when there is one; null (at a root) stays visible.
-    s.add_redaction(".**.parentId", insta::dynamic_redaction(|v, _| if v.as_str().is_some() { "[parentId]".into() } else { v }));
+    for key in ["parentId", "__parentid"] {
+        s.add_redaction(&format!(".**.{key}"), insta::dynamic_redaction(move |v, _| if v.as_str().is_some() { format!("[{key}]").into() } else { v }));
+    }
     s.add_redaction(".data.nodeById.children[]", "[id]");
     s.add_redaction(".data.list[].departmentIds[]", "[id]");
     s

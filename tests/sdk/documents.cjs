@@ -18,6 +18,10 @@ const CLAIMED = [
   'IsRootNodeDocument', 'ChildrenNodesDocument', 'RootNodeDocument', 'NodeByIdDocument', 'NodeByCodeDocument',
   'NodeByIdWithMembersDocument', 'NodeByCodeWithMembersDocument', 'SearchNodesDocument',
   'AddMemberDocument', 'RemoveMemberDocument', 'MoveMembersDocument', 'SetMainDepartmentDocument',
+  // issue 9: permissions
+  'AllowDocument', 'AuthorizeResourceDocument', 'AuthorizedTargetsDocument', 'IsActionAllowedDocument',
+  'IsActionDeniedDocument', 'AuthorizedResourcesDocument', 'ListNodeByCodeAuthorizedResourcesDocument',
+  'ListNodeByIdAuthorizedResourcesDocument', 'ListUserAuthorizedResourcesDocument',
 ];
 
 const schemaPath = process.env.ORGRAPH_SCHEMA;

@@ -5,7 +5,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::catalog::EventName;
-use crate::domain::docs::{NodeDoc, OrgDoc, UserDoc};
+use crate::domain::{
+    acl::docs::{NamespaceDoc, PermissionDoc, ResourceDoc},
+    docs::{NodeDoc, OrgDoc, UserDoc},
+};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged, rename_all_fields = "camelCase")]
@@ -32,6 +35,15 @@ pub enum DomainEvent {
     MemberRemoved { node: NodeDoc, user: UserDoc },
     OrganizationImported { organization: OrgDoc, root_node: NodeDoc, nodes_count: usize, source: &'static str },
     WebhookDisabled { webhook: WebhookRef, consecutive_failures: i32 },
+    PermissionAdd(PermissionDoc),
+    PermissionRevoke(PermissionDoc),
+    NamespaceCreated { namespace: NamespaceDoc },
+    NamespaceUpdated { namespace: NamespaceDoc, updates: Value },
+    NamespaceDeleted { namespaces: Vec<NamespaceDoc> },
+    ResourceCreated { resource: ResourceDoc, namespace: String },
+    ResourceUpdated { resource: ResourceDoc, updates: Value },
+    /// Seed 000 names it `resource:delete`.
+    ResourceDelete { codes: Vec<String>, namespace: String },
 }
 
 /// The webhook an event is about.
@@ -66,6 +78,14 @@ impl DomainEvent {
             MemberRemoved { .. } => EventName::OrganizationMemberRemoved,
             OrganizationImported { .. } => EventName::OrganizationImported,
             WebhookDisabled { .. } => EventName::WebhookDisabled,
+            PermissionAdd(_) => EventName::PermissionAdd,
+            PermissionRevoke(_) => EventName::PermissionRevoke,
+            NamespaceCreated { .. } => EventName::PrivilegeNamespaceCreated,
+            NamespaceUpdated { .. } => EventName::PrivilegeNamespaceUpdated,
+            NamespaceDeleted { .. } => EventName::PrivilegeNamespaceDeleted,
+            ResourceCreated { .. } => EventName::ResourceCreated,
+            ResourceUpdated { .. } => EventName::ResourceUpdated,
+            ResourceDelete { .. } => EventName::ResourceDelete,
         }
     }
 

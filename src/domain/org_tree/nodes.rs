@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use entity::node;
+use entity::{acl_grant::TargetType, node};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, sea_query::NullOrdering,
@@ -179,6 +179,8 @@ impl OrgService {
         let mut above = tree::ancestors(txn, node_id).await?;
         above.pop();
         let subtree = tree::subtree(txn, node_id).await?;
+        let ids: Vec<String> = subtree.iter().map(|n| n.id.clone()).collect();
+        crate::domain::acl::forget_targets(txn, TargetType::Org, &ids).await?;
         tree::fanout::shift_subtree(txn, node_id, &above, &[]).await?;
         tree::delete_subtree(txn, node_id).await?;
         outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });

@@ -105,6 +105,14 @@ impl OrgService {
     pub async fn delete_org(&self, pool: &PoolId, id: &str) -> AppResult<()> {
         self.writer.write(pool, async |txn, outbox| {
         let org = find_org(txn, pool, id).await?;
+        let node_ids: Vec<String> = node::Entity::find()
+            .select_only()
+            .column(node::Column::Id)
+            .filter(node::Column::OrgId.eq(id))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        crate::domain::acl::forget_targets(txn, entity::acl_grant::TargetType::Org, &node_ids).await?;
         tree::delete_org_nodes(txn, id).await?;
         org::Entity::delete_by_id(id.to_string()).exec(txn).await?;
         outbox.record(DomainEvent::OrganizationDeleted { organization: OrgDoc::from(&org) });

@@ -262,6 +262,7 @@ impl UserService {
         let found = existing(txn, pool, &wanted).await?;
         // Their memberships go by cascade; the counts of their nodes are kept here.
         tree::fanout::forget_users(txn, &wanted).await?;
+        crate::domain::acl::forget_targets(txn, entity::acl_grant::TargetType::User, &wanted).await?;
         let deleted = user::Entity::delete_many()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted.clone()))

@@ -1,6 +1,7 @@
 //! Resolvers, one module per area. They read arguments, find the caller's pool and call a
 //! domain service; the rules live in `crate::domain`.
 
+pub mod acl;
 pub mod auth;
 pub mod events;
 pub mod members;

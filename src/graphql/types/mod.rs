@@ -1,5 +1,6 @@
 //! GraphQL object and input types, named and shaped as Authing's v2 schema has them.
 
+pub mod acl;
 pub mod common;
 pub mod event;
 pub mod org;

@@ -5,10 +5,13 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, dataloader::DataLoader};
 use entity::{node, org};
 
-use super::common::SortByEnum;
+use entity::acl_grant::TargetType;
+
+use super::{acl::PaginatedAuthorizedResources, common::SortByEnum};
 use crate::{
     views::user::{PaginatedUsers, User},
     domain::{
+        acl::parse_resource_type,
         docs::iso,
         org_tree::{MemberSort, MembersQuery, PathStep},
         pagination::Page,
@@ -250,6 +253,15 @@ impl Node {
         Ok(children.into_iter().map(Node::listed).collect())
     }
 
+    /// The resources granted to this node or to one of its ancestors (grants to a node apply to
+    /// every node below it), in `namespace` (`default` when absent).
+    async fn authorized_resources(&self, ctx: &Context<'_>, namespace: Option<String>, resource_type: Option<String>) -> Result<PaginatedAuthorizedResources> {
+        let pool = ctx.pool()?;
+        let resource_type = parse_resource_type("resourceType", resource_type.as_deref())?;
+        let found = ctx.state().acl.authorized_resources(&pool, TargetType::Org, &self.model.id, namespace.as_deref(), resource_type).await?;
+        Ok(found.into())
+    }
+
     /// Members of the node; with `includeChildrenNodes` (default false), the distinct users of
     /// the whole subtree, each once. `totalCount` is kept up to date on every change, so it
     /// costs no query.
@@ -298,6 +310,15 @@ pub struct PaginatedDepartments {
 /// Departments of a user, on `User`.
 #[ComplexObject]
 impl User {
+    /// The resources granted to the user, directly or through its departments and their
+    /// ancestors, in `namespace` (`default` when absent).
+    async fn authorized_resources(&self, ctx: &Context<'_>, namespace: Option<String>, resource_type: Option<String>) -> Result<PaginatedAuthorizedResources> {
+        let pool = ctx.pool()?;
+        let resource_type = parse_resource_type("resourceType", resource_type.as_deref())?;
+        let found = ctx.state().acl.authorized_resources(&pool, TargetType::User, &self.id, namespace.as_deref(), resource_type).await?;
+        Ok(found.into())
+    }
+
     /// The nodes the user is a member of (of one org when `orgId` is given), main first.
     async fn departments(&self, ctx: &Context<'_>, org_id: Option<String>) -> Result<PaginatedDepartments> {
         let pool = ctx.pool()?;
