@@ -1,11 +1,10 @@
-//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql`, GraphiQL on `GET /graphql`.
+//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql` (the playground on `GET /graphql` is
+//! playground.rs).
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
     http::HeaderMap,
-    response::{Html, IntoResponse, Response},
 };
 
 use super::{HttpState, auth::Auth};
@@ -29,12 +28,4 @@ pub async fn execute(
         tracing::debug!(code = code.as_deref().unwrap_or(""), message = %error.message, "graphql error");
     }
     response.into()
-}
-
-pub async fn graphiql(State(http): State<HttpState>) -> Response {
-    if !http.app.config.graphiql {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("orgraph").finish())
-        .into_response()
 }
