@@ -54,15 +54,14 @@ fn main() {
             if mode == "require" {
                 panic!("the GraphQL playground could not be built (ORGRAPH_PLAYGROUND=require): {reason}");
             }
-            for line in format!(
-                "GraphQL playground not built: {reason}\n\
-                 GET /graphql serves a fallback page instead. To build it: install Node.js (^20.19 or >= 22.12) \
-                 and npm, then `touch playground/package.json` and build again; or set ORGRAPH_PLAYGROUND_DIST."
-            )
-            .lines()
-            {
-                println!("cargo:warning={line}");
-            }
+            let how = if mode == "off" {
+                "unset ORGRAPH_PLAYGROUND to build it"
+            } else {
+                "to build it, install Node.js (^20.19 or >= 22.12) and npm, then `touch playground/package.json` \
+                 and build again (or set ORGRAPH_PLAYGROUND_DIST)"
+            };
+            println!("cargo:warning=GraphQL playground not built: {reason}");
+            println!("cargo:warning=GET /graphql serves a fallback page instead; {how}");
             (fallback_files(&sources, &reason), Some(reason))
         }
     };
