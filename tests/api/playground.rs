@@ -158,7 +158,9 @@ async fn the_playground_works_in_chromium_with_no_other_origin() {
 
     // The subscription carried the (renewed) token and saw the user the script created.
     assert_eq!(summary["renewed"], true);
-    assert!(summary["initPayload"]["Authorization"].as_str().unwrap().starts_with("Bearer "));
+    let init = summary["initPayload"].as_object().expect("connection_init payload");
+    assert_eq!(init.keys().collect::<Vec<_>>(), ["Authorization"], "{init:?}");
+    assert!(init["Authorization"].as_str().unwrap().starts_with("Bearer ey"), "{init:?}");
     assert_eq!(summary["wsUrl"], format!("{}/graphql/ws", s.url.replacen("http", "ws", 1)));
     let user = &summary["user"];
     let event = &summary["event"];
