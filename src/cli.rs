@@ -86,7 +86,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let addr = listener.local_addr()?;
     let background = Background::start(&state);
-    tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphiQL on http://{addr}/graphql");
+    let playground = state.config.graphiql;
+    tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphQL (and its playground) on http://{addr}/graphql");
+    if let (true, Some(reason)) = (playground, crate::http::playground::not_built_reason()) {
+        tracing::warn!(reason, "the GraphQL playground was not built into this binary: GET /graphql serves a fallback page");
+    }
     app::serve(state, listener, app::shutdown_signal()).await?;
     background.stop().await;
     tracing::info!("orgraph stopped");

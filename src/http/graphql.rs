@@ -1,18 +1,18 @@
-//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql`, GraphiQL on `GET /graphql`.
+//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql` (the playground on `GET /graphql` is
+//! playground.rs).
 
-use crate::auth::Auth;
-use async_graphql::http::GraphiQLSource;
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::{
     Json,
     extract::State,
     http::HeaderMap,
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
 use super::HttpState;
 use crate::{
+    auth::Auth,
     error::{authing_code_of, code, http_status_of},
     graphql::{context::ClientAddress, errors::ensure_codes},
 };
@@ -99,12 +99,4 @@ fn with_retry_after(mut response: Response, secs: Option<u64>) -> Response {
         response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
     response
-}
-
-pub async fn graphiql(State(http): State<HttpState>) -> Response {
-    if !http.app.config.graphiql {
-        return axum::http::StatusCode::NOT_FOUND.into_response();
-    }
-    Html(GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").title("orgraph").finish())
-        .into_response()
 }

@@ -6,6 +6,7 @@ pub mod event_socket;
 pub mod graphql;
 pub mod health;
 pub mod listener;
+pub mod playground;
 pub mod rest_acl;
 pub mod rest_auth;
 pub mod rest_orgs;
@@ -47,6 +48,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     Router::new()
         .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
         .route("/graphql/ws", get(subscriptions::upgrade))
+        .route("/graphql/assets/{name}", get(playground::asset))
         .route("/events/v1/management/sub", get(event_socket::subscribe))
         .route("/graphql/v2", post(graphql::execute_v2))
         .route("/api/v3/get-management-token", post(rest_auth::management_token))

@@ -1,7 +1,11 @@
 //! A real orgraph server on a loopback port, on a fresh database: a SQLite file in a temporary
 //! folder, or a new PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::{
+    path::PathBuf,
+    process::Command,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 use orgraph::{app::Background, cli::Cli, config::Config, state::AppState};
 use clap::Parser;
@@ -288,4 +292,31 @@ impl Client {
     pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path).json(&body).send().await.expect("request sent")
     }
+}
+
+/// The Node.js package in `folder` (package.json, package-lock.json and scripts) copied into
+/// `scratch` (under `target/`) and installed there with `npm ci`, again only when its lockfile
+/// changed. Without npm the calling test fails and says so.
+pub fn npm_package(folder: &str, scratch: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let src = root.join(folder);
+    let dir = root.join(scratch);
+    std::fs::create_dir_all(&dir).expect("scratch folder");
+    let lock = std::fs::read(src.join("package-lock.json")).unwrap_or_else(|e| panic!("{folder}/package-lock.json: {e}"));
+    let installed = std::fs::read(dir.join("package-lock.json")).ok();
+    for entry in std::fs::read_dir(&src).unwrap_or_else(|e| panic!("{folder}: {e}")) {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy the package's files");
+        }
+    }
+    if installed.as_deref() != Some(&lock[..]) || !dir.join("node_modules/.package-lock.json").exists() {
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .output()
+            .unwrap_or_else(|e| panic!("npm is required by the tests that use {folder} and could not be run: {e}"));
+        assert!(out.status.success(), "npm ci in {scratch} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    dir
 }

@@ -9,6 +9,7 @@ mod auth;
 mod events;
 mod isolation;
 mod orgs;
+mod playground;
 mod rest_orgs;
 mod schema;
 mod seed_fields;

@@ -10,34 +10,10 @@ use crate::harness::{POOL_SECRET, TestServer};
 /// `tests/sdk` installed (with `npm ci`, once per test run) into a scratch folder under `target/`.
 fn sdk_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(install_sdk).clone()
+    DIR.get_or_init(|| crate::harness::npm_package("tests/sdk", "target/sdk-node")).clone()
 }
 
-fn install_sdk() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let src = root.join("tests/sdk");
-    let dir = root.join("target/sdk-node");
-    std::fs::create_dir_all(&dir).expect("scratch folder");
-    let lock = std::fs::read(src.join("package-lock.json")).expect("tests/sdk/package-lock.json");
-    let installed = std::fs::read(dir.join("package-lock.json")).ok();
-    for entry in std::fs::read_dir(&src).expect("tests/sdk") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.join(path.file_name().expect("name"))).expect("copy SDK test files");
-        }
-    }
-    if installed.as_deref() != Some(&lock[..]) || !dir.join("node_modules/authing-js-sdk").exists() {
-        let out = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .output()
-            .unwrap_or_else(|e| panic!("npm is required for the SDK tests and could not be run: {e}"));
-        assert!(out.status.success(), "npm ci failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    dir
-}
-
-fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
+pub fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
     let out = Command::new("node")
         .arg(script)
         .current_dir(dir)

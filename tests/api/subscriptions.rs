@@ -30,7 +30,7 @@ async fn send(ws: &mut Ws, v: Value) {
 }
 
 /// The next JSON message, skipping keep-alives; None when the socket closed.
-async fn recv(ws: &mut Ws) -> Option<Value> {
+pub(crate) async fn recv(ws: &mut Ws) -> Option<Value> {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s")?;
         match msg {
@@ -50,7 +50,7 @@ async fn recv(ws: &mut Ws) -> Option<Value> {
 const SUB: &str = "subscription($names: [String!], $after: String) { events(eventNames: $names, after: $after) { id eventName data } }";
 
 /// A `graphql-transport-ws` subscription of `client`'s pool.
-async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Value) -> Ws {
+pub(crate) async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Value) -> Ws {
     let mut ws = open(s, path, "graphql-transport-ws").await;
     send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", c.token.as_ref().unwrap()) } })).await;
     assert_eq!(recv(&mut ws).await.expect("ack")["type"], "connection_ack");
