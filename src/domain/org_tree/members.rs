@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::{membership, node, user};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
 };
 
 use super::{OrgService, find_node};
@@ -15,7 +15,7 @@ use crate::{
     domain::{
         PoolId,
         docs::{NodeDoc, UserDoc},
-        events::DomainEvent,
+        events::{DomainEvent, Outbox},
         pagination::{Page, Paginated},
         users::{UserSort, batch_ids, existing},
     },
@@ -189,56 +189,14 @@ impl OrgService {
     pub async fn add_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
         let user_ids = batch_ids("userIds", user_ids)?;
         let node = self.resolve_node(pool, node).await?;
-        self.writer.write(pool, async |txn, outbox| {
-        // Read again under the write lock: the node may have gone meanwhile.
-        let node = find_node(txn, pool, &node.id).await?;
-        let users = existing(txn, pool, &user_ids).await?;
-        let existing = member_ids(txn, &node.id, &user_ids).await?;
-        let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
-        let now = chrono::Utc::now();
-        if !new.is_empty() {
-            let rows = new.iter().map(|u| membership::ActiveModel {
-                node_id: Set(node.id.clone()),
-                user_id: Set(u.clone()),
-                user_pool_id: Set(pool.as_str().to_string()),
-                org_id: Set(node.org_id.clone()),
-                is_leader: Set(is_leader.unwrap_or(false)),
-                is_main_department: Set(false),
-                joined_at: Set(now),
-            });
-            membership::Entity::insert_many(rows).exec(txn).await?;
-            tree::fanout::add_refs(txn, &node.id, &new, now).await?;
-        }
-        if let (Some(leader), false) = (is_leader, existing.is_empty()) {
-            membership::Entity::update_many()
-                .col_expr(membership::Column::IsLeader, leader.into())
-                .filter(membership::Column::NodeId.eq(node.id.as_str()))
-                .filter(membership::Column::UserId.is_in(existing))
-                .exec(txn)
-                .await?;
-        }
-        let node = find_node(txn, pool, &node.id).await?;
-        for u in users.iter().filter(|u| new.contains(&u.id)) {
-            outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&node), user: UserDoc::from(u) });
-        }
-        Ok(node)
-        }).await
+        self.writer.write(pool, async |txn, outbox| add_members_in(txn, outbox, pool, &node.id, &user_ids, is_leader).await).await
     }
 
     /// Remove users from a node. Each must be a member, or nothing is removed.
     pub async fn remove_members(&self, pool: &PoolId, node: &NodeRef, user_ids: &[String]) -> AppResult<node::Model> {
         let user_ids = batch_ids("userIds", user_ids)?;
         let node = self.resolve_node(pool, node).await?;
-        self.writer.write(pool, async |txn, outbox| {
-        let node = find_node(txn, pool, &node.id).await?;
-        ensure_members(txn, &node.id, &user_ids).await?;
-        tree::members::remove(txn, &node.id, &user_ids).await?;
-        let node = find_node(txn, pool, &node.id).await?;
-        for u in existing(txn, pool, &user_ids).await? {
-            outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&node), user: UserDoc::from(u) });
-        }
-        Ok(node)
-        }).await
+        self.writer.write(pool, async |txn, outbox| remove_members_in(txn, outbox, pool, &node.id, &user_ids).await).await
     }
 
     /// Move users from one node to another (any org of the pool). Each must be a member of the
@@ -400,6 +358,60 @@ impl OrgService {
         };
         Ok(DepartmentMembersPage { page, department_ids })
     }
+}
+
+/// Add `user_ids` (distinct, see `batch_ids`) to a node, inside the caller's transaction (see
+/// `OrgService::add_members`).
+pub(crate) async fn add_members_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, node_id: &str, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
+    // Read again under the write lock: the node may have gone meanwhile.
+    let node = find_node(txn, pool, node_id).await?;
+    let users = existing(txn, pool, user_ids).await?;
+    let existing = member_ids(txn, &node.id, user_ids).await?;
+    let new: Vec<String> = user_ids.iter().filter(|u| !existing.contains(u)).cloned().collect();
+    let now = chrono::Utc::now();
+    if !new.is_empty() {
+        let rows = new.iter().map(|u| membership::ActiveModel {
+            node_id: Set(node.id.clone()),
+            user_id: Set(u.clone()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            org_id: Set(node.org_id.clone()),
+            is_leader: Set(is_leader.unwrap_or(false)),
+            is_main_department: Set(false),
+            joined_at: Set(now),
+        });
+        membership::Entity::insert_many(rows).exec(txn).await?;
+        tree::fanout::add_refs(txn, &node.id, &new, now).await?;
+    }
+    if let (Some(leader), false) = (is_leader, existing.is_empty()) {
+        membership::Entity::update_many()
+            .col_expr(membership::Column::IsLeader, leader.into())
+            .filter(membership::Column::NodeId.eq(node.id.as_str()))
+            .filter(membership::Column::UserId.is_in(existing))
+            .exec(txn)
+            .await?;
+    }
+    let node = find_node(txn, pool, &node.id).await?;
+    for u in users.iter().filter(|u| new.contains(&u.id)) {
+        outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&node), user: UserDoc::from(u) });
+    }
+    Ok(node)
+}
+
+/// Remove `user_ids` (distinct, each a member) from a node, inside the caller's transaction.
+pub(crate) async fn remove_members_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, node_id: &str, user_ids: &[String]) -> AppResult<node::Model> {
+    let node = find_node(txn, pool, node_id).await?;
+    ensure_members(txn, &node.id, user_ids).await?;
+    tree::members::remove(txn, &node.id, user_ids).await?;
+    let node = find_node(txn, pool, &node.id).await?;
+    for u in existing(txn, pool, user_ids).await? {
+        outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&node), user: UserDoc::from(u) });
+    }
+    Ok(node)
+}
+
+/// Which of `users` are direct members of `node_id`, inside or outside a transaction.
+pub(crate) async fn direct_member_ids(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<Vec<String>> {
+    member_ids(db, node_id, users).await
 }
 
 fn total(node: &node::Model, q: MembersQuery) -> u64 {

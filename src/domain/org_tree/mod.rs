@@ -14,6 +14,10 @@ pub use members::{
     MembersQuery, NodeRef, SortOrder, UserDepartment, member_page_sql,
 };
 pub use nodes::{NodeInput, NodePatch, PathStep};
+// The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
+pub(crate) use members::{add_members_in, direct_member_ids, remove_members_in};
+pub(crate) use nodes::{add_node_in, delete_node_in, move_node_in, update_node_in};
+pub(crate) use orgs::create_org_in;
 
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
 /// every tree walk and nested answer small.
@@ -41,7 +45,7 @@ impl OrgService {
     }
 }
 
-async fn find_node(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<node::Model> {
+pub(crate) async fn find_node(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<node::Model> {
     node::Entity::find_by_id(id.to_string())
         .filter(node::Column::UserPoolId.eq(pool.as_str()))
         .one(db)
@@ -49,7 +53,7 @@ async fn find_node(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppRes
         .ok_or_else(|| AppError::not_found("node", id))
 }
 
-async fn find_org(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<org::Model> {
+pub(crate) async fn find_org(db: &impl ConnectionTrait, pool: &PoolId, id: &str) -> AppResult<org::Model> {
     org::Entity::find_by_id(id.to_string())
         .filter(org::Column::UserPoolId.eq(pool.as_str()))
         .one(db)
@@ -78,7 +82,7 @@ async fn org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Vec<nod
         .await?)
 }
 
-fn node_name(field: &str, name: &str) -> AppResult<String> {
+pub(crate) fn node_name(field: &str, name: &str) -> AppResult<String> {
     validate::required_text(field, name, validate::MAX_TEXT)
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use entity::{acl_grant::TargetType, node};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Order,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, sea_query::NullOrdering,
 };
 
@@ -18,7 +18,7 @@ use crate::{
     domain::{
         PoolId,
         docs::{NodeDoc, OrgDoc, changed_fields, to_json},
-        events::DomainEvent,
+        events::{DomainEvent, Outbox},
         users::Change,
         validate,
     },
@@ -108,127 +108,21 @@ pub(super) async fn insert_node(
 impl OrgService {
     /// Add a node under `parent_id` (the root when absent).
     pub async fn add_node(&self, pool: &PoolId, org_id: &str, parent_id: Option<&str>, input: NodeInput) -> AppResult<node::Model> {
-        self.writer.write(pool, async |txn, outbox| {
-        let org = find_org(txn, pool, org_id).await?;
-        let parent_id = parent_id.filter(|p| !p.is_empty()).unwrap_or(&org.root_node_id);
-        let parent = find_node_in_org(txn, pool, org_id, parent_id).await?;
-        if parent.depth + 1 > MAX_DEPTH {
-            return Err(AppError::invalid("parentNodeId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
-        }
-        if let Some(code) = &input.code {
-            ensure_code_free(txn, org_id, code, None).await?;
-        }
-        let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
-        outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
-        Ok(node)
-        }).await
+        self.writer.write(pool, async |txn, outbox| add_node_in(txn, outbox, pool, org_id, parent_id, input).await).await
     }
 
     pub async fn update_node(&self, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {
-        self.writer.write(pool, async |txn, outbox| {
-        let current = find_node(txn, pool, id).await?;
-        let mut row: node::ActiveModel = current.clone().into();
-        if let Some(name) = patch.name {
-            row.name = Set(node_name("name", &name)?);
-        }
-        if let Some(code) = patch.code {
-            let code = code.map(|c| node_code("code", &c)).transpose()?.flatten();
-            if let Some(code) = &code {
-                ensure_code_free(txn, &current.org_id, code, Some(id)).await?;
-                if current.parent_id.is_none() {
-                    ensure_org_code_free(txn, pool, code, Some(&current.org_id)).await?;
-                }
-            }
-            row.code = Set(code);
-        }
-        if let Some(d) = patch.description {
-            row.description = Set(d.map(|d| validate::optional_text("description", &d, validate::MAX_LONG_TEXT)).transpose()?.flatten());
-        }
-        if let Some(o) = patch.order {
-            row.order = Set(o.map(node_order).transpose()?);
-        }
-        if let Some(v) = patch.name_i18n {
-            row.name_i18n = Set(v.map(|v| i18n("nameI18n", &v)).transpose()?.flatten());
-        }
-        if let Some(v) = patch.description_i18n {
-            row.description_i18n = Set(v.map(|v| i18n("descriptionI18n", &v)).transpose()?.flatten());
-        }
-        if let Some(leader) = patch.leader_user_id {
-            if let Some(user_id) = &leader {
-                crate::domain::users::find_in_pool(txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
-            }
-            row.leader_user_id = Set(leader);
-        }
-        row.updated_at = Set(chrono::Utc::now());
-        let node = row.update(txn).await?;
-        let after = NodeDoc::from(&node);
-        let updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
-        outbox.record(DomainEvent::NodeUpdated { node: after, updates });
-        Ok(node)
-        }).await
+        self.writer.write(pool, async |txn, outbox| update_node_in(txn, outbox, pool, id, patch).await).await
     }
 
     /// Delete a node and its subtree, with their memberships; users are never deleted.
     pub async fn delete_node(&self, pool: &PoolId, org_id: &str, node_id: &str) -> AppResult<()> {
-        self.writer.write(pool, async |txn, outbox| {
-        find_org(txn, pool, org_id).await?;
-        let node = find_node_in_org(txn, pool, org_id, node_id).await?;
-        if node.parent_id.is_none() {
-            return Err(AppError::invalid("nodeId", "the root node cannot be deleted; delete the organization instead"));
-        }
-        let mut above = tree::ancestors(txn, node_id).await?;
-        above.pop();
-        let subtree = tree::subtree(txn, node_id).await?;
-        let ids: Vec<String> = subtree.iter().map(|n| n.id.clone()).collect();
-        crate::domain::acl::forget_targets(txn, TargetType::Org, &ids).await?;
-        tree::fanout::shift_subtree(txn, node_id, &above, &[]).await?;
-        tree::delete_subtree(txn, node_id).await?;
-        outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });
-        Ok(())
-        }).await
+        self.writer.write(pool, async |txn, outbox| delete_node_in(txn, outbox, pool, org_id, node_id).await).await
     }
 
     /// Move `node_id` (and its subtree) under `target_parent_id`, in the same org.
     pub async fn move_node(&self, pool: &PoolId, org_id: &str, node_id: &str, target_parent_id: &str) -> AppResult<()> {
-        self.writer.write(pool, async |txn, outbox| {
-        let org = find_org(txn, pool, org_id).await?;
-        let node = find_node_in_org(txn, pool, org_id, node_id).await?;
-        let target = find_node(txn, pool, target_parent_id).await?;
-        if target.org_id != org_id {
-            return Err(AppError::invalid("targetParentId", "the target parent is in another organization"));
-        }
-        if node.parent_id.is_none() {
-            return Err(AppError::invalid("nodeId", "the root node cannot be moved"));
-        }
-        let target_path = tree::ancestors(txn, target_parent_id).await?;
-        if target_path.iter().any(|a| a == node_id) {
-            return Err(AppError::invalid("targetParentId", "a node cannot be moved under itself or one of its descendants"));
-        }
-        if node.parent_id.as_deref() == Some(target_parent_id) {
-            return Ok(()); // already there
-        }
-        let deepest = tree::deepest_below(txn, node_id).await?.unwrap_or(node.depth);
-        if target.depth + 1 + (deepest - node.depth) > MAX_DEPTH {
-            return Err(AppError::invalid("targetParentId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
-        }
-        let mut old_path = tree::ancestors(txn, node_id).await?;
-        old_path.pop();
-        // Members move with the subtree: only the ancestors not shared by both paths change.
-        let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
-        let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
-        tree::fanout::shift_subtree(txn, node_id, &leave, &join).await?;
-        tree::relink_subtree(txn, node_id, &old_path, target_parent_id, target.depth + 1 - node.depth).await?;
-        let old_parent = match &node.parent_id { Some(p) => Some(find_node(txn, pool, p).await?), None => None };
-        let mut row: node::ActiveModel = node.into();
-        row.parent_id = Set(Some(target_parent_id.to_string()));
-        row.updated_at = Set(chrono::Utc::now());
-        let moved = row.update(txn).await?;
-        outbox.record(DomainEvent::NodeMoved {
-            organization: OrgDoc::from(&org), node: NodeDoc::from(&moved), parent_node: NodeDoc::from(&target),
-            old_parent: old_parent.as_ref().map(NodeDoc::from),
-        });
-        Ok(())
-        }).await
+        self.writer.write(pool, async |txn, outbox| move_node_in(txn, outbox, pool, org_id, node_id, target_parent_id).await).await
     }
 
     pub async fn node(&self, pool: &PoolId, id: &str) -> AppResult<node::Model> {
@@ -328,6 +222,128 @@ impl OrgService {
         Ok(node::Entity::find().filter(node::Column::Id.is_in(ids.to_vec())).all(&self.db).await?)
     }
 
+}
+
+
+// The changes themselves, inside a transaction the caller opened with `Writer::write`: the
+// service methods above run one each, and a surface that must make several changes at once (a
+// SCIM request) runs them in one transaction, with the same rules and events.
+
+/// Add a node under `parent_id` (the root when absent).
+pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, org_id: &str, parent_id: Option<&str>, input: NodeInput) -> AppResult<node::Model> {
+    let org = find_org(txn, pool, org_id).await?;
+    let parent_id = parent_id.filter(|p| !p.is_empty()).unwrap_or(&org.root_node_id);
+    let parent = find_node_in_org(txn, pool, org_id, parent_id).await?;
+    if parent.depth + 1 > MAX_DEPTH {
+        return Err(AppError::invalid("parentNodeId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
+    }
+    if let Some(code) = &input.code {
+        ensure_code_free(txn, org_id, code, None).await?;
+    }
+    let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
+    outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
+    Ok(node)
+}
+
+pub(crate) async fn update_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {
+    let current = find_node(txn, pool, id).await?;
+    let mut row: node::ActiveModel = current.clone().into();
+    if let Some(name) = patch.name {
+        row.name = Set(node_name("name", &name)?);
+    }
+    if let Some(code) = patch.code {
+        let code = code.map(|c| node_code("code", &c)).transpose()?.flatten();
+        if let Some(code) = &code {
+            ensure_code_free(txn, &current.org_id, code, Some(id)).await?;
+            if current.parent_id.is_none() {
+                ensure_org_code_free(txn, pool, code, Some(&current.org_id)).await?;
+            }
+        }
+        row.code = Set(code);
+    }
+    if let Some(d) = patch.description {
+        row.description = Set(d.map(|d| validate::optional_text("description", &d, validate::MAX_LONG_TEXT)).transpose()?.flatten());
+    }
+    if let Some(o) = patch.order {
+        row.order = Set(o.map(node_order).transpose()?);
+    }
+    if let Some(v) = patch.name_i18n {
+        row.name_i18n = Set(v.map(|v| i18n("nameI18n", &v)).transpose()?.flatten());
+    }
+    if let Some(v) = patch.description_i18n {
+        row.description_i18n = Set(v.map(|v| i18n("descriptionI18n", &v)).transpose()?.flatten());
+    }
+    if let Some(leader) = patch.leader_user_id {
+        if let Some(user_id) = &leader {
+            crate::domain::users::find_in_pool(txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+        }
+        row.leader_user_id = Set(leader);
+    }
+    row.updated_at = Set(chrono::Utc::now());
+    let node = row.update(txn).await?;
+    let after = NodeDoc::from(&node);
+    let updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
+    outbox.record(DomainEvent::NodeUpdated { node: after, updates });
+    Ok(node)
+}
+
+/// Delete a node and its subtree, with their memberships; users are never deleted.
+pub(crate) async fn delete_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, org_id: &str, node_id: &str) -> AppResult<()> {
+    find_org(txn, pool, org_id).await?;
+    let node = find_node_in_org(txn, pool, org_id, node_id).await?;
+    if node.parent_id.is_none() {
+        return Err(AppError::invalid("nodeId", "the root node cannot be deleted; delete the organization instead"));
+    }
+    let mut above = tree::ancestors(txn, node_id).await?;
+    above.pop();
+    let subtree = tree::subtree(txn, node_id).await?;
+    let ids: Vec<String> = subtree.iter().map(|n| n.id.clone()).collect();
+    crate::domain::acl::forget_targets(txn, TargetType::Org, &ids).await?;
+    tree::fanout::shift_subtree(txn, node_id, &above, &[]).await?;
+    tree::delete_subtree(txn, node_id).await?;
+    outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });
+    Ok(())
+}
+
+/// Move `node_id` (and its subtree) under `target_parent_id`, in the same org.
+pub(crate) async fn move_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, org_id: &str, node_id: &str, target_parent_id: &str) -> AppResult<()> {
+    let org = find_org(txn, pool, org_id).await?;
+    let node = find_node_in_org(txn, pool, org_id, node_id).await?;
+    let target = find_node(txn, pool, target_parent_id).await?;
+    if target.org_id != org_id {
+        return Err(AppError::invalid("targetParentId", "the target parent is in another organization"));
+    }
+    if node.parent_id.is_none() {
+        return Err(AppError::invalid("nodeId", "the root node cannot be moved"));
+    }
+    let target_path = tree::ancestors(txn, target_parent_id).await?;
+    if target_path.iter().any(|a| a == node_id) {
+        return Err(AppError::invalid("targetParentId", "a node cannot be moved under itself or one of its descendants"));
+    }
+    if node.parent_id.as_deref() == Some(target_parent_id) {
+        return Ok(()); // already there
+    }
+    let deepest = tree::deepest_below(txn, node_id).await?.unwrap_or(node.depth);
+    if target.depth + 1 + (deepest - node.depth) > MAX_DEPTH {
+        return Err(AppError::invalid("targetParentId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
+    }
+    let mut old_path = tree::ancestors(txn, node_id).await?;
+    old_path.pop();
+    // Members move with the subtree: only the ancestors not shared by both paths change.
+    let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
+    let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
+    tree::fanout::shift_subtree(txn, node_id, &leave, &join).await?;
+    tree::relink_subtree(txn, node_id, &old_path, target_parent_id, target.depth + 1 - node.depth).await?;
+    let old_parent = match &node.parent_id { Some(p) => Some(find_node(txn, pool, p).await?), None => None };
+    let mut row: node::ActiveModel = node.into();
+    row.parent_id = Set(Some(target_parent_id.to_string()));
+    row.updated_at = Set(chrono::Utc::now());
+    let moved = row.update(txn).await?;
+    outbox.record(DomainEvent::NodeMoved {
+        organization: OrgDoc::from(&org), node: NodeDoc::from(&moved), parent_node: NodeDoc::from(&target),
+        old_parent: old_parent.as_ref().map(NodeDoc::from),
+    });
+    Ok(())
 }
 
 /// One ancestor on a node's path.

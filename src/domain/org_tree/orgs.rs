@@ -2,7 +2,7 @@
 
 use entity::{node, org};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
 };
 
@@ -11,7 +11,7 @@ use super::{OrgService, ensure_org_code_free, find_org, node_code, node_name, or
 use crate::{
     domain::{
         docs::{NodeDoc, OrgDoc},
-        events::DomainEvent,
+        events::{DomainEvent, Outbox},
     },
     domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
     error::{AppError, AppResult},
@@ -33,28 +33,7 @@ impl OrgService {
         let code = match code { Some(c) => node_code("code", c)?, None => None };
         let description = match description { Some(d) => validate::optional_text("description", d, validate::MAX_LONG_TEXT)?, None => None };
         let tenant_id = match tenant_id { Some(t) => validate::optional_text("tenantId", t, 64)?, None => None };
-        self.writer.write(pool, async |txn, outbox| {
-        if let Some(code) = &code {
-            ensure_org_code_free(txn, pool, code, None).await?;
-        }
-        let now = chrono::Utc::now();
-        let (org_id, root_id) = (ids::new_id(), ids::new_id());
-        let org = org::ActiveModel {
-            id: Set(org_id.clone()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            root_node_id: Set(root_id.clone()),
-            tenant_id: Set(tenant_id),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(txn)
-        .await?;
-        let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, super::NodeInput {
-            name, code, description, ..Default::default()
-        }, now).await?;
-        outbox.record(DomainEvent::OrganizationCreated { organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root) });
-        Ok(org)
-        }).await
+        self.writer.write(pool, async |txn, outbox| create_org_in(txn, outbox, pool, name, code, description, tenant_id).await).await
     }
 
     pub async fn org(&self, pool: &PoolId, id: &str) -> AppResult<org::Model> {
@@ -131,4 +110,37 @@ impl OrgService {
             .all(&self.db)
             .await?)
     }
+}
+
+/// Create an org (values already validated) inside the caller's transaction (see
+/// `OrgService::create_org`).
+pub(crate) async fn create_org_in(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    pool: &PoolId,
+    name: String,
+    code: Option<String>,
+    description: Option<String>,
+    tenant_id: Option<String>,
+) -> AppResult<org::Model> {
+    if let Some(code) = &code {
+        ensure_org_code_free(txn, pool, code, None).await?;
+    }
+    let now = chrono::Utc::now();
+    let (org_id, root_id) = (ids::new_id(), ids::new_id());
+    let org = org::ActiveModel {
+        id: Set(org_id.clone()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        root_node_id: Set(root_id.clone()),
+        tenant_id: Set(tenant_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await?;
+    let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, super::NodeInput {
+        name, code, description, ..Default::default()
+    }, now).await?;
+    outbox.record(DomainEvent::OrganizationCreated { organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root) });
+    Ok(org)
 }

@@ -3,7 +3,7 @@
 
 use entity::user::{self, Gender, UserStatus};
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait,
     Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Map, Value, json};
@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::{
     PoolId,
     docs::{UserDoc, changed_fields, to_json},
-    events::DomainEvent,
+    events::{DomainEvent, Outbox},
     pagination::{Page, Paginated},
     validate::{self, MAX_TEXT},
     write::Writer,
@@ -194,61 +194,19 @@ impl UserService {
     }
 
     pub async fn update(&self, pool: &PoolId, id: &str, patch: UserPatch) -> AppResult<user::Model> {
-        let password = match patch.password.clone() {
-            Some(p) => Some(password_hash(&self.hasher, p, false).await?),
-            None => None,
-        };
-        let custom = patch.custom_data.clone();
+        let password = self.hash_new_password(&patch).await?;
         self.writer.write(pool, async |txn, outbox| {
-        let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
-        let before = to_json(&UserDoc::from(&current));
-        let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
-        let mut row: user::ActiveModel = current.into();
-        apply_patch(&mut row, patch)?;
-        if let Some(custom) = custom {
-            row.custom_data = Set(merge_custom_data(old_custom, custom)?);
-        }
-        let password_changed = password.is_some();
-        if let Some(hash) = password {
-            row.password_hash = Set(Some(hash));
-        }
-        let probe = Identifiers::of(&row);
-        if probe.is_empty() {
-            return Err(AppError::InvalidInput {
-                field: None,
-                message: "a user needs at least one of username, email, phone or externalId".into(),
-            });
-        }
-        ensure_unique(txn, pool, Some(id), &probe).await?;
-        let now = chrono::Utc::now();
-        row.updated_at = Set(now);
-        let updated = row.update(txn).await?;
-        tree::fanout::touch_user(txn, id, now).await?;
-        let user = UserDoc::from(&updated);
-        let after = to_json(&user);
-        let mut updates = changed_fields(&before, &after);
-        if password_changed {
-            updates["password"] = json!("[changed]");
-        }
-        outbox.record(DomainEvent::UserUpdated { user: user.clone(), updates });
-        // The more specific events of seed 000 that the same change also is.
-        if password_changed {
-            outbox.record(DomainEvent::UserPasswordChanged { user: user.clone() });
-        }
-        if before["customData"] != after["customData"] {
-            let udv = changed_fields(&before["customData"], &after["customData"]);
-            outbox.record(DomainEvent::UserUdvChanged { user: user.clone(), udv });
-        }
-        if before["blocked"] != after["blocked"] {
-            let user = user.clone();
-            outbox.record(if updated.blocked { DomainEvent::UserBlocked { user } } else { DomainEvent::UserUnblocked { user } });
-        }
-        let archived = |v: &Value| v == "Archived";
-        if archived(&before["status"]) != archived(&after["status"]) {
-            outbox.record(if archived(&after["status"]) { DomainEvent::UserArchived { user } } else { DomainEvent::UserUnarchived { user } });
-        }
-        Ok(updated)
+            let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+            update_in(txn, outbox, pool, current, patch, password).await
         }).await
+    }
+
+    /// The hash of the password a patch sets, computed before the transaction (it is slow).
+    pub async fn hash_new_password(&self, patch: &UserPatch) -> AppResult<Option<String>> {
+        match patch.password.clone() {
+            Some(p) => Ok(Some(password_hash(&self.hasher, p, false).await?)),
+            None => Ok(None),
+        }
     }
 
     pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
@@ -273,6 +231,68 @@ impl UserService {
         Ok(deleted)
         }).await
     }
+}
+
+/// Apply `patch` to `current` (read in this transaction) inside the caller's transaction, with the
+/// events of `UserService::update`; `password` is the hash of the new password, if any.
+pub(crate) async fn update_in(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    pool: &PoolId,
+    current: user::Model,
+    patch: UserPatch,
+    password: Option<String>,
+) -> AppResult<user::Model> {
+    let id = current.id.clone();
+    let id = id.as_str();
+    let custom = patch.custom_data.clone();
+    let before = to_json(&UserDoc::from(&current));
+    let old_custom = current.custom_data.as_object().cloned().unwrap_or_default();
+    let mut row: user::ActiveModel = current.into();
+    apply_patch(&mut row, patch)?;
+    if let Some(custom) = custom {
+        row.custom_data = Set(merge_custom_data(old_custom, custom)?);
+    }
+    let password_changed = password.is_some();
+    if let Some(hash) = password {
+        row.password_hash = Set(Some(hash));
+    }
+    let probe = Identifiers::of(&row);
+    if probe.is_empty() {
+        return Err(AppError::InvalidInput {
+            field: None,
+            message: "a user needs at least one of username, email, phone or externalId".into(),
+        });
+    }
+    ensure_unique(txn, pool, Some(id), &probe).await?;
+    let now = chrono::Utc::now();
+    row.updated_at = Set(now);
+    let updated = row.update(txn).await?;
+    tree::fanout::touch_user(txn, id, now).await?;
+    let user = UserDoc::from(&updated);
+    let after = to_json(&user);
+    let mut updates = changed_fields(&before, &after);
+    if password_changed {
+        updates["password"] = json!("[changed]");
+    }
+    outbox.record(DomainEvent::UserUpdated { user: user.clone(), updates });
+    // The more specific events of seed 000 that the same change also is.
+    if password_changed {
+        outbox.record(DomainEvent::UserPasswordChanged { user: user.clone() });
+    }
+    if before["customData"] != after["customData"] {
+        let udv = changed_fields(&before["customData"], &after["customData"]);
+        outbox.record(DomainEvent::UserUdvChanged { user: user.clone(), udv });
+    }
+    if before["blocked"] != after["blocked"] {
+        let user = user.clone();
+        outbox.record(if updated.blocked { DomainEvent::UserBlocked { user } } else { DomainEvent::UserUnblocked { user } });
+    }
+    let archived = |v: &Value| v == "Archived";
+    if archived(&before["status"]) != archived(&after["status"]) {
+        outbox.record(if archived(&after["status"]) { DomainEvent::UserArchived { user } } else { DomainEvent::UserUnarchived { user } });
+    }
+    Ok(updated)
 }
 
 /// The distinct ids of a batch, which must hold 1 to [`MAX_BATCH`] of them.
