@@ -18,7 +18,7 @@ use crate::{
         write::Writer,
     },
     error::AppResult,
-    security::{password_box::PasswordKeyring, secret_hash::Hasher, throttle::CredentialThrottle, tokens::TokenService},
+    security::{password_box::PasswordKeyring, secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::TokenService},
     metrics::Metrics,
     storage::{self, WriteGate, server_keys},
 };
@@ -65,7 +65,8 @@ impl AppState {
         let hasher = Hasher::new(limits.hash_concurrency);
         let throttle = Arc::new(CredentialThrottle::new(limits.auth_failures_per_minute, limits.auth_pool_failures_per_minute));
         let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
-        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle);
+        let seal_key = server_keys::get_or_create(&db, server_keys::SECRET_SEAL_KEY, || async { Ok(SecretSeal::generate_key()) }).await?;
+        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?);
         let bootstrap = pools
             .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
             .await?;

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A department. `parent_id` is the source of truth; `depth` and the counts are maintained.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "node")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -22,6 +22,14 @@ pub struct Model {
     pub member_count: i64,
     /// Distinct users who are members of this node or of a node below it.
     pub subtree_member_count: i64,
+    /// The caller's own id of the department (v3), unique in its org.
+    pub open_department_id: Option<String>,
+    /// v3 i18n: `{"name": {"zh-CN": {"enabled": true, "value": "..."}, ...}}`.
+    pub i18n: Option<Json>,
+    pub custom_data: Option<Json>,
+    /// v3 `status`: a disabled department stays in the tree.
+    pub enabled: bool,
+    pub is_virtual: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     /// Argon2 PHC string of the pool secret; the secret itself is never stored.
     pub secret_hash: String,
+    /// The secret sealed with the server key (AES-256-GCM): v3 request signatures are HMACs of it.
+    pub secret_sealed: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

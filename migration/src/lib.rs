@@ -9,6 +9,7 @@ mod m20261123_000003_events;
 mod m20261123_000004_webhooks;
 mod m20261124_000005_event_seq;
 mod m20261124_000006_acl;
+mod m20261124_000007_v3;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_webhooks::Migration),
             Box::new(m20261124_000005_event_seq::Migration),
             Box::new(m20261124_000006_acl::Migration),
+            Box::new(m20261124_000007_v3::Migration),
         ]
     }
 }

@@ -109,6 +109,12 @@ pub struct NodeDoc {
     pub leader_user_id: Option<String>,
     pub depth: i32,
     pub root: bool,
+    pub open_department_id: Option<String>,
+    pub i18n: Option<Value>,
+    pub custom_data: Option<Value>,
+    /// v3 `status`.
+    pub enabled: bool,
+    pub is_virtual_node: bool,
 }
 
 impl From<&node::Model> for NodeDoc {
@@ -129,6 +135,11 @@ impl From<&node::Model> for NodeDoc {
             leader_user_id: n.leader_user_id.clone(),
             depth: n.depth,
             root: n.parent_id.is_none(),
+            open_department_id: n.open_department_id.clone(),
+            i18n: n.i18n.clone(),
+            custom_data: n.custom_data.clone(),
+            enabled: n.enabled,
+            is_virtual_node: n.is_virtual,
         }
     }
 }

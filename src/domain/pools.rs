@@ -2,8 +2,8 @@
 
 use entity::user_pool;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::{PoolId, validate, write::Writer};
@@ -12,7 +12,11 @@ use std::{net::IpAddr, sync::Arc};
 use crate::{
     error::{AppError, AppResult},
     ids,
-    security::{secret_hash::Hasher, throttle::CredentialThrottle},
+    security::{
+        secret_hash::Hasher,
+        secret_seal::{SecretSeal, hmac_sha1_matches},
+        throttle::CredentialThrottle,
+    },
 };
 
 /// A pool just created, with its secret in clear: the only time the secret is known.
@@ -37,11 +41,12 @@ pub struct PoolService {
     writer: Writer,
     hasher: Hasher,
     throttle: Arc<CredentialThrottle>,
+    seal: SecretSeal,
 }
 
 impl PoolService {
-    pub fn new(writer: Writer, hasher: Hasher, throttle: Arc<CredentialThrottle>) -> Self {
-        Self { db: writer.db().clone(), writer, hasher, throttle }
+    pub fn new(writer: Writer, hasher: Hasher, throttle: Arc<CredentialThrottle>, seal: SecretSeal) -> Self {
+        Self { db: writer.db().clone(), writer, hasher, throttle, seal }
     }
 
     /// Create a pool; `id` and `secret` are random unless given.
@@ -67,6 +72,7 @@ impl PoolService {
             id: Set(id.clone()),
             name: Set(name.clone()),
             secret_hash: Set(self.hasher.hash(secret.clone()).await?),
+            secret_sealed: Set(Some(self.seal.seal(&secret)?)),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -91,11 +97,13 @@ impl PoolService {
             Some(pool) => match secret {
                 Some(secret) if !self.hasher.verify(secret.clone(), Some(pool.secret_hash.clone())).await? => {
                     validate::pool_secret(&secret)?;
-                    let mut active: user_pool::ActiveModel = pool.into();
-                    active.secret_hash = Set(self.hasher.hash(secret).await?);
-                    active.updated_at = Set(chrono::Utc::now());
-                    let pool = self.writer.write_plain(async |txn| Ok(active.update(txn).await?)).await?;
-                    Ok(Bootstrap::SecretSet { id: pool.id })
+                    let id = pool.id.clone();
+                    self.set_secret(pool, &secret).await?;
+                    Ok(Bootstrap::SecretSet { id })
+                }
+                Some(secret) if pool.secret_sealed.is_none() => {
+                    self.keep_sealed(&pool.id, &secret).await?;
+                    Ok(Bootstrap::Unchanged)
                 }
                 _ => Ok(Bootstrap::Unchanged),
             },
@@ -124,11 +132,33 @@ impl PoolService {
             .await?
             .ok_or_else(|| AppError::not_found("user pool", id))?;
         let secret = ids::new_secret();
+        self.set_secret(pool, &secret).await?;
+        Ok(secret)
+    }
+
+    async fn set_secret(&self, pool: user_pool::Model, secret: &str) -> AppResult<()> {
         let mut active: user_pool::ActiveModel = pool.into();
-        active.secret_hash = Set(self.hasher.hash(secret.clone()).await?);
+        active.secret_hash = Set(self.hasher.hash(secret.to_string()).await?);
+        active.secret_sealed = Set(Some(self.seal.seal(secret)?));
         active.updated_at = Set(chrono::Utc::now());
         self.writer.write_plain(async |txn| Ok(active.update(txn).await?)).await?;
-        Ok(secret)
+        Ok(())
+    }
+
+    /// Seal the (just verified) secret of a pool created before secrets were sealed.
+    async fn keep_sealed(&self, id: &str, secret: &str) -> AppResult<()> {
+        let sealed = self.seal.seal(secret)?;
+        self.writer
+            .write_plain(async |txn| {
+                user_pool::Entity::update_many()
+                    .col_expr(user_pool::Column::SecretSealed, sea_orm::sea_query::Expr::value(sealed.clone()))
+                    .filter(user_pool::Column::Id.eq(id))
+                    .filter(user_pool::Column::SecretSealed.is_null())
+                    .exec(txn)
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 
     /// The pool whose id and secret these are, checked for a client at `address`. An unknown id
@@ -143,10 +173,43 @@ impl PoolService {
         self.throttle.before_check(address, known)?;
         let hash = pool.as_ref().map(|p| p.secret_hash.clone());
         if self.hasher.verify(secret.to_string(), hash).await? {
+            if pool.as_ref().is_some_and(|p| p.secret_sealed.is_none()) {
+                self.keep_sealed(id, secret).await?;
+            }
             Ok(PoolId::trusted(id))
         } else {
             self.throttle.after_failure(address, known);
             Err(AppError::InvalidCredentials)
+        }
+    }
+
+    /// The pool whose id is `id` when `signature` is the base64 HMAC-SHA1 under its secret of one
+    /// of `messages` (the forms a request may have been signed in; how the v3 SDKs sign requests
+    /// and their event socket). Throttled like [`Self::authenticate`]; an unknown pool and a wrong
+    /// signature give the same error.
+    pub async fn authenticate_signed(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
+        let pool = match id.len() {
+            1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
+            _ => None,
+        };
+        let known = pool.as_ref().map(|p| p.id.as_str());
+        self.throttle.before_check(address, known)?;
+        let secret = match pool.as_ref().map(|p| p.secret_sealed.as_deref()) {
+            Some(Some(sealed)) => Some(self.seal.open(sealed)?),
+            Some(None) => {
+                return Err(AppError::InvalidToken(format!(
+                    "user pool {id} has no secret usable for signatures yet (it was set before orgraph kept one): \
+                     use it once with get-management-token, or reset it"
+                )));
+            }
+            None => None,
+        };
+        match secret {
+            Some(secret) if messages.iter().any(|m| hmac_sha1_matches(&secret, m, signature)) => Ok(PoolId::trusted(id)),
+            _ => {
+                self.throttle.after_failure(address, known);
+                Err(AppError::InvalidCredentials)
+            }
         }
     }
 

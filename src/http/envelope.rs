@@ -5,7 +5,8 @@
 //!   throws a bare "Request failed with status code 404" otherwise, PHP a generic exception), so
 //!   the numeric `code` (see `AppError::authing_code`), `message`, `statusCode` (the HTTP status
 //!   the error stands for) and `errorCode` (the stable code) travel in the body.
-//! - v3 errors answer with their HTTP status, also in `statusCode`, and the numeric `apiCode`.
+//! - v3 errors answer with their HTTP status, also in `statusCode`, and the numeric `apiCode`;
+//!   except to authing-node-sdk (see [`v3_status_for_node_sdk`]).
 
 use axum::{
     Json,
@@ -118,4 +119,27 @@ pub async fn unknown_api_route(uri: axum::http::Uri) -> Response {
         json!({ "code": 404, "message": message, "statusCode": 404, "errorCode": "NOT_FOUND", "data": null })
     };
     (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+/// authing-node-sdk (axios) throws a bare "Request failed with status code 404" on any non-2xx
+/// answer and its callers read `statusCode` from the body: GenAuth answers its v3 errors with HTTP
+/// 200 (the SDK's own test suite expects `{statusCode: 404}` from failed calls). So v3 answers to
+/// that SDK (its `x-authing-sdk-version` header) carry HTTP 200; the envelope keeps the status.
+pub async fn v3_status_for_node_sdk(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let node_sdk = req.uri().path().starts_with("/api/v3/")
+        && req
+            .headers()
+            .get("x-authing-sdk-version")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("authing-node-sdk"));
+    let mut response = next.run(req).await;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if node_sdk && is_json && (response.status().is_client_error() || response.status().is_server_error()) {
+        *response.status_mut() = StatusCode::OK;
+    }
+    response
 }

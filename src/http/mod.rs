@@ -12,6 +12,7 @@ pub mod rest_auth;
 pub mod rest_orgs;
 pub mod rest_users;
 pub mod subscriptions;
+pub mod v3;
 
 use std::time::Duration;
 
@@ -51,14 +52,12 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/events/v1/management/sub", get(event_socket::subscribe))
         .route("/graphql/v2", post(graphql::execute_v2))
-        .route("/api/v3/get-management-token", post(rest_auth::management_token))
         .route("/api/v2/.well-known", get(rest_auth::well_known))
         .route("/api/v2/users/{id}", get(rest_users::detail))
         .route("/api/v2/orgs", get(rest_orgs::list))
         .route("/api/v2/orgs/count", get(rest_orgs::count))
         .route("/api/v2/orgs/export", get(rest_orgs::export))
         .route("/api/v2/orgs/nodes/{node_id}/members", get(rest_orgs::node_members))
-        .route("/api/v3/list-department-members", get(rest_orgs::department_members_v3))
         .route("/api/v2/resource-namespace/{pool}", get(rest_acl::list_namespaces).post(rest_acl::create_namespace))
         .route("/api/v2/resource-namespace/{pool}/code/{code}", put(rest_acl::update_namespace_by_code).delete(rest_acl::delete_namespace_by_code))
         .route("/api/v2/resource-namespace/{pool}/{id}", put(rest_acl::update_namespace_by_id).delete(rest_acl::delete_namespace_by_id))
@@ -70,6 +69,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v2/acl/authorize-resources", post(rest_acl::authorize_resources))
         .route("/api/v2/acl/revoke-resources", post(rest_acl::revoke_resources))
         .route("/api/v2/acl/list-authorized-resources-batch", post(rest_acl::list_authorized_resources_batch))
+        .merge(v3::routes())
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -83,6 +83,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
             Duration::from_secs(limits.request_timeout_secs),
         ))
         .layer(axum::middleware::from_fn(envelope::json_errors))
+        .layer(axum::middleware::from_fn(envelope::v3_status_for_node_sdk))
         // One line per request, at its end, with status and duration.
         .layer(
             TraceLayer::new_for_http()

@@ -1,4 +1,4 @@
-//! The org REST routes of Authing's v2 API that the SDKs call, and the v3 member list.
+//! The org REST routes of Authing's v2 API that the SDKs call.
 
 use axum::{
     Json,
@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    envelope::{V2Error, V3Error, v2_ok, v3_ok},
+    envelope::{V2Error, v2_ok},
 };
 use crate::{
     auth::Auth,
@@ -19,17 +19,14 @@ use crate::{
         PoolId,
         docs::{NodeDoc, UserDoc, iso, to_json},
         org_tree::{
-            DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersQuery, ExportNode, ImportLimits, ImportNode,
-            MemberSort, MembersQuery, SortOrder, UserDepartment,
+            ExportNode, ImportLimits, ImportNode,
+            MemberSort, MembersQuery, UserDepartment,
         },
         pagination::Page,
         users::UserSort,
     },
     error::AppError,
-    views::{
-        user::{User, document_extras, merge},
-        v3::{UserDtoOptions, UserPagingDto},
-    },
+    views::user::{User, document_extras, merge},
 };
 
 /// The caller's pool, from the request's bearer token.
@@ -190,49 +187,6 @@ fn seed_003_user(u: entity::user::Model, departments: Vec<UserDepartment>) -> Va
         "departmentList": { "totalCount": list.len(), "list": list },
     }));
     json
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DepartmentMembersParams {
-    organization_code: Option<String>,
-    department_id: Option<String>,
-    sort_by: Option<String>,
-    order_by: Option<String>,
-    department_id_type: Option<String>,
-    include_children_departments: Option<String>,
-    page: Option<String>,
-    limit: Option<String>,
-    with_custom_data: Option<String>,
-    with_identities: Option<String>,
-    with_department_ids: Option<String>,
-}
-
-/// `GET /api/v3/list-department-members` (seed 002), answered in the v3 envelope.
-pub async fn department_members_v3(
-    State(http): State<HttpState>,
-    headers: HeaderMap,
-    Query(q): Query<DepartmentMembersParams>,
-) -> Result<Response, V3Error> {
-    let pool = caller(&http, &headers)?;
-    let required = |name: &str, v: Option<String>| v.filter(|s| !s.is_empty()).ok_or_else(|| AppError::invalid(name, format!("{name} is required")));
-    let query = DepartmentMembersQuery::new(DepartmentMembersArgs {
-        organization_code: required("organizationCode", q.organization_code)?,
-        department_id: required("departmentId", q.department_id)?,
-        department_id_type: q.department_id_type,
-        sort_by: q.sort_by.as_deref().filter(|s| !s.is_empty()).map(DepartmentMemberSort::parse).transpose()?.unwrap_or_default(),
-        order_by: q.order_by.as_deref().filter(|s| !s.is_empty()).map(SortOrder::parse).transpose()?.unwrap_or_default(),
-        include_children_departments: boolean("includeChildrenDepartments", q.include_children_departments.as_deref())?.unwrap_or(false),
-        page: int("page", q.page.as_deref())?,
-        limit: int("limit", q.limit.as_deref())?,
-        with_department_ids: boolean("withDepartmentIds", q.with_department_ids.as_deref())?.unwrap_or(false),
-    })?;
-    let options = UserDtoOptions {
-        with_custom_data: boolean("withCustomData", q.with_custom_data.as_deref())?.unwrap_or(false),
-        with_identities: boolean("withIdentities", q.with_identities.as_deref())?.unwrap_or(false),
-    };
-    let found = http.app.orgs.department_members(&pool, &query).await?;
-    Ok(v3_ok(UserPagingDto::new(found, options)))
 }
 
 /// A query-string integer; absent or empty means "the default".

@@ -3,5 +3,6 @@
 
 pub mod password_box;
 pub mod secret_hash;
+pub mod secret_seal;
 pub mod throttle;
 pub mod tokens;

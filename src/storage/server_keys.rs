@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 
 pub const JWT_SIGNING_KEY: &str = "jwt_signing_key";
 pub const PASSWORD_RSA_KEY: &str = "password_rsa_private_key";
+pub const SECRET_SEAL_KEY: &str = "pool_secret_seal_key";
 
 /// The stored value of `name`; on first use, `generate` makes it. When two instances start at
 /// once, the first insert wins and both read the winner.

@@ -1,8 +1,11 @@
-//! A user as the v3 (GenAuth) API shows it: `UserDto` of seed 002, shared by the GraphQL query
-//! `listDepartmentMembers` and the REST route `GET /api/v3/list-department-members`.
+//! Objects as the v3 (GenAuth) API shows them: `UserDto` of seed 002 (shared by the GraphQL query
+//! `listDepartmentMembers` and the REST routes), `DepartmentDto`, `OrganizationDto` and
+//! `UserDepartmentRespDto`.
+
+use std::collections::HashMap;
 
 use async_graphql::{Json, SimpleObject};
-use entity::user;
+use entity::{node, user};
 use sea_orm::ActiveEnum;
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +13,7 @@ use serde_json::Value;
 use super::user::ProfileV3;
 use crate::domain::{
     docs::iso,
-    org_tree::DepartmentMembersPage,
+    org_tree::{DepartmentFacts, DepartmentMembersPage, PathStep, UserDepartment},
     users::profile::Profile,
 };
 
@@ -133,4 +136,211 @@ fn identities(u: &user::Model) -> Vec<IdentityDto> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Which optional parts a v3 department or organization carries.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DepartmentOptions {
+    pub with_custom_data: bool,
+    /// `customData`'s keys also at the top level (`flatCustomData`).
+    pub flat_custom_data: bool,
+}
+
+/// A department as the v3 API shows it (`DepartmentDto`).
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct DepartmentDto {
+    pub organization_code: Option<String>,
+    pub department_id: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub open_department_id: Option<String>,
+    pub name: String,
+    pub leader_user_ids: Vec<String>,
+    pub description: Option<String>,
+    pub parent_department_id: Option<String>,
+    pub code: Option<String>,
+    pub parent_department_code: Option<String>,
+    /// Direct members.
+    pub members_count: i64,
+    pub has_children: bool,
+    pub is_virtual_node: bool,
+    pub i18n: Option<Value>,
+    pub custom_data: Option<Value>,
+    pub posts: Vec<String>,
+    pub post_id_list: Vec<String>,
+    pub status: bool,
+    pub tenant_id: Option<String>,
+    #[serde(flatten)]
+    pub flat: serde_json::Map<String, Value>,
+}
+
+impl DepartmentDto {
+    pub fn new(n: &node::Model, facts: Option<&DepartmentFacts>, options: DepartmentOptions) -> Self {
+        let facts = facts.cloned().unwrap_or_default();
+        let custom = n.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()));
+        let mut flat = serde_json::Map::new();
+        if options.flat_custom_data {
+            if let Value::Object(m) = &custom {
+                flat = m.clone();
+            }
+        }
+        let dto = DepartmentDto {
+            organization_code: facts.organization_code,
+            department_id: n.id.clone(),
+            created_at: iso(n.created_at),
+            updated_at: iso(n.updated_at),
+            open_department_id: n.open_department_id.clone(),
+            name: n.name.clone(),
+            leader_user_ids: facts.leader_user_ids,
+            description: n.description.clone(),
+            parent_department_id: n.parent_id.clone(),
+            code: n.code.clone(),
+            parent_department_code: facts.parent_code,
+            members_count: n.member_count,
+            has_children: facts.has_children,
+            is_virtual_node: n.is_virtual,
+            i18n: n.i18n.clone(),
+            custom_data: options.with_custom_data.then_some(custom),
+            posts: Vec::new(),
+            post_id_list: Vec::new(),
+            status: n.enabled,
+            tenant_id: facts.tenant_id,
+            flat: Default::default(),
+        };
+        // Flattened keys never hide the department's own fields.
+        if !flat.is_empty() {
+            if let Ok(Value::Object(own)) = serde_json::to_value(&dto) {
+                flat.retain(|k, _| !own.contains_key(k));
+            }
+        }
+        DepartmentDto { flat, ..dto }
+    }
+}
+
+/// Departments with their facts, in order.
+pub fn departments(nodes: &[node::Model], facts: &HashMap<String, DepartmentFacts>, options: DepartmentOptions) -> Vec<DepartmentDto> {
+    nodes.iter().map(|n| DepartmentDto::new(n, facts.get(&n.id), options)).collect()
+}
+
+/// An organization as the v3 API shows it (`OrganizationDto`): its root department.
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationDto {
+    pub organization_code: Option<String>,
+    pub organization_name: String,
+    pub description: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub department_id: String,
+    pub open_department_id: Option<String>,
+    pub has_children: bool,
+    pub leader_user_ids: Vec<String>,
+    /// Everyone in the organization.
+    pub members_count: i64,
+    pub is_virtual_node: bool,
+    pub i18n: Option<Value>,
+    pub custom_data: Option<Value>,
+    pub tenant_id: Option<String>,
+    pub post_id_list: Vec<String>,
+    /// `Active` or `Inactive` (see `update-organization-status`).
+    pub status: &'static str,
+}
+
+impl OrganizationDto {
+    pub fn new(root: &node::Model, facts: Option<&DepartmentFacts>, with_custom_data: bool) -> Self {
+        let facts = facts.cloned().unwrap_or_default();
+        OrganizationDto {
+            organization_code: root.code.clone(),
+            organization_name: root.name.clone(),
+            description: root.description.clone(),
+            created_at: iso(root.created_at),
+            updated_at: iso(root.updated_at),
+            department_id: root.id.clone(),
+            open_department_id: root.open_department_id.clone(),
+            has_children: facts.has_children,
+            leader_user_ids: facts.leader_user_ids,
+            members_count: root.subtree_member_count,
+            is_virtual_node: root.is_virtual,
+            i18n: root.i18n.as_ref().map(organization_i18n),
+            custom_data: with_custom_data.then(|| root.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()))),
+            tenant_id: facts.tenant_id,
+            post_id_list: Vec::new(),
+            status: if root.enabled { "Active" } else { "Inactive" },
+        }
+    }
+}
+
+pub fn organizations(roots: &[node::Model], facts: &HashMap<String, DepartmentFacts>, with_custom_data: bool) -> Vec<OrganizationDto> {
+    roots.iter().map(|r| OrganizationDto::new(r, facts.get(&r.id), with_custom_data)).collect()
+}
+
+/// A node keeps v3 i18n under `name`; organizations call the same texts `organizationName`.
+fn organization_i18n(stored: &Value) -> Value {
+    match stored.get("name") {
+        Some(texts) => serde_json::json!({ "organizationName": texts }),
+        None => stored.clone(),
+    }
+}
+
+/// An organization's i18n as sent (`{organizationName: ...}`) in the form nodes keep it.
+pub fn organization_i18n_input(sent: Value) -> Value {
+    match sent {
+        Value::Object(mut m) => match m.remove("organizationName") {
+            Some(texts) => serde_json::json!({ "name": texts }),
+            None => Value::Object(m),
+        },
+        other => other,
+    }
+}
+
+/// A department of a user (`UserDepartmentRespDto`).
+#[derive(Serialize, Debug, Clone)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDepartmentDto {
+    pub organization_code: Option<String>,
+    pub department_id: String,
+    pub is_root: bool,
+    pub created_at: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub open_department_id: Option<String>,
+    pub is_leader: bool,
+    pub code: Option<String>,
+    pub is_main_department: bool,
+    pub joined_at: String,
+    pub is_virtual_node: bool,
+    pub i18n: Option<Value>,
+    pub custom_data: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_id_path: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_code_path: Option<Vec<Option<String>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department_name_path: Option<Vec<String>>,
+}
+
+impl UserDepartmentDto {
+    pub fn new(d: &UserDepartment, facts: Option<&DepartmentFacts>, path: Option<&[PathStep]>, with_custom_data: bool) -> Self {
+        let n = &d.node;
+        UserDepartmentDto {
+            organization_code: facts.and_then(|f| f.organization_code.clone()),
+            department_id: n.id.clone(),
+            is_root: n.parent_id.is_none(),
+            created_at: iso(n.created_at),
+            name: n.name.clone(),
+            description: n.description.clone(),
+            open_department_id: n.open_department_id.clone(),
+            is_leader: d.is_leader,
+            code: n.code.clone(),
+            is_main_department: d.is_main,
+            joined_at: iso(d.joined_at),
+            is_virtual_node: n.is_virtual,
+            i18n: n.i18n.clone(),
+            custom_data: with_custom_data.then(|| n.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()))),
+            department_id_path: path.map(|p| p.iter().map(|s| s.id.clone()).collect()),
+            department_code_path: path.map(|p| p.iter().map(|s| s.code.clone()).collect()),
+            department_name_path: path.map(|p| p.iter().map(|s| s.name.clone()).collect()),
+        }
+    }
 }

@@ -64,10 +64,7 @@ pub struct MembersQuery {
 /// The v3 `listDepartmentMembers` query.
 #[derive(Debug, Clone)]
 pub struct DepartmentMembersQuery {
-    pub organization_code: String,
-    pub department_id: String,
-    /// `department_id` names the node by `code` instead of id.
-    pub by_code: bool,
+    pub department: super::DepartmentRef,
     pub members: MembersQuery,
     /// Also read each user's department ids.
     pub with_department_ids: bool,
@@ -94,11 +91,13 @@ pub enum SortOrder {
 }
 
 impl DepartmentMemberSort {
+    /// Any case; the Node SDK's `Default`, `createAt` and `userId` are accepted too (`userId`
+    /// sorts like `CreatedAt`: ids are time-ordered).
     pub fn parse(s: &str) -> AppResult<Self> {
-        match s {
-            "JoinDepartmentAt" => Ok(Self::JoinDepartmentAt),
-            "CreatedAt" => Ok(Self::CreatedAt),
-            "UpdatedAt" => Ok(Self::UpdatedAt),
+        match s.to_ascii_lowercase().as_str() {
+            "joindepartmentat" | "default" => Ok(Self::JoinDepartmentAt),
+            "createdat" | "createat" | "userid" => Ok(Self::CreatedAt),
+            "updatedat" => Ok(Self::UpdatedAt),
             _ => Err(AppError::invalid("sortBy", "sortBy must be JoinDepartmentAt, CreatedAt or UpdatedAt")),
         }
     }
@@ -131,16 +130,7 @@ pub struct DepartmentMembersArgs {
 impl DepartmentMembersQuery {
     /// Check the arguments: the department id type, the page (`limit` at most 50).
     pub fn new(args: DepartmentMembersArgs) -> AppResult<Self> {
-        let by_code = match args.department_id_type.as_deref() {
-            None | Some("") | Some("department_id") => false,
-            Some("code") => true,
-            Some(other) => {
-                return Err(AppError::invalid(
-                    "departmentIdType",
-                    format!("departmentIdType {other:?} is not supported: use department_id or code"),
-                ));
-            }
-        };
+        let id_type = super::DepartmentIdType::parse(args.department_id_type.as_deref())?;
         let asc = args.order_by == SortOrder::Asc;
         let sort = match args.sort_by {
             DepartmentMemberSort::JoinDepartmentAt => if asc { MemberSort::JoinedAsc } else { MemberSort::JoinedDesc },
@@ -148,9 +138,11 @@ impl DepartmentMembersQuery {
             DepartmentMemberSort::UpdatedAt => MemberSort::User(if asc { UserSort::UpdatedAtAsc } else { UserSort::UpdatedAtDesc }),
         };
         Ok(DepartmentMembersQuery {
-            organization_code: args.organization_code,
-            department_id: args.department_id,
-            by_code,
+            department: super::DepartmentRef {
+                organization_code: args.organization_code,
+                department_id: args.department_id,
+                id_type,
+            },
             members: MembersQuery {
                 page: Page::new(args.page, args.limit, MAX_V3_LIMIT)?,
                 sort,
@@ -334,21 +326,9 @@ impl OrgService {
         tree::members::pages(&self.db, nodes, q.page_spec()).await
     }
 
-    /// v3 `listDepartmentMembers`: the org by code, the department by id (`root` = the root
-    /// node) or by code.
+    /// v3 `listDepartmentMembers`: the org by code, the department as `q.department` names it.
     pub async fn department_members(&self, pool: &PoolId, q: &DepartmentMembersQuery) -> AppResult<DepartmentMembersPage> {
-        let org = self.org_by_code(pool, &q.organization_code).await?;
-        let node = if q.department_id == "root" {
-            find_node(&self.db, pool, &org.root_node_id).await?
-        } else if q.by_code {
-            self.node_by_code(pool, &org.id, &q.department_id).await?
-        } else {
-            let node = find_node(&self.db, pool, &q.department_id).await?;
-            if node.org_id != org.id {
-                return Err(AppError::not_found("department", &q.department_id));
-            }
-            node
-        };
+        let node = self.department(pool, &q.department).await?;
         let page = self.members_page(&node, q.members).await?;
         let department_ids = if q.with_department_ids {
             let ids: Vec<String> = page.list.iter().map(|u| u.id.clone()).collect();

@@ -4,16 +4,21 @@
 //! the [`OrgService`] struct and the lookups below.
 
 pub mod invariants;
+mod departments;
 mod members;
 mod nodes;
 mod orgs;
 mod transfer;
+mod user_departments;
 
+pub use departments::{ChildFilter, DepartmentFacts, DepartmentField, DepartmentFilter, DepartmentIdType, DepartmentRef, DepartmentSearch};
+pub use user_departments::{DepartmentAssignment, MAX_USER_DEPARTMENTS, UserDepartmentSort};
 pub use members::{
     DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersPage, DepartmentMembersQuery, MAX_V3_LIMIT, MemberSort,
     MembersQuery, NodeRef, SortOrder, UserDepartment, member_page_sql,
 };
-pub use nodes::{NodeInput, NodePatch, PathStep};
+pub(crate) use nodes::forget_leaders;
+pub use nodes::{MAX_LEADERS, NodeInput, NodePatch, PathStep};
 // The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
 pub(crate) use members::{add_members_in, direct_member_ids, remove_members_in};
 pub(crate) use nodes::{add_node_in, delete_node_in, move_node_in, update_node_in};

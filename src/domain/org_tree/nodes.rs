@@ -3,7 +3,8 @@
 
 use std::collections::HashMap;
 
-use entity::{acl_grant::TargetType, node};
+use entity::{acl_grant::TargetType, node, node_leader};
+use serde_json::Value;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, sea_query::NullOrdering,
@@ -36,9 +37,23 @@ pub struct NodeInput {
     pub order: Option<i64>,
     pub name_i18n: Option<String>,
     pub description_i18n: Option<String>,
+    /// The v3 fields (see [`NodeInput::with_v3`]).
+    pub open_department_id: Option<String>,
+    pub i18n: Option<Value>,
+    pub custom_data: Option<Value>,
+    pub is_virtual: bool,
 }
 
 impl NodeInput {
+    /// Add the fields only the v3 API sets, validated.
+    pub fn with_v3(mut self, open_department_id: Option<&str>, i18n: Option<Value>, custom_data: Option<Value>, is_virtual: bool) -> AppResult<Self> {
+        self.open_department_id = open_department_id.map(|v| open_id("openDepartmentId", v)).transpose()?.flatten();
+        self.i18n = i18n.map(|v| json_object("i18n", v)).transpose()?.flatten();
+        self.custom_data = custom_data.map(|v| json_object("customData", v)).transpose()?.flatten();
+        self.is_virtual = is_virtual;
+        Ok(self)
+    }
+
     /// Validate raw values.
     pub fn new(
         name: &str,
@@ -55,6 +70,7 @@ impl NodeInput {
             order: order.map(node_order).transpose()?,
             name_i18n: name_i18n.map(|v| i18n("nameI18n", v)).transpose()?.flatten(),
             description_i18n: description_i18n.map(|v| i18n("descriptionI18n", v)).transpose()?.flatten(),
+            ..Default::default()
         })
     }
 }
@@ -68,7 +84,14 @@ pub struct NodePatch {
     pub order: Change<i64>,
     pub name_i18n: Change<String>,
     pub description_i18n: Change<String>,
+    /// The v2 single leader: the same as `leader_user_ids` with one id (or none).
     pub leader_user_id: Change<String>,
+    /// The leaders, in order; the first is also the v2 `leaderUserId`.
+    pub leader_user_ids: Option<Vec<String>>,
+    pub open_department_id: Change<String>,
+    pub i18n: Change<Value>,
+    pub custom_data: Change<Value>,
+    pub enabled: Option<bool>,
 }
 
 /// Insert a node and its closure rows (itself at depth 0 and every ancestor of `parent`).
@@ -93,6 +116,11 @@ pub(super) async fn insert_node(
         order: Set(input.order),
         code: Set(input.code),
         leader_user_id: Set(None),
+        open_department_id: Set(input.open_department_id),
+        i18n: Set(input.i18n),
+        custom_data: Set(input.custom_data),
+        enabled: Set(true),
+        is_virtual: Set(input.is_virtual),
         depth: Set(parent.map_or(0, |p| p.depth + 1)),
         member_count: Set(0),
         subtree_member_count: Set(0),
@@ -240,6 +268,9 @@ pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, 
     if let Some(code) = &input.code {
         ensure_code_free(txn, org_id, code, None).await?;
     }
+    if let Some(open_id) = &input.open_department_id {
+        ensure_open_id_free(txn, org_id, open_id, None).await?;
+    }
     let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
     outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
     Ok(node)
@@ -273,18 +304,151 @@ pub(crate) async fn update_node_in(txn: &DatabaseTransaction, outbox: &mut Outbo
     if let Some(v) = patch.description_i18n {
         row.description_i18n = Set(v.map(|v| i18n("descriptionI18n", &v)).transpose()?.flatten());
     }
-    if let Some(leader) = patch.leader_user_id {
-        if let Some(user_id) = &leader {
-            crate::domain::users::find_in_pool(txn, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
+    if let Some(v) = patch.open_department_id {
+        let v = v.map(|v| open_id("openDepartmentId", &v)).transpose()?.flatten();
+        if let Some(open_id) = &v {
+            ensure_open_id_free(txn, &current.org_id, open_id, Some(id)).await?;
         }
-        row.leader_user_id = Set(leader);
+        row.open_department_id = Set(v);
+    }
+    if let Some(v) = patch.i18n {
+        row.i18n = Set(v.map(|v| json_object("i18n", v)).transpose()?.flatten());
+    }
+    if let Some(v) = patch.custom_data {
+        row.custom_data = Set(v.map(|v| json_object("customData", v)).transpose()?.flatten());
+    }
+    if let Some(enabled) = patch.enabled {
+        row.enabled = Set(enabled);
+    }
+    let leaders = match (patch.leader_user_ids, patch.leader_user_id) {
+        (Some(ids), _) => Some(ids),
+        (None, Some(one)) => Some(one.into_iter().collect()),
+        (None, None) => None,
+    };
+    let mut leader_change = None;
+    if let Some(ids) = leaders {
+        let before = leaders_of(txn, std::slice::from_ref(&current.id)).await?.remove(&current.id).unwrap_or_default();
+        let ids = set_leaders(txn, pool, &current.id, &ids).await?;
+        row.leader_user_id = Set(ids.first().cloned());
+        if ids != before {
+            leader_change = Some(ids);
+        }
     }
     row.updated_at = Set(chrono::Utc::now());
     let node = row.update(txn).await?;
     let after = NodeDoc::from(&node);
-    let updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
+    let mut updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
+    if let (Some(ids), Some(map)) = (leader_change, updates.as_object_mut()) {
+        map.insert("leaderUserIds".into(), Value::from(ids));
+    }
     outbox.record(DomainEvent::NodeUpdated { node: after, updates });
     Ok(node)
+}
+
+/// Most leaders a node may have.
+pub const MAX_LEADERS: usize = 50;
+
+/// Make `user_ids` (each a user of the pool) the leaders of `node_id`, in that order; the
+/// distinct ids, as stored.
+async fn set_leaders(txn: &DatabaseTransaction, pool: &PoolId, node_id: &str, user_ids: &[String]) -> AppResult<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in user_ids.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    if ids.len() > MAX_LEADERS {
+        return Err(AppError::invalid("leaderUserIds", format!("a department has at most {MAX_LEADERS} leaders")));
+    }
+    let found = crate::domain::users::existing(txn, pool, &ids).await?;
+    if let Some(missing) = ids.iter().find(|id| !found.iter().any(|u| &&u.id == id)) {
+        return Err(AppError::not_found("user", missing.clone()));
+    }
+    node_leader::Entity::delete_many().filter(node_leader::Column::NodeId.eq(node_id)).exec(txn).await?;
+    if !ids.is_empty() {
+        let rows = ids.iter().enumerate().map(|(i, u)| node_leader::ActiveModel {
+            node_id: Set(node_id.to_string()),
+            user_id: Set(u.clone()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            position: Set(i as i32),
+        });
+        node_leader::Entity::insert_many(rows).exec(txn).await?;
+    }
+    Ok(ids)
+}
+
+/// Users about to be deleted stop leading nodes; the next leader becomes each node's first.
+pub(crate) async fn forget_leaders(txn: &DatabaseTransaction, user_ids: &[String]) -> AppResult<()> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    node_leader::Entity::delete_many().filter(node_leader::Column::UserId.is_in(user_ids.to_vec())).exec(txn).await?;
+    let list = crate::storage::sql::placeholders(1, user_ids.len());
+    crate::storage::sql::exec(
+        txn,
+        &format!(
+            "UPDATE node SET leader_user_id = (SELECT l.user_id FROM node_leader l WHERE l.node_id = node.id ORDER BY l.position LIMIT 1)
+             WHERE leader_user_id IN ({list})"
+        ),
+        crate::storage::sql::strings(user_ids),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The leaders of each of `nodes`, in order. One query for the batch.
+pub(super) async fn leaders_of(db: &impl ConnectionTrait, nodes: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
+    let rows = node_leader::Entity::find()
+        .filter(node_leader::Column::NodeId.is_in(nodes.to_vec()))
+        .order_by_asc(node_leader::Column::NodeId)
+        .order_by_asc(node_leader::Column::Position)
+        .all(db)
+        .await?;
+    let mut map: HashMap<String, Vec<String>> = HashMap::new();
+    for r in rows {
+        map.entry(r.node_id).or_default().push(r.user_id);
+    }
+    Ok(map)
+}
+
+/// Refuse an `open_department_id` another node of the org has; `except` is the node being changed.
+async fn ensure_open_id_free(db: &impl ConnectionTrait, org_id: &str, open_id: &str, except: Option<&str>) -> AppResult<()> {
+    let mut q = node::Entity::find().filter(node::Column::OrgId.eq(org_id)).filter(node::Column::OpenDepartmentId.eq(open_id));
+    if let Some(id) = except {
+        q = q.filter(node::Column::Id.ne(id));
+    }
+    if q.one(db).await?.is_some() {
+        return Err(AppError::Conflict {
+            field: Some("openDepartmentId"),
+            message: format!("openDepartmentId {open_id:?} is already used in this organization"),
+        });
+    }
+    Ok(())
+}
+
+/// The caller's own id of a department: 1 to 128 characters, no control characters.
+fn open_id(field: &str, value: &str) -> AppResult<Option<String>> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > 128 || value.chars().any(char::is_control) {
+        return Err(AppError::invalid(field, format!("{field} must have 1 to 128 characters and no control characters")));
+    }
+    Ok(Some(value.to_string()))
+}
+
+/// A JSON object of bounded size (v3 `i18n`, `customData`); `null` or `{}` clears it.
+fn json_object(field: &str, value: Value) -> AppResult<Option<Value>> {
+    match &value {
+        Value::Null => Ok(None),
+        Value::Object(m) if m.is_empty() => Ok(None),
+        Value::Object(_) if value.to_string().len() > validate::MAX_LONG_TEXT => {
+            Err(AppError::invalid(field, format!("{field} must be at most {} characters of JSON", validate::MAX_LONG_TEXT)))
+        }
+        Value::Object(_) => Ok(Some(value)),
+        _ => Err(AppError::invalid(field, format!("{field} must be a JSON object"))),
+    }
 }
 
 /// Delete a node and its subtree, with their memberships; users are never deleted.

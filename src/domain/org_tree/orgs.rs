@@ -123,7 +123,19 @@ pub(crate) async fn create_org_in(
     description: Option<String>,
     tenant_id: Option<String>,
 ) -> AppResult<org::Model> {
-    if let Some(code) = &code {
+    let root = super::NodeInput { name, code, description, ..Default::default() };
+    Ok(create_org_with_root_in(txn, outbox, pool, root, tenant_id).await?.0)
+}
+
+/// Create an org whose root node is `root` (validated), inside the caller's transaction.
+pub(crate) async fn create_org_with_root_in(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    pool: &PoolId,
+    root: super::NodeInput,
+    tenant_id: Option<String>,
+) -> AppResult<(org::Model, node::Model)> {
+    if let Some(code) = &root.code {
         ensure_org_code_free(txn, pool, code, None).await?;
     }
     let now = chrono::Utc::now();
@@ -138,9 +150,7 @@ pub(crate) async fn create_org_in(
     }
     .insert(txn)
     .await?;
-    let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, super::NodeInput {
-        name, code, description, ..Default::default()
-    }, now).await?;
+    let root = super::nodes::insert_node(txn, pool, &org_id, None, &root_id, root, now).await?;
     outbox.record(DomainEvent::OrganizationCreated { organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root) });
-    Ok(org)
+    Ok((org, root))
 }

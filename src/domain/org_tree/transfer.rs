@@ -252,6 +252,11 @@ fn flatten(pool: &PoolId, org_id: &str, tree: ImportNode, now: chrono::DateTime<
                 depth,
                 member_count: 0,
                 subtree_member_count: 0,
+                open_department_id: input.open_department_id,
+                i18n: input.i18n,
+                custom_data: input.custom_data,
+                enabled: true,
+                is_virtual: input.is_virtual,
                 created_at: now,
                 updated_at: now,
             });

@@ -221,6 +221,7 @@ impl UserService {
         // Their memberships go by cascade; the counts of their nodes are kept here.
         tree::fanout::forget_users(txn, &wanted).await?;
         crate::domain::acl::forget_targets(txn, entity::acl_grant::TargetType::User, &wanted).await?;
+        crate::domain::org_tree::forget_leaders(txn, &wanted).await?;
         let deleted = user::Entity::delete_many()
             .filter(user::Column::UserPoolId.eq(pool.as_str()))
             .filter(user::Column::Id.is_in(wanted.clone()))
@@ -344,6 +345,72 @@ pub fn new_row(pool: &PoolId, now: chrono::DateTime<chrono::Utc>) -> user::Activ
         updated_at: Set(now),
         ..Default::default()
     }
+}
+
+/// How a v3 call names a user (`userIdType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UserIdType {
+    #[default]
+    Id,
+    ExternalId,
+    Phone,
+    Email,
+    Username,
+}
+
+impl UserIdType {
+    pub fn parse(value: Option<&str>) -> AppResult<Self> {
+        match value.map(str::trim) {
+            None | Some("") | Some("user_id") => Ok(Self::Id),
+            Some("external_id") => Ok(Self::ExternalId),
+            Some("phone") => Ok(Self::Phone),
+            Some("email") => Ok(Self::Email),
+            Some("username") => Ok(Self::Username),
+            Some(other) => Err(AppError::invalid(
+                "userIdType",
+                format!("userIdType {other:?} is not supported: use user_id, external_id, phone, email or username"),
+            )),
+        }
+    }
+
+    fn column(self) -> user::Column {
+        match self {
+            Self::Id => user::Column::Id,
+            Self::ExternalId => user::Column::ExternalId,
+            Self::Phone => user::Column::Phone,
+            Self::Email => user::Column::Email,
+            Self::Username => user::Column::Username,
+        }
+    }
+}
+
+/// The users of the pool named by `values` (as `id_type` says), in the order asked; those not
+/// found are left out. E-mail addresses match in any case.
+pub async fn find_by(db: &impl sea_orm::ConnectionTrait, pool: &PoolId, id_type: UserIdType, values: &[String]) -> AppResult<Vec<user::Model>> {
+    let values: Vec<String> = match id_type {
+        UserIdType::Email => values.iter().map(|v| v.trim().to_lowercase()).collect(),
+        _ => values.iter().map(|v| v.trim().to_string()).collect(),
+    };
+    let found = user::Entity::find()
+        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+        .filter(id_type.column().is_in(values.clone()))
+        .all(db)
+        .await?;
+    let key = |u: &user::Model| -> Option<String> {
+        match id_type {
+            UserIdType::Id => Some(u.id.clone()),
+            UserIdType::ExternalId => u.external_id.clone(),
+            UserIdType::Phone => u.phone.clone(),
+            UserIdType::Email => u.email.as_ref().map(|e| e.to_lowercase()),
+            UserIdType::Username => u.username.clone(),
+        }
+    };
+    Ok(values.iter().filter_map(|v| found.iter().find(|u| key(u).as_deref() == Some(v.as_str())).cloned()).collect())
+}
+
+/// The one user `value` names, or NOT_FOUND.
+pub async fn find_one_by(db: &impl sea_orm::ConnectionTrait, pool: &PoolId, id_type: UserIdType, value: &str) -> AppResult<user::Model> {
+    find_by(db, pool, id_type, &[value.to_string()]).await?.pop().ok_or_else(|| AppError::not_found("user", value))
 }
 
 pub(crate) async fn find_in_pool(

@@ -133,6 +133,7 @@ impl NodeMutation {
             name_i18n: text_change(name_i18n),
             description_i18n: text_change(description_i18n),
             leader_user_id: text_change(leader_user_id),
+            ..Default::default()
         };
         Ok(Node::single(ctx.state().orgs.update_node(&pool, &id, patch).await?))
     }

@@ -1,0 +1,108 @@
+//! A v3 call: who is calling and with which parameters. The Python SDK sends a bearer token from
+//! `get-management-token`; the Node SDK sends no token but signs each request,
+//! `authorization: authing <pool id>:<base64 HMAC-SHA1(secret, text)>` (see `signature`), with a
+//! `date` header that must be within [`MAX_CLOCK_SKEW_SECS`] of the server's clock.
+
+use axum::{
+    extract::{FromRequest, Request},
+    http::{HeaderMap, Method, header},
+};
+use serde_json::Value;
+
+use super::{params::Params, signature::strings_to_sign};
+use crate::{
+    auth::Auth,
+    domain::PoolId,
+    error::{AppError, AppResult},
+    http::{HttpState, envelope::V3Error, listener::client_address},
+};
+
+/// How far a signed request's `date` may be from the server's clock.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 15 * 60;
+
+pub struct V3Call {
+    pub pool: PoolId,
+    pub params: Params,
+}
+
+impl FromRequest<HttpState> for V3Call {
+    type Rejection = V3Error;
+
+    async fn from_request(req: Request, http: &HttpState) -> Result<Self, V3Error> {
+        let (parts, body) = req.into_parts();
+        // The body limit layer has bounded it already; this bound only repeats it.
+        let body = axum::body::to_bytes(body, http.app.config.limits.max_body_bytes)
+            .await
+            .map_err(|_| AppError::invalid("body", "the request body could not be read (too large?)"))?;
+        let signed = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().strip_prefix("authing "))
+            .map(str::to_string);
+        let pool = match signed {
+            Some(credential) => {
+                let query = parts.uri.query();
+                let texts = strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), query, &body);
+                verify_signed(http, &credential, &texts, &parts.headers, client_address(&parts.extensions)).await?
+            }
+            None => Auth::from_headers(&http.app.tokens, &parts.headers).require()?,
+        };
+        let params = if parts.method == Method::GET || parts.method == Method::DELETE {
+            let pairs: Vec<(String, String)> =
+                url::form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()).into_owned().collect();
+            Params::from_query(&pairs)
+        } else {
+            body_params(&body)?
+        };
+        Ok(V3Call { pool, params })
+    }
+}
+
+/// `<pool id>:<signature>` checked against the texts the request may have been signed as.
+pub async fn verify_signed(
+    http: &HttpState,
+    credential: &str,
+    texts: &[String],
+    headers: &HeaderMap,
+    address: Option<std::net::IpAddr>,
+) -> AppResult<PoolId> {
+    let (pool_id, signature) = credential
+        .trim()
+        .rsplit_once(':')
+        .ok_or_else(|| AppError::InvalidToken("authorization must be `authing <accessKeyId>:<signature>`".into()))?;
+    if !texts.is_empty() {
+        check_date(headers)?;
+    }
+    http.app.pools.authenticate_signed(pool_id, texts, signature, address).await
+}
+
+/// A signed request must say when it was made, close to now: a captured request cannot be
+/// replayed later than that.
+fn check_date(headers: &HeaderMap) -> AppResult<()> {
+    let date = headers
+        .get(header::DATE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| AppError::InvalidToken("a signed request needs a `date` header".into()))?;
+    let at = chrono::DateTime::parse_from_rfc2822(date.trim())
+        .map_err(|_| AppError::InvalidToken(format!("the date header {date:?} is not an HTTP date")))?;
+    if (chrono::Utc::now().timestamp() - at.timestamp()).abs() > MAX_CLOCK_SKEW_SECS {
+        return Err(AppError::InvalidToken(format!(
+            "the date header {date:?} is more than {} minutes from the server's clock",
+            MAX_CLOCK_SKEW_SECS / 60
+        )));
+    }
+    Ok(())
+}
+
+/// A POST body: a JSON object, or nothing.
+fn body_params(body: &[u8]) -> AppResult<Params> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Params::default());
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(Params::from_json(map)),
+        Ok(_) => Err(AppError::invalid("body", "the body must be a JSON object")),
+        Err(e) => Err(AppError::invalid("body", format!("the body is not JSON: {e}"))),
+    }
+}

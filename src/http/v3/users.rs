@@ -1,0 +1,9 @@
+//! v3 users routes.
+
+use axum::Router;
+
+use crate::http::HttpState;
+
+pub fn routes() -> Router<HttpState> {
+    Router::new()
+}
