@@ -250,6 +250,11 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
             depth: Set(depth[i]),
             member_count: Set(0),
             subtree_member_count: Set(0),
+            open_department_id: Set(None),
+            i18n: Set(None),
+            custom_data: Set(None),
+            enabled: Set(true),
+            is_virtual: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
         });

@@ -41,6 +41,9 @@ pub struct ChildNodes(pub String);
 /// A node's ancestors, root first, itself last.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Path(pub String);
+/// A node's leaders, in order.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Leaders(pub String);
 /// A page of a node's members.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct MembersPage(pub String, pub MembersQuery);
@@ -61,6 +64,16 @@ impl Loader<ChildNodes> for TreeLoader {
     async fn load(&self, keys: &[ChildNodes]) -> Result<HashMap<ChildNodes, Self::Value>, Self::Error> {
         let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let mut found = self.0.children_of(&ids).await?;
+        Ok(keys.iter().map(|k| (k.clone(), found.remove(&k.0).unwrap_or_default())).collect())
+    }
+}
+
+impl Loader<Leaders> for TreeLoader {
+    type Value = Vec<String>;
+    type Error = LoadError;
+    async fn load(&self, keys: &[Leaders]) -> Result<HashMap<Leaders, Self::Value>, Self::Error> {
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let mut found = self.0.leaders_of(&ids).await?;
         Ok(keys.iter().map(|k| (k.clone(), found.remove(&k.0).unwrap_or_default())).collect())
     }
 }

@@ -18,6 +18,16 @@ pub async fn all<M: FromQueryResult>(db: &impl ConnectionTrait, sql: &str, value
     Ok(M::find_by_statement(statement(db, sql, values)).all(db).await?)
 }
 
+/// `LOWER(COALESCE(column, '')) [NOT] LIKE '%text%'`, with `%`, `_` and `\` in `text` matched
+/// literally: a case-insensitive "contains" on both backends.
+pub fn contains_ignoring_case(column: impl sea_orm::sea_query::IntoColumnRef, text: &str, negate: bool) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let lowered = Expr::expr(Func::lower(Expr::expr(Func::coalesce([Expr::col(column), Expr::val("")]))));
+    let like = LikeExpr::new(pattern).escape('\\');
+    if negate { lowered.not_like(like) } else { lowered.like(like) }
+}
+
 /// `$first, $first+1, ...` for `n` values, for an `IN (...)` list.
 pub fn placeholders(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")

@@ -180,10 +180,8 @@ impl DepartmentDto {
         let facts = facts.cloned().unwrap_or_default();
         let custom = n.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()));
         let mut flat = serde_json::Map::new();
-        if options.flat_custom_data {
-            if let Value::Object(m) = &custom {
-                flat = m.clone();
-            }
+        if let (true, Value::Object(m)) = (options.flat_custom_data, &custom) {
+            flat = m.clone();
         }
         let dto = DepartmentDto {
             organization_code: facts.organization_code,
@@ -209,10 +207,8 @@ impl DepartmentDto {
             flat: Default::default(),
         };
         // Flattened keys never hide the department's own fields.
-        if !flat.is_empty() {
-            if let Ok(Value::Object(own)) = serde_json::to_value(&dto) {
-                flat.retain(|k, _| !own.contains_key(k));
-            }
+        if let (false, Ok(Value::Object(own))) = (flat.is_empty(), serde_json::to_value(&dto)) {
+            flat.retain(|k, _| !own.contains_key(k));
         }
         DepartmentDto { flat, ..dto }
     }

@@ -146,6 +146,11 @@ impl TestServer {
         self.client_for(&self.pool_id, POOL_SECRET).await
     }
 
+    /// A management token of the first pool (what the Python SDK gets from get-management-token).
+    pub async fn v3_token(&self) -> String {
+        self.admin().await.token.expect("a token")
+    }
+
     /// A client holding a token of `pool_id`.
     pub async fn client_for(&self, pool_id: &str, secret: &str) -> Client {
         let anon = self.anonymous();

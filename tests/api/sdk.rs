@@ -30,7 +30,7 @@ pub fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
 }
 
 /// Run one of the SDK scripts against `s` with the first pool's credentials.
-async fn run_sdk_script(s: &TestServer, script: &'static str) -> Value {
+pub(crate) async fn run_sdk_script(s: &TestServer, script: &'static str) -> Value {
     let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
     let (url, pool) = (s.url.clone(), s.pool_id.clone());
     tokio::task::spawn_blocking(move || {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{harness::{POOL_SECRET, TestServer}, orgs::{add_node, create_org, id}, users::create};
 
-fn venv() -> PathBuf {
+pub(crate) fn venv() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

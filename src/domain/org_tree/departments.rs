@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use entity::{node, org};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    QuerySelect,
 };
 
 use super::{
@@ -421,11 +421,9 @@ fn contains(keywords: &str) -> AppResult<Condition> {
     if k.is_empty() || k.chars().count() > validate::MAX_TEXT {
         return Err(AppError::invalid("keywords", format!("keywords must have 1 to {} characters", validate::MAX_TEXT)));
     }
-    let escaped = k.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    let pattern = format!("%{escaped}%");
     Ok(Condition::any()
-        .add(Expr::cust_with_values("LOWER(name) LIKE $1 ESCAPE '\\'", [pattern.clone()]))
-        .add(Expr::cust_with_values("LOWER(COALESCE(code, '')) LIKE $1 ESCAPE '\\'", [pattern])))
+        .add(sql::contains_ignoring_case(node::Column::Name, k, false))
+        .add(sql::contains_ignoring_case(node::Column::Code, k, false)))
 }
 
 /// The members of departments named the v3 way.
@@ -525,5 +523,19 @@ impl OrgService {
         )
         .await?;
         Ok(found.first().is_some_and(|f| f.n > 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, QueryTrait};
+
+    use super::*;
+
+    #[test]
+    fn keyword_match_sql() {
+        let q = node::Entity::find().filter(node::Column::OrgId.eq("o")).filter(contains("de_v").unwrap());
+        assert!(q.build(DbBackend::Sqlite).to_string().contains(r"LIKE '%de\_v%' ESCAPE '\'"), "{}", q.build(DbBackend::Sqlite));
+        assert!(q.build(DbBackend::Postgres).to_string().contains(r"ESCAPE E'\\'") || q.build(DbBackend::Postgres).to_string().contains(r"ESCAPE '\'"), "{}", q.build(DbBackend::Postgres));
     }
 }

@@ -245,6 +245,11 @@ impl OrgService {
         Ok(map)
     }
 
+    /// The leaders of each of `nodes`, in order. One query for the batch.
+    pub async fn leaders_of(&self, nodes: &[String]) -> AppResult<HashMap<String, Vec<String>>> {
+        leaders_of(&self.db, nodes).await
+    }
+
     /// Nodes by id (any pool: callers pass ids they read from rows of the caller's pool).
     pub async fn nodes_by_ids(&self, ids: &[String]) -> AppResult<Vec<node::Model>> {
         Ok(node::Entity::find().filter(node::Column::Id.is_in(ids.to_vec())).all(&self.db).await?)

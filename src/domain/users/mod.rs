@@ -24,6 +24,7 @@ use crate::{
 };
 
 pub mod profile;
+pub mod search;
 
 use profile::ProfilePatch;
 
@@ -78,6 +79,48 @@ pub struct CreateOptions {
     /// The password is a hash imported from another system: keep it verbatim.
     pub keep_password: bool,
     pub identity: Option<NewIdentity>,
+    /// Departments (node ids of the pool) the new user joins, in the same transaction.
+    pub department_ids: Vec<String>,
+}
+
+/// Most users one `create_many` call creates.
+pub const MAX_CREATE_BATCH: usize = 100;
+
+/// A validated new user, ready to insert.
+#[derive(Debug, Clone)]
+struct NewUser {
+    row: user::ActiveModel,
+    probe: Identifiers,
+    department_ids: Vec<String>,
+}
+
+/// Insert a prepared user (its identifiers checked against the pool's users) and add it to its
+/// departments, with the events of a creation.
+async fn insert_new_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, new: NewUser) -> AppResult<user::Model> {
+    ensure_unique(txn, pool, None, &new.probe).await?;
+    let mut row = new.row;
+    row.user_pool_id = Set(pool.as_str().to_string());
+    let created = row.insert(txn).await?;
+    let user = UserDoc::from(&created);
+    outbox.record(DomainEvent::UserCreated { user: user.clone() });
+    outbox.record(DomainEvent::Register { user });
+    for department in &new.department_ids {
+        crate::domain::org_tree::add_members_in(txn, outbox, pool, department, std::slice::from_ref(&created.id), None).await?;
+    }
+    Ok(created)
+}
+
+/// An error of the `i`-th item of a batch, saying so.
+fn at_item(i: usize, err: AppError) -> AppError {
+    match err {
+        AppError::InvalidInput { field, message } => AppError::InvalidInput {
+            field: Some(format!("list[{i}].{}", field.as_deref().unwrap_or("user"))),
+            message: format!("list[{i}]: {message}"),
+        },
+        AppError::Conflict { field, message } => AppError::Conflict { field, message: format!("list[{i}]: {message}") },
+        AppError::NotFound { entity, id } => AppError::InvalidInput { field: Some(format!("list[{i}]")), message: format!("list[{i}]: {entity} not found: {id}") },
+        other => other,
+    }
 }
 
 /// An external identity attached at creation. Its tokens are not stored.
@@ -131,7 +174,39 @@ impl UserService {
         patch: UserPatch,
         options: CreateOptions,
     ) -> AppResult<user::Model> {
-        let mut row = new_row(pool, chrono::Utc::now());
+        let new = self.prepare(patch, options).await?;
+        self.writer.write(pool, async |txn, outbox| insert_new_in(txn, outbox, pool, new.clone()).await).await
+    }
+
+    /// Create every user of `items` in one transaction, or none: an error names the item
+    /// (`list[3].email: ...`). At most [`MAX_CREATE_BATCH`] (each password is hashed).
+    pub async fn create_many(&self, pool: &PoolId, items: Vec<(UserPatch, CreateOptions)>) -> AppResult<Vec<user::Model>> {
+        if items.is_empty() || items.len() > MAX_CREATE_BATCH {
+            return Err(AppError::invalid("list", format!("list must hold 1 to {MAX_CREATE_BATCH} users")));
+        }
+        let mut prepared: Vec<NewUser> = Vec::with_capacity(items.len());
+        for (i, (patch, options)) in items.into_iter().enumerate() {
+            let new = self.prepare(patch, options).await.map_err(|e| at_item(i, e))?;
+            if let Some(j) = prepared.iter().position(|p| p.probe.overlaps(&new.probe)) {
+                return Err(at_item(i, AppError::Conflict { field: None, message: format!("the same username, email, phone or externalId as list[{j}]") }));
+            }
+            prepared.push(new);
+        }
+        self.writer
+            .write(pool, async |txn, outbox| {
+                let mut created = Vec::with_capacity(prepared.len());
+                for (i, new) in prepared.iter().enumerate() {
+                    created.push(insert_new_in(txn, outbox, pool, new.clone()).await.map_err(|e| at_item(i, e))?);
+                }
+                Ok(created)
+            })
+            .await
+    }
+
+    /// Validate a new user and hash its password, before any write turn is taken.
+    async fn prepare(&self, patch: UserPatch, options: CreateOptions) -> AppResult<NewUser> {
+        // The pool is set when the row is inserted.
+        let mut row = new_row(&PoolId::trusted(""), chrono::Utc::now());
         let password = patch.password.clone();
         let custom = patch.custom_data.clone();
         apply_patch(&mut row, patch)?;
@@ -151,17 +226,7 @@ impl UserService {
                 message: "a user needs at least one of username, email, phone or externalId".into(),
             });
         }
-
-        self.writer
-            .write(pool, async |txn, outbox| {
-                ensure_unique(txn, pool, None, &probe).await?;
-                let created = row.insert(txn).await?;
-                let user = UserDoc::from(&created);
-                outbox.record(DomainEvent::UserCreated { user: user.clone() });
-                outbox.record(DomainEvent::Register { user });
-                Ok(created)
-            })
-            .await
+        Ok(NewUser { row, probe, department_ids: options.department_ids })
     }
 
     pub async fn get(&self, pool: &PoolId, id: &str) -> AppResult<user::Model> {
@@ -432,6 +497,7 @@ async fn password_hash(hasher: &Hasher, password: String, keep_as_is: bool) -> A
 }
 
 /// The identifiers that must be unique within a pool, as the row will hold them.
+#[derive(Debug, Clone)]
 struct Identifiers {
     username: Option<String>,
     email: Option<String>,
@@ -451,6 +517,15 @@ impl Identifiers {
 
     fn is_empty(&self) -> bool {
         self.username.is_none() && self.email.is_none() && self.phone.is_none() && self.external_id.is_none()
+    }
+
+    /// Whether two new users would share an identifier.
+    fn overlaps(&self, other: &Identifiers) -> bool {
+        let same = |a: &Option<String>, b: &Option<String>| a.is_some() && a == b;
+        same(&self.username, &other.username)
+            || same(&self.email, &other.email)
+            || same(&self.phone, &other.phone)
+            || same(&self.external_id, &other.external_id)
     }
 }
 

@@ -1,4 +1,4 @@
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Json, Context, Object, Result};
 
 use crate::{
     domain::{
@@ -123,6 +123,12 @@ impl NodeMutation {
         #[graphql(name = "nameI18n")] name_i18n: Option<String>,
         #[graphql(name = "descriptionI18n")] description_i18n: Option<String>,
         leader_user_id: Option<String>,
+        #[graphql(desc = "The leaders in order (replaces them; [] clears); the first is also `leaderUserId`.")]
+        leader_user_ids: Option<Vec<String>>,
+        open_department_id: Option<String>,
+        enabled: Option<bool>,
+        #[graphql(desc = "The node's extended fields as a JSON object (replaces them; {} clears).")]
+        custom_data: Option<Json<serde_json::Value>>,
     ) -> Result<Node> {
         let pool = ctx.pool()?;
         let patch = NodePatch {
@@ -133,6 +139,10 @@ impl NodeMutation {
             name_i18n: text_change(name_i18n),
             description_i18n: text_change(description_i18n),
             leader_user_id: text_change(leader_user_id),
+            leader_user_ids,
+            open_department_id: text_change(open_department_id),
+            enabled,
+            custom_data: custom_data.map(|j| Some(j.0)),
             ..Default::default()
         };
         Ok(Node::single(ctx.state().orgs.update_node(&pool, &id, patch).await?))

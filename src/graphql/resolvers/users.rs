@@ -82,6 +82,7 @@ impl UserMutation {
         let options = CreateOptions {
             keep_password: keep_password.unwrap_or(false),
             identity: identity.map(Into::into),
+            ..Default::default()
         };
         Ok(state.users.create(&pool, patch, options).await?.into())
     }

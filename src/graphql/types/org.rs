@@ -2,7 +2,7 @@
 
 use std::{collections::HashMap, sync::Arc};
 
-use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, dataloader::DataLoader};
+use async_graphql::{ComplexObject, Context, Json, Object, Result, SimpleObject, dataloader::DataLoader};
 use entity::{node, org};
 
 use entity::acl_grant::TargetType;
@@ -18,7 +18,7 @@ use crate::{
     },
     graphql::{
         context::ContextExt,
-        loaders::{ChildIds, ChildNodes, MembersPage, Path, TreeLoader},
+        loaders::{ChildIds, ChildNodes, Leaders, MembersPage, Path, TreeLoader},
     },
 };
 
@@ -205,8 +205,39 @@ impl Node {
         Some(self.model.depth)
     }
 
+    /// The first of `leaderUserIds`.
     async fn leader_user_id(&self) -> Option<&str> {
         self.model.leader_user_id.as_deref()
+    }
+
+    /// The node's leaders, in order (batched).
+    async fn leader_user_ids(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
+        Ok(loader.load_one(Leaders(self.model.id.clone())).await?.unwrap_or_default())
+    }
+
+    /// The caller's own id of the node (v3 `openDepartmentId`), unique in its organization.
+    async fn open_department_id(&self) -> Option<&str> {
+        self.model.open_department_id.as_deref()
+    }
+
+    /// Whether the node is enabled (v3 `status`); a disabled node stays in the tree.
+    async fn enabled(&self) -> bool {
+        self.model.enabled
+    }
+
+    async fn is_virtual_node(&self) -> bool {
+        self.model.is_virtual
+    }
+
+    /// v3 texts per language: `{"name": {"en-US": {"enabled": true, "value": "..."}}}`.
+    async fn i18n(&self) -> Option<Json<serde_json::Value>> {
+        self.model.i18n.clone().map(Json)
+    }
+
+    /// The node's extended fields (v3 `customData`).
+    async fn custom_data(&self) -> Json<serde_json::Value> {
+        Json(self.model.custom_data.clone().unwrap_or_else(|| serde_json::Value::Object(Default::default())))
     }
 
     /// The id of the parent node (null at the root).
