@@ -9,6 +9,8 @@ mod m20261123_000003_events;
 mod m20261123_000004_webhooks;
 mod m20261124_000005_event_seq;
 mod m20261124_000006_acl;
+// 000007 is reserved for work on another branch.
+mod m20261124_000008_scim;
 
 pub struct Migrator;
 
@@ -22,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_webhooks::Migration),
             Box::new(m20261124_000005_event_seq::Migration),
             Box::new(m20261124_000006_acl::Migration),
+            Box::new(m20261124_000008_scim::Migration),
         ]
     }
 }
