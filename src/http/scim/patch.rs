@@ -314,9 +314,10 @@ fn on_attr(c: &mut Map<String, Value>, kind: Op, attr: &'static Attr, filter: Op
 
 /// An operation on the values of a multi-valued attribute that match `filter`.
 fn on_values(c: &mut Map<String, Value>, kind: Op, key: &str, filter: &Expr, sub: Option<&'static Attr>, value: Option<Value>) -> Result<(), ScimError> {
-    let mut items = match c.remove(key) {
-        Some(Value::Array(a)) => a,
-        Some(other) => vec![other],
+    // Worked on a copy: a refused operation leaves the resource as it was.
+    let mut items = match c.get(key) {
+        Some(Value::Array(a)) => a.clone(),
+        Some(other) => vec![other.clone()],
         None => Vec::new(),
     };
     let mut matched = false;
@@ -364,7 +365,9 @@ fn on_values(c: &mut Map<String, Value>, kind: Op, key: &str, filter: &Expr, sub
         }
         kept.push(Value::Object(new));
     }
-    if !kept.is_empty() {
+    if kept.is_empty() {
+        c.remove(key);
+    } else {
         c.insert(key.to_string(), Value::Array(kept));
     }
     Ok(())
