@@ -1,5 +1,5 @@
 //! Command line: `orgraph` (or `orgraph serve`) runs the server; `orgraph pool ...` manages user
-//! pools; `orgraph schema` prints the GraphQL SDL.
+//! pools; `orgraph scim-token ...` their SCIM tokens; `orgraph schema` prints the GraphQL SDL.
 
 use clap::{Parser, Subcommand};
 

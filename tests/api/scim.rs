@@ -18,9 +18,9 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
-/// Checks scim2-tester 0.5.2 runs against orgraph's published schemas (the research mock, with
-/// fewer attributes, had 81 passing of 83).
-const TESTER_MIN_CHECKS: u64 = 83;
+/// Checks scim2-tester 0.5.2 runs against orgraph's published schemas: 101 pass and 2 are skipped
+/// (the research mock, publishing fewer attributes, ran 83).
+const TESTER_MIN_CHECKS: u64 = 103;
 
 fn venv() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -297,8 +297,8 @@ async fn provisioning_with_scim2_client_as_okta_and_entra_do() {
     let groups = graphql_groups(&c).await;
     assert_eq!(groups.keys().collect::<Vec<_>>(), ["Platform", "Research & Development"]);
     assert_eq!(graphql_users(&c).await.len(), 50);
-    let d = c.data("query($id: String!) { nodeById(id: $id) { id } }", json!({ "id": group_ids["Sales"] })).await;
-    assert_eq!(d["nodeById"], Value::Null);
+    let (code, _) = c.error("query($id: String!) { nodeById(id: $id) { id } }", json!({ "id": group_ids["Sales"] })).await;
+    assert_eq!(code, "NOT_FOUND");
     drop(stdin);
     let _ = child.wait().await;
 
@@ -467,7 +467,9 @@ async fn what_entra_id_and_okta_send() {
     assert_eq!((st.as_u16(), u["active"].as_bool()), (200, Some(false)));
 
     // Filters: every operator, on every mapped attribute, in SQL.
-    let before = chrono::Utc::now() - chrono::Duration::seconds(1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let before = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     for (name, given, dept, email) in [("ann", "Ann", "R&D", "ann@x.io"), ("anna", "Anna", "Sales", "anna@y.io"), ("ben", "Ben", "R&D", "ben@x.io")] {
         let (st, body) = scim.post("/Users", json!({
             "schemas": [USER, ENTERPRISE], "userName": name, "active": name != "ben", "externalId": format!("ext-{name}"),
@@ -493,8 +495,8 @@ async fn what_entra_id_and_okta_send() {
     assert_eq!(names("externalId eq \"ext-anna\" or name.givenName eq \"ben\"").await, ["anna", "ben"]);
     assert_eq!(names(&format!("{ENTERPRISE}:department eq \"r&d\" and active eq true")).await, ["ann"]);
     assert_eq!(names("active eq false and userName ne \"JDoe@contoso.com\"").await, ["ben"]);
-    assert_eq!(names("title pr").await, Vec::<String>::new(), "the PUT cleared it");
-    assert_eq!(names("nickName pr").await, Vec::<String>::new());
+    assert_eq!(names("phoneNumbers pr").await, Vec::<String>::new(), "the PUT cleared it");
+    assert_eq!(names("title pr and nickName eq \"jd\"").await, ["JDoe@contoso.com"]);
     assert_eq!(names(&format!("meta.lastModified gt \"{}\" and userName sw \"a\"", before.to_rfc3339())).await, ["ann", "anna"]);
     assert_eq!(names(&format!("meta.created lt \"{}\"", before.to_rfc3339())).await, ["JDoe@contoso.com", "manager"]);
     // Pages: 1-based startIndex, count, the same order every time.

@@ -43,7 +43,7 @@ def push_users():
             display_name=f"User {i:02d}",
             active=True,
             external_id=f"00u{i:04d}",
-            emails=[{"value": user_name, "type": "work", "primary": True}],
+            emails=[{"value": user_name, "type": "work"}],
             name={"given_name": f"Given{i:02d}", "family_name": f"Family{i:02d}"},
         )
         ent = Ent(employee_number=str(1000 + i), department="Engineering" if i < 25 else "Sales",

@@ -162,6 +162,12 @@ impl Compiler {
                     CompareOp::Le => "<=",
                     _ => return Err(invalid("times compare with eq, ne, gt, ge, lt or le")),
                 };
+                if self.backend == DatabaseBackend::Sqlite {
+                    // SQLite keeps times as text whose layout need not be the bound value's:
+                    // compare them as times.
+                    let p = self.bind(t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true).into());
+                    return Ok(format!("({col} IS NOT NULL AND julianday({col}) {sql_op} julianday({p}))"));
+                }
                 let p = self.bind(t.into());
                 Ok(format!("({col} IS NOT NULL AND {col} {sql_op} {p})"))
             }

@@ -45,6 +45,8 @@ impl From<AppError> for ScimError {
         let (status, scim_type) = match &err {
             AppError::NotFound { .. } => (StatusCode::NOT_FOUND, None),
             AppError::Conflict { .. } => (StatusCode::CONFLICT, Some("uniqueness")),
+            // The domain refuses a filter whose comparison does not fit the attribute's type.
+            AppError::InvalidInput { field: Some(f), .. } if f == "filter" => (StatusCode::BAD_REQUEST, Some("invalidFilter")),
             AppError::InvalidInput { .. } => (StatusCode::BAD_REQUEST, Some("invalidValue")),
             AppError::Unauthenticated | AppError::InvalidToken(_) | AppError::TokenExpired | AppError::InvalidCredentials => {
                 (StatusCode::UNAUTHORIZED, None)
