@@ -9,7 +9,6 @@ use super::schema::{
 pub fn service_provider_config(base: &str, max_results: u64) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG],
-        "documentationUri": "https://github.com/orgraph/orgraph#scim",
         "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": max_results },
