@@ -1,5 +1,5 @@
 //! Command line: `orgraph` (or `orgraph serve`) runs the server; `orgraph pool ...` manages user
-//! pools; `orgraph schema` prints the GraphQL SDL.
+//! pools; `orgraph scim-token ...` their SCIM tokens; `orgraph schema` prints the GraphQL SDL.
 
 use clap::{Parser, Subcommand};
 
@@ -27,8 +27,33 @@ pub enum Command {
     /// Manage user pools.
     #[command(subcommand)]
     Pool(PoolCommand),
+    /// Manage a pool's SCIM tokens (the bearer tokens identity providers use on /scim/v2).
+    #[command(subcommand, name = "scim-token")]
+    ScimToken(ScimTokenCommand),
     /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScimTokenCommand {
+    /// Create a token and print it (once: only its SHA-256 is stored).
+    Create {
+        #[arg(long)]
+        pool: String,
+        #[arg(long, default_value = "scim")]
+        name: String,
+    },
+    /// List a pool's tokens (id, name, creation time; never their values).
+    List {
+        #[arg(long)]
+        pool: String,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[arg(long)]
+        pool: String,
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +79,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => serve(cli.config).await,
         Command::Schema => {
             print!("{}", graphql::sdl(&graphql::bare_schema()));
+            Ok(())
+        }
+        Command::ScimToken(cmd) => {
+            let (state, bootstrap) = AppState::open(cli.config).await?;
+            report_bootstrap(&bootstrap);
+            match cmd {
+                ScimTokenCommand::Create { pool, name } => {
+                    let pool = state.pools.named(&pool).await?;
+                    let t = state.scim_tokens.create(&pool, &name).await?;
+                    println!("SCIM token created (keep it: it is stored hashed and cannot be shown again)");
+                    println!("id:    {}", t.token.id);
+                    println!("name:  {}", t.token.name);
+                    println!("token: {}", t.secret);
+                }
+                ScimTokenCommand::List { pool } => {
+                    let pool = state.pools.named(&pool).await?;
+                    for t in state.scim_tokens.list(&pool).await? {
+                        println!("{}\t{}\t{}", t.id, t.name, t.created_at.to_rfc3339());
+                    }
+                }
+                ScimTokenCommand::Revoke { pool, id } => {
+                    let pool = state.pools.named(&pool).await?;
+                    state.scim_tokens.revoke(&pool, &id).await?;
+                    println!("SCIM token {id} revoked");
+                }
+            }
             Ok(())
         }
         Command::Pool(cmd) => {

@@ -62,6 +62,11 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    /// Code of the organization whose departments are SCIM's groups, in every pool (created on a
+    /// pool's first SCIM group).
+    #[arg(long, env = "ORGRAPH_SCIM_ORG_CODE", default_value = "scim")]
+    pub scim_org_code: String,
+
     #[command(flatten)]
     pub limits: Limits,
 

@@ -13,6 +13,7 @@ use crate::{
         events::{EventBus, EventService},
         org_tree::OrgService,
         pools::{Bootstrap, PoolService},
+        scim::{ScimService, tokens::ScimTokenService},
         users::UserService,
         webhooks::WebhookService,
         write::Writer,
@@ -37,6 +38,8 @@ pub struct AppState {
     pub events: EventService,
     pub webhooks: WebhookService,
     pub acl: AclService,
+    pub scim: ScimService,
+    pub scim_tokens: ScimTokenService,
     pub sender: Sender,
     pub metrics: Arc<Metrics>,
 }
@@ -70,8 +73,12 @@ impl AppState {
         let bootstrap = pools
             .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
             .await?;
+        let users = UserService::new(writer.clone(), hasher);
+        crate::domain::validate::identifier("scim-org-code", &config.scim_org_code)?;
         let state = AppState {
-            users: UserService::new(writer.clone(), hasher),
+            scim: ScimService::new(writer.clone(), users.clone(), config.scim_org_code.clone()),
+            scim_tokens: ScimTokenService::new(writer.clone()),
+            users,
             orgs: OrgService::new(writer.clone()),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),

@@ -10,6 +10,7 @@ mod m20261123_000004_webhooks;
 mod m20261124_000005_event_seq;
 mod m20261124_000006_acl;
 mod m20261124_000007_v3;
+mod m20261124_000008_scim;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_event_seq::Migration),
             Box::new(m20261124_000006_acl::Migration),
             Box::new(m20261124_000007_v3::Migration),
+            Box::new(m20261124_000008_scim::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod org_tree;
 pub mod pagination;
 pub mod pools;
+pub mod scim;
 pub mod users;
 pub mod validate;
 pub mod webhooks;

@@ -213,6 +213,14 @@ impl PoolService {
         }
     }
 
+    /// An existing pool named by an operator (the command line).
+    pub async fn named(&self, id: &str) -> AppResult<PoolId> {
+        match user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await? {
+            Some(_) => Ok(PoolId::trusted(id)),
+            None => Err(AppError::not_found("user pool", id)),
+        }
+    }
+
     /// The pool of a verified token, if it still exists.
     pub async fn existing(&self, id: &str) -> AppResult<PoolId> {
         match user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await? {

@@ -18,15 +18,16 @@ use resolvers::{
     members::{MemberMutation, MemberQuery},
     nodes::{NodeMutation, NodeQuery},
     orgs::{OrgMutation, OrgQuery},
+    scim::{ScimMutation, ScimQuery},
     users::{UserMutation, UserQuery},
     webhooks::{WebhookMutation, WebhookQuery},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 

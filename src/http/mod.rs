@@ -11,6 +11,7 @@ pub mod rest_acl;
 pub mod rest_auth;
 pub mod rest_orgs;
 pub mod rest_users;
+pub mod scim;
 pub mod subscriptions;
 pub mod v3;
 
@@ -74,6 +75,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/api/{*rest}", axum::routing::any(envelope::unknown_api_route))
+        .nest("/scim/v2", scim::router())
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .merge(imports)
@@ -83,6 +85,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
             Duration::from_secs(limits.request_timeout_secs),
         ))
         .layer(axum::middleware::from_fn(envelope::json_errors))
+        .layer(axum::middleware::from_fn(scim::error::scim_errors))
         .layer(axum::middleware::from_fn(envelope::v3_status_for_node_sdk))
         // One line per request, at its end, with status and duration.
         .layer(

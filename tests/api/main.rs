@@ -12,6 +12,7 @@ mod orgs;
 mod playground;
 mod rest_orgs;
 mod schema;
+mod scim;
 mod seed_fields;
 mod sdk;
 mod sdk_py;

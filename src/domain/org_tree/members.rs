@@ -389,11 +389,6 @@ pub(crate) async fn remove_members_in(txn: &DatabaseTransaction, outbox: &mut Ou
     Ok(node)
 }
 
-/// Which of `users` are direct members of `node_id`, inside or outside a transaction.
-pub(crate) async fn direct_member_ids(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<Vec<String>> {
-    member_ids(db, node_id, users).await
-}
-
 fn total(node: &node::Model, q: MembersQuery) -> u64 {
     let n = if q.include_children { node.subtree_member_count } else { node.member_count };
     n.max(0) as u64

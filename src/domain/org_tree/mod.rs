@@ -20,7 +20,7 @@ pub use members::{
 pub(crate) use nodes::forget_leaders;
 pub use nodes::{MAX_LEADERS, NodeInput, NodePatch, PathStep};
 // The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
-pub(crate) use members::{add_members_in, direct_member_ids, remove_members_in};
+pub(crate) use members::{add_members_in, remove_members_in};
 pub(crate) use nodes::{add_node_in, delete_node_in, move_node_in, update_node_in};
 pub(crate) use orgs::create_org_in;
 

@@ -7,6 +7,7 @@ pub mod events;
 pub mod members;
 pub mod nodes;
 pub mod orgs;
+pub mod scim;
 pub mod subscriptions;
 pub mod users;
 pub mod webhooks;

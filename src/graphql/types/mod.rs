@@ -4,5 +4,6 @@ pub mod acl;
 pub mod common;
 pub mod event;
 pub mod org;
+pub mod scim;
 pub mod user_input;
 pub mod webhook;
