@@ -148,11 +148,6 @@ impl EventName {
     }
 }
 
-/// True when `name` is a catalog name or its v3 name.
-pub fn is_known(name: &str) -> bool {
-    EventName::lookup(name).is_some()
-}
-
 /// A group of events in `get-webhook-event-list`.
 #[derive(Debug)]
 pub struct Category {
