@@ -20,4 +20,5 @@ mod shapes;
 mod subscriptions;
 mod tree_properties;
 mod users;
+mod v3_events;
 mod webhooks;
