@@ -7,7 +7,10 @@ use entity::webhook::{self, ContentType};
 use serde_json::{Map, Value, json};
 
 use super::{guard::Guard, sign::signature};
-use crate::config::WebhookConfig;
+use crate::{
+    config::WebhookConfig,
+    domain::webhooks::manual::{self, ManualRequest},
+};
 
 /// Largest response body kept in the delivery log.
 pub const MAX_LOGGED_BODY: usize = 4096;
@@ -63,22 +66,27 @@ impl Sender {
         Ok(Sender { client: client.build()?, guard, proxied })
     }
 
+    /// Deliver `event_name` with `data` to the webhook, as delivery `delivery_id`.
     pub async fn send(&self, hook: &webhook::Model, delivery_id: &str, event_name: &str, data: &Value) -> Attempt {
+        let body = event_body(hook.content_type, event_name, data);
+        self.post(hook, delivery_id, body, content_type_of(hook.content_type), &[]).await
+    }
+
+    /// Send a request made by hand (`trigger-webhook`, `testWebhook`): the caller's body (else the
+    /// test event) and headers, with the webhook's own headers and signature, through the same
+    /// guard and bounded read as deliveries.
+    pub async fn send_manual(&self, hook: &webhook::Model, request_id: &str, request: &ManualRequest) -> Attempt {
+        let body = match &request.body {
+            Some(body) => body.clone(),
+            None => event_body(hook.content_type, manual::TEST_EVENT, &manual::test_data()),
+        };
+        let content_type = request.content_type.as_deref().unwrap_or(content_type_of(hook.content_type));
+        self.post(hook, request_id, body, content_type, &request.headers).await
+    }
+
+    async fn post(&self, hook: &webhook::Model, delivery_id: &str, body: String, content_type: &str, extra: &[(String, String)]) -> Attempt {
         let timestamp = chrono::Utc::now().timestamp();
-        let body = match hook.content_type {
-            ContentType::Form => {
-                let mut form = url::form_urlencoded::Serializer::new(String::new());
-                form.append_pair("eventName", event_name);
-                form.append_pair("data", &data.to_string());
-                form.finish()
-            }
-            ContentType::Json => json!({ "eventName": event_name, "data": data }).to_string(),
-        };
-        let content_type = match hook.content_type {
-            ContentType::Form => "application/x-www-form-urlencoded",
-            ContentType::Json => "application/json",
-        };
-        let headers: Vec<(&str, String)> = vec![
+        let mut headers: Vec<(&str, String)> = vec![
             ("content-type", content_type.to_string()),
             ("user-agent", "authing-webhook@2.0".to_string()),
             ("x-authing-webhook-secret", hook.secret.clone()),
@@ -88,6 +96,12 @@ impl Sender {
             ("webhook-timestamp", timestamp.to_string()),
             ("webhook-signature", signature(&hook.secret, delivery_id, timestamp, &body)),
         ];
+        for (name, value) in extra {
+            match headers.iter_mut().find(|(k, _)| *k == name.as_str()) {
+                Some(ours) => ours.1 = value.clone(),
+                None => headers.push((name.as_str(), value.clone())),
+            }
+        }
         let masked: Map<String, Value> = headers
             .iter()
             .map(|(k, v)| {
@@ -142,6 +156,26 @@ impl Sender {
             self.guard.check_host(host, port).await?;
         }
         Ok(())
+    }
+}
+
+fn content_type_of(content_type: ContentType) -> &'static str {
+    match content_type {
+        ContentType::Form => "application/x-www-form-urlencoded",
+        ContentType::Json => "application/json",
+    }
+}
+
+/// A delivery's body: `{"eventName", "data"}` as JSON, or as form fields with `data` as JSON text.
+fn event_body(content_type: ContentType, event_name: &str, data: &Value) -> String {
+    match content_type {
+        ContentType::Form => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("eventName", event_name);
+            form.append_pair("data", &data.to_string());
+            form.finish()
+        }
+        ContentType::Json => json!({ "eventName": event_name, "data": data }).to_string(),
     }
 }
 

@@ -1,26 +1,31 @@
-//! Authing's own event socket, used by authing-js-sdk's `managementClient.event.sub(code, cb)`:
-//! `GET /events/v1/management/sub?code=<eventName>&token=<access token>`, a plain WebSocket that
-//! carries one JSON message per event of that name in the token's pool:
-//! `{"id", "eventName", "data", "createdAt"}`.
+//! Authing's own event socket: `GET /events/v1/management/sub?code=<event name>`, a plain
+//! WebSocket that carries one JSON text message per event of that name in the caller's pool:
+//! `{"id", "eventName", "data", "createdAt"}`. The code is a catalog name (or its v3 name) or a
+//! custom type the pool defined (v3 `define-event`). Callers authenticate as their SDKs do:
+//! authing-js-sdk v4's `managementClient.event.sub` sends `&token=<access token>`; the v3 SDKs
+//! (authing-node-sdk 4 `sub`, PyPI authing 5 `sub_event`) send no token but the header
+//! `authorization: authing <pool id>:<base64 HMAC-SHA1(secret, "websocket\n")>`. A refused
+//! upgrade answers the v3 envelope with its HTTP status (401, 400), which WebSocket clients report.
 
 use axum::{
     extract::{Query, State, WebSocketUpgrade, ws::{Message, WebSocket}},
+    http::{Extensions, HeaderMap},
     response::{IntoResponse, Response},
 };
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 
-use super::{HttpState, envelope::V2Error};
+use super::{HttpState, envelope::V3Error, listener::client_address, v3::call};
 use crate::{
-    domain::{
-        PoolId,
-        docs::iso,
-        events::{EventFilter, catalog},
-    },
-    error::AppError,
+    domain::{PoolId, docs::iso, events::EventFilter},
+    error::{AppError, AppResult},
     metrics::SubscriptionGuard,
 };
+
+/// What the v3 SDKs sign for the socket. It holds no time, so the header is the same on every
+/// connection: it proves the secret is known, like the secret itself would.
+pub const SIGNED_TEXT: &str = "websocket\n";
 
 #[derive(Deserialize)]
 pub struct SubQuery {
@@ -28,28 +33,46 @@ pub struct SubQuery {
     token: Option<String>,
 }
 
-pub async fn subscribe(State(http): State<HttpState>, Query(q): Query<SubQuery>, ws: WebSocketUpgrade) -> Response {
-    let pool = match q.token.as_deref().filter(|t| !t.is_empty()) {
-        None => return V2Error(AppError::Unauthenticated).into_response(),
-        Some(token) => match http.app.tokens.verify(token) {
-            Ok(claims) => PoolId::trusted(claims.scoped_userpool_id),
-            Err(e) => return V2Error(e).into_response(),
+pub async fn subscribe(
+    State(http): State<HttpState>,
+    Query(q): Query<SubQuery>,
+    headers: HeaderMap,
+    extensions: Extensions,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let pool = match caller(&http, q.token.as_deref(), &headers, &extensions).await {
+        Ok(pool) => pool,
+        Err(e) => return V3Error(e).into_response(),
+    };
+    let code = match q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+        None => return V3Error(AppError::invalid("code", "code is required: the event name to receive")).into_response(),
+        Some(code) => match http.app.events.resolve(&pool, "code", code).await {
+            Ok(name) => name,
+            Err(e) => return V3Error(e).into_response(),
         },
     };
-    let Some(code) = q.code.filter(|c| catalog::is_known(c)) else {
-        return V2Error(AppError::invalid("code", "code must be an event name of webhookEventList")).into_response();
-    };
-    let filter = EventFilter { names: Some(vec![code]), org_id: None };
-    let bus = http.app.events.bus.clone();
+    let filter = EventFilter { names: Some(vec![code.as_str().to_string()]), org_id: None };
+    // Listen before answering the upgrade: an event committed once the client sees the socket
+    // open reaches it.
+    let live = http.app.events.bus.subscribe();
     let metrics = http.app.metrics.clone();
     ws.on_upgrade(move |socket| async move {
         let _counted = SubscriptionGuard::new(&metrics);
-        forward(socket, bus, pool, filter).await
+        forward(socket, live, pool, filter).await
     })
 }
 
-async fn forward(mut socket: WebSocket, bus: crate::domain::events::EventBus, pool: PoolId, filter: EventFilter) {
-    let mut live = bus.subscribe();
+/// Whose events the socket carries: the pool of the `token`, else of the signed header.
+async fn caller(http: &HttpState, token: Option<&str>, headers: &HeaderMap, extensions: &Extensions) -> AppResult<PoolId> {
+    if let Some(token) = token.filter(|t| !t.is_empty()) {
+        return Ok(PoolId::trusted(http.app.tokens.verify(token)?.scoped_userpool_id));
+    }
+    let credential = call::signed_credential(headers).ok_or(AppError::Unauthenticated)?;
+    let (pool_id, signature) = call::split_credential(credential)?;
+    http.app.pools.authenticate_signed(pool_id, &[SIGNED_TEXT.to_string()], signature, client_address(extensions)).await
+}
+
+async fn forward(mut socket: WebSocket, mut live: broadcast::Receiver<std::sync::Arc<entity::event::Model>>, pool: PoolId, filter: EventFilter) {
     let mut recent = std::collections::VecDeque::<String>::new();
     loop {
         tokio::select! {

@@ -22,4 +22,5 @@ mod subscriptions;
 mod tree_properties;
 mod users;
 mod v3;
+mod v3_events;
 mod webhooks;

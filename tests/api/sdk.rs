@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::harness::{POOL_SECRET, TestServer};
 
 /// `tests/sdk` installed (with `npm ci`, once per test run) into a scratch folder under `target/`.
-fn sdk_dir() -> PathBuf {
+pub(crate) fn sdk_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| crate::harness::npm_package("tests/sdk", "target/sdk-node")).clone()
 }

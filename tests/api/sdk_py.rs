@@ -80,3 +80,26 @@ async fn python_sdk_lists_department_members() {
     assert_eq!(r["page2"], json!(["ben"]), "by code, oldest first, page 2 of size 1");
     assert_eq!(r["tooManyCode"], "INVALID_INPUT");
 }
+
+/// Run `tests/sdk-py/<script>` with `env` and parse the JSON line it prints last. The SDK never
+/// times out (it passes no timeout to `requests`, and `sub_event` blocks), so the run is killed
+/// after `limit` and the test fails saying so.
+pub(crate) async fn run_python(script: &str, env: &[(&str, &str)], limit: std::time::Duration) -> Value {
+    let venv = tokio::task::spawn_blocking(venv).await.unwrap();
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sdk-py").join(script);
+    let child = tokio::process::Command::new(venv.join("bin/python"))
+        .arg(path)
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python runs");
+    let out = tokio::time::timeout(limit, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{script} ran longer than {limit:?} and was killed"))
+        .expect("python runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{script} failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("the script prints a JSON summary")
+}

@@ -58,7 +58,7 @@ pub(crate) async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Valu
     ws
 }
 
-async fn next_event(ws: &mut Ws) -> Value {
+pub(crate) async fn next_event(ws: &mut Ws) -> Value {
     let msg = recv(ws).await.expect("an event");
     assert!(msg["type"] == "next" || msg["type"] == "data", "{msg}");
     msg["payload"]["data"]["events"].clone()

@@ -19,26 +19,28 @@ use crate::{
 };
 
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Received {
+    pub headers: HeaderMap,
+    pub body: String,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
+pub(crate) struct Receiver {
+    pub got: Arc<Mutex<Vec<Received>>>,
     /// Status codes to answer with, in order; 200 once they run out.
     answers: Arc<Mutex<VecDeque<u16>>>,
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// Records the request; answers the next status with a header and a JSON body, so that the
+/// logs and trigger answers have something to show.
+async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> impl axum::response::IntoResponse {
     r.got.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).to_string() });
     let code = r.answers.lock().unwrap().pop_front().unwrap_or(200);
-    StatusCode::from_u16(code).unwrap()
+    (StatusCode::from_u16(code).unwrap(), [("x-receiver", "orgraph-test")], axum::Json(json!({ "received": true })))
 }
 
 /// A receiver on 127.0.0.1; returns its URL.
-async fn receiver(answers: &[u16]) -> (Receiver, String) {
+pub(crate) async fn receiver(answers: &[u16]) -> (Receiver, String) {
     let r = Receiver { answers: Arc::new(Mutex::new(answers.iter().copied().collect())), ..Default::default() };
     let app = Router::new().route("/hook", post(receive)).with_state(r.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -47,7 +49,7 @@ async fn receiver(answers: &[u16]) -> (Receiver, String) {
     (r, url)
 }
 
-async fn server(allow_loopback: bool) -> TestServer {
+pub(crate) async fn server(allow_loopback: bool) -> TestServer {
     TestServer::start_with(|c| {
         if allow_loopback {
             c.webhooks.allow_hosts = vec!["127.0.0.1".into()];
@@ -66,7 +68,7 @@ async fn create_webhook(c: &Client, url: &str, content_type: &str, events: &[&st
     d["createWebhook"]["id"].as_str().unwrap().to_string()
 }
 
-async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
+pub(crate) async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
     for _ in 0..200 {
         let got = r.got.lock().unwrap().clone();
         if got.len() >= n {
@@ -96,7 +98,7 @@ async fn settled(c: &Client, hook: &str) -> Value {
     panic!("delivery did not settle: {}", deliveries(c, hook).await);
 }
 
-fn header<'a>(r: &'a Received, name: &str) -> &'a str {
+pub(crate) fn header<'a>(r: &'a Received, name: &str) -> &'a str {
     r.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 

@@ -1,5 +1,6 @@
-//! The events a webhook or subscriber may ask for: seed 000's list, names and descriptions, as
-//! one enum, so that an event name is checked when the code compiles. orgraph itself causes the
+//! The events a webhook or subscriber may ask for: seed 000's list, names and descriptions (and
+//! the names GenAuth v3 adds), as one enum, so that an event name is checked when the code
+//! compiles. A pool's custom event types (`custom.rs`) come on top. orgraph itself causes the
 //! `user:*` and `organization:*` ones the README lists (see `payload::DomainEvent`); the others can
 //! be published by systems in front of it with `publishEvent`.
 
@@ -104,12 +105,70 @@ event_names! {
     ApplicationUpdated "application:updated" "Update application",
     ApplicationDeleted "application:deleted" "Delete application",
     ApplicationSecretRefreshed "application:secret-refreshed" "Refresh application secret",
+    // GenAuth v3's names (its SDKs' `WebhookEventName`) that seed 000 lacks.
+    Test "test" "A test request (testWebhook, v3 trigger-webhook)",
+    RoleDisable "role:disable" "Disable role event",
+    SubjectRemove "subject:remove" "Remove a subject from a role event",
+    UserOrganizationNodeUpdate "user:organization-node-update" "A user's departments changed",
+    DataResourceCreated "data-resource:created" "Create data resource event",
+    DataResourceUpdated "data-resource:updated" "Update data resource event",
+    DataResourceDeleted "data-resource:deleted" "Delete data resource event",
+    DataStrategyPermissionAdd "data-strategy-permission:add" "Grant data policy permission event",
+    DataStrategyPermissionRevoke "data-strategy-permission:revoke" "Revoke data policy permission event",
+    UnusualLocationLogin "unusual-location:login" "Login from an unusual location",
+    RefreshToken "refresh-token" "A token was refreshed",
 }
 
-/// True when `name` is in the catalog.
-pub fn is_known(name: &str) -> bool {
-    EventName::parse(name).is_some()
+/// GenAuth v3 names of catalog events seed 000 names differently. Either name is accepted; the
+/// event is stored under the catalog's, and the v3 routes show the v3 one.
+const V3_NAMES: &[(EventName, &str)] = &[(EventName::RoleAdd, "role:created"), (EventName::RoleDelete, "role:deleted")];
+
+impl EventName {
+    /// The event a name stands for: a catalog name or its v3 name.
+    pub fn lookup(name: &str) -> Option<Self> {
+        Self::parse(name).or_else(|| V3_NAMES.iter().find(|(_, v3)| *v3 == name).map(|(e, _)| *e))
+    }
+
+    /// The name the v3 API uses for this event.
+    pub fn v3_name(self) -> &'static str {
+        V3_NAMES.iter().find(|(e, _)| *e == self).map_or(self.as_str(), |(_, v3)| v3)
+    }
+
+    /// The category of `get-webhook-event-list` this event is listed under.
+    pub fn category(self) -> &'static Category {
+        let name = self.as_str();
+        let value = match name.split_once(':').map_or(name, |(prefix, _)| prefix) {
+            "login" | "register" | "mfa" | "kick" | "refresh-token" | "unusual-location" => "authentication",
+            "permission" | "privilege-namespace" | "resource" | "data-resource" | "data-strategy-permission" => "permission",
+            "subject" => "role",
+            "test" => "webhook",
+            other => other,
+        };
+        CATEGORIES.iter().find(|c| c.value == value).unwrap_or(&CATEGORIES[0])
+    }
 }
+
+/// A group of events in `get-webhook-event-list`.
+#[derive(Debug)]
+pub struct Category {
+    pub value: &'static str,
+    /// Its name in Chinese, as GenAuth's console shows it.
+    pub name: &'static str,
+    pub name_en: &'static str,
+}
+
+pub const CATEGORIES: &[Category] = &[
+    Category { value: "authentication", name: "认证", name_en: "Authentication" },
+    Category { value: "user", name: "用户", name_en: "User" },
+    Category { value: "organization", name: "组织机构", name_en: "Organization" },
+    Category { value: "permission", name: "权限", name_en: "Permission" },
+    Category { value: "role", name: "角色", name_en: "Role" },
+    Category { value: "group", name: "用户分组", name_en: "Group" },
+    Category { value: "application", name: "应用", name_en: "Application" },
+    Category { value: "user-pool", name: "用户池", name_en: "User pool" },
+    Category { value: "webhook", name: "Webhook", name_en: "Webhook" },
+];
+
 
 #[cfg(test)]
 mod tests {
@@ -122,5 +181,56 @@ mod tests {
         }
         assert_eq!(EventName::UserCreated.as_str(), "user:created");
         assert_eq!(EventName::OrganizationNodeAdded.as_str(), "organization:node-added");
+    }
+
+    #[test]
+    fn v3_names_and_categories() {
+        assert_eq!(EventName::lookup("role:created"), Some(EventName::RoleAdd));
+        assert_eq!(EventName::lookup("role:add"), Some(EventName::RoleAdd));
+        assert_eq!(EventName::RoleAdd.v3_name(), "role:created");
+        assert_eq!(EventName::UserCreated.v3_name(), "user:created");
+        assert_eq!(EventName::lookup("nope"), None);
+        // Every event has its own category, never the fallback by accident.
+        for e in EventName::ALL {
+            let prefix = e.as_str().split(':').next().unwrap();
+            let c = e.category();
+            assert!(c.value != "authentication" || ["login", "register", "mfa", "kick", "refresh-token", "unusual-location"].contains(&prefix), "{e:?}");
+        }
+        assert_eq!(EventName::SubjectRemove.category().value, "role");
+        assert_eq!(EventName::OrganizationMemberAdded.category().value, "organization");
+        assert_eq!(EventName::UserPoolUpdated.category().value, "user-pool");
+    }
+
+    /// The 76 names of `WebhookEventName` in authing-node-sdk 4.0.1 (`src/models`).
+    const V3_WEBHOOK_EVENT_NAMES: &[&str] = &[
+        "test", "register", "login", "mfa:verified", "kick", "user:created", "user:password-changed",
+        "user:updated", "user:email-verified", "user:archived", "user:unarchived", "user:blocked",
+        "user:unblocked", "user:deleted", "user:register-whitelist-added", "user:register-whitelist-deleted",
+        "user:udv-changed", "user:link-account", "user:password-update-remind",
+        "user:organization-node-update", "permission:revoke", "permission:add", "resource:created",
+        "resource:delete", "resource:updated", "role:created", "role:updated", "role:deleted",
+        "role:disable", "role:assigned", "subject:remove", "role:unassigned", "role:udv-changed",
+        "application:mfa:enabled", "application:mfa:disabled", "group:created", "group:updated",
+        "group:deleted", "group:member-added", "group:member-removed", "organization:created",
+        "organization:imported", "organization:deleted", "organization:node-added",
+        "organization:node-updated", "organization:tree-updated", "organization:node-deleted",
+        "organization:node-moved", "organization:member-added", "organization:member-removed",
+        "organization:udv-changed", "privilege-namespace:created", "privilege-namespace:updated",
+        "privilege-namespace:deleted", "user-pool:cooperator-added", "user-pool:cooperator-removed",
+        "user-pool:secret-refreshed", "user-pool:updated", "user-pool:udf-added", "user-pool:udf-deleted",
+        "user-pool:env-added", "user-pool:env-deleted", "user-pool:env-updated",
+        "user-pool:launchpad-app-installed", "user-pool:launchpad-app-uninstalled", "application:created",
+        "application:updated", "application:deleted", "application:secret-refreshed",
+        "data-resource:created", "data-resource:updated", "data-resource:deleted",
+        "data-strategy-permission:revoke", "data-strategy-permission:add", "unusual-location:login",
+        "refresh-token",
+    ];
+
+    #[test]
+    fn every_v3_webhook_event_name_is_accepted_and_shown_as_sent() {
+        for name in V3_WEBHOOK_EVENT_NAMES {
+            let e = EventName::lookup(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(e.v3_name(), *name);
+        }
     }
 }

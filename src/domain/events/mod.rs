@@ -3,9 +3,11 @@
 //! read them live. A failed change writes and publishes nothing.
 
 pub mod catalog;
+pub mod custom;
 pub mod payload;
 
 pub use catalog::EventName;
+pub use custom::KnownName;
 pub use payload::{DomainEvent, WebhookRef};
 
 use std::sync::Arc;
@@ -83,10 +85,10 @@ impl Outbox {
         self.push(event.name().as_str(), org_id.as_deref(), data);
     }
 
-    /// Record an event published on behalf of another system (`publishEvent`): any name of the
-    /// catalog, any object as data.
-    pub fn record_published(&mut self, name: EventName, org_id: Option<&str>, data: Value) {
-        self.push(name.as_str(), org_id, data);
+    /// Record an event published on behalf of another system (`publishEvent`, v3 `pub-event`): a
+    /// name of the catalog or a custom type of the pool, any object as data.
+    pub fn record_published(&mut self, name: impl Into<KnownName>, org_id: Option<&str>, data: Value) {
+        self.push(name.into().as_str(), org_id, data);
     }
 
     fn push(&mut self, name: &str, org_id: Option<&str>, data: Value) {
@@ -228,16 +230,17 @@ impl EventService {
         Ok(q.order_by_asc(event::Column::Seq).limit(first).all(&self.db).await?)
     }
 
-    /// Publish an event of the catalog on behalf of a system in front of orgraph.
+    /// Publish an event on behalf of a system in front of orgraph: of the catalog (or its v3 name)
+    /// or a custom type the pool defined. It is numbered, stored and delivered (webhooks,
+    /// subscriptions, the event socket) like the events orgraph causes.
     pub async fn publish(&self, pool: &PoolId, name: &str, data: Value) -> AppResult<event::Model> {
-        let name = EventName::parse(name)
-            .ok_or_else(|| AppError::invalid("eventName", format!("{name:?} is not an event name; see webhookEventList")))?;
         if !data.is_object() {
-            return Err(AppError::invalid("data", "data must be a JSON object"));
+            return Err(AppError::invalid("data", "the event's data must be a JSON object"));
         }
         if data.to_string().len() > MAX_DATA_BYTES {
-            return Err(AppError::invalid("data", format!("data is larger than {MAX_DATA_BYTES} bytes")));
+            return Err(AppError::invalid("data", format!("the event's data is larger than {MAX_DATA_BYTES} bytes")));
         }
+        let name = self.resolve(pool, "eventName", name).await?;
         let org_id = data.pointer("/organization/id").and_then(Value::as_str).map(str::to_string);
         let events = self
             .writer

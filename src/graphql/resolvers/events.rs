@@ -55,8 +55,9 @@ pub struct EventMutation;
 
 #[Object]
 impl EventMutation {
-    /// Publish an event of `webhookEventList` (e.g. `login` from a system in front of orgraph):
-    /// it is stored and delivered like the events orgraph causes. `data` is a JSON object.
+    /// Publish an event of `webhookEventList` (e.g. `login` from a system in front of orgraph) or
+    /// of a custom type the pool defined (v3 `define-event`): it is stored and delivered like the
+    /// events orgraph causes. `data` is a JSON object.
     async fn publish_event(&self, ctx: &Context<'_>, event_name: String, data: Json<Value>) -> Result<Event> {
         let pool = ctx.pool()?;
         Ok(ctx.state().events.publish(&pool, &event_name, data.0).await?.into())

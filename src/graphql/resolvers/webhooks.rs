@@ -1,8 +1,7 @@
 use async_graphql::{Context, Object, Result};
-use serde_json::json;
 
 use crate::{
-    domain::webhooks::WebhookInput,
+    domain::webhooks::{WebhookInput, manual::ManualRequest},
     graphql::{
         context::ContextExt,
         types::{
@@ -34,7 +33,8 @@ pub struct WebhookMutation;
 #[Object]
 impl WebhookMutation {
     /// A webhook: `url` (http or https) receives the `events` it names (see
-    /// `webhookEventList`), signed with `secret`, as JSON (default) or FORM.
+    /// `webhookEventList`, or custom types of the pool), signed with `secret`, as JSON (default)
+    /// or FORM.
     #[allow(clippy::too_many_arguments)]
     async fn create_webhook(
         &self,
@@ -102,7 +102,6 @@ impl WebhookMutation {
         let pool = ctx.pool()?;
         let state = ctx.state();
         let hook = state.webhooks.get(&pool, &id).await?;
-        let data = json!({ "description": "A test from GenAuth Webhook" });
-        Ok(state.sender.send(&hook, &crate::ids::new_id(), "test", &data).await.into())
+        Ok(state.sender.send_manual(&hook, &crate::ids::new_id(), &ManualRequest::default()).await.into())
     }
 }

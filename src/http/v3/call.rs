@@ -34,12 +34,7 @@ impl FromRequest<HttpState> for V3Call {
         let body = axum::body::to_bytes(body, http.app.config.limits.max_body_bytes)
             .await
             .map_err(|_| AppError::invalid("body", "the request body could not be read (too large?)"))?;
-        let signed = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().strip_prefix("authing "))
-            .map(str::to_string);
+        let signed = signed_credential(&parts.headers).map(str::to_string);
         let pool = match signed {
             Some(credential) => {
                 let query = parts.uri.query();
@@ -67,14 +62,24 @@ pub async fn verify_signed(
     headers: &HeaderMap,
     address: Option<std::net::IpAddr>,
 ) -> AppResult<PoolId> {
-    let (pool_id, signature) = credential
-        .trim()
-        .rsplit_once(':')
-        .ok_or_else(|| AppError::InvalidToken("authorization must be `authing <accessKeyId>:<signature>`".into()))?;
+    let (pool_id, signature) = split_credential(credential)?;
     if !texts.is_empty() {
         check_date(headers)?;
     }
     http.app.pools.authenticate_signed(pool_id, texts, signature, address).await
+}
+
+/// `<pool id>:<signature>`, the part of `authorization: authing …` after the scheme.
+pub fn split_credential(credential: &str) -> AppResult<(&str, &str)> {
+    credential
+        .trim()
+        .rsplit_once(':')
+        .ok_or_else(|| AppError::InvalidToken("authorization must be `authing <accessKeyId>:<signature>`".into()))
+}
+
+/// The credential of `authorization: authing <pool id>:<signature>`, when that is the scheme.
+pub fn signed_credential(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().strip_prefix("authing "))
 }
 
 /// A signed request must say when it was made, close to now: a captured request cannot be

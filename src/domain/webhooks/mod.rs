@@ -1,5 +1,7 @@
 //! Webhooks: which URL gets which of the pool's events, and the deliveries each event makes.
 
+pub mod manual;
+
 use entity::{
     delivery::{self, DeliveryStatus},
     delivery_attempt,
@@ -15,7 +17,7 @@ use entity::event;
 
 use super::{
     PoolId,
-    events::catalog,
+    events::custom,
     pagination::{Page, Paginated},
     validate,
     write::Writer,
@@ -34,6 +36,15 @@ pub struct WebhookInput {
     pub content_type: Option<ContentType>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+}
+
+/// One request of the delivery log, with what it was about.
+#[derive(Debug, Clone)]
+pub struct LoggedAttempt {
+    pub webhook_id: String,
+    pub event_id: String,
+    pub event_name: String,
+    pub attempt: delivery_attempt::Model,
 }
 
 #[derive(Clone)]
@@ -56,22 +67,15 @@ fn check_url(url: &str) -> AppResult<String> {
     Ok(url)
 }
 
-fn check_events(events: &[String]) -> AppResult<Vec<String>> {
+/// The events a webhook subscribes to: at least one, each a catalog name (or its v3 name) or a
+/// custom type of the pool; stored as the catalog names.
+async fn check_events(db: &impl ConnectionTrait, pool: &PoolId, events: &[String]) -> AppResult<Vec<String>> {
     if events.is_empty() {
         return Err(AppError::invalid("events", "subscribe to at least one event"));
     }
-    let mut out = Vec::new();
-    for e in events {
-        if !catalog::is_known(e) {
-            return Err(AppError::invalid("events", format!("{e:?} is not an event name; see webhookEventList")));
-        }
-        if !out.contains(e) {
-            out.push(e.clone());
-        }
-    }
-    Ok(out)
+    let known = custom::resolve_names(db, pool, "events", events).await?;
+    Ok(known.iter().map(|k| k.as_str().to_string()).collect())
 }
-
 
 impl WebhookService {
     pub fn new(writer: Writer) -> Self {
@@ -83,7 +87,7 @@ impl WebhookService {
         let url = check_url(input.url.as_deref().unwrap_or(""))?;
         let secret = validate::optional_text("secret", input.secret.as_deref().unwrap_or(""), 256)?.unwrap_or_default();
         let content_type = input.content_type.unwrap_or(ContentType::Json);
-        let events = check_events(&input.events.unwrap_or_default())?;
+        let events = check_events(&self.db, pool, &input.events.unwrap_or_default()).await?;
         let now = chrono::Utc::now();
         let row = webhook::ActiveModel {
             id: Set(ids::new_id()),
@@ -117,7 +121,7 @@ impl WebhookService {
             row.content_type = Set(c);
         }
         if let Some(e) = input.events {
-            row.events = Set(json!(check_events(&e)?));
+            row.events = Set(json!(check_events(&self.db, pool, &e).await?));
         }
         if let Some(enabled) = input.enabled {
             row.enabled = Set(enabled);
@@ -130,16 +134,34 @@ impl WebhookService {
     }
 
     pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {
+        self.delete_many(pool, &[id.to_string()]).await
+    }
+
+    /// Delete these webhooks of the pool, all or none: an id that is not one of them deletes
+    /// nothing and is named in the error. Their deliveries and attempts go with them.
+    pub async fn delete_many(&self, pool: &PoolId, ids: &[String]) -> AppResult<()> {
+        if ids.is_empty() {
+            return Err(AppError::invalid("webhookIds", "name at least one webhook"));
+        }
         self.writer
             .write(pool, async |txn, _| {
-                let gone = webhook::Entity::delete_many()
-                    .filter(webhook::Column::Id.eq(id))
+                let found: Vec<String> = webhook::Entity::find()
+                    .select_only()
+                    .column(webhook::Column::Id)
                     .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+                    .filter(webhook::Column::Id.is_in(ids.to_vec()))
+                    .into_tuple()
+                    .all(txn)
+                    .await?;
+                let missing: Vec<&str> = ids.iter().filter(|i| !found.contains(i)).map(String::as_str).collect();
+                if !missing.is_empty() {
+                    return Err(AppError::not_found("webhook", missing.join(", ")));
+                }
+                webhook::Entity::delete_many()
+                    .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
+                    .filter(webhook::Column::Id.is_in(found))
                     .exec(txn)
                     .await?;
-                if gone.rows_affected == 0 {
-                    return Err(AppError::not_found("webhook", id));
-                }
                 Ok(())
             })
             .await
@@ -159,6 +181,67 @@ impl WebhookService {
             .order_by_asc(webhook::Column::CreatedAt)
             .all(&self.db)
             .await?)
+    }
+
+    /// A page of the pool's webhooks, oldest first.
+    pub async fn page(&self, pool: &PoolId, page: Page) -> AppResult<Paginated<webhook::Model>> {
+        let base = webhook::Entity::find().filter(webhook::Column::UserPoolId.eq(pool.as_str()));
+        let total_count = base.clone().count(&self.db).await?;
+        let list = base
+            .order_by_asc(webhook::Column::CreatedAt)
+            .order_by_asc(webhook::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit)
+            .all(&self.db)
+            .await?;
+        Ok(Paginated { total_count, list })
+    }
+
+    /// A page of the requests sent to one of the pool's webhooks (every attempt of every
+    /// delivery), newest first, each with the name of the event it carried.
+    pub async fn attempt_log(&self, pool: &PoolId, webhook_id: &str, page: Page) -> AppResult<Paginated<LoggedAttempt>> {
+        let hook = self.get(pool, webhook_id).await?;
+        let of_hook = sea_orm::sea_query::Query::select()
+            .column(delivery::Column::Id)
+            .from(delivery::Entity)
+            .and_where(delivery::Column::WebhookId.eq(hook.id.as_str()))
+            .to_owned();
+        let base = delivery_attempt::Entity::find().filter(delivery_attempt::Column::DeliveryId.in_subquery(of_hook));
+        let total_count = base.clone().count(&self.db).await?;
+        let attempts = base
+            .order_by_desc(delivery_attempt::Column::AttemptedAt)
+            .order_by_desc(delivery_attempt::Column::Id)
+            .offset(page.offset())
+            .limit(page.limit)
+            .all(&self.db)
+            .await?;
+        let delivery_ids: Vec<String> = attempts.iter().map(|a| a.delivery_id.clone()).collect();
+        let deliveries: Vec<(String, String)> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Id)
+            .column(delivery::Column::EventId)
+            .filter(delivery::Column::Id.is_in(delivery_ids))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let event_ids: Vec<String> = deliveries.iter().map(|(_, e)| e.clone()).collect();
+        let names: Vec<(String, String)> = event::Entity::find()
+            .select_only()
+            .column(event::Column::Id)
+            .column(event::Column::EventName)
+            .filter(event::Column::Id.is_in(event_ids))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let list = attempts
+            .into_iter()
+            .map(|attempt| {
+                let event_id = deliveries.iter().find(|(d, _)| *d == attempt.delivery_id).map(|(_, e)| e.clone()).unwrap_or_default();
+                let event_name = names.iter().find(|(e, _)| *e == event_id).map(|(_, n)| n.clone()).unwrap_or_default();
+                LoggedAttempt { webhook_id: hook.id.clone(), event_id, event_name, attempt }
+            })
+            .collect();
+        Ok(Paginated { total_count, list })
     }
 
     /// A page of a webhook's deliveries, newest first, each with its attempts.
