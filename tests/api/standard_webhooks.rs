@@ -96,6 +96,7 @@ async fn both_official_libraries_verify_real_deliveries_and_refuse_tampered_ones
         assert_eq!(plain["plainAsIsVerifies"], false, "{library}: a plain secret as is is not a key: {plain}");
         assert_eq!(plain["rawFormat"], plain["payload"], "{library}: the plain secret's bytes as the key: {plain}");
     }
+    assert_eq!(node["results"][2]["byHand"], true, "the README's check without a library");
 }
 
 #[tokio::test]
@@ -161,6 +162,10 @@ async fn delivery_status(c: &Client, hook: &str) -> Value {
 async fn the_readme_receivers_verify_and_handle_each_delivery_once() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let by_hand = std::fs::read_to_string(root.join("tests/sdk/standard_webhooks.cjs")).expect("script");
+    let by_hand = by_hand.split("function byHand").nth(1).and_then(|f| f.split("  return ok;").next()).expect("byHand");
+    let by_hand: Vec<&str> = by_hand.lines().skip(1).map(|l| l.strip_prefix("  ").unwrap_or(l)).collect();
+    assert!(readme.contains(&by_hand.join("\n")), "README.md shows the check without a library as tested");
     let node_dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
     let python = tokio::task::spawn_blocking(venv).await.unwrap().join("bin/python");
     let receivers = [

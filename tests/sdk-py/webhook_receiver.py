@@ -22,14 +22,14 @@ class Receiver(BaseHTTPRequestHandler):
             self.send_response(401)
             self.end_headers()
             return
-        id = self.headers["webhook-id"]
+        msg_id = self.headers["webhook-id"]
         with seen_lock:
-            fresh = id not in seen
-            seen.add(id)
+            fresh = msg_id not in seen
+            seen.add(msg_id)
         if fresh:
-            jobs.put((id, event))
+            jobs.put((msg_id, event))
         else:
-            print(json.dumps({"duplicate": id}), flush=True)  # a retry of one already handled
+            print(json.dumps({"duplicate": msg_id}), flush=True)  # a retry of one already handled
         self.send_response(204)
         self.end_headers()
 
@@ -39,8 +39,8 @@ class Receiver(BaseHTTPRequestHandler):
 
 def work():
     while True:
-        id, event = jobs.get()
-        print(json.dumps({"id": id, "eventName": event["eventName"]}), flush=True)  # the real work
+        msg_id, event = jobs.get()
+        print(json.dumps({"id": msg_id, "eventName": event["eventName"]}), flush=True)  # the real work
 
 
 threading.Thread(target=work, daemon=True).start()
