@@ -89,7 +89,7 @@ mod tests {
     #[test]
     fn whsec_secrets_must_decode_to_24_to_64_bytes() {
         let of = |n: usize| format!("{PREFIX}{}", STANDARD.encode(vec![7u8; n]));
-        for bad in [of(23), of(65), format!("{PREFIX}"), format!("{PREFIX}not base64!"), format!("{PREFIX}MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS")] {
+        for bad in [of(23), of(65), PREFIX.to_string(), format!("{PREFIX}not base64!"), format!("{PREFIX}MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS")] {
             assert!(whsec_key(&bad).expect("prefixed").is_err(), "{bad}");
             // Such a row can only predate the check: it keeps signing as its own bytes.
             assert_eq!(signing_key(&bad), bad.as_bytes());
