@@ -6,7 +6,10 @@ use std::{sync::Arc, time::Instant};
 use entity::webhook::{self, ContentType};
 use serde_json::{Map, Value, json};
 
-use super::{guard::Guard, sign::signature};
+use super::{
+    guard::Guard,
+    sign::{signature, signing_key},
+};
 use crate::{
     config::WebhookConfig,
     domain::webhooks::manual::{self, ManualRequest},
@@ -94,7 +97,7 @@ impl Sender {
             ("x-authing-userpool-id", hook.user_pool_id.clone()),
             ("webhook-id", delivery_id.to_string()),
             ("webhook-timestamp", timestamp.to_string()),
-            ("webhook-signature", signature(&hook.secret, delivery_id, timestamp, &body)),
+            ("webhook-signature", signature(&signing_key(&hook.secret), delivery_id, timestamp, &body)),
         ];
         for (name, value) in extra {
             match headers.iter_mut().find(|(k, _)| *k == name.as_str()) {

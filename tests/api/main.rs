@@ -18,6 +18,7 @@ mod sdk;
 mod sdk_py;
 mod server;
 mod shapes;
+mod standard_webhooks;
 mod subscriptions;
 mod tree_properties;
 mod users;

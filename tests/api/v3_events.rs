@@ -209,9 +209,16 @@ async fn webhook_routes_refuse_without_changing_and_keep_pools_apart() {
     let (status, hook) = v3(&a, "/api/v3/create-webhook", Some(create.clone())).await;
     assert_eq!(status, 200, "{hook}");
     let id = hook["data"]["webhookId"].as_str().unwrap().to_string();
+    // No secret given: a whsec_ one was generated, shown in this answer only.
+    let generated = hook["data"]["secret"].as_str().expect("the generated secret");
+    assert!(orgraph::delivery::sign::whsec_key(generated).is_some_and(|k| k.is_ok()), "{generated}");
+    let (_, fetched) = v3(&a, &format!("/api/v3/get-webhook?webhookId={id}"), None).await;
+    assert_eq!(fetched["data"].get("secret"), None, "shown once: {fetched}");
+    let (status, refused) = v3(&a, "/api/v3/create-webhook", Some(json!({ "name": "b", "url": url, "contentType": "application/json", "events": ["user:created"], "secret": "whsec_c2hvcnQ=" }))).await;
+    assert_eq!(status, 400, "a whsec_ secret of 5 bytes: {refused}");
     // GraphQL sees the same webhook, with the catalog's names.
     let d = a.data("query($id: String!) { webhook(id: $id) { events hasSecret } }", json!({ "id": id })).await;
-    assert_eq!(d["webhook"], json!({ "events": ["user:created", "role:add"], "hasSecret": false }));
+    assert_eq!(d["webhook"], json!({ "events": ["user:created", "role:add"], "hasSecret": true }));
 
     // Pool B cannot read, change, delete, log or trigger pool A's webhook.
     assert_eq!(v3(&b, &format!("/api/v3/get-webhook?webhookId={id}"), None).await.0, 404);

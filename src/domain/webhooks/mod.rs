@@ -23,6 +23,7 @@ use super::{
     write::Writer,
 };
 use crate::{
+    delivery::sign,
     error::{AppError, AppResult},
     ids,
 };
@@ -47,6 +48,14 @@ pub struct LoggedAttempt {
     pub attempt: delivery_attempt::Model,
 }
 
+/// A webhook as a create or a rotation left it, with the secret orgraph generated for it: the one
+/// answer that shows it (the secret is write-only).
+#[derive(Debug, Clone)]
+pub struct WithSecret {
+    pub webhook: webhook::Model,
+    pub generated_secret: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct WebhookService {
     db: DatabaseConnection,
@@ -67,6 +76,16 @@ fn check_url(url: &str) -> AppResult<String> {
     Ok(url)
 }
 
+/// A given secret, trimmed; `None` when empty. A `whsec_` secret must be one the Standard
+/// Webhooks libraries decode to a key of the size the spec allows; any other is used as is.
+fn check_secret(secret: &str) -> AppResult<Option<String>> {
+    let secret = validate::optional_text("secret", secret, 256)?;
+    if let Some(Err(why)) = secret.as_deref().and_then(sign::whsec_key) {
+        return Err(AppError::invalid("secret", why));
+    }
+    Ok(secret)
+}
+
 /// The events a webhook subscribes to: at least one, each a catalog name (or its v3 name) or a
 /// custom type of the pool; stored as the catalog names.
 async fn check_events(db: &impl ConnectionTrait, pool: &PoolId, events: &[String]) -> AppResult<Vec<String>> {
@@ -82,10 +101,17 @@ impl WebhookService {
         Self { db: writer.db().clone(), writer }
     }
 
-    pub async fn create(&self, pool: &PoolId, input: WebhookInput) -> AppResult<webhook::Model> {
+    /// A new webhook; without a secret, it gets a generated `whsec_` one, answered once.
+    pub async fn create(&self, pool: &PoolId, input: WebhookInput) -> AppResult<WithSecret> {
         let name = validate::required_text("name", input.name.as_deref().unwrap_or(""), validate::MAX_TEXT)?;
         let url = check_url(input.url.as_deref().unwrap_or(""))?;
-        let secret = validate::optional_text("secret", input.secret.as_deref().unwrap_or(""), 256)?.unwrap_or_default();
+        let (secret, generated_secret) = match check_secret(input.secret.as_deref().unwrap_or(""))? {
+            Some(given) => (given, None),
+            None => {
+                let generated = sign::generate_secret();
+                (generated.clone(), Some(generated))
+            }
+        };
         let content_type = input.content_type.unwrap_or(ContentType::Json);
         let events = check_events(&self.db, pool, &input.events.unwrap_or_default()).await?;
         let now = chrono::Utc::now();
@@ -102,7 +128,8 @@ impl WebhookService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        self.writer.write(pool, async |txn, _| Ok(row.insert(txn).await?)).await
+        let webhook = self.writer.write(pool, async |txn, _| Ok(row.insert(txn).await?)).await?;
+        Ok(WithSecret { webhook, generated_secret })
     }
 
     pub async fn update(&self, pool: &PoolId, id: &str, input: WebhookInput) -> AppResult<webhook::Model> {
@@ -115,7 +142,10 @@ impl WebhookService {
             row.url = Set(check_url(&u)?);
         }
         if let Some(s) = input.secret {
-            row.secret = Set(validate::optional_text("secret", &s, 256)?.unwrap_or_default());
+            // Every webhook is signed: a new secret replaces it, none removes it.
+            let secret = check_secret(&s)?
+                .ok_or_else(|| AppError::invalid("secret", "secret cannot be empty; rotateWebhookSecret generates a new one"))?;
+            row.secret = Set(secret);
         }
         if let Some(c) = input.content_type {
             row.content_type = Set(c);
@@ -131,6 +161,17 @@ impl WebhookService {
         }
         row.updated_at = Set(chrono::Utc::now());
         self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await
+    }
+
+    /// Give a webhook a new generated `whsec_` secret, answered once; deliveries sign with it
+    /// from their next attempt.
+    pub async fn rotate_secret(&self, pool: &PoolId, id: &str) -> AppResult<WithSecret> {
+        let mut row: webhook::ActiveModel = self.get(pool, id).await?.into();
+        let secret = sign::generate_secret();
+        row.secret = Set(secret.clone());
+        row.updated_at = Set(chrono::Utc::now());
+        let webhook = self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await?;
+        Ok(WithSecret { webhook, generated_secret: Some(secret) })
     }
 
     pub async fn delete(&self, pool: &PoolId, id: &str) -> AppResult<()> {

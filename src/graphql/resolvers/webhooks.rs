@@ -34,7 +34,9 @@ pub struct WebhookMutation;
 impl WebhookMutation {
     /// A webhook: `url` (http or https) receives the `events` it names (see
     /// `webhookEventList`, or custom types of the pool), signed with `secret`, as JSON (default)
-    /// or FORM.
+    /// or FORM. A `whsec_` secret is base64 of the signing key (24 to 64 bytes), as Standard
+    /// Webhooks libraries read it; any other secret signs as its own bytes. Without `secret`, a
+    /// `whsec_` one is generated and answered once, in `secret`.
     #[allow(clippy::too_many_arguments)]
     async fn create_webhook(
         &self,
@@ -74,6 +76,13 @@ impl WebhookMutation {
         let pool = ctx.pool()?;
         let input = WebhookInput { name, url, secret, content_type: content_type.map(Into::into), events, enabled };
         Ok(ctx.state().webhooks.update(&pool, &id, input).await?.into())
+    }
+
+    /// Give a webhook a new generated `whsec_` secret, answered once in `secret`; deliveries
+    /// sign with it from their next attempt.
+    async fn rotate_webhook_secret(&self, ctx: &Context<'_>, id: String) -> Result<Webhook> {
+        let pool = ctx.pool()?;
+        Ok(ctx.state().webhooks.rotate_secret(&pool, &id).await?.into())
     }
 
     async fn delete_webhook(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {

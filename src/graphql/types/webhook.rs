@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::domain::docs::iso;
 use crate::{
     delivery::sender::Attempt,
-    domain::pagination::Page,
+    domain::{pagination::Page, webhooks::WithSecret},
     graphql::context::ContextExt,
 };
 
@@ -19,7 +19,7 @@ pub enum WebhookContentType {
 }
 
 
-/// A webhook. Its secret is write-only: it is never returned.
+/// A webhook. Its secret is write-only: only a secret orgraph generated is shown, once.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Webhook {
@@ -31,6 +31,9 @@ pub struct Webhook {
     pub enabled: bool,
     /// Whether a secret is set.
     pub has_secret: bool,
+    /// The `whsec_` secret orgraph generated: only in the answer of `createWebhook` without a
+    /// `secret` and of `rotateWebhookSecret`, null everywhere else. Keep it: it is not shown again.
+    pub secret: Option<String>,
     /// Deliveries that failed in a row (the webhook is disabled at `--webhook-max-failures`).
     pub consecutive_failures: i32,
     pub created_at: String,
@@ -43,6 +46,7 @@ impl From<webhook::Model> for Webhook {
             content_type: w.content_type.into(),
             events: w.events.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default(),
             has_secret: !w.secret.is_empty(),
+            secret: None,
             id: w.id,
             name: w.name,
             url: w.url,
@@ -51,6 +55,12 @@ impl From<webhook::Model> for Webhook {
             created_at: iso(w.created_at),
             updated_at: iso(w.updated_at),
         }
+    }
+}
+
+impl From<WithSecret> for Webhook {
+    fn from(w: WithSecret) -> Self {
+        Webhook { secret: w.generated_secret, ..w.webhook.into() }
     }
 }
 

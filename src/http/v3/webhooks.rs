@@ -1,6 +1,6 @@
 //! v3 webhooks: the webhooks GraphQL manages, shown as `WebhookDto`. Event names are shown by
 //! their v3 names (`role:created` for the catalog's `role:add`); the secret is write-only, as in
-//! GraphQL; `retryConfig` is not kept (every webhook follows `--webhook-retry-schedule`).
+//! GraphQL (a generated one is shown once, by create-webhook); `retryConfig` is not kept (every webhook follows `--webhook-retry-schedule`).
 
 use axum::{Router, extract::State, response::Response, routing::{get, post}};
 use entity::{delivery_attempt, webhook::{self, ContentType}};
@@ -82,15 +82,20 @@ fn input(p: &Params) -> AppResult<WebhookInput> {
     })
 }
 
-/// `POST /api/v3/create-webhook {name, url, contentType, events, enabled?, secret?}`.
+/// `POST /api/v3/create-webhook {name, url, contentType, events, enabled?, secret?}`. Without a
+/// secret one is generated and this answer, only, shows it in `secret`.
 async fn create(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     p.required("name")?;
     p.required("url")?;
     p.required("contentType")?;
     p.required_list("events")?;
-    let hook = http.app.webhooks.create(&call.pool, input(p)?).await?;
-    Ok(v3_ok(webhook_dto(&hook)))
+    let created = http.app.webhooks.create(&call.pool, input(p)?).await?;
+    let mut dto = webhook_dto(&created.webhook);
+    if let (Some(secret), Some(fields)) = (created.generated_secret, dto.as_object_mut()) {
+        fields.insert("secret".into(), Value::String(secret));
+    }
+    Ok(v3_ok(dto))
 }
 
 async fn list(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
