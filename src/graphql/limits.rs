@@ -221,6 +221,22 @@ mod tests {
 
     const LIMITS: DocumentLimits = DocumentLimits { max_bytes: 100_000, max_nodes: 10_000, max_root_fields: 32 };
 
+    #[test]
+    fn parsed_documents_are_kept_small_and_few() {
+        let parsed = Parsed::default();
+        let doc = async_graphql::parser::parse_query("{ a }").expect("parses");
+        parsed.keep("{ a }", &doc);
+        assert!(parsed.get("{ a }").is_some());
+        assert!(parsed.get("{ b }").is_none());
+        let long = format!("{{ a {} }}", " ".repeat(Parsed::MAX_BYTES));
+        parsed.keep(&long, &doc);
+        assert!(parsed.get(&long).is_none());
+        for i in 0..Parsed::MAX_DOCUMENTS + 1 {
+            parsed.keep(&format!("{{ a{i} }}"), &doc);
+        }
+        assert!(parsed.0.lock().expect("lock").len() <= Parsed::MAX_DOCUMENTS);
+    }
+
     fn run(doc: &str) -> Result<(), String> {
         check(&async_graphql::parser::parse_query(doc).expect("parses"), LIMITS)
     }

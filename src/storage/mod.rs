@@ -97,3 +97,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
 pub async fn ping(db: &DatabaseConnection) -> AppResult<()> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(AppError::from)
 }
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn sqlite_connections_plan_without_bound_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = super::connect(&url, 2, std::time::Duration::from_secs(1), |_, _| {}).await.expect("connect");
+        let mut conn = db.get_sqlite_connection_pool().acquire().await.expect("a connection");
+        let mut handle = conn.lock_handle().await.expect("handle");
+        let mut on: std::ffi::c_int = -1;
+        // SAFETY: an open handle, locked; -1 reads the setting into `on`.
+        let rc = unsafe { libsqlite3_sys::sqlite3_db_config(handle.as_raw_handle().as_ptr(), libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG, -1, &mut on as *mut std::ffi::c_int) };
+        assert_eq!((rc, on), (libsqlite3_sys::SQLITE_OK, 1));
+    }
+}
