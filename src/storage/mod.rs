@@ -59,8 +59,8 @@ pub async fn connect(
 }
 
 /// SQLite prepares a statement again on every run when a bound value may change its plan, and
-/// it counts a bound `LIMIT` as one: every page and every `.one()` was parsed and planned anew,
-/// a third of a member page's CPU. Plans here never depend on bound values (no STAT4 samples are
+/// the bundled 3.51 counts a bound `LIMIT` as one: every page and every `.one()` was parsed and
+/// planned anew, a third of a member page's CPU. Plans here never depend on bound values (no STAT4 samples are
 /// gathered), so the connection promises that (the query planner stability guarantee) and keeps
 /// its prepared statements.
 async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
