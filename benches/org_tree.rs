@@ -93,10 +93,14 @@ async fn main() -> anyhow::Result<()> {
     }));
     let token = state.tokens.issue("benchpool")?.token;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let meter = Meter::new(&state)?;
+    let (leaf, leaf_members) = leaf_node(&state, &ds.org_id).await?;
+    let run = |scenario: &str| std::env::var("BENCH_SCENARIOS").map_or(true, |s| s.split(',').any(|x| x.trim() == scenario));
 
-    // Bare SQL of the members page, on the same connection pool the server uses.
+    // Bare SQL of the members page, on the same connection pool the server uses: the reference
+    // the pages below are compared with.
     let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true };
-    for (label, node) in [("root", &ds.root), ("mid", &ds.mid)] {
+    for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| run("sql")) {
         let sql = member_page_sql(q);
         let mut times = Vec::new();
         for _ in 0..500 {
@@ -104,26 +108,33 @@ async fn main() -> anyhow::Result<()> {
             let t = Instant::now();
             let rows = state.db.query_all_raw(stmt).await?;
             times.push(t.elapsed());
-            assert_eq!(rows.len(), 10);
+            assert_eq!(rows.len(), 10.min(if label == "leaf" { leaf_members as usize } else { 10 }));
         }
         report(&format!("bare SQL members page ({label})"), &mut times, None);
     }
 
     let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
-    for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users)] {
+    for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users), ("leaf", &leaf, leaf_members)] {
+        if !run(label) {
+            continue;
+        }
         let body = json!({ "query": members, "variables": { "id": node } });
         let check = move |v: &serde_json::Value| v["data"]["nodeById"]["users"]["totalCount"].as_i64() == Some(expect);
-        load(&client, &base, &token, &format!("nodeById+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
+        load(&meter, &client, &base, &token, &format!("nodeById+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
     }
 
     let selection = std::env::var("BENCH_ORG_SELECTION").unwrap_or_else(|_| "id name code depth path children".into());
     let org_q = format!("query($id: String!) {{ org(id: $id) {{ id nodes {{ {selection} }} }} }}");
     let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
     let n = nodes;
-    load(&client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
-        v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
-    })
-    .await?;
+    if run("org") {
+        let rss = PeakRss::reset();
+        load(&meter, &client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
+            v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
+        })
+        .await?;
+        rss.report("org(id) listing");
+    }
 
     // moveNode of the ~1,000-node subtree, alternating between two parents.
     let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id } }";
@@ -151,6 +162,7 @@ async fn main() -> anyhow::Result<()> {
 /// Closed-loop load: `concurrency` clients send `body` back to back for `seconds`.
 #[allow(clippy::too_many_arguments)]
 async fn load(
+    meter: &Meter,
     client: &reqwest::Client,
     base: &str,
     token: &str,
@@ -163,10 +175,11 @@ async fn load(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let body = Arc::new(body);
     let started = Instant::now();
+    let usage = meter.start();
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (client, url, token, body) = (client.clone(), format!("{base}/graphql/v2"), token.to_string(), body.clone());
-        tasks.push(tokio::spawn(async move {
+        tasks.push(meter.spawn(async move {
             let mut times = Vec::new();
             while Instant::now() < deadline {
                 let t = Instant::now();
@@ -185,10 +198,14 @@ async fn load(
     }
     let elapsed = started.elapsed();
     report(label, &mut all, Some((elapsed, concurrency)));
+    usage.report(meter, all.len());
     Ok(())
 }
 
 fn report(label: &str, times: &mut [Duration], load: Option<(Duration, usize)>) {
+    if times.is_empty() {
+        return;
+    }
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize].as_secs_f64() * 1000.0;
     match load {
@@ -197,6 +214,107 @@ fn report(label: &str, times: &mut [Duration], load: Option<(Duration, usize)>) 
             times.len(), times.len() as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99)),
         None => println!("{label}: {} runs, p50 {:.3} ms, p99 {:.3} ms", times.len(), pct(0.5), pct(0.99)),
     }
+}
+
+/// The leaf whose direct members are closest to 26 (the median leaf's), for the cheapest page:
+/// where orgraph's own cost per request shows most.
+async fn leaf_node(state: &AppState, org_id: &str) -> anyhow::Result<(String, i64)> {
+    let sql = "SELECT n.id, n.member_count FROM node n WHERE n.org_id = $1 AND NOT EXISTS (SELECT 1 FROM node c WHERE c.parent_id = n.id)
+               ORDER BY abs(n.member_count - 26), n.id LIMIT 1";
+    let row = state.db.query_one_raw(Statement::from_sql_and_values(state.db.get_database_backend(), sql, vec![Value::from(org_id.to_string())])).await?;
+    let row = row.ok_or_else(|| anyhow::anyhow!("no leaf"))?;
+    Ok((row.try_get("", "id")?, row.try_get("", "member_count")?))
+}
+
+/// Server-side cost of a load: the load generator runs on its own runtime (threads named
+/// `bench-client`), so the CPU time of every other thread of the process is the server's
+/// (tokio workers, SQLite's connection threads). Also counts statements sent per request.
+struct Meter {
+    clients: Option<tokio::runtime::Runtime>,
+    state: AppState,
+}
+
+impl Drop for Meter {
+    fn drop(&mut self) {
+        // A runtime may not be dropped from async code; its tasks have finished anyway.
+        if let Some(rt) = self.clients.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+struct Usage {
+    server_ns: u64,
+    client_ns: u64,
+    statements: u64,
+}
+
+impl Meter {
+    fn new(state: &AppState) -> anyhow::Result<Self> {
+        let clients = tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("bench-client").enable_all().build()?;
+        Ok(Meter { clients: Some(clients), state: state.clone() })
+    }
+
+    fn spawn<F: std::future::Future<Output: Send + 'static> + Send + 'static>(&self, f: F) -> tokio::task::JoinHandle<F::Output> {
+        match &self.clients {
+            Some(rt) => rt.spawn(f),
+            None => tokio::spawn(f),
+        }
+    }
+
+    fn start(&self) -> Usage {
+        let (server_ns, client_ns) = thread_cpu_ns();
+        Usage { server_ns, client_ns, statements: self.state.metrics.statements() }
+    }
+}
+
+impl Usage {
+    fn report(&self, meter: &Meter, requests: usize) {
+        let (server_ns, client_ns) = thread_cpu_ns();
+        let n = requests.max(1) as f64;
+        println!(
+            "  per request: server CPU {:.3} ms, load generator CPU {:.3} ms, {:.2} statements",
+            (server_ns - self.server_ns) as f64 / n / 1e6,
+            (client_ns - self.client_ns) as f64 / n / 1e6,
+            (meter.state.metrics.statements() - self.statements) as f64 / n
+        );
+    }
+}
+
+/// CPU time (ns) of this process's threads: (everything but the load generator, the load generator).
+fn thread_cpu_ns() -> (u64, u64) {
+    let (mut server, mut client) = (0, 0);
+    for task in std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten() {
+        let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        // schedstat: time on CPU (ns), time waiting, slices.
+        let ns: u64 = std::fs::read_to_string(task.path().join("schedstat"))
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|x| x.parse().ok()))
+            .unwrap_or(0);
+        if name.starts_with("bench-client") { client += ns } else { server += ns }
+    }
+    (server, client)
+}
+
+/// The process's peak RSS over a span (Linux: writing 5 to clear_refs resets VmHWM to the current
+/// RSS). It counts the load generator and what the dataset's generation left too: the growth
+/// from the start bounds what the span needed.
+struct PeakRss(String);
+
+impl PeakRss {
+    fn reset() -> Self {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        PeakRss(status_field("VmRSS:"))
+    }
+
+    fn report(self, label: &str) {
+        println!("  {label}: RSS {} before, peak {} (the whole bench process)", self.0, status_field("VmHWM:"));
+    }
+}
+
+fn status_field(name: &str) -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
 }
 
 /// Seeded data: a tree with fan-out 2 to 12 and depth at most 6; each user in one node, 30% in

@@ -39,15 +39,51 @@ impl From<&Limits> for DocumentLimits {
 
 /// The async-graphql extension that applies [`DocumentLimits`] to every request (HTTP,
 /// WebSocket, internal).
-pub struct DocumentLimitsExtension(pub DocumentLimits);
+pub struct DocumentLimitsExtension {
+    limits: DocumentLimits,
+    parsed: Arc<Parsed>,
+}
 
-impl ExtensionFactory for DocumentLimitsExtension {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Checker(self.0))
+impl DocumentLimitsExtension {
+    pub fn new(limits: DocumentLimits) -> Self {
+        DocumentLimitsExtension { limits, parsed: Arc::default() }
     }
 }
 
-struct Checker(DocumentLimits);
+impl ExtensionFactory for DocumentLimitsExtension {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Checker(self.limits, self.parsed.clone()))
+    }
+}
+
+/// Documents already parsed and measured, by their text: clients send the same few documents
+/// over and over, and parsing one cost more than validating and running it (a tenth of a member
+/// page's CPU). Bounded: small documents only, and emptied when full.
+#[derive(Default)]
+struct Parsed(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
+
+impl Parsed {
+    const MAX_DOCUMENTS: usize = 256;
+    const MAX_BYTES: usize = 4096;
+
+    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+        self.0.lock().ok()?.get(query).cloned()
+    }
+
+    fn keep(&self, query: &str, document: &ExecutableDocument) {
+        if query.len() > Self::MAX_BYTES {
+            return;
+        }
+        if let Ok(mut map) = self.0.lock() {
+            if map.len() >= Self::MAX_DOCUMENTS {
+                map.clear();
+            }
+            map.insert(query.to_string(), document.clone());
+        }
+    }
+}
+
+struct Checker(DocumentLimits, Arc<Parsed>);
 
 /// Runs as the request is prepared, before async-graphql's own parse step: that step already
 /// walks every fragment spread (its recursion-depth check), so the document is parsed and measured
@@ -62,9 +98,12 @@ impl Extension for Checker {
                 self.0.max_bytes
             )));
         }
+        if let Some(document) = self.1.get(&request.query) {
+            request.set_parsed_query(document);
         // A document that does not parse goes on as it is, to fail with async-graphql's message.
-        if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
+        } else if let Ok(document) = async_graphql::parser::parse_query(&request.query) {
             check(&document, self.0).map_err(too_complex)?;
+            self.1.keep(&request.query, &document);
             request.set_parsed_query(document);
         }
         next.run(ctx, request).await
@@ -181,6 +220,22 @@ mod tests {
     use super::*;
 
     const LIMITS: DocumentLimits = DocumentLimits { max_bytes: 100_000, max_nodes: 10_000, max_root_fields: 32 };
+
+    #[test]
+    fn parsed_documents_are_kept_small_and_few() {
+        let parsed = Parsed::default();
+        let doc = async_graphql::parser::parse_query("{ a }").expect("parses");
+        parsed.keep("{ a }", &doc);
+        assert!(parsed.get("{ a }").is_some());
+        assert!(parsed.get("{ b }").is_none());
+        let long = format!("{{ a {} }}", " ".repeat(Parsed::MAX_BYTES));
+        parsed.keep(&long, &doc);
+        assert!(parsed.get(&long).is_none());
+        for i in 0..Parsed::MAX_DOCUMENTS + 1 {
+            parsed.keep(&format!("{{ a{i} }}"), &doc);
+        }
+        assert!(parsed.0.lock().expect("lock").len() <= Parsed::MAX_DOCUMENTS);
+    }
 
     fn run(doc: &str) -> Result<(), String> {
         check(&async_graphql::parser::parse_query(doc).expect("parses"), LIMITS)

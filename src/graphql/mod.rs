@@ -47,7 +47,7 @@ pub fn bare_schema() -> OrgraphSchema {
 
 fn builder(limits: &crate::config::Limits) -> async_graphql::SchemaBuilder<Query, Mutation, resolvers::subscriptions::Subscription> {
     Schema::build(Query::default(), Mutation::default(), resolvers::subscriptions::Subscription)
-        .extension(limits::DocumentLimitsExtension(limits.into()))
+        .extension(limits::DocumentLimitsExtension::new(limits.into()))
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)

@@ -42,6 +42,11 @@ pub async fn execute_v2(
     php_empty_lists_are_null(&mut request.variables);
     let response = run(&http, &headers, &extensions, request).await;
     let retry = retry_after(&response);
+    if response.errors.is_empty() {
+        // Nothing to rewrite: serialized once, straight from the response (a whole org's listing
+        // is megabytes; going through `serde_json::Value` doubled its cost).
+        return with_retry_after(Json(response).into_response(), retry);
+    }
     let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
     if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
         for error in errors {

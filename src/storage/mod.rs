@@ -46,6 +46,7 @@ pub async fn connect(
                 .pragma("cache_size", "-32768");
             if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
         });
+        options.map_sqlx_sqlite_pool_opts(|pool| pool.after_connect(|conn, _| Box::pin(stable_plans(conn))));
     } else {
         // A write that waits this long for a row or advisory lock gives up with 55P03, which is
         // answered SERVICE_UNAVAILABLE: no request waits on another without bound.
@@ -55,6 +56,24 @@ pub async fn connect(
     let mut db = Database::connect(options).await?;
     db.set_metric_callback(move |info| on_statement(info.elapsed, info.failed));
     Ok(db)
+}
+
+/// SQLite prepares a statement again on every run when a bound value may change its plan, and
+/// the bundled 3.51 counts a bound `LIMIT` as one: every page and every `.one()` was parsed and
+/// planned anew, a third of a member page's CPU. Plans here never depend on bound values (no STAT4 samples are
+/// gathered), so the connection promises that (the query planner stability guarantee) and keeps
+/// its prepared statements.
+async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    use std::ffi::c_int;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is this connection's open handle, held locked for the call; the option takes
+    // an int and an optional int pointer for the new setting.
+    let rc = unsafe { libsqlite3_sys::sqlite3_db_config(db, libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG, 1 as c_int, std::ptr::null_mut::<c_int>()) };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(format!("SQLITE_DBCONFIG_ENABLE_QPSG failed with {rc}").into()));
+    }
+    Ok(())
 }
 
 /// Apply pending migrations.
@@ -77,4 +96,20 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
 /// True when the database answers.
 pub async fn ping(db: &DatabaseConnection) -> AppResult<()> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(AppError::from)
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn sqlite_connections_plan_without_bound_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let db = super::connect(&url, 2, std::time::Duration::from_secs(1), |_, _| {}).await.expect("connect");
+        let mut conn = db.get_sqlite_connection_pool().acquire().await.expect("a connection");
+        let mut handle = conn.lock_handle().await.expect("handle");
+        let mut on: std::ffi::c_int = -1;
+        // SAFETY: an open handle, locked; -1 reads the setting into `on`.
+        let rc = unsafe { libsqlite3_sys::sqlite3_db_config(handle.as_raw_handle().as_ptr(), libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG, -1, &mut on as *mut std::ffi::c_int) };
+        assert_eq!((rc, on), (libsqlite3_sys::SQLITE_OK, 1));
+    }
 }

@@ -389,6 +389,36 @@ async fn nested_fields_cost_a_fixed_number_of_queries_whatever_the_tree_size() {
     assert!(text.contains("orgraph_db_statements_total"), "{text}");
 }
 
+/// `org { nodes { ... } }` answers a selection of plain fields from the org's index without
+/// `Node`'s resolvers; the answer must be the one the resolvers give (an inline fragment takes
+/// that path), field for field, with aliases.
+#[tokio::test]
+async fn listing_an_org_answers_plain_fields_as_the_resolvers_do() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let (org_id, root) = wide_tree(&s, &c, 3).await;
+    let child = c.data("query($id: String!) { nodeById(id: $id) { children } }", json!({ "id": root })).await["nodeById"]["children"][1].clone();
+    c.data(
+        "mutation($id: String!, $di: String, $ni: String) { updateNode(id: $id, description: \"d\", descriptionI18n: $di, nameI18n: $ni, order: 7, openDepartmentId: \"open-1\", enabled: false) { id } }",
+        json!({ "id": child, "di": r#"{"en-US": "D"}"#, "ni": r#"{"en-US": "N"}"# }),
+    )
+    .await;
+    let fields = "__typename id orgId name nameI18n description descriptionI18n order code root depth leaderUserId openDepartmentId
+        enabled isVirtualNode parentId createdAt updatedAt path codePath namePath children ids: path first: id";
+    let plain = c.data(&format!("query($id: String!) {{ org(id: $id) {{ nodes {{ {fields} }} }} }}"), json!({ "id": org_id })).await;
+    let resolved = c.data(&format!("query($id: String!) {{ org(id: $id) {{ nodes {{ ... on Node {{ {fields} }} }} }} }}"), json!({ "id": org_id })).await;
+    let nodes = plain["org"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 1 + 3 + 9);
+    assert_eq!(plain, resolved);
+    let updated = nodes.iter().find(|n| n["id"] == child).expect("the updated node");
+    assert_eq!((updated["order"].as_i64(), updated["enabled"].as_bool(), updated["depth"].as_i64()), (Some(7), Some(false), Some(1)));
+    assert_eq!(updated["path"], json!([root, child]));
+    assert_eq!(updated["children"].as_array().map(Vec::len), Some(3));
+    // Fields that need a resolver (a loader, arguments) are served too, with the plain ones.
+    let mixed = c.data("query($id: String!) { org(id: $id) { nodes { id path leaderUserIds users { totalCount } } } }", json!({ "id": org_id })).await;
+    assert_eq!(mixed["org"]["nodes"].as_array().map(Vec::len), Some(13));
+}
+
 #[tokio::test]
 async fn lookups_and_the_older_add_node_answer_errors_clearly() {
     let s = TestServer::start().await;

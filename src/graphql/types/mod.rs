@@ -4,6 +4,7 @@ pub mod acl;
 pub mod common;
 pub mod event;
 pub mod org;
+pub mod org_nodes;
 pub mod scim;
 pub mod user_input;
 pub mod webhook;

@@ -1,13 +1,17 @@
 //! `Org` and `Node` as authing-js-sdk v4 selects them, plus `childNodes` for nested trees.
 
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 
 use async_graphql::{ComplexObject, Context, Json, Object, Result, SimpleObject, dataloader::DataLoader};
 use entity::{node, org};
 
 use entity::acl_grant::TargetType;
 
-use super::{acl::PaginatedAuthorizedResources, common::SortByEnum};
+use super::{
+    acl::PaginatedAuthorizedResources,
+    common::SortByEnum,
+    org_nodes::{OrgNodes, TreeIndex},
+};
 use crate::{
     views::user::{PaginatedUsers, User},
     domain::{
@@ -21,42 +25,6 @@ use crate::{
         loaders::{ChildIds, ChildNodes, Leaders, MembersPage, Path, TreeLoader},
     },
 };
-
-/// The nodes of one org with their parent links, loaded once, so that listing all nodes costs
-/// one query whatever is selected. Children lists are built up front (cheap); a path is walked
-/// up the parent links only when a node's path is asked for.
-pub struct TreeIndex {
-    nodes: Vec<Arc<node::Model>>,
-    by_id: HashMap<String, usize>,
-    children: HashMap<String, Vec<String>>,
-}
-
-impl TreeIndex {
-    /// `nodes` in display order (by depth, then `order`), as `OrgService::org_nodes` returns them.
-    pub fn new(nodes: Vec<node::Model>) -> Self {
-        let nodes: Vec<Arc<node::Model>> = nodes.into_iter().map(Arc::new).collect();
-        let mut by_id = HashMap::with_capacity(nodes.len());
-        let mut children: HashMap<String, Vec<String>> = HashMap::new();
-        for (i, n) in nodes.iter().enumerate() {
-            by_id.insert(n.id.clone(), i);
-            if let Some(p) = &n.parent_id {
-                children.entry(p.clone()).or_default().push(n.id.clone());
-            }
-        }
-        TreeIndex { nodes, by_id, children }
-    }
-
-    fn path(&self, id: &str) -> Option<Vec<PathStep>> {
-        let mut steps = Vec::new();
-        let mut cur = self.by_id.get(id).map(|&i| &self.nodes[i]);
-        while let Some(n) = cur {
-            steps.push(PathStep { id: n.id.clone(), code: n.code.clone(), name: n.name.clone() });
-            cur = n.parent_id.as_ref().and_then(|p| self.by_id.get(p)).map(|&i| &self.nodes[i]);
-        }
-        steps.reverse();
-        (!steps.is_empty()).then_some(steps)
-    }
-}
 
 /// An organization.
 pub struct Org {
@@ -109,9 +77,9 @@ impl Org {
     }
 
     /// Every node of the organization, breadth first (children by `order`, larger first).
-    async fn nodes(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
+    async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
         let index = self.tree(ctx).await?;
-        Ok(index.nodes.iter().map(|n| Node { model: n.clone(), origin: Origin::Tree(index.clone()) }).collect())
+        Ok(OrgNodes::new(index.clone(), ctx.item))
     }
 }
 
@@ -144,6 +112,10 @@ impl Node {
 
     pub fn listed(model: node::Model) -> Self {
         Node { model: Arc::new(model), origin: Origin::List }
+    }
+
+    pub(super) fn in_tree(model: Arc<node::Model>, index: Arc<TreeIndex>) -> Self {
+        Node { model, origin: Origin::Tree(index) }
     }
 
     async fn path_steps(&self, ctx: &Context<'_>) -> Result<Vec<PathStep>> {
@@ -271,7 +243,7 @@ impl Node {
     /// Ids of the child nodes, in display order.
     async fn children(&self, ctx: &Context<'_>) -> Result<Option<Vec<String>>> {
         if let Origin::Tree(index) = &self.origin {
-            return Ok(Some(index.children.get(&self.model.id).cloned().unwrap_or_default()));
+            return Ok(Some(index.child_ids(&self.model.id)));
         }
         let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
         Ok(Some(loader.load_one(ChildIds(self.model.id.clone())).await?.unwrap_or_default()))

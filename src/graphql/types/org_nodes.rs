@@ -1,0 +1,228 @@
+//! `Org.nodes`: every node of an org, from one query. An org holds up to 100,000 nodes, and
+//! async-graphql resolves each field of each object as its own boxed future: listing 10,000
+//! nodes with six fields spent most of its time there. So a selection of plain fields (no
+//! arguments, sub-selections, fragments or directives: what the SDKs send) is answered straight
+//! from the org's index in one pass; any other selection goes through `Node`'s resolvers, with
+//! the same answer.
+
+use std::{borrow::Cow, collections::HashMap, sync::Arc};
+
+use async_graphql::{
+    ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+    parser::types::{Field, Selection},
+    registry::Registry,
+    resolver_utils::resolve_list,
+};
+use entity::node;
+
+use super::org::Node;
+use crate::domain::{docs::iso, org_tree::PathStep};
+
+/// The nodes of one org with their parent links, loaded once, so that listing all nodes costs
+/// one query whatever is selected. Links are positions in `nodes`.
+pub struct TreeIndex {
+    pub(super) nodes: Vec<Arc<node::Model>>,
+    pub(super) by_id: HashMap<String, usize>,
+    parent: Vec<Option<usize>>,
+    children: Vec<Vec<usize>>,
+}
+
+impl TreeIndex {
+    /// `nodes` in display order (by depth, then `order`), as `OrgService::nodes_of` returns them;
+    /// children lists keep that order.
+    pub fn new(nodes: Vec<node::Model>) -> Self {
+        let nodes: Vec<Arc<node::Model>> = nodes.into_iter().map(Arc::new).collect();
+        let by_id: HashMap<String, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.clone(), i)).collect();
+        let parent: Vec<Option<usize>> = nodes.iter().map(|n| n.parent_id.as_ref().and_then(|p| by_id.get(p).copied())).collect();
+        let mut children = vec![Vec::new(); nodes.len()];
+        for (i, p) in parent.iter().enumerate() {
+            if let Some(p) = p {
+                children[*p].push(i);
+            }
+        }
+        TreeIndex { nodes, by_id, parent, children }
+    }
+
+    /// Positions from the root down to `i` (included).
+    fn path_of(&self, i: usize) -> Vec<usize> {
+        let mut steps = vec![i];
+        let mut cur = i;
+        // A parent link always points to a node found earlier; the bound only guards a cycle.
+        while let Some(p) = self.parent[cur]
+            && steps.len() <= self.nodes.len()
+        {
+            steps.push(p);
+            cur = p;
+        }
+        steps.reverse();
+        steps
+    }
+
+    pub(super) fn path(&self, id: &str) -> Option<Vec<PathStep>> {
+        let i = *self.by_id.get(id)?;
+        Some(
+            self.path_of(i)
+                .into_iter()
+                .map(|s| {
+                    let n = &self.nodes[s];
+                    PathStep { id: n.id.clone(), code: n.code.clone(), name: n.name.clone() }
+                })
+                .collect(),
+        )
+    }
+
+    pub(super) fn child_ids(&self, id: &str) -> Vec<String> {
+        self.by_id.get(id).map(|&i| self.children[i].iter().map(|&c| self.nodes[c].id.clone()).collect()).unwrap_or_default()
+    }
+}
+
+/// A field of `Node` whose value is in the index: answered without a resolver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plain {
+    Typename,
+    Id,
+    OrgId,
+    Name,
+    NameI18n,
+    Description,
+    DescriptionI18n,
+    Order,
+    Code,
+    Root,
+    Depth,
+    LeaderUserId,
+    OpenDepartmentId,
+    Enabled,
+    IsVirtualNode,
+    ParentId,
+    CreatedAt,
+    UpdatedAt,
+    Path,
+    CodePath,
+    NamePath,
+    Children,
+}
+
+impl Plain {
+    fn of(name: &str) -> Option<Plain> {
+        Some(match name {
+            "__typename" => Plain::Typename,
+            "id" => Plain::Id,
+            "orgId" => Plain::OrgId,
+            "name" => Plain::Name,
+            "nameI18n" => Plain::NameI18n,
+            "description" => Plain::Description,
+            "descriptionI18n" => Plain::DescriptionI18n,
+            "order" => Plain::Order,
+            "code" => Plain::Code,
+            "root" => Plain::Root,
+            "depth" => Plain::Depth,
+            "leaderUserId" => Plain::LeaderUserId,
+            "openDepartmentId" => Plain::OpenDepartmentId,
+            "enabled" => Plain::Enabled,
+            "isVirtualNode" => Plain::IsVirtualNode,
+            "parentId" => Plain::ParentId,
+            "createdAt" => Plain::CreatedAt,
+            "updatedAt" => Plain::UpdatedAt,
+            "path" => Plain::Path,
+            "codePath" => Plain::CodePath,
+            "namePath" => Plain::NamePath,
+            "children" => Plain::Children,
+            _ => return None,
+        })
+    }
+}
+
+/// The response keys and fields of a plain selection, in order; `None` when the selection has
+/// anything else (then `Node`'s resolvers answer).
+fn plain_selection(field: &Field) -> Option<Vec<(Name, Plain)>> {
+    let mut plan: Vec<(Name, Plain)> = Vec::with_capacity(field.selection_set.node.items.len());
+    for item in &field.selection_set.node.items {
+        let Selection::Field(f) = &item.node else { return None };
+        let f = &f.node;
+        if !f.arguments.is_empty() || !f.directives.is_empty() || !f.selection_set.node.items.is_empty() {
+            return None;
+        }
+        let key = f.response_key().node.clone();
+        // The same key twice is merged by GraphQL's rules: left to the general path.
+        if plan.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        plan.push((key, Plain::of(f.name.node.as_str())?));
+    }
+    Some(plan)
+}
+
+/// `[Node!]!` as the schema has it, answered one way or the other.
+pub struct OrgNodes {
+    index: Arc<TreeIndex>,
+    plan: Option<Vec<(Name, Plain)>>,
+}
+
+impl OrgNodes {
+    /// The nodes of `index` for the selection `field` (the `nodes` field itself).
+    pub fn new(index: Arc<TreeIndex>, field: &Positioned<Field>) -> Self {
+        OrgNodes { plan: plain_selection(&field.node), index }
+    }
+
+    fn render(&self, plan: &[(Name, Plain)]) -> Value {
+        let index = &*self.index;
+        let text = |s: &str| Value::String(s.to_string());
+        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, text);
+        let list = |i: usize, step: &dyn Fn(&node::Model) -> Value| Value::List(index.path_of(i).into_iter().map(|s| step(&index.nodes[s])).collect());
+        let typename = Value::String(<Node as OutputType>::type_name().into_owned());
+        let values = index.nodes.iter().enumerate().map(|(i, n)| {
+            let object = plan.iter().map(|(key, field)| {
+                let value = match field {
+                    Plain::Typename => typename.clone(),
+                    Plain::Id => text(&n.id),
+                    Plain::OrgId => text(&n.org_id),
+                    Plain::Name => text(&n.name),
+                    Plain::NameI18n => opt(&n.name_i18n),
+                    Plain::Description => opt(&n.description),
+                    Plain::DescriptionI18n => opt(&n.description_i18n),
+                    Plain::Order => n.order.map_or(Value::Null, Value::from),
+                    Plain::Code => opt(&n.code),
+                    Plain::Root => Value::Boolean(n.parent_id.is_none()),
+                    Plain::Depth => Value::from(n.depth),
+                    Plain::LeaderUserId => opt(&n.leader_user_id),
+                    Plain::OpenDepartmentId => opt(&n.open_department_id),
+                    Plain::Enabled => Value::Boolean(n.enabled),
+                    Plain::IsVirtualNode => Value::Boolean(n.is_virtual),
+                    Plain::ParentId => opt(&n.parent_id),
+                    Plain::CreatedAt => Value::String(iso(n.created_at)),
+                    Plain::UpdatedAt => Value::String(iso(n.updated_at)),
+                    Plain::Path => list(i, &|s| text(&s.id)),
+                    Plain::CodePath => list(i, &|s| opt(&s.code)),
+                    Plain::NamePath => list(i, &|s| text(&s.name)),
+                    Plain::Children => Value::List(index.children[i].iter().map(|&c| text(&index.nodes[c].id)).collect()),
+                };
+                (key.clone(), value)
+            });
+            Value::Object(object.collect())
+        });
+        Value::List(values.collect())
+    }
+}
+
+impl OutputType for OrgNodes {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<Node> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<Node> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<Node> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        if let Some(plan) = &self.plan {
+            return Ok(self.render(plan));
+        }
+        let nodes: Vec<Node> = self.index.nodes.iter().map(|n| Node::in_tree(n.clone(), self.index.clone())).collect();
+        resolve_list(ctx, field, &nodes, Some(nodes.len())).await
+    }
+}
