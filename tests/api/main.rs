@@ -19,6 +19,7 @@ mod sdk_py;
 mod server;
 mod shapes;
 mod subscriptions;
+mod tools;
 mod tree_properties;
 mod users;
 mod v3;
