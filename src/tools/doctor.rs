@@ -166,7 +166,7 @@ async fn check_deliveries(report: &mut Report, db: &DatabaseConnection) -> anyho
     if failed > 0 {
         report.warn(
             &format!("deliveries: {failed} failed for good in the last 24 hours"),
-            "read their attempts in the webhook's delivery log (GraphQL or v3 get-webhook-logs) and fix the receivers",
+            "read their attempts (GraphQL `webhook { deliveries }`, v3 get-webhook-logs), fix the receivers, then `retryDelivery(id)`",
         );
     }
     let hooks = webhook::Entity::find().order_by_asc(webhook::Column::CreatedAt).all(db).await?;
@@ -176,7 +176,7 @@ async fn check_deliveries(report: &mut Report, db: &DatabaseConnection) -> anyho
             bad_hooks += 1;
             report.fail(
                 &format!("webhook {} ({:?}, pool {}) {} is disabled after {} failed deliveries in a row", h.id, h.name, h.user_pool_id, h.url, h.consecutive_failures),
-                "fix the receiver, then enable the webhook again (updateWebhook with enabled: true); its missed events are not re-sent",
+                "fix the receiver, enable the webhook again (`updateWebhook(id, enabled: true)`), then re-send what it missed with `replayEvents(webhookId, since)`",
             );
         } else if h.enabled && h.consecutive_failures > 0 {
             bad_hooks += 1;

@@ -269,4 +269,17 @@ async fn doctor_says_ok_on_a_healthy_database_and_finds_a_wrong_count() {
     invariants_hold(&s, &s.pool_id).await;
     let out = orgraph(&s, &["doctor"]).await;
     assert!(out.status.success());
+
+    // A webhook the worker disabled after failing deliveries.
+    let c = s.admin().await;
+    let d = c.data("mutation { createWebhook(name: \"crm\", url: \"https://crm.example.com/hook\", events: [\"user:created\"]) { id } }", json!({})).await;
+    let hook = d["createWebhook"]["id"].as_str().unwrap().to_string();
+    orgraph::storage::sql::exec(&s.state.db, "UPDATE webhook SET enabled = $1, consecutive_failures = 50 WHERE id = $2", vec![false.into(), hook.clone().into()])
+        .await
+        .unwrap();
+    let out = orgraph(&s, &["doctor"]).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("webhook {hook} (\"crm\"")) && stdout.contains("disabled after 50 failed deliveries"), "{stdout}");
+    assert!(stdout.contains("replayEvents"), "says what to do: {stdout}");
 }
