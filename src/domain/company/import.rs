@@ -16,7 +16,7 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{membership, node, user};
-use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{CompanyService, plan::{NodePlan, Plan, UserPlan, identifiers}};
 use crate::{
@@ -176,7 +176,8 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
             wanted.entry(field).or_default().push(value);
         }
     }
-    let mut any = Condition::any();
+    // One statement per identifier, each an index range (an OR of them would walk the pool).
+    let mut found = Vec::new();
     for (field, values) in &wanted {
         let column = match *field {
             "username" => user::Column::Username,
@@ -184,9 +185,8 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
             "phone" => user::Column::Phone,
             _ => user::Column::ExternalId,
         };
-        any = any.add(column.is_in(values.clone()));
+        found.extend(user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str())).filter(column.is_in(values.clone())).all(txn).await?);
     }
-    let found = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str())).filter(any).all(txn).await?;
     let mut owner: HashMap<(&'static str, String), String> = HashMap::new();
     for u in &found {
         for (field, value) in [("username", &u.username), ("email", &u.email), ("phone", &u.phone), ("externalId", &u.external_id)] {

@@ -377,12 +377,14 @@ pub fn batch_ids(field: &str, ids: &[String]) -> AppResult<Vec<String>> {
 
 /// The users of `ids` (distinct) in the pool, ordered by id; an error naming those that are not.
 pub async fn existing(db: &impl sea_orm::ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<Vec<user::Model>> {
-    let found = user::Entity::find()
-        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+    // By id alone, the pool checked on the rows: with the pool in the WHERE clause, SQLite walks
+    // the pool's (pool, username) index, every user of the pool, instead of the primary key.
+    let mut found = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.to_vec()))
         .order_by_asc(user::Column::Id)
         .all(db)
         .await?;
+    found.retain(|u| u.user_pool_id == pool.as_str());
     if found.len() != ids.len() {
         let missing: Vec<&str> = ids.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
         return Err(AppError::not_found("user", missing.join(", ")));
