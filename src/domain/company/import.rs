@@ -27,7 +27,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     ids,
-    storage::sql,
+    storage::{self, sql},
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -84,6 +84,7 @@ impl CompanyService {
             n
         };
 
+        let (mut user_stats, mut node_stats, mut member_stats) = (Statistics::default(), Statistics::default(), Statistics::default());
         let mut user_ids: Vec<String> = Vec::with_capacity(plan.users.len());
         for chunk in plan.users.chunks(batch) {
             let chunk = &chunk[..take(chunk.len(), &mut summary)];
@@ -95,6 +96,7 @@ impl CompanyService {
                 if created { summary.created.users += 1 } else { summary.skipped.users += 1 }
                 user_ids.push(id);
             }
+            user_stats.grown(self.writer.db(), &["users"], user_ids.len()).await?;
             progress.advance("users", chunk.len());
         }
 
@@ -125,6 +127,7 @@ impl CompanyService {
                 if created { summary.created.nodes += 1 } else { summary.skipped.nodes += 1 }
                 node_ids.push(ids);
             }
+            node_stats.grown(self.writer.db(), &["node", "node_closure"], node_ids.len()).await?;
             progress.advance("departments", chunk.len());
         }
 
@@ -140,9 +143,28 @@ impl CompanyService {
             let created = self.writer.write_plain(async |txn| import_members(txn, pool, &rows).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
+            member_stats.grown(self.writer.db(), &["membership", "subtree_member"], summary.created.memberships + summary.skipped.memberships).await?;
             progress.advance("memberships", chunk.len());
         }
+        storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership", "subtree_member"]).await?;
         Ok(summary)
+    }
+}
+
+/// When to refresh the statistics of the tables a phase fills: each time its rows doubled
+/// (a handful of `ANALYZE`s per import, PostgreSQL only).
+#[derive(Default)]
+struct Statistics {
+    next: usize,
+}
+
+impl Statistics {
+    async fn grown(&mut self, db: &sea_orm::DatabaseConnection, tables: &[&str], rows: usize) -> AppResult<()> {
+        if rows < self.next {
+            return Ok(());
+        }
+        self.next = rows.max(1_000) * 2;
+        storage::analyze(db, tables).await
     }
 }
 
