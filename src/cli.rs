@@ -1,5 +1,6 @@
 //! Command line: `orgraph` (or `orgraph serve`) runs the server; `orgraph pool ...` manages user
-//! pools; `orgraph scim-token ...` their SCIM tokens; `orgraph schema` prints the GraphQL SDL.
+//! pools; `orgraph scim-token ...` their SCIM tokens; `orgraph schema` prints the GraphQL SDL;
+//! `orgraph import`, `export` and `doctor` are the operator tools (`tools`).
 
 use clap::{Parser, Subcommand};
 
@@ -9,6 +10,8 @@ use crate::{
     config::Config,
     domain::pools::{Bootstrap, NewPool},
     graphql, telemetry,
+    domain::company::ImportOptions,
+    tools::{self, files::Format},
 };
 
 #[derive(Debug, Parser)]
@@ -32,6 +35,42 @@ pub enum Command {
     ScimToken(ScimTokenCommand),
     /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
     Schema,
+    /// Import a whole company (departments, users, memberships, main departments, leaders) from
+    /// a JSON file or a folder of CSV files, in batches; run it again to finish an interrupted one.
+    Import {
+        #[arg(long)]
+        pool: String,
+        /// A `.json` file, or a folder with nodes.csv, users.csv and memberships.csv.
+        path: std::path::PathBuf,
+        /// The format (by default: a folder is CSV, a file JSON).
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
+        batch_size: u64,
+        /// Stop after this many rows (users, then departments, then memberships); run again to go on.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Export a pool's whole company to a JSON file or a folder of CSV files.
+    Export {
+        #[arg(long)]
+        pool: String,
+        /// A `.json` file, or a folder (created) for nodes.csv, users.csv and memberships.csv.
+        path: std::path::PathBuf,
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Include the users' password hashes (Argon2 PHC strings; import keeps them as they are).
+        #[arg(long)]
+        with_password_hashes: bool,
+    },
+    /// Check the database, its migrations, every org tree and the webhook delivery queue; exit
+    /// status 1 when something is wrong.
+    Doctor {
+        /// Rebuild the subtree fan-out and counts of the organizations whose check fails.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,6 +116,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     telemetry::init(&cli.config.log_level, cli.config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Doctor { repair } => {
+            let report = tools::doctor::run(&cli.config, repair).await?;
+            anyhow::ensure!(report.problems == 0, "doctor found {} problem(s)", report.problems);
+            Ok(())
+        }
+        Command::Import { pool, path, format, batch_size, limit } => {
+            let (state, bootstrap) = AppState::open(cli.config).await?;
+            report_bootstrap(&bootstrap);
+            let options = ImportOptions { batch: batch_size as usize, limit };
+            tools::import(&state, &pool, &path, format, options).await.map(|_| ())
+        }
+        Command::Export { pool, path, format, with_password_hashes } => {
+            let (state, bootstrap) = AppState::open(cli.config).await?;
+            report_bootstrap(&bootstrap);
+            tools::export(&state, &pool, &path, format, with_password_hashes).await
+        }
         Command::Schema => {
             print!("{}", graphql::sdl(&graphql::bare_schema()));
             Ok(())

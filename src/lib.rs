@@ -19,4 +19,5 @@ pub mod security;
 pub mod state;
 pub mod storage;
 pub mod telemetry;
+pub mod tools;
 pub mod views;

@@ -2,6 +2,7 @@
 //! the caller's [`PoolId`], and every query it runs is filtered by it: that is pool isolation.
 
 pub mod acl;
+pub mod company;
 pub mod docs;
 pub mod events;
 pub mod org_tree;

@@ -98,6 +98,16 @@ pub async fn ping(db: &DatabaseConnection) -> AppResult<()> {
     db.execute_unprepared("SELECT 1").await.map(|_| ()).map_err(AppError::from)
 }
 
+/// Refresh the planner's statistics of `tables` on PostgreSQL (nothing on SQLite). A bulk load
+/// calls it as the tables grow: planned with the statistics of an empty table, a lookup of 2,000
+/// keys scans the whole table once per key instead of probing its index.
+pub async fn analyze(db: &impl ConnectionTrait, tables: &[&str]) -> AppResult<()> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        db.execute_unprepared(&format!("ANALYZE {}", tables.join(", "))).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #[tokio::test]

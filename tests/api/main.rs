@@ -20,6 +20,7 @@ mod server;
 mod shapes;
 mod standard_webhooks;
 mod subscriptions;
+mod tools;
 mod tree_properties;
 mod users;
 mod v3;

@@ -22,7 +22,7 @@ pub use nodes::{MAX_LEADERS, NodeInput, NodePatch, PathStep};
 // The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
 pub(crate) use members::{add_members_in, remove_members_in};
 pub(crate) use nodes::{add_node_in, delete_node_in, move_node_in, update_node_in};
-pub(crate) use orgs::create_org_in;
+pub(crate) use orgs::{create_org_in, create_org_with_root_in};
 
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
 /// every tree walk and nested answer small.

@@ -100,7 +100,7 @@ impl OrgService {
     }
 
     /// Ids of the orgs of the pool (for the export of everything).
-    pub(super) async fn org_ids(&self, pool: &PoolId) -> AppResult<Vec<String>> {
+    pub async fn org_ids(&self, pool: &PoolId) -> AppResult<Vec<String>> {
         Ok(org::Entity::find()
             .select_only()
             .column(org::Column::Id)

@@ -377,17 +377,45 @@ pub fn batch_ids(field: &str, ids: &[String]) -> AppResult<Vec<String>> {
 
 /// The users of `ids` (distinct) in the pool, ordered by id; an error naming those that are not.
 pub async fn existing(db: &impl sea_orm::ConnectionTrait, pool: &PoolId, ids: &[String]) -> AppResult<Vec<user::Model>> {
-    let found = user::Entity::find()
-        .filter(user::Column::UserPoolId.eq(pool.as_str()))
+    // By id alone, the pool checked on the rows: with the pool in the WHERE clause, SQLite walks
+    // the pool's (pool, username) index, every user of the pool, instead of the primary key.
+    let mut found = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.to_vec()))
         .order_by_asc(user::Column::Id)
         .all(db)
         .await?;
+    found.retain(|u| u.user_pool_id == pool.as_str());
     if found.len() != ids.len() {
         let missing: Vec<&str> = ids.iter().filter(|id| !found.iter().any(|u| &&u.id == id)).map(String::as_str).collect();
         return Err(AppError::not_found("user", missing.join(", ")));
     }
     Ok(found)
+}
+
+/// A user of an import (`orgraph import`), validated by the rules of a creation: the fields of
+/// `patch`, at least one identifier, custom data. `password_hash` is a hash from an export, kept
+/// verbatim (never a password in clear). Identifiers are checked against the pool when inserted.
+pub fn imported_row(pool: &PoolId, patch: UserPatch, password_hash: Option<String>, now: chrono::DateTime<chrono::Utc>) -> AppResult<user::ActiveModel> {
+    let mut row = new_row(pool, now);
+    let custom = patch.custom_data.clone();
+    apply_patch(&mut row, patch)?;
+    if let Some(custom) = custom {
+        row.custom_data = Set(merge_custom_data(Map::new(), custom)?);
+    }
+    if let Some(hash) = password_hash {
+        let hash = hash.trim();
+        if hash.is_empty() || hash.len() > 512 || hash.chars().any(char::is_control) {
+            return Err(AppError::invalid("passwordHash", "passwordHash must be a hash of 1 to 512 characters"));
+        }
+        row.password_hash = Set(Some(hash.to_string()));
+    }
+    if Identifiers::of(&row).is_empty() {
+        return Err(AppError::InvalidInput {
+            field: None,
+            message: "a user needs at least one of username, email, phone or externalId".into(),
+        });
+    }
+    Ok(row)
 }
 
 /// A new user row with every default set (an active user, gender U, no custom data); bulk

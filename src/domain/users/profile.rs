@@ -67,6 +67,9 @@ macro_rules! define_profile {
             }
         }
 
+        /// The JSON names of the descriptive fields, in their listed order (export columns).
+        pub const PROFILE_FIELDS: &[&str] = &[$($json,)*];
+
         /// Changes to the descriptive fields: `None` keeps a field, `Some(None)` clears it.
         #[derive(Debug, Clone, Default)]
         pub struct ProfilePatch {
@@ -74,6 +77,11 @@ macro_rules! define_profile {
         }
 
         impl ProfilePatch {
+            /// Set every field `value` (given a JSON name) has a value for (an import's row).
+            pub fn from_lookup(mut value: impl FnMut(&str) -> Option<String>) -> Self {
+                ProfilePatch { $( $field: value($json).map(Some), )* }
+            }
+
             /// Validate every change (trimmed, no control characters, at most its length) and set
             /// it on `row`; an empty value clears the field.
             pub fn apply(self, row: &mut user::ActiveModel) -> AppResult<()> {

@@ -1,0 +1,418 @@
+//! Every row of an import checked before anything is written: fields by the domain's rules, and
+//! the rules across rows (ids unique, parents present and no cycle, depth, codes unique within an
+//! org and among org roots, identifiers unique, references to rows of the file, one main
+//! department per user). A file with any bad row is refused whole, each bad row named by where
+//! it is (`nodes.csv:14`, `/users/3`).
+
+use std::collections::{HashMap, HashSet};
+
+use entity::user;
+use sea_orm::ActiveValue;
+use serde_json::{Map, Value};
+
+use super::{Company, MEMBERSHIP_COLUMNS, NODE_COLUMNS, Row, user_columns};
+use crate::{
+    domain::{
+        PoolId,
+        org_tree::{MAX_DEPTH, MAX_LEADERS, NodeInput},
+        users::{UserPatch, imported_row, parse_status, profile::ProfilePatch},
+        validate,
+    },
+};
+
+/// A bad row: where, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub at: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.at, self.message)
+    }
+}
+
+/// A node to import; `parent` and `leaders` index the plan's nodes and users.
+#[derive(Debug, Clone)]
+pub struct NodePlan {
+    pub at: String,
+    pub key: String,
+    pub parent: Option<usize>,
+    pub input: NodeInput,
+    pub leaders: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserPlan {
+    pub at: String,
+    pub key: String,
+    pub row: user::ActiveModel,
+}
+
+#[derive(Debug, Clone)]
+pub struct MemberPlan {
+    pub at: String,
+    pub node: usize,
+    pub user: usize,
+    pub leader: bool,
+    pub main: bool,
+}
+
+/// A checked company: nodes parents first (breadth first), memberships grouped by node.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub nodes: Vec<NodePlan>,
+    pub users: Vec<UserPlan>,
+    pub memberships: Vec<MemberPlan>,
+}
+
+impl Plan {
+    pub fn rows(&self) -> usize {
+        self.nodes.len() + self.users.len() + self.memberships.len()
+    }
+
+    /// Check every row; all the refusals (at most `max_refusals`) when any is bad.
+    pub fn new(pool: &PoolId, company: Company, max_refusals: usize) -> Result<Plan, Vec<Refusal>> {
+        let mut bad = Refusals { list: Vec::new(), max: max_refusals.max(1) };
+        let users = users(pool, company.users, &mut bad);
+        let user_index: HashMap<&str, usize> = users.iter().enumerate().map(|(i, u)| (u.key.as_str(), i)).collect();
+        let nodes = nodes(company.nodes, &user_index, &mut bad);
+        let node_index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
+        let mut memberships = memberships(company.memberships, &node_index, &user_index, &mut bad);
+        if !bad.list.is_empty() {
+            return Err(bad.list);
+        }
+        memberships.sort_by_key(|m| m.node);
+        Ok(Plan { nodes, users, memberships })
+    }
+}
+
+struct Refusals {
+    list: Vec<Refusal>,
+    max: usize,
+}
+
+impl Refusals {
+    fn add(&mut self, at: &str, message: impl Into<String>) {
+        if self.list.len() < self.max {
+            self.list.push(Refusal { at: at.to_string(), message: message.into() });
+        }
+    }
+}
+
+/// Typed reads of a row's fields. A file gives strings (CSV) or JSON values; both are accepted.
+impl Row {
+    fn unknown(&self, columns: &[&str]) -> Option<String> {
+        let unknown: Vec<&str> = self.fields.keys().map(String::as_str).filter(|k| !columns.contains(k)).collect();
+        (!unknown.is_empty()).then(|| format!("unknown column(s) {} (expected some of: {})", unknown.join(", "), columns.join(", ")))
+    }
+
+    /// A text; empty and null are absent.
+    fn text(&self, name: &str) -> Option<String> {
+        match self.fields.get(name)? {
+            Value::Null => None,
+            Value::String(s) if s.trim().is_empty() => None,
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    fn flag(&self, name: &str) -> Result<Option<bool>, String> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "" => Ok(None),
+                "true" | "1" | "yes" => Ok(Some(true)),
+                "false" | "0" | "no" => Ok(Some(false)),
+                _ => Err(format!("{name} must be true or false, got {s:?}")),
+            },
+            Some(other) => Err(format!("{name} must be true or false, got {other}")),
+        }
+    }
+
+    fn integer(&self, name: &str) -> Result<Option<i64>, String> {
+        match self.text(name) {
+            None => Ok(None),
+            Some(s) => s.trim().parse().map(Some).map_err(|_| format!("{name} must be an integer, got {s:?}")),
+        }
+    }
+
+    /// A JSON value given as such, or as JSON text (CSV).
+    fn json(&self, name: &str) -> Result<Option<Value>, String> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => serde_json::from_str(s).map(Some).map_err(|e| format!("{name} is not valid JSON: {e}")),
+            Some(v) => Ok(Some(v.clone())),
+        }
+    }
+
+    /// A list of ids: a JSON array, or (CSV) ids separated by spaces.
+    fn ids(&self, name: &str) -> Result<Vec<String>, String> {
+        match self.fields.get(name) {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(s.split_whitespace().map(str::to_string).collect()),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|v| v.as_str().map(str::to_string).ok_or_else(|| format!("{name} must be a list of ids")))
+                .collect(),
+            Some(_) => Err(format!("{name} must be a list of ids")),
+        }
+    }
+
+    /// The file's own id of the row, which other rows refer to.
+    fn key(&self, name: &str) -> Result<String, String> {
+        let key = self.text(name).ok_or_else(|| format!("{name} is missing"))?;
+        validate::required_text(name, &key, validate::MAX_TEXT).map_err(|e| e.to_string())
+    }
+}
+
+fn users(pool: &PoolId, rows: Vec<Row>, bad: &mut Refusals) -> Vec<UserPlan> {
+    let columns = user_columns();
+    let now = chrono::Utc::now();
+    let mut out: Vec<UserPlan> = Vec::with_capacity(rows.len());
+    let mut keys: HashSet<String> = HashSet::new();
+    // Each identifier, to the row that has it: identifiers are unique within a pool.
+    let mut taken: HashMap<(&'static str, String), String> = HashMap::new();
+    for row in rows {
+        match user(pool, &row, &columns, now) {
+            Err(why) => bad.add(&row.at, why),
+            Ok(plan) => {
+                if !keys.insert(plan.key.clone()) {
+                    bad.add(&row.at, format!("id {:?} appears twice", plan.key));
+                    continue;
+                }
+                let mut clash = None;
+                for (field, value) in identifiers(&plan.row) {
+                    if let Some(first) = taken.get(&(field, value.clone())) {
+                        clash = Some(format!("{field} {value:?} is also the {field} of the user at {first}"));
+                        break;
+                    }
+                    taken.insert((field, value), row.at.clone());
+                }
+                match clash {
+                    Some(why) => bad.add(&row.at, why),
+                    None => out.push(plan),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The identifiers of a checked row, by field name.
+pub(super) fn identifiers(row: &user::ActiveModel) -> Vec<(&'static str, String)> {
+    let value = |v: &ActiveValue<Option<String>>| match v {
+        ActiveValue::Set(Some(s)) | ActiveValue::Unchanged(Some(s)) => Some(s.clone()),
+        _ => None,
+    };
+    [("username", &row.username), ("email", &row.email), ("phone", &row.phone), ("externalId", &row.external_id)]
+        .into_iter()
+        .filter_map(|(f, v)| value(v).map(|v| (f, v)))
+        .collect()
+}
+
+fn user(pool: &PoolId, row: &Row, columns: &[&str], now: chrono::DateTime<chrono::Utc>) -> Result<UserPlan, String> {
+    if let Some(why) = row.unknown(columns) {
+        return Err(why);
+    }
+    let key = row.key("id")?;
+    let text = |name: &str| row.text(name).map(Some);
+    let custom_data = match row.json("customData")? {
+        None => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => return Err("customData must be a JSON object".into()),
+    };
+    let register_source = match row.json("registerSource")? {
+        None => None,
+        Some(Value::Array(items)) => Some(items.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect()),
+        Some(_) => return Err("registerSource must be a JSON array of strings".into()),
+    };
+    let logins_count = row.integer("loginsCount")?.map(|n| i32::try_from(n).map_err(|_| "loginsCount is too large".to_string())).transpose()?;
+    let patch = UserPatch {
+        username: text("username"),
+        email: text("email"),
+        phone: text("phone"),
+        external_id: text("externalId"),
+        email_verified: row.flag("emailVerified")?,
+        phone_verified: row.flag("phoneVerified")?,
+        password: None,
+        profile: ProfilePatch::from_lookup(|name| row.text(name)),
+        gender: row.text("gender"),
+        status: row.text("status").map(|s| parse_status("status", &s)).transpose().map_err(|e| e.to_string())?,
+        register_source,
+        logins_count,
+        last_login: text("lastLogin"),
+        signed_up: text("signedUp"),
+        blocked: row.flag("blocked")?,
+        custom_data,
+    };
+    let mut user = imported_row(pool, patch, row.text("passwordHash"), now).map_err(|e| e.to_string())?;
+    let time = |name: &str| row.text(name).map(|v| validate::timestamp(name, &v)).transpose().map(Option::flatten).map_err(|e| e.to_string());
+    let created = time("createdAt")?;
+    if let Some(t) = created {
+        user.created_at = ActiveValue::Set(t);
+    }
+    if let Some(t) = time("updatedAt")?.or(created) {
+        user.updated_at = ActiveValue::Set(t);
+    }
+    Ok(UserPlan { at: row.at.clone(), key, row: user })
+}
+
+fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<NodePlan> {
+    struct Read {
+        at: String,
+        key: String,
+        parent: Option<String>,
+        input: NodeInput,
+        leaders: Vec<usize>,
+    }
+    let mut read: Vec<Read> = Vec::with_capacity(rows.len());
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for row in rows {
+        let parsed = (|| -> Result<Read, String> {
+            if let Some(why) = row.unknown(NODE_COLUMNS) {
+                return Err(why);
+            }
+            let key = row.key("id")?;
+            let name = row.text("name").ok_or("name is missing")?;
+            let input = NodeInput::new(&name, row.text("code").as_deref(), row.text("description").as_deref(), row.integer("order")?,
+                row.text("nameI18n").as_deref(), row.text("descriptionI18n").as_deref())
+                .map_err(|e| e.to_string())?;
+            let leader_keys = row.ids("leaderUserIds")?;
+            if leader_keys.len() > MAX_LEADERS {
+                return Err(format!("a department has at most {MAX_LEADERS} leaders"));
+            }
+            let mut leaders = Vec::new();
+            for k in &leader_keys {
+                let u = users.get(k.as_str()).ok_or_else(|| format!("leader {k:?} is not a user of the file"))?;
+                if !leaders.contains(u) {
+                    leaders.push(*u);
+                }
+            }
+            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders })
+        })();
+        match parsed {
+            Err(why) => bad.add(&row.at, why),
+            Ok(r) if index.contains_key(&r.key) => bad.add(&r.at, format!("id {:?} appears twice", r.key)),
+            Ok(r) => {
+                index.insert(r.key.clone(), read.len());
+                read.push(r);
+            }
+        }
+    }
+    // Parents first: walk down from the roots; what is not reached hangs on a missing parent or
+    // is on a cycle.
+    let mut children: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut level: Vec<usize> = Vec::new();
+    for (i, r) in read.iter().enumerate() {
+        match &r.parent {
+            None => level.push(i),
+            Some(p) => match index.get(p) {
+                Some(&pi) => children.entry(pi).or_default().push(i),
+                None => bad.add(&r.at, format!("parentId {p:?} is not a node of the file")),
+            },
+        }
+    }
+    let mut order: Vec<(usize, usize)> = Vec::with_capacity(read.len()); // (row, root)
+    let mut root_of: Vec<usize> = vec![usize::MAX; read.len()];
+    let mut root_codes: HashMap<String, String> = HashMap::new();
+    for &r in &level {
+        root_of[r] = r;
+        if let Some(code) = &read[r].input.code
+            && let Some(first) = root_codes.insert(code.clone(), read[r].at.clone())
+        {
+            bad.add(&read[r].at, format!("code {code:?} is also the code of the organization at {first}"));
+        }
+    }
+    let mut depth = 0;
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for &i in &level {
+            if depth > MAX_DEPTH {
+                bad.add(&read[i].at, format!("the tree is deeper than {MAX_DEPTH} levels"));
+                continue;
+            }
+            order.push((i, root_of[i]));
+            for &c in children.get(&i).map(Vec::as_slice).unwrap_or_default() {
+                root_of[c] = root_of[i];
+                next.push(c);
+            }
+        }
+        level = next;
+        depth += 1;
+    }
+    let reached: HashSet<usize> = order.iter().map(|(i, _)| *i).collect();
+    for (i, r) in read.iter().enumerate() {
+        if !reached.contains(&i) && r.parent.as_ref().is_some_and(|p| index.contains_key(p)) {
+            bad.add(&r.at, "the node never reaches a root: its parentId chain is a cycle, or passes a refused node");
+        }
+    }
+    // Codes are unique within an org.
+    let mut codes: HashMap<(usize, String), String> = HashMap::new();
+    for &(i, root) in &order {
+        if let Some(code) = &read[i].input.code
+            && let Some(first) = codes.insert((root, code.clone()), read[i].at.clone())
+        {
+            bad.add(&read[i].at, format!("code {code:?} is also the code of the node at {first} in the same organization"));
+        }
+    }
+    let position: HashMap<usize, usize> = order.iter().enumerate().map(|(pos, (i, _))| (*i, pos)).collect();
+    let mut slots: Vec<Option<Read>> = read.into_iter().map(Some).collect();
+    order
+        .iter()
+        .filter_map(|&(i, _)| {
+            let r = slots[i].take()?;
+            let parent = r.parent.as_ref().and_then(|p| index.get(p)).and_then(|pi| position.get(pi)).copied();
+            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders })
+        })
+        .collect()
+}
+
+fn memberships(rows: Vec<Row>, nodes: &HashMap<&str, usize>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<MemberPlan> {
+    let mut out = Vec::with_capacity(rows.len());
+    let mut pairs: HashMap<(usize, usize), String> = HashMap::new();
+    let mut mains: HashMap<usize, String> = HashMap::new();
+    for row in rows {
+        let parsed = (|| -> Result<MemberPlan, String> {
+            if let Some(why) = row.unknown(MEMBERSHIP_COLUMNS) {
+                return Err(why);
+            }
+            let node_key = row.key("nodeId")?;
+            let user_key = row.key("userId")?;
+            let node = *nodes.get(node_key.as_str()).ok_or_else(|| format!("nodeId {node_key:?} is not a node of the file"))?;
+            let user = *users.get(user_key.as_str()).ok_or_else(|| format!("userId {user_key:?} is not a user of the file"))?;
+            Ok(MemberPlan {
+                at: row.at.clone(),
+                node,
+                user,
+                leader: row.flag("isLeader")?.unwrap_or(false),
+                main: row.flag("isMainDepartment")?.unwrap_or(false),
+            })
+        })();
+        match parsed {
+            Err(why) => bad.add(&row.at, why),
+            Ok(m) => {
+                if let Some(first) = pairs.insert((m.node, m.user), m.at.clone()) {
+                    bad.add(&m.at, format!("the same membership as at {first}"));
+                    continue;
+                }
+                if m.main
+                    && let Some(first) = mains.insert(m.user, m.at.clone())
+                {
+                    bad.add(&m.at, format!("the user's main department is already given at {first}"));
+                    continue;
+                }
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
+/// A row's fields as a JSON object (export).
+pub(super) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
+    pairs.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.to_string(), v)).collect()
+}

@@ -1,0 +1,158 @@
+//! The files of `orgraph import` and `orgraph export`: one JSON document, or a folder of three
+//! CSV files, holding the same rows (`domain::company`).
+//!
+//! JSON: `{"format": "orgraph-company", "version": 1, "nodes": [...], "users": [...],
+//! "memberships": [...]}`, one row per line; a row is an object of the columns. A row is named
+//! by its JSON pointer (`/users/12`).
+//! CSV: `nodes.csv`, `users.csv`, `memberships.csv` (UTF-8, a header line of column names, in
+//! any order; a missing file is an empty table). Lists (`leaderUserIds`) are ids separated by
+//! spaces; JSON values (`customData`, `registerSource`) are JSON text. A row is named by its
+//! file and line (`users.csv:13`).
+
+use std::{
+    io::{BufWriter, Write},
+    path::Path,
+};
+
+use anyhow::{Context, bail};
+use clap::ValueEnum;
+use serde_json::Value;
+
+use crate::domain::company::{Company, MEMBERSHIP_COLUMNS, NODE_COLUMNS, Row, user_columns};
+
+pub const FORMAT_NAME: &str = "orgraph-company";
+pub const FORMAT_VERSION: u64 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// The format `path` has: a folder (or a path without an extension) is CSV, else JSON.
+    pub fn of(path: &Path, given: Option<Format>) -> Format {
+        given.unwrap_or(if path.is_dir() || path.extension().is_none() { Format::Csv } else { Format::Json })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Json => "JSON",
+            Format::Csv => "CSV",
+        }
+    }
+}
+
+const TABLES: [&str; 3] = ["nodes", "users", "memberships"];
+
+pub fn read(path: &Path, format: Format) -> anyhow::Result<Company> {
+    match format {
+        Format::Json => read_json(path),
+        Format::Csv => Ok(Company {
+            nodes: read_csv(&path.join("nodes.csv"))?,
+            users: read_csv(&path.join("users.csv"))?,
+            memberships: read_csv(&path.join("memberships.csv"))?,
+        }),
+    }
+}
+
+fn read_json(path: &Path) -> anyhow::Result<Company> {
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let doc: Value = serde_json::from_reader(std::io::BufReader::new(file)).with_context(|| format!("{} is not valid JSON", path.display()))?;
+    let Value::Object(mut doc) = doc else { bail!("{}: the document must be a JSON object", path.display()) };
+    if let Some(v) = doc.get("version").and_then(Value::as_u64)
+        && v > FORMAT_VERSION
+    {
+        bail!("{}: version {v} is newer than this orgraph reads ({FORMAT_VERSION})", path.display());
+    }
+    let mut tables = TABLES.map(|_| Vec::new());
+    for (slot, name) in tables.iter_mut().zip(TABLES) {
+        let rows = match doc.remove(name) {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(rows)) => rows,
+            Some(_) => bail!("/{name}: must be an array of rows"),
+        };
+        for (i, row) in rows.into_iter().enumerate() {
+            let at = format!("/{name}/{i}");
+            let Value::Object(fields) = row else { bail!("{at}: a row must be a JSON object") };
+            slot.push(Row { at, fields });
+        }
+    }
+    let [nodes, users, memberships] = tables;
+    Ok(Company { nodes, users, memberships })
+}
+
+fn read_csv(path: &Path) -> anyhow::Result<Vec<Row>> {
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+    let mut reader = csv::ReaderBuilder::new().from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let headers: Vec<String> = reader.headers().with_context(|| format!("{name}: cannot read the header line"))?.iter().map(|h| h.trim().to_string()).collect();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line()).unwrap_or(0);
+            anyhow::anyhow!("{name}:{line}: {e}")
+        })?;
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        let fields = headers
+            .iter()
+            .zip(record.iter())
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(h, v)| (h.clone(), Value::from(v)))
+            .collect();
+        rows.push(Row { at: format!("{name}:{line}"), fields });
+    }
+    Ok(rows)
+}
+
+pub fn write(company: &Company, path: &Path, format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => write_json(company, path),
+        Format::Csv => {
+            std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let users = user_columns();
+            write_csv(&company.nodes, NODE_COLUMNS, &path.join("nodes.csv"))?;
+            write_csv(&company.users, &users, &path.join("users.csv"))?;
+            write_csv(&company.memberships, MEMBERSHIP_COLUMNS, &path.join("memberships.csv"))
+        }
+    }
+}
+
+fn write_json(company: &Company, path: &Path) -> anyhow::Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = BufWriter::new(file);
+    write!(out, "{{\"format\": \"{FORMAT_NAME}\", \"version\": {FORMAT_VERSION}")?;
+    for (name, rows) in TABLES.iter().zip([&company.nodes, &company.users, &company.memberships]) {
+        write!(out, ",\n\"{name}\": [")?;
+        for (i, row) in rows.iter().enumerate() {
+            out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut out, &row.fields)?;
+        }
+        write!(out, "{}]", if rows.is_empty() { "" } else { "\n" })?;
+    }
+    writeln!(out, "}}")?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_csv(rows: &[Row], columns: &[&str], path: &Path) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_path(path).with_context(|| format!("cannot create {}", path.display()))?;
+    w.write_record(columns)?;
+    for row in rows {
+        w.write_record(columns.iter().map(|c| cell(c, row.fields.get(*c))))?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn cell(column: &str, v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        // Lists of ids are written separated by spaces; other JSON values as JSON text.
+        Some(Value::Array(items)) if column == "leaderUserIds" => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "),
+        Some(other) => other.to_string(),
+    }
+}

@@ -1,0 +1,84 @@
+//! Operator tools of the command line: `orgraph import`, `orgraph export` (files of a whole
+//! company, `files`; the rules and writes are `domain::company`'s) and `orgraph doctor`.
+
+pub mod doctor;
+pub mod files;
+
+use std::{path::Path, time::Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::{
+    domain::company::{CompanyService, ImportOptions, Plan, Progress, Summary},
+    state::AppState,
+};
+use files::Format;
+
+/// Most refusals printed for one file.
+const MAX_REFUSALS: usize = 100;
+
+fn company(state: &AppState) -> CompanyService {
+    CompanyService::new(state.writer.clone(), state.orgs.clone())
+}
+
+/// `orgraph export`: write the pool's company to `path`.
+pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Format>, with_password_hashes: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let pool = state.pools.named(pool).await?;
+    let format = format.unwrap_or(if path.extension().is_some() { Format::Json } else { Format::Csv });
+    let company = company(state).export(&pool, with_password_hashes).await?;
+    files::write(&company, path, format)?;
+    eprintln!(
+        "exported {} departments, {} users, {} memberships to {} ({}) in {:.1} s",
+        company.nodes.len(), company.users.len(), company.memberships.len(), path.display(), format.name(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `orgraph import`: check every row of `path`, then write them in batches. Any bad row refuses
+/// the whole file before anything is written.
+pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Format>, options: ImportOptions) -> anyhow::Result<Summary> {
+    let started = Instant::now();
+    let pool = state.pools.named(pool).await?;
+    let format = Format::of(path, format);
+    let file = files::read(path, format)?;
+    let rows = file.rows();
+    let plan = match Plan::new(&pool, file, MAX_REFUSALS) {
+        Ok(plan) => plan,
+        Err(refusals) => {
+            for r in &refusals {
+                eprintln!("refused {r}");
+            }
+            let more = if refusals.len() >= MAX_REFUSALS { " (only the first ones are listed)" } else { "" };
+            anyhow::bail!("{} of {rows} rows refused{more}; nothing was written", refusals.len());
+        }
+    };
+    let bar = ProgressBar::new(plan.rows() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {human_pos}/{human_len} rows, {per_sec}, {eta} left")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let result = company(state).import(&pool, &plan, options, &Bar(bar.clone())).await;
+    bar.finish_and_clear();
+    let summary = result.map_err(|e| anyhow::anyhow!("{e}; the batches written before stay, run the import again to finish it"))?;
+    let (c, s) = (summary.created, summary.skipped);
+    eprintln!(
+        "imported {} ({}) in {:.1} s: created {} departments, {} users, {} memberships; skipped (already there) {} departments, {} users, {} memberships; refused 0",
+        path.display(), format.name(), started.elapsed().as_secs_f64(), c.nodes, c.users, c.memberships, s.nodes, s.users, s.memberships,
+    );
+    if summary.stopped_early {
+        eprintln!("stopped at --limit after {} rows: run the same import again to go on", c.total() + s.total());
+    }
+    Ok(summary)
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, phase: &'static str, rows: usize) {
+        self.0.set_message(phase);
+        self.0.inc(rows as u64);
+    }
+}
