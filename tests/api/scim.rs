@@ -258,7 +258,7 @@ async fn provisioning_with_scim2_client_as_okta_and_entra_do() {
     let r = step("groups").await;
     let group_ids = r["groups"].clone();
     let groups = graphql_groups(&c).await;
-    let expect = |range: std::ops::Range<usize>| sorted(&ids[range].to_vec());
+    let expect = |range: std::ops::Range<usize>| sorted(&ids[range]);
     assert_eq!(groups["Engineering"], (String::from("SCIM"), expect(0..10)));
     assert_eq!(groups["Sales"], (String::from("SCIM"), expect(10..20)));
     assert_eq!(groups["Platform"], (String::from("Engineering"), expect(20..25)));

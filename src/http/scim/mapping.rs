@@ -437,7 +437,7 @@ fn user_field(path: &str) -> Option<UserField> {
     let ent = format!("{}:", ENTERPRISE_USER.to_ascii_lowercase());
     if let Some(attr) = p.strip_prefix(&ent) {
         if let Some(key) = ENTERPRISE_KEYS.iter().find(|k| k.eq_ignore_ascii_case(attr)) {
-            return Some(UserField::Custom(*key));
+            return Some(UserField::Custom(key));
         }
         return matches!(attr, "manager" | "manager.value").then_some(UserField::Custom(MANAGER_KEY));
     }
