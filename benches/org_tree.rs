@@ -253,12 +253,13 @@ fn report_max(label: &str, times: &mut [Duration]) {
     println!("{label}: {} runs, p50 {:.1} ms, max {:.1} ms", times.len(), ms(p50), times.last().map_or(0.0, |d| ms(*d)));
 }
 
-/// The size of the benchmark's database: PostgreSQL's, or the SQLite file with its WAL.
+/// The size of the benchmark's database: PostgreSQL's, or the SQLite file (WAL checkpointed).
 async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDir) -> anyhow::Result<u64> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         let row = db.query_one_raw(Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT pg_database_size(current_database()) AS b")).await?;
         return Ok(row.map(|r| r.try_get::<i64>("", "b")).transpose()?.unwrap_or(0) as u64);
     }
+    db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
     let mut bytes = 0;
     for entry in std::fs::read_dir(tmp.path())? {
         bytes += entry?.metadata()?.len();
