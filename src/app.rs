@@ -9,7 +9,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{graphql, http, state::AppState};
 
 /// The tasks a serving instance runs beside requests: the webhook delivery worker, on
-/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer. Owned here and stopped with [`stop`].
+/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer. Owned here
+/// and stopped with [`stop`].
 ///
 /// [`stop`]: Background::stop
 pub struct Background {
