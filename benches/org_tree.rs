@@ -15,7 +15,8 @@
 //! Knobs: BENCH_NODES (10000), BENCH_USERS (200000), BENCH_SECONDS (10 per read scenario),
 //! BENCH_CONCURRENCY (8), BENCH_MOVES (10), BENCH_MOVE_NODES (nodes / 100: the size of the moved
 //! subtree), BENCH_ORG_SELECTION (the node fields of scenario 4), BENCH_KEEP_DB (1: keep the
-//! database and print its URL, e.g. to EXPLAIN a statement on it).
+//! database and print its URL, e.g. to EXPLAIN a statement on it), BENCH_ONLY_MOVES (1: skip the
+//! read scenarios).
 
 use std::{
     collections::HashMap,
@@ -67,6 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let moves = env_num("BENCH_MOVES", 10);
     let move_nodes = env_num("BENCH_MOVE_NODES", nodes / 100);
     let keep_db = env_num("BENCH_KEEP_DB", 0) == 1;
+    let reads = env_num("BENCH_ONLY_MOVES", 0) != 1;
 
     // A fresh database: a SQLite file, or a new PostgreSQL database next to DATABASE_URL's.
     let tmp = tempfile::tempdir()?;
@@ -108,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Bare SQL of the members page, on the same connection pool the server uses.
     let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true };
-    for (label, node) in [("root", &ds.root), ("mid", &ds.mid)] {
+    for (label, node) in [("root", &ds.root), ("mid", &ds.mid)].into_iter().filter(|_| reads) {
         let sql = member_page_sql(q);
         let mut times = Vec::new();
         for _ in 0..500 {
@@ -122,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
-    for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users)] {
+    for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users)].into_iter().filter(|_| reads) {
         let body = json!({ "query": members, "variables": { "id": node } });
         let check = move |v: &serde_json::Value| v["data"]["nodeById"]["users"]["totalCount"].as_i64() == Some(expect);
         load(&client, &base, &token, &format!("nodeById+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
@@ -132,10 +134,12 @@ async fn main() -> anyhow::Result<()> {
     let org_q = format!("query($id: String!) {{ org(id: $id) {{ id nodes {{ {selection} }} }} }}");
     let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
     let n = nodes;
-    load(&client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
-        v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
-    })
-    .await?;
+    if reads {
+        load(&client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
+            v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
+        })
+        .await?;
+    }
 
     // moveNode of the 1% subtree, back and forth between its parent and a node as deep
     // elsewhere, while a reader and a writer measure how long they wait meanwhile.
