@@ -2,7 +2,9 @@
 //! memberships), starts the real server on a loopback port, and measures over HTTP:
 //!   1. nodeById { users(page 1, limit 10, includeChildrenNodes: true) } at the root;
 //!   2. the same at a mid-level node (~2% of the users);
-//!   3. moveNode of a ~1,000-node subtree (back and forth);
+//!   3. moveNode of a subtree of ~1% of the nodes, back and forth between its parent and a node
+//!      as deep in another branch (so every move leaves and joins as many ancestors), while one
+//!      client reads a leaf's member page and another renames a leaf, back to back;
 //!   4. org(id) listing all nodes;
 //!
 //! and, in the same run, the bare SQL statement behind the members page.
@@ -11,7 +13,10 @@
 //!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench org_tree
 //!
 //! Knobs: BENCH_NODES (10000), BENCH_USERS (200000), BENCH_SECONDS (10 per read scenario),
-//! BENCH_CONCURRENCY (8), BENCH_MOVES (10), BENCH_ORG_SELECTION (the node fields of scenario 4).
+//! BENCH_CONCURRENCY (8), BENCH_MOVES (10), BENCH_MOVE_NODES (nodes / 100: the size of the moved
+//! subtree), BENCH_ORG_SELECTION (the node fields of scenario 4), BENCH_KEEP_DB (1: keep the
+//! database and print its URL, e.g. to EXPLAIN a statement on it), BENCH_ONLY_MOVES (1: skip the
+//! read scenarios).
 
 use std::{
     collections::HashMap,
@@ -46,7 +51,12 @@ struct Dataset {
     mid_users: i64,
     move_node: String,
     move_size: usize,
+    move_users: i64,
+    /// Ancestors a move leaves (as many as it joins).
+    move_leaves: usize,
     move_targets: (String, String),
+    leaf: String,
+    leaf_members: i64,
 }
 
 #[tokio::main]
@@ -56,6 +66,9 @@ async fn main() -> anyhow::Result<()> {
     let seconds = env_num("BENCH_SECONDS", 10) as u64;
     let concurrency = env_num("BENCH_CONCURRENCY", 8);
     let moves = env_num("BENCH_MOVES", 10);
+    let move_nodes = env_num("BENCH_MOVE_NODES", nodes / 100);
+    let keep_db = env_num("BENCH_KEEP_DB", 0) == 1;
+    let reads = env_num("BENCH_ONLY_MOVES", 0) != 1;
 
     // A fresh database: a SQLite file, or a new PostgreSQL database next to DATABASE_URL's.
     let tmp = tempfile::tempdir()?;
@@ -81,9 +94,10 @@ async fn main() -> anyhow::Result<()> {
     let pool = state.pools.authenticate("benchpool", "bench-secret-0123456789", None).await?;
 
     let t = Instant::now();
-    let ds = generate(&state, &pool, nodes, users).await?;
+    let ds = generate(&state, &pool, nodes, users, move_nodes).await?;
     println!("backend: {backend}");
     println!("dataset: {nodes} nodes, {users} users, generated in {:.1} s", t.elapsed().as_secs_f64());
+    println!("database size: {:.0} MB", database_bytes(&state.db, &tmp).await? as f64 / 1e6);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -100,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
     // Bare SQL of the members page, on the same connection pool the server uses: the reference
     // the pages below are compared with.
     let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true };
-    for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| run("sql")) {
+    for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| reads && run("sql")) {
         let sql = member_page_sql(q);
         let mut times = Vec::new();
         for _ in 0..500 {
@@ -115,7 +129,7 @@ async fn main() -> anyhow::Result<()> {
 
     let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
     for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users), ("leaf", &leaf, leaf_members)] {
-        if !run(label) {
+        if !reads || !run(label) {
             continue;
         }
         let body = json!({ "query": members, "variables": { "id": node } });
@@ -127,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
     let org_q = format!("query($id: String!) {{ org(id: $id) {{ id nodes {{ {selection} }} }} }}");
     let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
     let n = nodes;
-    if run("org") {
+    if reads && run("org") {
         let rss = PeakRss::reset();
         load(&meter, &client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
             v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
@@ -136,8 +150,30 @@ async fn main() -> anyhow::Result<()> {
         rss.report("org(id) listing");
     }
 
-    // moveNode of the ~1,000-node subtree, alternating between two parents.
+    // moveNode of the 1% subtree, back and forth between its parent and a node as deep
+    // elsewhere, while a reader and a writer measure how long they wait meanwhile.
     let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id } }";
+    let moving = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let leaf_q = json!({ "query": "query($id: String!) { nodeById(id: $id) { users(page: 1, limit: 10) { totalCount list { id } } } }", "variables": { "id": ds.leaf } });
+    let rename = "mutation($id: String!, $name: String!) { updateNode(id: $id, name: $name) { id } }";
+    let mut sides = Vec::new();
+    for writer in [false, true] {
+        let (client, url, token, moving, leaf, leaf_q, expect) =
+            (client.clone(), format!("{base}/graphql/v2"), token.clone(), moving.clone(), ds.leaf.clone(), leaf_q.clone(), ds.leaf_members);
+        sides.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while moving.load(std::sync::atomic::Ordering::Relaxed) {
+                let body = if writer { json!({ "query": rename, "variables": { "id": leaf, "name": format!("leaf-{}", times.len()) } }) } else { leaf_q.clone() };
+                let t = Instant::now();
+                let v: serde_json::Value = client.post(&url).bearer_auth(&token).json(&body).send().await?.json().await?;
+                times.push(t.elapsed());
+                anyhow::ensure!(v.get("errors").is_none(), "concurrent request failed: {v}");
+                anyhow::ensure!(writer || v["data"]["nodeById"]["users"]["totalCount"].as_i64() == Some(expect), "bad leaf page: {v}");
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Ok::<_, anyhow::Error>(times)
+        }));
+    }
     let mut times = Vec::new();
     for i in 0..moves {
         let target = if i % 2 == 0 { &ds.move_targets.0 } else { &ds.move_targets.1 };
@@ -146,12 +182,24 @@ async fn main() -> anyhow::Result<()> {
         let v: serde_json::Value = client.post(format!("{base}/graphql/v2")).bearer_auth(&token).json(&body).send().await?.json().await?;
         times.push(t.elapsed());
         anyhow::ensure!(v.get("errors").is_none(), "moveNode failed: {v}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    report(&format!("moveNode of a {}-node subtree", ds.move_size), &mut times, None);
+    moving.store(false, std::sync::atomic::Ordering::Relaxed);
+    println!("moves (ms): {}", times.iter().map(|t| format!("{:.0}", t.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(" "));
+    let label = format!("moveNode of a {}-node subtree ({} users, {} ancestors left and {} joined: {} fan-out rows changed)",
+        ds.move_size, ds.move_users, ds.move_leaves, ds.move_leaves, ds.move_users * 2 * ds.move_leaves as i64);
+    report_max(&label, &mut times);
+    for (label, side) in [(format!("meanwhile: leaf member page ({} members)", ds.leaf_members), sides.remove(0)), ("meanwhile: updateNode of a leaf".to_string(), sides.remove(0))] {
+        report_max(&label, &mut side.await??);
+    }
 
     let _ = stop.send(());
     let _ = server.await;
     drop(state);
+    if keep_db {
+        println!("kept database: {}", match &pg_drop { Some((admin, name)) => format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b)), None => tmp.keep().join("bench.db").display().to_string() });
+        return Ok(());
+    }
     if let Some((admin, name)) = pg_drop {
         let conn = Database::connect(&admin).await?;
         conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
@@ -317,9 +365,34 @@ fn status_field(name: &str) -> String {
     status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_string()).unwrap_or_default()
 }
 
+/// Like [`report`], with the maximum.
+fn report_max(label: &str, times: &mut [Duration]) {
+    if times.is_empty() {
+        return;
+    }
+    times.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let p50 = times[(times.len() - 1) / 2];
+    println!("{label}: {} runs, p50 {:.1} ms, max {:.1} ms", times.len(), ms(p50), times.last().map_or(0.0, |d| ms(*d)));
+}
+
+/// The size of the benchmark's database: PostgreSQL's, or the SQLite file (WAL checkpointed).
+async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDir) -> anyhow::Result<u64> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let row = db.query_one_raw(Statement::from_string(sea_orm::DatabaseBackend::Postgres, "SELECT pg_database_size(current_database()) AS b")).await?;
+        return Ok(row.map(|r| r.try_get::<i64>("", "b")).transpose()?.unwrap_or(0) as u64);
+    }
+    db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?;
+    let mut bytes = 0;
+    for entry in std::fs::read_dir(tmp.path())? {
+        bytes += entry?.metadata()?.len();
+    }
+    Ok(bytes)
+}
+
 /// Seeded data: a tree with fan-out 2 to 12 and depth at most 6; each user in one node, 30% in
 /// a second one.
-async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize) -> anyhow::Result<Dataset> {
+async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize, move_nodes: usize) -> anyhow::Result<Dataset> {
     let mut rng = StdRng::seed_from_u64(42);
     let db = &state.db;
     let org = state.orgs.create_org(pool, "Bench", Some("bench"), None, None).await?;
@@ -468,22 +541,22 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
         .filter(|&i| depth[i] == 2)
         .min_by_key(|&i| (counts[&ids[i]] - target_mid).abs())
         .unwrap_or(1);
-    let mv = (1..n_nodes)
-        .filter(|&i| depth[i] >= 1)
-        .min_by_key(|&i| (subtree_size[i] as i64 - 1000).abs())
-        .unwrap_or(1);
-    // Two depth-1 nodes outside the moved subtree to move it between.
-    let in_subtree = |x: usize| {
-        let mut a = Some(x);
-        while let Some(y) = a {
-            if y == mv {
-                return true;
-            }
-            a = parent_of[y];
+    // The moved subtree: the one closest to `move_nodes` nodes below depth 1, and a target as deep
+    // as its parent in another depth-1 branch.
+    let branch = |mut x: usize| {
+        while depth[x] > 1 {
+            x = parent_of[x].unwrap_or(0);
         }
-        false
+        x
     };
-    let targets: Vec<usize> = (1..n_nodes).filter(|&i| depth[i] == 1 && !in_subtree(i) && Some(i) != parent_of[mv]).take(2).collect();
+    let mv = (1..n_nodes)
+        .filter(|&i| depth[i] >= 2)
+        .min_by_key(|&i| ((subtree_size[i] as i64 - move_nodes as i64).abs(), -depth[i]))
+        .unwrap_or(1);
+    let parent = parent_of[mv].unwrap_or(0);
+    let target = (1..n_nodes).find(|&i| depth[i] == depth[parent] && branch(i) != branch(mv)).unwrap_or(0);
+    let leaf = (1..n_nodes).rev().find(|&i| subtree_size[i] == 1 && branch(i) != branch(mv) && branch(i) != branch(target)).unwrap_or(0);
+    let leaf_members = node::Entity::find_by_id(ids[leaf].clone()).one(db).await?.map_or(0, |n| n.member_count);
     Ok(Dataset {
         org_id: org.id,
         root,
@@ -491,6 +564,10 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
         mid_users: counts[&ids[mid]],
         move_node: ids[mv].clone(),
         move_size: subtree_size[mv],
-        move_targets: (ids[targets[0]].clone(), ids[targets[1]].clone()),
+        move_users: counts[&ids[mv]],
+        move_leaves: depth[parent] as usize,
+        move_targets: (ids[target].clone(), ids[parent].clone()),
+        leaf: ids[leaf].clone(),
+        leaf_members,
     })
 }

@@ -8,8 +8,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{graphql, http, state::AppState};
 
-/// The tasks a serving instance runs beside requests: the webhook delivery worker and, on
-/// PostgreSQL, the relay of other instances' events. Owned here and stopped with [`stop`].
+/// The tasks a serving instance runs beside requests: the webhook delivery worker, on
+/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer. Owned here
+/// and stopped with [`stop`].
 ///
 /// [`stop`]: Background::stop
 pub struct Background {
@@ -37,6 +38,23 @@ impl Background {
             let stop = cancel.clone();
             tasks.spawn(async move {
                 tokio::select! { () = relay => {}, () = stop.cancelled() => {} }
+            });
+        }
+        if state.config.is_sqlite() && !state.config.database_url.contains(":memory:") && !state.config.database_url.contains("mode=memory") {
+            let (db, stop) = (state.db.clone(), cancel.clone());
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(250));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => {
+                            if let Err(e) = crate::storage::checkpoint(&db).await {
+                                tracing::warn!(error = %e, "WAL checkpoint failed");
+                            }
+                        }
+                        () = stop.cancelled() => break,
+                    }
+                }
             });
         }
         Background { cancel, tasks }

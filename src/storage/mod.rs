@@ -44,7 +44,10 @@ pub async fn connect(
                 .foreign_keys(true)
                 .pragma("temp_store", "memory")
                 .pragma("cache_size", "-32768");
-            if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal) }
+            // Checkpoints run in the background (`checkpoint`), not in the commit of whichever
+            // write crosses the WAL threshold: a big write (a subtree move dirties ~20,000 pages)
+            // would otherwise also copy them into the database file before it answers.
+            if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal).pragma("wal_autocheckpoint", "0") }
         });
         options.map_sqlx_sqlite_pool_opts(|pool| pool.after_connect(|conn, _| Box::pin(stable_plans(conn))));
     } else {
@@ -91,6 +94,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
         ..Default::default()
     };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// Copy the SQLite WAL's committed pages into the database file, without waiting for (or
+/// blocking) readers and writers; the background task calls it, as the connections do not.
+pub async fn checkpoint(db: &DatabaseConnection) -> AppResult<()> {
+    db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await.map(|_| ()).map_err(AppError::from)
 }
 
 /// True when the database answers.

@@ -76,18 +76,41 @@ async fn drop_zero_refs(db: &impl ConnectionTrait, ancestors: &str, users: &str,
 
 /// The subtree rooted at `root` stops being below `leave` and starts being below `join` (node
 /// ids; a move passes the ancestors it loses and gains, a deletion only `leave`).
+///
+/// Every statement is driven by the moved users (the fan-out rows of `root`, one index range)
+/// times the changed ancestors, each pair found by a primary-key probe `(ancestor_id, user_id)`:
+/// never by scanning an ancestor's whole fan-out, which grows with the org. The probes are
+/// scalar subqueries so that neither planner can turn them into a scan and hash join.
 pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[String], join: &[String]) -> AppResult<()> {
-    let subtree_users = "IN (SELECT user_id FROM subtree_member WHERE ancestor_id = $1)";
+    if leave.is_empty() && join.is_empty() {
+        return Ok(());
+    }
+    let mut changed = leave.to_vec();
+    changed.extend_from_slice(join);
+    let (mut values, all) = one_then_list(root, &changed);
+    // Counts first, while the rows still say who was there: a joined ancestor gains the moved
+    // users it had no row for, a left one loses those whose every membership below it moves.
+    let existing = "(SELECT z.refs FROM subtree_member z WHERE z.ancestor_id = node.id AND z.user_id = m.user_id)";
+    let gained = format!("(SELECT COUNT(*) FROM subtree_member m WHERE m.ancestor_id = $1 AND {existing} IS NULL)");
+    let lost = format!("(SELECT COUNT(*) FROM subtree_member m WHERE m.ancestor_id = $1 AND m.refs = {existing})");
+    let update_counts = if join.is_empty() {
+        format!("UPDATE node SET subtree_member_count = subtree_member_count - {lost} WHERE id IN ({all})")
+    } else if leave.is_empty() {
+        format!("UPDATE node SET subtree_member_count = subtree_member_count + {gained} WHERE id IN ({all})")
+    } else {
+        let joining = placeholders(2 + changed.len(), join.len());
+        values.extend(strings(join));
+        format!("UPDATE node SET subtree_member_count = subtree_member_count
+                    + CASE WHEN id IN ({joining}) THEN {gained} ELSE -{lost} END
+                 WHERE id IN ({all})")
+    };
+    exec(db, &update_counts, values).await?;
     if !leave.is_empty() {
         let (values, list) = one_then_list(root, leave);
-        // Rows whose refs all come from the subtree disappear: count them off, delete them,
-        // then lower the refs of the rest (so no row is updated only to be deleted).
+        // Rows whose refs all come from the subtree disappear, then the rest lose the moved
+        // refs (so no row is updated only to be deleted).
+        let subtree_users = "IN (SELECT user_id FROM subtree_member WHERE ancestor_id = $1)";
         let moved_refs = "(SELECT m.refs FROM subtree_member m WHERE m.ancestor_id = $1 AND m.user_id = subtree_member.user_id)";
-        exec(db, &format!(
-            "UPDATE node SET subtree_member_count = subtree_member_count - (
-                SELECT COUNT(*) FROM subtree_member z JOIN subtree_member m ON m.ancestor_id = $1 AND m.user_id = z.user_id
-                WHERE z.ancestor_id = node.id AND z.refs = m.refs)
-             WHERE id IN ({list})"), values.clone()).await?;
         exec(db, &format!(
             "DELETE FROM subtree_member WHERE ancestor_id IN ({list}) AND user_id {subtree_users} AND refs = {moved_refs}"), values.clone()).await?;
         exec(db, &format!(
@@ -96,11 +119,6 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
     }
     if !join.is_empty() {
         let (values, list) = one_then_list(root, join);
-        exec(db, &format!(
-            "UPDATE node SET subtree_member_count = subtree_member_count + (
-                SELECT COUNT(*) FROM subtree_member m WHERE m.ancestor_id = $1 AND NOT EXISTS (
-                    SELECT 1 FROM subtree_member e WHERE e.ancestor_id = node.id AND e.user_id = m.user_id))
-             WHERE id IN ({list})"), values.clone()).await?;
         exec(db, &format!(
             "INSERT INTO subtree_member (ancestor_id, user_id, refs, joined_at, user_created_at, user_updated_at)
              SELECT n.id, m.user_id, m.refs, m.joined_at, m.user_created_at, m.user_updated_at

@@ -7,7 +7,7 @@ pub mod fanout;
 pub mod members;
 
 use entity::{node, node_closure};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
 
 use crate::{
     error::AppResult,
@@ -91,8 +91,16 @@ pub async fn relink_subtree(db: &impl ConnectionTrait, node_id: &str, old_ancest
          AND descendant_id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)",
         list = placeholders(2, old_ancestors.len())), values).await?;
     exec(db, include_str!("sql/relink_subtree.sql"), vec![node_id.into(), new_parent.into()]).await?;
-    exec(db, "UPDATE node SET depth = depth + $1 WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $2)",
-        vec![depth_shift.into(), node_id.into()]).await?;
+    if depth_shift != 0 {
+        // The subtree's ids drive the update through the primary key: given `IN (subquery)`,
+        // PostgreSQL hash-joins a scan of every node instead.
+        let subtree = "SELECT descendant_id FROM node_closure WHERE ancestor_id = $2";
+        let sql = match db.get_database_backend() {
+            DatabaseBackend::Postgres => format!("UPDATE node SET depth = depth + $1 WHERE id = ANY(ARRAY({subtree}))"),
+            _ => format!("UPDATE node SET depth = depth + $1 WHERE id IN ({subtree})"),
+        };
+        exec(db, &sql, vec![depth_shift.into(), node_id.into()]).await?;
+    }
     Ok(())
 }
 
