@@ -97,8 +97,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
 }
 
 /// Copy the SQLite WAL's committed pages into the database file, without waiting for (or
-/// blocking) readers and writers; the background task calls it, as the connections do not.
+/// blocking) readers and writers; the background task and bulk imports call it, as the
+/// connections do not. Nothing on PostgreSQL.
 pub async fn checkpoint(db: &DatabaseConnection) -> AppResult<()> {
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return Ok(());
+    }
     db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await.map(|_| ()).map_err(AppError::from)
 }
 

@@ -151,8 +151,9 @@ impl CompanyService {
     }
 }
 
-/// When to refresh the statistics of the tables a phase fills: each time its rows doubled
-/// (a handful of `ANALYZE`s per import, PostgreSQL only).
+/// Upkeep after each batch: on SQLite, checkpoint the WAL (the server's background checkpointer
+/// does not run here, and connections never checkpoint on their own); on PostgreSQL, refresh the
+/// statistics of the tables a phase fills each time its rows doubled (a handful of `ANALYZE`s).
 #[derive(Default)]
 struct Statistics {
     next: usize,
@@ -160,6 +161,7 @@ struct Statistics {
 
 impl Statistics {
     async fn grown(&mut self, db: &sea_orm::DatabaseConnection, tables: &[&str], rows: usize) -> AppResult<()> {
+        storage::checkpoint(db).await?;
         if rows < self.next {
             return Ok(());
         }
