@@ -18,6 +18,9 @@
 //! database and print its URL, e.g. to EXPLAIN a statement on it), BENCH_ONLY_MOVES (1: skip the
 //! read scenarios).
 
+#[path = "common/shape.rs"]
+mod shape;
+
 use std::{
     collections::HashMap,
     sync::Arc,
@@ -400,28 +403,8 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     let now = chrono::Utc::now();
 
     // Tree, breadth first.
-    let mut parent_of: Vec<Option<usize>> = vec![None];
-    let mut depth: Vec<i32> = vec![0];
-    let mut ids: Vec<String> = vec![root.clone()];
-    let mut frontier = vec![0usize];
-    while ids.len() < n_nodes && !frontier.is_empty() {
-        let mut next = Vec::new();
-        for &p in &frontier {
-            if depth[p] >= 6 {
-                continue;
-            }
-            for _ in 0..rng.gen_range(2..=12) {
-                if ids.len() >= n_nodes {
-                    break;
-                }
-                ids.push(orgraph::ids::new_id());
-                parent_of.push(Some(p));
-                depth.push(depth[p] + 1);
-                next.push(ids.len() - 1);
-            }
-        }
-        frontier = next;
-    }
+    let (parent_of, depth) = shape::tree_shape(&mut rng, n_nodes);
+    let ids: Vec<String> = std::iter::once(root.clone()).chain((1..parent_of.len()).map(|_| orgraph::ids::new_id())).collect();
     let n_nodes = ids.len();
     let mut rows = Vec::new();
     let mut closure = Vec::new();

@@ -7,6 +7,9 @@
 //!
 //! Knobs: BENCH_NODES (10000), BENCH_USERS (200000).
 
+#[path = "../benches/common/shape.rs"]
+mod shape;
+
 use std::{
     io::{BufWriter, Write},
     path::Path,
@@ -25,26 +28,7 @@ fn main() -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(42);
 
     // Tree, breadth first (the same draws as the benchmark's generator).
-    let mut parent_of: Vec<Option<usize>> = vec![None];
-    let mut depth: Vec<i32> = vec![0];
-    let mut frontier = vec![0usize];
-    while parent_of.len() < n_nodes && !frontier.is_empty() {
-        let mut next = Vec::new();
-        for &p in &frontier {
-            if depth[p] >= 6 {
-                continue;
-            }
-            for _ in 0..rng.gen_range(2..=12) {
-                if parent_of.len() >= n_nodes {
-                    break;
-                }
-                parent_of.push(Some(p));
-                depth.push(depth[p] + 1);
-                next.push(parent_of.len() - 1);
-            }
-        }
-        frontier = next;
-    }
+    let (parent_of, _) = shape::tree_shape(&mut rng, n_nodes);
     let n_nodes = parent_of.len();
     let node = |i: usize| if i == 0 { "bench".to_string() } else { format!("d{i}") };
     let nodes: Vec<[String; 4]> = (0..n_nodes)
