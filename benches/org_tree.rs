@@ -48,6 +48,8 @@ fn env_num(name: &str, default: usize) -> usize {
 }
 
 struct Dataset {
+    /// Departments generated (the org's nodes, root included).
+    nodes: usize,
     org_id: String,
     root: String,
     mid: String,
@@ -99,7 +101,7 @@ async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let ds = generate(&state, &pool, nodes, users, move_nodes).await?;
     println!("backend: {backend}");
-    println!("dataset: {nodes} nodes, {users} users, generated in {:.1} s", t.elapsed().as_secs_f64());
+    println!("dataset: {} nodes, {users} users, generated in {:.1} s", ds.nodes, t.elapsed().as_secs_f64());
     println!("database size: {:.0} MB", database_bytes(&state.db, &tmp).await? as f64 / 1e6);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -143,7 +145,7 @@ async fn main() -> anyhow::Result<()> {
     let selection = std::env::var("BENCH_ORG_SELECTION").unwrap_or_else(|_| "id name code depth path children".into());
     let org_q = format!("query($id: String!) {{ org(id: $id) {{ id nodes {{ {selection} }} }} }}");
     let body = json!({ "query": org_q, "variables": { "id": ds.org_id } });
-    let n = nodes;
+    let n = ds.nodes;
     if reads && run("org") {
         let rss = PeakRss::reset();
         load(&meter, &client, &base, &token, &format!("org(id) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
@@ -393,7 +395,7 @@ async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDi
     Ok(bytes)
 }
 
-/// Seeded data: a tree with fan-out 2 to 12 and depth at most 6; each user in one node, 30% in
+/// Seeded data: a tree with fan-out 2 to 12 and depth at most 6 (deeper only when six levels cannot hold `n_nodes`, see `common/shape.rs`); each user in one node, 30% in
 /// a second one.
 async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize, move_nodes: usize) -> anyhow::Result<Dataset> {
     let mut rng = StdRng::seed_from_u64(42);
@@ -541,6 +543,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     let leaf = (1..n_nodes).rev().find(|&i| subtree_size[i] == 1 && branch(i) != branch(mv) && branch(i) != branch(target)).unwrap_or(0);
     let leaf_members = node::Entity::find_by_id(ids[leaf].clone()).one(db).await?.map_or(0, |n| n.member_count);
     Ok(Dataset {
+        nodes: n_nodes,
         org_id: org.id,
         root,
         mid: ids[mid].clone(),
