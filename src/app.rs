@@ -40,7 +40,7 @@ impl Background {
                 tokio::select! { () = relay => {}, () = stop.cancelled() => {} }
             });
         }
-        if state.config.is_sqlite() && !state.config.database_url.contains(":memory:") && !state.config.database_url.contains("mode=memory") {
+        if crate::storage::checkpoints_in_background(&state.config.database_url) {
             let (db, stop) = (state.db.clone(), cancel.clone());
             tasks.spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(250));

@@ -33,7 +33,7 @@ pub async fn connect(
         .acquire_timeout(Duration::from_secs(10))
         .max_connections(max_connections.max(1));
     if url.starts_with("sqlite:") {
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = !checkpoints_in_background(url);
         if in_memory {
             options.max_connections(1);
         }
@@ -94,6 +94,13 @@ pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransacti
         ..Default::default()
     };
     Ok(db.begin_with_options(options).await?)
+}
+
+/// True for a SQLite file database: it runs in WAL mode with automatic checkpoints off, so the
+/// server checkpoints it in the background ([`checkpoint`]). False for in-memory SQLite and
+/// PostgreSQL.
+pub fn checkpoints_in_background(url: &str) -> bool {
+    url.starts_with("sqlite:") && !url.contains(":memory:") && !url.contains("mode=memory")
 }
 
 /// Copy the SQLite WAL's committed pages into the database file, without waiting for (or

@@ -84,7 +84,7 @@ impl CompanyService {
             n
         };
 
-        let (mut user_stats, mut node_stats, mut member_stats) = (Statistics::default(), Statistics::default(), Statistics::default());
+        let (mut user_stats, mut node_stats, mut member_stats) = (Upkeep::default(), Upkeep::default(), Upkeep::default());
         let mut user_ids: Vec<String> = Vec::with_capacity(plan.users.len());
         for chunk in plan.users.chunks(batch) {
             let chunk = &chunk[..take(chunk.len(), &mut summary)];
@@ -96,7 +96,7 @@ impl CompanyService {
                 if created { summary.created.users += 1 } else { summary.skipped.users += 1 }
                 user_ids.push(id);
             }
-            user_stats.grown(self.writer.db(), &["users"], user_ids.len()).await?;
+            user_stats.after_batch(self.writer.db(), &["users"], user_ids.len()).await?;
             progress.advance("users", chunk.len());
         }
 
@@ -127,7 +127,7 @@ impl CompanyService {
                 if created { summary.created.nodes += 1 } else { summary.skipped.nodes += 1 }
                 node_ids.push(ids);
             }
-            node_stats.grown(self.writer.db(), &["node", "node_closure"], node_ids.len()).await?;
+            node_stats.after_batch(self.writer.db(), &["node", "node_closure"], node_ids.len()).await?;
             progress.advance("departments", chunk.len());
         }
 
@@ -143,7 +143,7 @@ impl CompanyService {
             let created = self.writer.write_plain(async |txn| import_members(txn, pool, &rows).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
-            member_stats.grown(self.writer.db(), &["membership", "subtree_member"], summary.created.memberships + summary.skipped.memberships).await?;
+            member_stats.after_batch(self.writer.db(), &["membership", "subtree_member"], summary.created.memberships + summary.skipped.memberships).await?;
             progress.advance("memberships", chunk.len());
         }
         storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership", "subtree_member"]).await?;
@@ -155,12 +155,12 @@ impl CompanyService {
 /// does not run here, and connections never checkpoint on their own); on PostgreSQL, refresh the
 /// statistics of the tables a phase fills each time its rows doubled (a handful of `ANALYZE`s).
 #[derive(Default)]
-struct Statistics {
+struct Upkeep {
     next: usize,
 }
 
-impl Statistics {
-    async fn grown(&mut self, db: &sea_orm::DatabaseConnection, tables: &[&str], rows: usize) -> AppResult<()> {
+impl Upkeep {
+    async fn after_batch(&mut self, db: &sea_orm::DatabaseConnection, tables: &[&str], rows: usize) -> AppResult<()> {
         storage::checkpoint(db).await?;
         if rows < self.next {
             return Ok(());
