@@ -79,15 +79,20 @@ fn answer(status: StatusCode, err: &AppError, body: serde_json::Value) -> Respon
 /// Answers under `/api/` that did not come from a handler (a body that is not JSON, a method the
 /// route does not take, a body over the limit, a timeout) become the envelope of their API too: the
 /// SDKs parse every answer as JSON.
+/// True when the answer already is JSON (an envelope or GraphQL's).
+fn is_json(response: &Response) -> bool {
+    response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
 pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = is_json(&response);
     if !path.starts_with("/api/") || status.is_success() || is_json || status == StatusCode::SWITCHING_PROTOCOLS {
         return response;
     }
@@ -133,11 +138,7 @@ pub async fn v3_status_for_node_sdk(req: axum::extract::Request, next: axum::mid
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("authing-node-sdk"));
     let mut response = next.run(req).await;
-    let is_json = response
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = is_json(&response);
     if node_sdk && is_json && (response.status().is_client_error() || response.status().is_server_error()) {
         *response.status_mut() = StatusCode::OK;
     }

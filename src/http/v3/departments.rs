@@ -2,10 +2,9 @@
 //! organization's root).
 
 use axum::{Router, extract::State, response::Response, routing::{get, post}};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{V3Call, department_ref, params::Params, success};
+use super::{FilterItem, SortItem, V3Call, ascending, department_ref, params::Params, success};
 use crate::{
     domain::{
         org_tree::{
@@ -127,19 +126,6 @@ async fn search(State(http): State<HttpState>, call: V3Call) -> Result<Response,
     Ok(v3_ok(answer_list(&http, &found, options(p)?).await?))
 }
 
-#[derive(Deserialize)]
-struct FilterItem {
-    field: String,
-    operator: String,
-    value: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct SortItem {
-    field: String,
-    order: String,
-}
-
 /// `POST /api/v3/search-departments-list`: a page of an organization's departments with
 /// `advancedFilter` (name EQUAL/IN/CONTAINS; createdAt/updatedAt GREATER/LESSER/BETWEEN with
 /// millisecond timestamps or ISO times) and sorting. Answers the list, as the SDK declares.
@@ -163,13 +149,6 @@ async fn search_list(State(http): State<HttpState>, call: V3Call) -> Result<Resp
     Ok(v3_ok(answer_list(&http, &found.list, options(p)?).await?))
 }
 
-fn ascending(field: &str, order: &str) -> Result<bool, AppError> {
-    match order.to_ascii_lowercase().as_str() {
-        "asc" => Ok(true),
-        "desc" => Ok(false),
-        _ => Err(AppError::invalid(field, format!("{field} must be asc or desc"))),
-    }
-}
 
 fn filter(f: FilterItem) -> Result<DepartmentFilter, AppError> {
     let field = DepartmentField::parse("advancedFilter.field", &f.field)?;

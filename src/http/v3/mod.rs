@@ -13,6 +13,7 @@ mod users;
 mod webhooks;
 
 use axum::{Router, routing::post};
+use serde::Deserialize;
 
 pub use call::V3Call;
 use params::Params;
@@ -30,6 +31,30 @@ fn department_ref(p: &Params, id_field: &str) -> AppResult<DepartmentRef> {
         department_id: p.required(id_field)?,
         id_type: DepartmentIdType::parse(p.optional("departmentIdType")?.as_deref())?,
     })
+}
+
+/// An item of `advancedFilter` (search-departments-list, list-users).
+#[derive(Deserialize)]
+struct FilterItem {
+    field: String,
+    operator: String,
+    value: Option<serde_json::Value>,
+}
+
+/// An item of `sort` / `options.sort`.
+#[derive(Deserialize)]
+struct SortItem {
+    field: String,
+    order: String,
+}
+
+/// A sort direction as the SDKs send it (`asc`/`desc`, any case): true for ascending.
+fn ascending(field: &str, order: &str) -> AppResult<bool> {
+    match order.to_ascii_lowercase().as_str() {
+        "asc" => Ok(true),
+        "desc" => Ok(false),
+        _ => Err(crate::error::AppError::invalid(field, format!("{field} must be asc or desc"))),
+    }
 }
 
 /// `{success: true}`, the answer of v3 changes that return nothing else.

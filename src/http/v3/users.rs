@@ -5,7 +5,7 @@ use axum::{Router, extract::State, response::Response, routing::{get, post}};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{V3Call, params::Params, success};
+use super::{FilterItem, SortItem, V3Call, ascending, params::Params, success};
 use crate::{
     domain::{
         PoolId,
@@ -231,19 +231,6 @@ fn bounded_ids(ids: Vec<String>) -> AppResult<Vec<String>> {
     Ok(ids)
 }
 
-#[derive(Deserialize)]
-struct FilterItem {
-    field: String,
-    operator: String,
-    value: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct SortItem {
-    field: String,
-    order: String,
-}
-
 #[derive(Deserialize, Default)]
 struct Pagination {
     page: Option<Value>,
@@ -271,7 +258,7 @@ async fn list(State(http): State<HttpState>, call: V3Call) -> Result<Response, V
         .parse::<Vec<SortItem>>("sort")?
         .unwrap_or_default()
         .into_iter()
-        .map(|s| Ok((UserField::parse("options.sort.field", &s.field)?, ascending(&s.order)?)))
+        .map(|s| Ok((UserField::parse("options.sort.field", &s.field)?, ascending("options.sort.order", &s.order)?)))
         .collect::<AppResult<Vec<_>>>()?;
     let fuzzy_on = options
         .list("fuzzySearchOn")?
@@ -283,13 +270,6 @@ async fn list(State(http): State<HttpState>, call: V3Call) -> Result<Response, V
     answer_page(&http, &call.pool, &search, shape(&options)?).await
 }
 
-fn ascending(order: &str) -> AppResult<bool> {
-    match order.to_ascii_lowercase().as_str() {
-        "asc" => Ok(true),
-        "desc" => Ok(false),
-        _ => Err(AppError::invalid("options.sort.order", "order must be asc or desc")),
-    }
-}
 
 /// `GET /api/v3/list-users` (the SDKs' `listUsersLegacy`): page, limit, status, updatedAt range.
 async fn list_legacy(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
