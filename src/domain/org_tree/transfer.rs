@@ -43,6 +43,11 @@ impl ImportNode {
         let mut tally = Tally { limits, ..Default::default() };
         parse_node(tree, "file", 0, &mut tally)
     }
+
+    /// The nodes of this tree, itself included (what an import of it creates).
+    pub fn count(&self) -> usize {
+        1 + self.children.iter().map(ImportNode::count).sum::<usize>()
+    }
 }
 
 #[derive(Default)]

@@ -249,8 +249,8 @@ async fn create_tree(State(http): State<HttpState>, call: V3Call) -> Result<Resp
     };
     let tree = json!({ "name": p.required("name")?, "code": format!("org-{}", &crate::ids::new_id().replace('-', "")[..16]), "children": children });
     let tree = ImportNode::parse(&tree, ImportLimits { max_closure_rows: http.app.config.limits.max_import_closure_rows })?;
-    let org = http.app.orgs.import_tree(&call.pool, tree).await?;
-    let count = http.app.orgs.org_nodes(&call.pool, &org.id).await?.len();
+    let count = tree.count();
+    http.app.orgs.import_tree(&call.pool, tree).await?;
     Ok(v3_ok(json!({ "addUser": 0, "updateUser": 0, "addDepartment": count, "updateDepartment": 0 })))
 }
 
