@@ -178,7 +178,7 @@ pub struct DepartmentDto {
 impl DepartmentDto {
     pub fn new(n: &node::Model, facts: Option<&DepartmentFacts>, options: DepartmentOptions) -> Self {
         let facts = facts.cloned().unwrap_or_default();
-        let custom = n.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()));
+        let custom = n.custom_data_or_empty();
         let mut flat = serde_json::Map::new();
         if let (true, Value::Object(m)) = (options.flat_custom_data, &custom) {
             flat = m.clone();
@@ -259,7 +259,7 @@ impl OrganizationDto {
             members_count: root.subtree_member_count,
             is_virtual_node: root.is_virtual,
             i18n: root.i18n.as_ref().map(organization_i18n),
-            custom_data: with_custom_data.then(|| root.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()))),
+            custom_data: with_custom_data.then(|| root.custom_data_or_empty()),
             tenant_id: facts.tenant_id,
             post_id_list: Vec::new(),
             status: if root.enabled { "Active" } else { "Inactive" },
@@ -333,7 +333,7 @@ impl UserDepartmentDto {
             joined_at: iso(d.joined_at),
             is_virtual_node: n.is_virtual,
             i18n: n.i18n.clone(),
-            custom_data: with_custom_data.then(|| n.custom_data.clone().unwrap_or_else(|| Value::Object(Default::default()))),
+            custom_data: with_custom_data.then(|| n.custom_data_or_empty()),
             department_id_path: path.map(|p| p.iter().map(|s| s.id.clone()).collect()),
             department_code_path: path.map(|p| p.iter().map(|s| s.code.clone()).collect()),
             department_name_path: path.map(|p| p.iter().map(|s| s.name.clone()).collect()),

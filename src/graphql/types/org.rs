@@ -209,7 +209,7 @@ impl Node {
 
     /// The node's extended fields (v3 `customData`).
     async fn custom_data(&self) -> Json<serde_json::Value> {
-        Json(self.model.custom_data.clone().unwrap_or_else(|| serde_json::Value::Object(Default::default())))
+        Json(self.model.custom_data_or_empty())
     }
 
     /// The id of the parent node (null at the root).
