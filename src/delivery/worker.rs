@@ -60,6 +60,14 @@ pub async fn run_once(writer: &Writer, sender: &Sender, cfg: &WebhookConfig, met
     Ok(n)
 }
 
+/// Deliveries a worker may take at `now`: pending and due, or delivering under an ended lease
+/// (its instance died).
+pub fn due_condition(now: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::any()
+        .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now)))
+        .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Delivering)).add(delivery::Column::LeaseUntil.lt(now)))
+}
+
 async fn claim(writer: &Writer, limit: u64, lease_secs: i64) -> AppResult<Vec<delivery::Model>> {
     let db = writer.db();
     let now = chrono::Utc::now();
@@ -67,11 +75,7 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64) -> AppResult<Vec<de
     let due: Option<String> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::Id)
-        .filter(
-            Condition::any()
-                .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now)))
-                .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Delivering)).add(delivery::Column::LeaseUntil.lt(now))),
-        )
+        .filter(due_condition(now))
         .into_tuple()
         .one(db)
         .await?;

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use entity::{delivery::{self, DeliveryStatus}, org, webhook};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
     config::Config,
@@ -137,9 +137,7 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
 
 async fn check_deliveries(report: &mut Report, db: &DatabaseConnection) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let due = Condition::any()
-        .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now)))
-        .add(Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Delivering)).add(delivery::Column::LeaseUntil.lt(now)));
+    let due = crate::delivery::worker::due_condition(now);
     let due_count = delivery::Entity::find().filter(due.clone()).count(db).await?;
     let oldest: Option<chrono::DateTime<chrono::Utc>> = delivery::Entity::find()
         .select_only()

@@ -23,6 +23,24 @@ pub enum CompareOp {
     Le,
 }
 
+impl CompareOp {
+    /// Whether `a op s` holds for two strings the caller has already case-folded (SCIM compares
+    /// strings case-insensitively).
+    pub fn holds_for_str(self, a: &str, s: &str) -> bool {
+        match self {
+            CompareOp::Eq => a == s,
+            CompareOp::Ne => a != s,
+            CompareOp::Co => a.contains(s),
+            CompareOp::Sw => a.starts_with(s),
+            CompareOp::Ew => a.ends_with(s),
+            CompareOp::Gt => a > s,
+            CompareOp::Ge => a >= s,
+            CompareOp::Lt => a < s,
+            CompareOp::Le => a <= s,
+        }
+    }
+}
+
 /// A literal of a filter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {

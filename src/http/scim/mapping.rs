@@ -419,17 +419,7 @@ fn normalise(path: &str, core: &str) -> String {
 fn constant_holds(actual: &str, op: CompareOp, lit: &Literal) -> Result<bool, ScimError> {
     let Literal::Str(s) = lit else { return Err(bad_filter("type is compared with a string")) };
     let (a, s) = (actual.to_ascii_lowercase(), s.to_ascii_lowercase());
-    Ok(match op {
-        CompareOp::Eq => a == s,
-        CompareOp::Ne => a != s,
-        CompareOp::Co => a.contains(&s),
-        CompareOp::Sw => a.starts_with(&s),
-        CompareOp::Ew => a.ends_with(&s),
-        CompareOp::Gt => a > s,
-        CompareOp::Ge => a >= s,
-        CompareOp::Lt => a < s,
-        CompareOp::Le => a <= s,
-    })
+    Ok(op.holds_for_str(&a, &s))
 }
 
 fn user_field(path: &str) -> Option<UserField> {

@@ -418,18 +418,7 @@ fn compare(actual: Option<&Value>, op: CompareOp, lit: &Literal) -> bool {
     };
     match (actual, lit) {
         (Value::String(a), Literal::Str(s)) => {
-            let (a, s) = (a.to_lowercase(), s.to_lowercase());
-            match op {
-                CompareOp::Eq => a == s,
-                CompareOp::Ne => a != s,
-                CompareOp::Co => a.contains(&s),
-                CompareOp::Sw => a.starts_with(&s),
-                CompareOp::Ew => a.ends_with(&s),
-                CompareOp::Gt => a > s,
-                CompareOp::Ge => a >= s,
-                CompareOp::Lt => a < s,
-                CompareOp::Le => a <= s,
-            }
+            op.holds_for_str(&a.to_lowercase(), &s.to_lowercase())
         }
         (Value::Bool(a), Literal::Bool(b)) => match op {
             CompareOp::Eq => a == b,
