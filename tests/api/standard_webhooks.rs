@@ -132,6 +132,15 @@ async fn whsec_secrets_are_checked_and_a_rotated_secret_is_shown_once() {
     assert_eq!(header(got, "webhook-signature"), signature(&signing_key(&rotated), id, ts, &got.body));
     assert_eq!(header(got, "x-authing-webhook-secret"), rotated);
     assert_eq!(c.error("mutation { rotateWebhookSecret(id: \"nope\") { id } }", json!({})).await.0, "NOT_FOUND");
+
+    // Another pool can neither rotate this webhook's secret nor learn it: the webhook keeps signing
+    // with the secret its own pool got.
+    let (other, other_secret) = s.new_pool("other").await;
+    let o = s.client_for(&other, &other_secret).await;
+    let rotate_q = "mutation($id: String!) { rotateWebhookSecret(id: $id) { secret } }";
+    assert_eq!(o.error(rotate_q, json!({ "id": hook })).await.0, "NOT_FOUND");
+    c.data("mutation($id: String!) { testWebhook(id: $id) { responseStatus } }", json!({ "id": hook })).await;
+    assert_eq!(header(&wait_for(&r, 2).await[1], "x-authing-webhook-secret"), rotated);
 }
 
 /// The next JSON line a receiver printed.
