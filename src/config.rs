@@ -27,6 +27,11 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_DB_WRITE_WAIT_SECS", default_value_t = 10)]
     pub db_write_wait_secs: u64,
 
+    /// Memory for cached whole-org listings (`org { nodes { ... } }` with plain fields), in MiB;
+    /// 0 turns the cache off. An entry is dropped when its org's tree changes.
+    #[arg(long, env = "ORGRAPH_LISTING_CACHE_MB", default_value_t = 64)]
+    pub listing_cache_mb: usize,
+
     /// HMAC key (HS256) that signs access tokens, at least 32 bytes. When absent, a random key
     /// is generated on first start and kept in the database, so all instances share it.
     #[arg(long, env = "ORGRAPH_JWT_SECRET", hide_env_values = true)]

@@ -11,6 +11,8 @@ mod m20261124_000005_event_seq;
 mod m20261124_000006_acl;
 mod m20261124_000007_v3;
 mod m20261124_000008_scim;
+mod m20261124_000009_lean_fanout;
+mod m20261124_000010_org_tree_revision;
 
 pub struct Migrator;
 
@@ -26,6 +28,20 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_acl::Migration),
             Box::new(m20261124_000007_v3::Migration),
             Box::new(m20261124_000008_scim::Migration),
+            Box::new(m20261124_000009_lean_fanout::Migration),
+            Box::new(m20261124_000010_org_tree_revision::Migration),
         ]
     }
+}
+
+/// Run `sql` (statements separated by `;`) in one call, so on one connection (the migrator
+/// holds a pool, and another SQLite connection may not see a table just renamed), all or none:
+/// inside a savepoint, rolled back when a statement fails.
+pub(crate) async fn run_batch(db: &SchemaManagerConnection<'_>, name: &str, sql: &str) -> Result<(), DbErr> {
+    let result = db.execute_unprepared(&format!("SAVEPOINT {name};\n{sql};\nRELEASE {name}")).await;
+    if let Err(err) = result {
+        let _ = db.execute_unprepared(&format!("ROLLBACK TO {name}; RELEASE {name}")).await;
+        return Err(err);
+    }
+    Ok(())
 }

@@ -4,7 +4,9 @@
 pub mod context;
 pub mod errors;
 pub mod limits;
+pub mod listing_cache;
 pub mod loaders;
+pub mod raw_json;
 pub mod resolvers;
 pub mod types;
 
@@ -36,7 +38,8 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
-    builder(&limits).data(tree_loader).data(state).finish()
+    let listings = listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20));
+    builder(&limits).data(tree_loader).data(listings).data(state).finish()
 }
 
 /// The schema alone, for its SDL: no state, no database.

@@ -2,10 +2,12 @@
 //! playground.rs).
 
 use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use std::sync::Arc;
+
 use axum::{
     Json,
     extract::State,
-    http::HeaderMap,
+    http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
@@ -14,7 +16,7 @@ use super::HttpState;
 use crate::{
     auth::Auth,
     error::{authing_code_of, code, http_status_of},
-    graphql::{context::ClientAddress, errors::ensure_codes},
+    graphql::{context::ClientAddress, errors::ensure_codes, raw_json::RawJson},
 };
 
 /// `POST /graphql`: spec-compliant answers (`message` a string, the code in `extensions.code`),
@@ -25,9 +27,21 @@ pub async fn execute(
     extensions: axum::http::Extensions,
     req: GraphQLRequest,
 ) -> Response {
-    let response = run(&http, &headers, &extensions, req.into_inner()).await;
+    let (response, raw) = run(&http, &headers, &extensions, req.into_inner()).await;
     let retry = retry_after(&response);
-    with_retry_after(GraphQLResponse::from(response).into_response(), retry)
+    if raw.is_empty() {
+        return with_retry_after(GraphQLResponse::from(response).into_response(), retry);
+    }
+    // As async-graphql-axum answers, with the placed JSON written in.
+    let mut headers = response.http_headers.clone();
+    if response.is_ok()
+        && let Some(cache_control) = response.cache_control.value()
+        && let Ok(value) = HeaderValue::from_str(&cache_control)
+    {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
+    with_retry_after((headers, spliced(&response, &raw)).into_response(), retry)
 }
 
 /// `POST /graphql/v2`, Authing's endpoint: each error's `message` is the object its SDKs read,
@@ -40,12 +54,16 @@ pub async fn execute_v2(
 ) -> Response {
     let mut request = req.into_inner();
     php_empty_lists_are_null(&mut request.variables);
-    let response = run(&http, &headers, &extensions, request).await;
+    let (response, raw) = run(&http, &headers, &extensions, request).await;
     let retry = retry_after(&response);
     if response.errors.is_empty() {
         // Nothing to rewrite: serialized once, straight from the response (a whole org's listing
         // is megabytes; going through `serde_json::Value` doubled its cost).
-        return with_retry_after(Json(response).into_response(), retry);
+        if raw.is_empty() {
+            return with_retry_after(Json(response).into_response(), retry);
+        }
+        let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+        return with_retry_after((json, spliced(&response, &raw)).into_response(), retry);
     }
     let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
     if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
@@ -56,12 +74,23 @@ pub async fn execute_v2(
             error["message"] = json!({ "code": numeric, "message": text, "statusCode": http_status_of(&code), "data": null });
         }
     }
-    with_retry_after(Json(body).into_response(), retry)
+    if raw.is_empty() {
+        return with_retry_after(Json(body).into_response(), retry);
+    }
+    let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
+    with_retry_after((json, spliced(&body, &raw)).into_response(), retry)
 }
 
-async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request) -> async_graphql::Response {
+/// `answer` serialized, with the JSON its resolvers placed (see `graphql::raw_json`) written in.
+fn spliced(answer: &impl serde::Serialize, raw: &RawJson) -> Vec<u8> {
+    raw.splice(serde_json::to_vec(answer).unwrap_or_default())
+}
+
+/// Execute `request`; resolvers may place serialized JSON in the returned `RawJson`.
+async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request) -> (async_graphql::Response, Arc<RawJson>) {
     let auth = Auth::from_headers(&http.app.tokens, headers);
-    let mut request = request.data(auth);
+    let raw = Arc::new(RawJson::default());
+    let mut request = request.data(auth).data(raw.clone());
     if let Some(address) = super::listener::client_address(extensions) {
         request = request.data(ClientAddress(address));
     }
@@ -71,7 +100,7 @@ async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Ext
         let code = error.extensions.as_ref().and_then(|e| e.get("code")).map(|c| c.to_string());
         tracing::debug!(code = code.as_deref().unwrap_or(""), message = %error.message, "graphql error");
     }
-    response
+    (response, raw)
 }
 
 /// Authing's PHP SDK sends `[]` for optional string variables it has no value for

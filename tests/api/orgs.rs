@@ -449,3 +449,56 @@ async fn lookups_and_the_older_add_node_answer_errors_clearly() {
     }
     check(&s, &org_id).await;
 }
+
+/// Whole-org listings of plain fields are kept serialized per tree revision: every kind of change
+/// must show in the next listing, on both GraphQL endpoints, equal to what the resolvers answer
+/// (a fragment takes the general path), and a name that looks like the placeholder stays a name.
+#[tokio::test]
+async fn cached_org_listings_follow_every_change() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Acme", "acme").await;
+    let org_id = id(&org);
+    let root_id = id(&org["rootNode"]);
+    let dev = id(&add_node(&c, &org_id, &root_id, "Dev", Some("dev")).await);
+    let ops = id(&add_node(&c, &org_id, &root_id, "Ops", Some("ops")).await);
+    let backend = id(&add_node(&c, &org_id, &dev, "Backend", Some("backend")).await);
+    let fields = "id name code depth parentId path children namePath";
+    let plain = format!("query($id: String!) {{ org(id: $id) {{ nodes {{ {fields} }} again: nodes {{ id }} }} }}");
+    let general = format!("query($id: String!) {{ org(id: $id) {{ nodes {{ ...F }} again: nodes {{ ... on Node {{ id }} }} }} }} fragment F on Node {{ {fields} }}");
+    let listing = async |expected_len: usize| {
+        let v2 = c.data(&plain, json!({ "id": org_id })).await["org"].clone();
+        let v2_again = c.data(&plain, json!({ "id": org_id })).await["org"].clone();
+        let spec = c.gql_at("/graphql", &plain, json!({ "id": org_id })).await;
+        let reference = c.data(&general, json!({ "id": org_id })).await["org"].clone();
+        assert_eq!(v2, reference, "cached listing = resolvers' answer");
+        assert_eq!(v2_again, reference);
+        assert_eq!(spec["data"]["org"], reference, "the spec endpoint splices too: {spec}");
+        assert_eq!(v2["nodes"].as_array().map(Vec::len), Some(expected_len));
+        v2["nodes"].as_array().cloned().unwrap_or_default()
+    };
+    let find = |nodes: &[Value], node: &str| nodes.iter().find(|n| n["id"] == node).cloned().unwrap_or(Value::Null);
+    listing(4).await;
+
+    c.data("mutation($id: String!) { updateNode(id: $id, name: \"Development\") { id } }", json!({ "id": dev })).await;
+    let nodes = listing(4).await;
+    assert_eq!(find(&nodes, &dev)["name"], "Development");
+    assert_eq!(find(&nodes, &backend)["namePath"], json!(["Acme", "Development", "Backend"]));
+
+    let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id } }";
+    c.data(mv, json!({ "o": org_id, "n": backend, "t": ops })).await;
+    let nodes = listing(4).await;
+    assert_eq!(find(&nodes, &backend)["path"], json!([root_id, ops, backend]));
+    assert_eq!(find(&nodes, &dev)["children"], json!([]));
+
+    // Names refuse control characters; this is the placeholder's text as JSON escapes it.
+    let forged = format!("\\u0001orgraph-raw:{}:0", "0".repeat(32));
+    let qa = id(&add_node(&c, &org_id, &ops, &forged, Some("qa")).await);
+    let nodes = listing(5).await;
+    assert_eq!(find(&nodes, &qa)["name"], forged.as_str(), "a placeholder-like name is answered as it is");
+
+    c.data("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": ops })).await;
+    let nodes = listing(2).await;
+    assert_eq!(find(&nodes, &root_id)["children"], json!([dev]));
+    check(&s, &org_id).await;
+}

@@ -51,6 +51,12 @@ impl OrgService {
         org_nodes(&self.db, &org.id).await
     }
 
+    /// The revision of an org's tree, read before its nodes: a listing made from nodes read
+    /// after it is at least that new (see `storage::tree::revision`).
+    pub async fn tree_revision(&self, org: &org::Model) -> AppResult<Option<i64>> {
+        crate::storage::tree::revision(&self.db, &org.id).await
+    }
+
     pub async fn orgs(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<org::Model>> {
         let base = org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str()));
         let total_count = base.clone().count(&self.db).await?;

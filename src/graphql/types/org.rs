@@ -10,7 +10,7 @@ use entity::acl_grant::TargetType;
 use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
-    org_nodes::{OrgNodes, TreeIndex},
+    org_nodes::{OrgNodes, PlainPlan, TreeIndex},
 };
 use crate::{
     views::user::{PaginatedUsers, User},
@@ -22,6 +22,8 @@ use crate::{
     },
     graphql::{
         context::ContextExt,
+        listing_cache::{ListingCache, ListingKey},
+        raw_json::RawJson,
         loaders::{ChildIds, ChildNodes, Leaders, MembersPage, Path, TreeLoader},
     },
 };
@@ -78,6 +80,24 @@ impl Org {
 
     /// Every node of the organization, breadth first (children by `order`, larger first).
     async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
+        if let (Some(raw), Some(cache)) = (ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>())
+            && let Some(plan) = PlainPlan::of(ctx.item)
+            && let Some(revision) = ctx.state().orgs.tree_revision(&self.model).await?
+        {
+            let key = ListingKey { org_id: self.model.id.clone(), revision, selection: plan.selection.clone() };
+            let json = match cache.get(&key) {
+                Some(json) => json,
+                None => {
+                    // Nodes read after the revision, so at least as new as it (`self.tree` may
+                    // have been read before).
+                    let index = TreeIndex::new(ctx.state().orgs.nodes_of(&self.model).await?);
+                    let json = Arc::new(plan.to_json(&index)?);
+                    cache.put(key, json.clone());
+                    json
+                }
+            };
+            return Ok(OrgNodes::placed(raw.place(json)));
+        }
         let index = self.tree(ctx).await?;
         Ok(OrgNodes::new(index.clone(), ctx.item))
     }

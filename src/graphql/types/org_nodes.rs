@@ -153,56 +153,83 @@ fn plain_selection(field: &Field) -> Option<Vec<(Name, Plain)>> {
     Some(plan)
 }
 
+/// A plain selection: what to render, and its text (a cache key: aliases change the bytes).
+pub struct PlainPlan {
+    plan: Vec<(Name, Plain)>,
+    pub selection: String,
+}
+
+impl PlainPlan {
+    /// The plan of the selection `field` (the `nodes` field itself) when it is plain.
+    pub fn of(field: &Positioned<Field>) -> Option<Self> {
+        let plan = plain_selection(&field.node)?;
+        let selection = plan.iter().map(|(key, f)| format!("{key}={f:?}")).collect::<Vec<_>>().join(",");
+        Some(PlainPlan { plan, selection })
+    }
+
+    /// The listing of `index`, serialized as the answer's JSON.
+    pub fn to_json(&self, index: &TreeIndex) -> crate::error::AppResult<Vec<u8>> {
+        serde_json::to_vec(&render(index, &self.plan)).map_err(crate::error::AppError::internal)
+    }
+}
+
 /// `[Node!]!` as the schema has it, answered one way or the other.
-pub struct OrgNodes {
-    index: Arc<TreeIndex>,
-    plan: Option<Vec<(Name, Plain)>>,
+pub struct OrgNodes(Answer);
+
+enum Answer {
+    /// A placeholder for JSON already serialized (see `graphql::raw_json`).
+    Placed(Value),
+    Tree { index: Arc<TreeIndex>, plan: Option<Vec<(Name, Plain)>> },
 }
 
 impl OrgNodes {
     /// The nodes of `index` for the selection `field` (the `nodes` field itself).
     pub fn new(index: Arc<TreeIndex>, field: &Positioned<Field>) -> Self {
-        OrgNodes { plan: plain_selection(&field.node), index }
+        OrgNodes(Answer::Tree { plan: plain_selection(&field.node), index })
     }
 
-    fn render(&self, plan: &[(Name, Plain)]) -> Value {
-        let index = &*self.index;
-        let text = |s: &str| Value::String(s.to_string());
-        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, text);
-        let list = |i: usize, step: &dyn Fn(&node::Model) -> Value| Value::List(index.path_of(i).into_iter().map(|s| step(&index.nodes[s])).collect());
-        let typename = Value::String(<Node as OutputType>::type_name().into_owned());
-        let values = index.nodes.iter().enumerate().map(|(i, n)| {
-            let object = plan.iter().map(|(key, field)| {
-                let value = match field {
-                    Plain::Typename => typename.clone(),
-                    Plain::Id => text(&n.id),
-                    Plain::OrgId => text(&n.org_id),
-                    Plain::Name => text(&n.name),
-                    Plain::NameI18n => opt(&n.name_i18n),
-                    Plain::Description => opt(&n.description),
-                    Plain::DescriptionI18n => opt(&n.description_i18n),
-                    Plain::Order => n.order.map_or(Value::Null, Value::from),
-                    Plain::Code => opt(&n.code),
-                    Plain::Root => Value::Boolean(n.parent_id.is_none()),
-                    Plain::Depth => Value::from(n.depth),
-                    Plain::LeaderUserId => opt(&n.leader_user_id),
-                    Plain::OpenDepartmentId => opt(&n.open_department_id),
-                    Plain::Enabled => Value::Boolean(n.enabled),
-                    Plain::IsVirtualNode => Value::Boolean(n.is_virtual),
-                    Plain::ParentId => opt(&n.parent_id),
-                    Plain::CreatedAt => Value::String(iso(n.created_at)),
-                    Plain::UpdatedAt => Value::String(iso(n.updated_at)),
-                    Plain::Path => list(i, &|s| text(&s.id)),
-                    Plain::CodePath => list(i, &|s| opt(&s.code)),
-                    Plain::NamePath => list(i, &|s| text(&s.name)),
-                    Plain::Children => Value::List(index.children[i].iter().map(|&c| text(&index.nodes[c].id)).collect()),
-                };
-                (key.clone(), value)
-            });
-            Value::Object(object.collect())
-        });
-        Value::List(values.collect())
+    /// A placeholder value standing for the serialized listing.
+    pub fn placed(placeholder: Value) -> Self {
+        OrgNodes(Answer::Placed(placeholder))
     }
+}
+
+fn render(index: &TreeIndex, plan: &[(Name, Plain)]) -> Value {
+    let text = |s: &str| Value::String(s.to_string());
+    let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, text);
+    let list = |i: usize, step: &dyn Fn(&node::Model) -> Value| Value::List(index.path_of(i).into_iter().map(|s| step(&index.nodes[s])).collect());
+    let typename = Value::String(<Node as OutputType>::type_name().into_owned());
+    let values = index.nodes.iter().enumerate().map(|(i, n)| {
+        let object = plan.iter().map(|(key, field)| {
+            let value = match field {
+                Plain::Typename => typename.clone(),
+                Plain::Id => text(&n.id),
+                Plain::OrgId => text(&n.org_id),
+                Plain::Name => text(&n.name),
+                Plain::NameI18n => opt(&n.name_i18n),
+                Plain::Description => opt(&n.description),
+                Plain::DescriptionI18n => opt(&n.description_i18n),
+                Plain::Order => n.order.map_or(Value::Null, Value::from),
+                Plain::Code => opt(&n.code),
+                Plain::Root => Value::Boolean(n.parent_id.is_none()),
+                Plain::Depth => Value::from(n.depth),
+                Plain::LeaderUserId => opt(&n.leader_user_id),
+                Plain::OpenDepartmentId => opt(&n.open_department_id),
+                Plain::Enabled => Value::Boolean(n.enabled),
+                Plain::IsVirtualNode => Value::Boolean(n.is_virtual),
+                Plain::ParentId => opt(&n.parent_id),
+                Plain::CreatedAt => Value::String(iso(n.created_at)),
+                Plain::UpdatedAt => Value::String(iso(n.updated_at)),
+                Plain::Path => list(i, &|s| text(&s.id)),
+                Plain::CodePath => list(i, &|s| opt(&s.code)),
+                Plain::NamePath => list(i, &|s| text(&s.name)),
+                Plain::Children => Value::List(index.children[i].iter().map(|&c| text(&index.nodes[c].id)).collect()),
+            };
+            (key.clone(), value)
+        });
+        Value::Object(object.collect())
+    });
+    Value::List(values.collect())
 }
 
 impl OutputType for OrgNodes {
@@ -219,10 +246,13 @@ impl OutputType for OrgNodes {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        if let Some(plan) = &self.plan {
-            return Ok(self.render(plan));
+        match &self.0 {
+            Answer::Placed(value) => Ok(value.clone()),
+            Answer::Tree { index, plan: Some(plan) } => Ok(render(index, plan)),
+            Answer::Tree { index, plan: None } => {
+                let nodes: Vec<Node> = index.nodes.iter().map(|n| Node::in_tree(n.clone(), index.clone())).collect();
+                resolve_list(ctx, field, &nodes, Some(nodes.len())).await
+            }
         }
-        let nodes: Vec<Node> = self.index.nodes.iter().map(|n| Node::in_tree(n.clone(), self.index.clone())).collect();
-        resolve_list(ctx, field, &nodes, Some(nodes.len())).await
     }
 }

@@ -131,12 +131,20 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
     Ok(())
 }
 
-/// `users` are about to be deleted: take them off every count (their rows go by cascade).
+/// The ancestors of every membership of the users `$1...`: where their fan-out rows are, each
+/// then found by primary key (the derived table has no index by user).
+fn ancestors_of_users(list: &str) -> String {
+    format!("SELECT c.ancestor_id FROM membership m JOIN node_closure c ON c.descendant_id = m.node_id WHERE m.user_id IN ({list})")
+}
+
+/// `users` are about to be deleted: take them off every count and delete their fan-out rows
+/// (their memberships go by cascade with the users).
 pub async fn forget_users(db: &impl ConnectionTrait, users: &[String]) -> AppResult<()> {
     if users.is_empty() {
         return Ok(());
     }
     let list = placeholders(1, users.len());
+    let ancestors = ancestors_of_users(&list);
     exec(db, &format!(
         "UPDATE node SET member_count = member_count - (
             SELECT COUNT(*) FROM membership m WHERE m.node_id = node.id AND m.user_id IN ({list}))
@@ -144,13 +152,14 @@ pub async fn forget_users(db: &impl ConnectionTrait, users: &[String]) -> AppRes
     exec(db, &format!(
         "UPDATE node SET subtree_member_count = subtree_member_count - (
             SELECT COUNT(*) FROM subtree_member s WHERE s.ancestor_id = node.id AND s.user_id IN ({list}))
-         WHERE id IN (SELECT ancestor_id FROM subtree_member WHERE user_id IN ({list}))"), strings(users)).await?;
+         WHERE id IN ({ancestors})"), strings(users)).await?;
+    exec(db, &format!("DELETE FROM subtree_member WHERE ancestor_id IN ({ancestors}) AND user_id IN ({list})"), strings(users)).await?;
     Ok(())
 }
 
 /// A user's `updated_at` changed: keep the copied sort key in step.
 pub async fn touch_user(db: &impl ConnectionTrait, user_id: &str, updated_at: chrono::DateTime<chrono::Utc>) -> AppResult<()> {
-    exec(db, "UPDATE subtree_member SET user_updated_at = $1 WHERE user_id = $2",
+    exec(db, &format!("UPDATE subtree_member SET user_updated_at = $1 WHERE ancestor_id IN ({}) AND user_id = $2", ancestors_of_users("$2")),
         vec![Value::from(updated_at), Value::from(user_id.to_string())]).await?;
     Ok(())
 }

@@ -67,16 +67,30 @@ pub async fn deepest_below(db: &impl ConnectionTrait, node_id: &str) -> AppResul
     Ok(row.into_iter().next().and_then(|r| r.depth))
 }
 
-/// Delete the subtree rooted at `node_id` (its closure rows, fan-out rows and memberships go by
-/// cascade).
+/// The org's tree revision: it changes (by trigger, see migration 10) whenever a node of the org
+/// is created, deleted or changed in a listed field. `None` when the org is gone.
+pub async fn revision(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Option<i64>> {
+    #[derive(FromQueryResult)]
+    struct Revision {
+        tree_revision: i64,
+    }
+    let rows: Vec<Revision> = all(db, "SELECT tree_revision FROM org WHERE id = $1", vec![org_id.into()]).await?;
+    Ok(rows.into_iter().next().map(|r| r.tree_revision))
+}
+
+/// Delete the subtree rooted at `node_id`: its fan-out rows here (the derived table has no
+/// foreign keys), its closure rows and memberships by cascade.
 pub async fn delete_subtree(db: &impl ConnectionTrait, node_id: &str) -> AppResult<()> {
-    exec(db, "DELETE FROM node WHERE id IN (SELECT descendant_id FROM node_closure WHERE ancestor_id = $1)", vec![node_id.into()]).await?;
+    let subtree = "SELECT descendant_id FROM node_closure WHERE ancestor_id = $1";
+    exec(db, &format!("DELETE FROM subtree_member WHERE ancestor_id IN ({subtree})"), vec![node_id.into()]).await?;
+    exec(db, &format!("DELETE FROM node WHERE id IN ({subtree})"), vec![node_id.into()]).await?;
     Ok(())
 }
 
-/// Delete every node of an org (closure and fan-out rows and memberships go by cascade; no
+/// Delete every node of an org: fan-out rows here, closure rows and memberships by cascade (no
 /// ancestor outside the org needs its counts changed).
 pub async fn delete_org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<()> {
+    exec(db, "DELETE FROM subtree_member WHERE ancestor_id IN (SELECT id FROM node WHERE org_id = $1)", vec![org_id.into()]).await?;
     exec(db, "DELETE FROM node WHERE org_id = $1", vec![org_id.into()]).await?;
     Ok(())
 }
