@@ -132,6 +132,13 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
     if broken == 0 {
         report.ok(&format!("trees: {} organization(s) consistent (checked in {:.1} s)", all.len(), started.elapsed().as_secs_f64()));
     }
+    let orphans = storage::tree::fanout::orphans(writer.db(), false).await?;
+    if orphans > 0 && repair {
+        writer.write_plain(async |txn| storage::tree::fanout::orphans(txn, true).await).await?;
+        report.warn(&format!("{orphans} fan-out row(s) of deleted nodes or users, deleted"), "nothing more; if it happens again, report it with the operations that preceded it");
+    } else if orphans > 0 {
+        report.fail(&format!("{orphans} fan-out row(s) of deleted nodes or users"), "run `orgraph doctor --repair` (deletes them)");
+    }
     Ok(())
 }
 

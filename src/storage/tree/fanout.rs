@@ -164,6 +164,23 @@ pub async fn touch_user(db: &impl ConnectionTrait, user_id: &str, updated_at: ch
     Ok(())
 }
 
+/// Fan-out rows whose node or user no longer exists (the table has no foreign keys: the
+/// domain deletes them with their node or user), and with `delete`, remove them.
+/// One anti-join scan of the table: for `orgraph doctor`, not for requests.
+pub async fn orphans(db: &impl ConnectionTrait, delete: bool) -> AppResult<u64> {
+    let orphan = "NOT EXISTS (SELECT 1 FROM node n WHERE n.id = subtree_member.ancestor_id)
+                  OR NOT EXISTS (SELECT 1 FROM users u WHERE u.id = subtree_member.user_id)";
+    if delete {
+        return exec(db, &format!("DELETE FROM subtree_member WHERE {orphan}"), vec![]).await;
+    }
+    #[derive(sea_orm::FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let rows: Vec<Count> = crate::storage::sql::all(db, &format!("SELECT COUNT(*) AS n FROM subtree_member WHERE {orphan}"), vec![]).await?;
+    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+}
+
 /// Recompute the fan-out and both counts of every node of `org_id` from the memberships and the
 /// closure: for bulk loads (which insert memberships directly) and as a repair.
 pub async fn rebuild(db: &impl ConnectionTrait, org_id: &str) -> AppResult<()> {
