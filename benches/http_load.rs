@@ -79,6 +79,8 @@ fn main() -> anyhow::Result<()> {
         checks.push(Check::parse(spec, true)?);
     }
     let body: Value = serde_json::from_str(&args.body)?;
+    // reqwest is built without a TLS provider of its own (plain HTTP here, but a Client needs one).
+    orgraph::delivery::sender::install_tls_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let line = rt.block_on(run(args, body, Arc::new(checks)))?;
     println!("{line}");

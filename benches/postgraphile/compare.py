@@ -44,6 +44,7 @@ ADMIN = os.environ.get("PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postg
 SECONDS = float(os.environ.get("SECONDS_PER_RUN", "10"))
 REPEATS = int(os.environ.get("REPEATS", "3"))
 PAGE_CONCURRENCY = [int(c) for c in os.environ.get("CONCURRENCY", "4,32").split(",")]
+WARMUP = float(os.environ.get("WARMUP_SECONDS", "3"))
 LIST_CONCURRENCY = int(os.environ.get("LIST_CONCURRENCY", "4"))
 CASES_WANTED = os.environ.get("CASES", "a,b,c,d").split(",")
 LOCK = os.environ.get("BENCH_LOCK")
@@ -69,14 +70,14 @@ def psql(url, sql, *extra):
 
 # ---------------------------------------------------------------- building
 
-def cargo_executable(args):
-    """Builds a cargo target and returns the path of its executable."""
+def cargo_executable(args, name):
+    """Builds a cargo target and returns the path of executable `name` (cargo also lists others)."""
     out = subprocess.run(["cargo", *args, "--message-format=json-render-diagnostics"], cwd=ROOT, check=True,
                          stdout=subprocess.PIPE, text=True).stdout
     exe = None
     for line in out.splitlines():
         msg = json.loads(line)
-        if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+        if msg.get("reason") == "compiler-artifact" and msg.get("executable") and msg["target"]["name"] == name:
             exe = msg["executable"]
     if not exe:
         raise SystemExit(f"cargo {' '.join(args)}: no executable")
@@ -293,9 +294,9 @@ def verify(server, case, exp):
 
 # ---------------------------------------------------------------- load
 
-def run_load(loader, server, case, conc, exp):
+def run_load(loader, server, case, conc, exp, seconds=SECONDS):
     body, _, _ = request(server, case, server.ids)
-    cmd = [loader, "--url", server.url, "--body", json.dumps(body), "--seconds", str(SECONDS),
+    cmd = [loader, "--url", server.url, "--body", json.dumps(body), "--seconds", str(seconds),
            "--concurrency", str(conc), *checks(server, case, exp)]
     if server.token:
         cmd += ["--bearer", server.token]
@@ -335,7 +336,7 @@ def report(runs, servers, exp, sizes, meta):
     labels = [s.label for s in servers]
     lines = [f"# orgraph vs PostGraphile 5, {meta['date']}", "",
              f"Dataset: {meta['nodes']:,} departments, {meta['users']:,} users, {meta['memberships']:,} memberships "
-             f"(seed 42). {REPEATS} repeats of {SECONDS:g} s per cell, servers in rotating order; each cell gives "
+             f"(seed 42). {REPEATS} repeats of {SECONDS:g} s per cell after a {WARMUP:g} s warm-up, servers in rotating order; each cell gives "
              f"the range over the repeats. `errors` sums every failed request (transport, HTTP, GraphQL errors, wrong "
              f"count or page length). CPU is the server process's (and its PostgreSQL backends') per request. "
              f"Load generator, servers and PostgreSQL share the machine's {os.cpu_count()} cores.", ""]
@@ -384,7 +385,7 @@ def main():
     OUT.mkdir(parents=True, exist_ok=True)
     subprocess.run(["cargo", "build", "--release", "--bin", "orgraph"], cwd=ROOT, check=True)
     orgraph_bin = str(ROOT / "target" / "release" / "orgraph")
-    loader = cargo_executable(["bench", "--bench", "http_load", "--no-run"])
+    loader = cargo_executable(["bench", "--bench", "http_load", "--no-run"], "http_load")
     node_bin = str(HERE / "node_modules" / ".bin" / "node")
     users = int(os.environ.get("BENCH_USERS", "200000"))
     state_file = OUT / "datasets.json"
@@ -443,6 +444,12 @@ def main():
         runs = []
         try:
             combos = [(c, conc) for c in cases for conc in ([LIST_CONCURRENCY] if c == "d" else PAGE_CONCURRENCY)]
+            # Warm-up, not reported: V8's JIT, PostgreSQL's plan caches and every cache get the
+            # same chance before the first measured run.
+            for case, conc in combos:
+                for s in servers:
+                    r = run_load(loader, s, case, conc, exp, WARMUP)
+                    log(f"warm-up ({case}) c={conc} {s.label}: {r['rps']:.1f} req/s, errors {r['errors']}")
             for rep in range(REPEATS):
                 for i, (case, conc) in enumerate(combos):
                     k = (rep + i) % len(servers)
@@ -450,14 +457,17 @@ def main():
                         r = run_load(loader, s, case, conc, exp)
                         r["repeat"] = rep + 1
                         runs.append(r)
-                        log(f"repeat {rep + 1} ({case}) c={conc} {s.label}: {r['rps']:.1f} req/s, p50 {r['p50_ms']} ms, "
-                            f"p99 {r['p99_ms']} ms, errors {r['errors']}, CPU {r['cpu_ms']:.2f} ms/req, RSS {r['peak_rss_mib']:.0f} MiB"
+                        log(f"repeat {rep + 1} ({case}) c={conc} {s.label}: {r['rps']:.1f} req/s, p50 {r['p50_ms'] or 0:.2f} ms, "
+                            f"p99 {r['p99_ms'] or 0:.2f} ms, errors {r['errors']}, CPU {r['cpu_ms']:.2f} ms/req, RSS {r['peak_rss_mib']:.0f} MiB"
                             + (f" ({r['first_error']})" if r["first_error"] else ""))
                         (OUT / "runs.json").write_text(json.dumps(runs, indent=1))
             # Sizes after the load, under the same lock: nothing else writes meanwhile.
-            lite_conn = sqlite3.connect(lite)
-            lite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            lite_conn.close()
+            try:  # orgraph checkpoints in the background anyway; this only trims what is left
+                lite_conn = sqlite3.connect(lite)
+                lite_conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                lite_conn.close()
+            except sqlite3.Error as e:
+                log(f"checkpoint: {e}")
             lite_size = sum(p.stat().st_size for p in Path(lite).parent.iterdir())
             sizes = {"orgraph PostgreSQL": (int(psql(pg, "SELECT pg_database_size(current_database())")), state["pg_secs"]),
                      "orgraph SQLite": (lite_size, state["lite_secs"]),
