@@ -4,7 +4,8 @@
 //!      not bound the figure), then the worker starts: deliveries per second until the last one;
 //!   2. steady: the worker runs while a paced publisher sends events at a fixed rate
 //!      (BENCH_RATES, events/s per scenario): commit→delivery p50/p99/max;
-//! and 3. commit→subscriber latency with 1,000 concurrent `graphql-transport-ws` subscribers.
+//!
+//! and commit→subscriber latency with 1,000 concurrent `graphql-transport-ws` subscribers.
 //!
 //! Events are published with `publishEvent` (one transaction each); "commit" is the moment the
 //! mutation's answer arrives. The receiver verifies every signature with the `standardwebhooks`
@@ -155,12 +156,13 @@ async fn main() -> anyhow::Result<()> {
         wait_for(&receiver, expected).await;
         stop.cancel();
         task.await?;
-        let seen = receiver.seen.lock().unwrap();
-        let secs = seen.last.map_or(f64::NAN, |l| l.duration_since(started).as_secs_f64());
-        println!(
-            "drain  {n:>3} webhook(s): {count} events published in {publish_secs:.2} s ({:.0}/s), then {}/{expected} deliveries in {secs:.2} s = {:.0} deliveries/s{}",
-            count as f64 / publish_secs, seen.ids.len(), seen.ids.len() as f64 / secs, check(&seen, &markers, n));
-        drop(seen);
+        {
+            let seen = receiver.seen.lock().unwrap();
+            let secs = seen.last.map_or(f64::NAN, |l| l.duration_since(started).as_secs_f64());
+            println!(
+                "drain  {n:>3} webhook(s): {count} events published in {publish_secs:.2} s ({:.0}/s), then {}/{expected} deliveries in {secs:.2} s = {:.0} deliveries/s{}",
+                count as f64 / publish_secs, seen.ids.len(), seen.ids.len() as f64 / secs, check(&seen, &markers, n));
+        }
 
         // Steady: a paced publisher while the worker runs.
         *receiver.seen.lock().unwrap() = Seen::default();
