@@ -20,15 +20,27 @@ pub struct Background {
 
 impl Background {
     pub fn start(state: &AppState) -> Self {
+        Self::start_with(state, true)
+    }
+
+    /// Everything but the delivery worker: the events benchmark runs its own, so that it can
+    /// build a backlog first and measure how fast the worker drains it.
+    pub fn start_without_delivery(state: &AppState) -> Self {
+        Self::start_with(state, false)
+    }
+
+    fn start_with(state: &AppState, deliver: bool) -> Self {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
-        tasks.spawn(crate::delivery::worker::run(
-            state.writer.clone(),
-            state.sender.clone(),
-            state.config.webhooks.clone(),
-            state.metrics.clone(),
-            cancel.clone(),
-        ));
+        if deliver {
+            tasks.spawn(crate::delivery::worker::run(
+                state.writer.clone(),
+                state.sender.clone(),
+                state.config.webhooks.clone(),
+                state.metrics.clone(),
+                cancel.clone(),
+            ));
+        }
         if !state.config.is_sqlite() {
             let relay = crate::domain::events::run_cross_instance_relay(
                 state.config.database_url.clone(),

@@ -158,6 +158,48 @@ async fn form_delivery_and_retries_after_errors() {
     assert_eq!(codes, [json!(500), json!(503), json!(200)]);
 }
 
+/// The worker claims, sends and records deliveries in batches: ten webhooks on one event are
+/// claimed together, the first answers fail, and every delivery is still retried until it
+/// succeeds, once, with each request in its log.
+#[tokio::test]
+async fn a_batch_with_failures_retries_each_and_loses_none() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let (r, url) = receiver(&[500, 503, 500, 502, 500, 500, 503]).await;
+    let mut hooks = Vec::new();
+    for _ in 0..10 {
+        hooks.push(create_webhook(&c, &url, "JSON", &["user:created"]).await);
+    }
+    for name in ["batch-1", "batch-2", "batch-3"] {
+        create(&c, json!({ "username": name })).await;
+    }
+    let got = wait_for(&r, 37).await;
+    let mut logged = 0;
+    for hook in &hooks {
+        for _ in 0..200 {
+            let d = deliveries(&c, hook).await;
+            if d["totalCount"] == 3 && d["list"].as_array().unwrap().iter().all(|x| x["status"] == "succeeded") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let d = deliveries(&c, hook).await;
+        for delivery in d["list"].as_array().unwrap() {
+            assert_eq!(delivery["status"], "succeeded", "{d}");
+            let log = delivery["attemptLog"].as_array().unwrap();
+            assert_eq!(delivery["attempts"].as_u64().unwrap() as usize, log.len(), "every request logged: {delivery}");
+            logged += log.len();
+        }
+    }
+    assert_eq!(logged, 37, "30 deliveries and 7 failed requests");
+    let mut ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 30);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(r.got.lock().unwrap().len(), 37, "nothing sent again after it succeeded");
+}
+
 #[tokio::test]
 async fn a_receiver_that_is_down_is_retried_then_marked_failed() {
     let s = server(true).await;
