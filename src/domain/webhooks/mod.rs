@@ -324,11 +324,8 @@ pub async fn queue_stats(db: &impl ConnectionTrait) -> AppResult<(Vec<(DeliveryS
         .into_tuple()
         .all(db)
         .await?;
-    let due = delivery::Entity::find()
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .filter(delivery::Column::NextAttemptAt.lte(chrono::Utc::now()))
-        .count(db)
-        .await?;
+    // The worker's own condition (an ended lease counts: its instance died), as `doctor` counts.
+    let due = delivery::Entity::find().filter(crate::delivery::worker::due_condition(chrono::Utc::now())).count(db).await?;
     Ok((by_status, due as i64))
 }
 
