@@ -281,16 +281,18 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             let input = NodeInput::new(&name, row.text("code").as_deref(), row.text("description").as_deref(), row.integer("order")?,
                 row.text("nameI18n").as_deref(), row.text("descriptionI18n").as_deref())
                 .map_err(|e| e.to_string())?;
-            let leader_keys = row.ids("leaderUserIds")?;
-            if leader_keys.len() > MAX_LEADERS {
-                return Err(format!("a department has at most {MAX_LEADERS} leaders"));
-            }
+            // Duplicates first, then the cap, as the API counts (a set: the list is as long as
+            // the file allows).
+            let mut seen = std::collections::HashSet::new();
             let mut leaders = Vec::new();
-            for k in &leader_keys {
+            for k in &row.ids("leaderUserIds")? {
                 let u = users.get(k.as_str()).ok_or_else(|| format!("leader {k:?} is not a user of the file"))?;
-                if !leaders.contains(u) {
+                if seen.insert(*u) {
                     leaders.push(*u);
                 }
+            }
+            if leaders.len() > MAX_LEADERS {
+                return Err(format!("a department has at most {MAX_LEADERS} leaders"));
             }
             Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders })
         })();
@@ -415,4 +417,36 @@ fn memberships(rows: Vec<Row>, nodes: &HashMap<&str, usize>, users: &HashMap<&st
 /// A row's fields as a JSON object (export).
 pub(super) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> Map<String, Value> {
     pairs.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn row(at: &str, fields: Value) -> Row {
+        Row { at: at.into(), fields: fields.as_object().cloned().unwrap_or_default() }
+    }
+
+    /// A department listing `leaders` (user keys) among 51 users of the file.
+    fn company(leaders: &[String]) -> Company {
+        let users = (0..51).map(|i| row(&format!("/users/{i}"), json!({ "id": format!("u{i}"), "username": format!("user{i}") }))).collect();
+        let nodes = vec![row("/nodes/0", json!({ "id": "root", "name": "Root", "leaderUserIds": leaders }))];
+        Company { nodes, users, memberships: Vec::new() }
+    }
+
+    #[test]
+    fn leaders_are_counted_after_duplicates_are_removed_as_the_api_counts() {
+        let pool = PoolId::trusted("pool");
+        // 51 ids naming 50 distinct users: accepted, each leader once.
+        let mut ids: Vec<String> = (0..50).map(|i| format!("u{i}")).collect();
+        ids.push("u0".into());
+        let plan = Plan::new(&pool, company(&ids), 10).map_err(|e| format!("{e:?}"));
+        assert_eq!(plan.map(|p| p.nodes[0].leaders.len()), Ok(50));
+        // 51 distinct: refused, naming the row.
+        let ids: Vec<String> = (0..51).map(|i| format!("u{i}")).collect();
+        let refused = Plan::new(&pool, company(&ids), 10).err().unwrap_or_default();
+        assert!(refused.iter().any(|r| r.to_string().contains("at most 50 leaders")), "{refused:?}");
+    }
 }
