@@ -18,6 +18,16 @@ pub async fn all<M: FromQueryResult>(db: &impl ConnectionTrait, sql: &str, value
     Ok(M::find_by_statement(statement(db, sql, values)).all(db).await?)
 }
 
+/// `SELECT COUNT(*) AS n ...` as a number.
+pub async fn count(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    let rows = all::<Count>(db, sql, values).await?;
+    Ok(rows.first().map_or(0, |c| c.n.max(0) as u64))
+}
+
 /// `LOWER(COALESCE(column, '')) [NOT] LIKE '%text%'`, with `%`, `_` and `\` in `text` matched
 /// literally: a case-insensitive "contains" on both backends.
 pub fn contains_ignoring_case(column: impl sea_orm::sea_query::IntoColumnRef, text: &str, negate: bool) -> sea_orm::sea_query::Expr {

@@ -493,18 +493,14 @@ impl OrgService {
         let from = format!(
             "FROM users u WHERE u.id IN (SELECT m.user_id FROM membership m WHERE m.node_id IN ({nodes})) AND ({matches})"
         );
-        #[derive(FromQueryResult)]
-        struct Count {
-            n: i64,
-        }
-        let total = sql::all::<Count>(&self.db, &format!("SELECT COUNT(*) AS n {from}"), vec![node.id.clone().into(), pattern.clone().into()]).await?;
+        let total = sql::count(&self.db, &format!("SELECT COUNT(*) AS n {from}"), vec![node.id.clone().into(), pattern.clone().into()]).await?;
         let list = sql::all::<entity::user::Model>(
             &self.db,
             &format!("SELECT u.* {from} ORDER BY u.created_at DESC, u.id LIMIT $3 OFFSET $4"),
             vec![node.id.into(), pattern.into(), (page.limit as i64).into(), (page.offset() as i64).into()],
         )
         .await?;
-        Ok(Paginated { total_count: total.first().map_or(0, |c| c.n.max(0) as u64), list })
+        Ok(Paginated { total_count: total, list })
     }
 
     /// Whether the user is a member of the department (or of its subtree when `include_children`).
@@ -512,17 +508,13 @@ impl OrgService {
         let (_, node) = find_department(&self.db, pool, r).await?;
         crate::domain::users::find_in_pool(&self.db, pool, user_id).await?.ok_or_else(|| AppError::not_found("user", user_id))?;
         let nodes = if include_children { "SELECT descendant_id FROM node_closure WHERE ancestor_id = $1" } else { "SELECT $1" };
-        #[derive(FromQueryResult)]
-        struct Found {
-            n: i64,
-        }
-        let found = sql::all::<Found>(
+        let found = sql::count(
             &self.db,
             &format!("SELECT COUNT(*) AS n FROM membership WHERE user_id = $2 AND node_id IN ({nodes})"),
             vec![node.id.into(), user_id.to_string().into()],
         )
         .await?;
-        Ok(found.first().is_some_and(|f| f.n > 0))
+        Ok(found > 0)
     }
 }
 

@@ -12,7 +12,7 @@ use sea_orm::{
 use sha2::{Digest, Sha256};
 
 use super::{
-    Listed, ScimService, Window, count, find_scim_org, lock_scim_org,
+    Listed, ScimService, Window, find_scim_org, lock_scim_org,
     query::{Field, Filter, Kind, compile},
     rolled_back,
 };
@@ -116,7 +116,7 @@ impl ScimService {
         values.insert(0, org.id.clone().into());
         values.insert(0, pool.as_str().into());
         let where_ = format!("FROM node n WHERE n.user_pool_id = $1 AND n.org_id = $2 AND n.parent_id IS NOT NULL AND {cond}");
-        let total = count(&self.db, &format!("SELECT COUNT(*) AS n {where_}"), values.clone()).await?;
+        let total = crate::storage::sql::count(&self.db, &format!("SELECT COUNT(*) AS n {where_}"), values.clone()).await?;
         if window.limit == 0 || window.offset >= total {
             return Ok(Listed { total, items: Vec::new() });
         }

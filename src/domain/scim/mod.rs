@@ -15,7 +15,7 @@ pub use groups::{Group, GroupChange, GroupField};
 pub use users::UserField;
 
 use entity::{node, org};
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::{PoolId, users::UserService, write::Writer};
 use crate::error::{AppError, AppResult};
@@ -90,17 +90,6 @@ async fn find_scim_org(db: &impl ConnectionTrait, pool: &PoolId, code: &str) -> 
         Some(root) => Ok(org::Entity::find_by_id(root.org_id).one(db).await?),
         None => Ok(None),
     }
-}
-
-#[derive(FromQueryResult)]
-struct Count {
-    n: i64,
-}
-
-/// `SELECT COUNT(*) AS n ...` as a number.
-async fn count(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> AppResult<u64> {
-    let rows = crate::storage::sql::all::<Count>(db, sql, values).await?;
-    Ok(rows.first().map_or(0, |c| c.n.max(0) as u64))
 }
 
 /// Refuse a pool's second SCIM org being created by a concurrent first request (PostgreSQL, where

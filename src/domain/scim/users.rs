@@ -5,7 +5,7 @@ use entity::user;
 use sea_orm::DatabaseBackend;
 
 use super::{
-    Listed, ScimService, Window, count,
+    Listed, ScimService, Window,
     query::{Field, Filter, Kind, compile},
     rolled_back,
 };
@@ -92,7 +92,7 @@ impl ScimService {
         };
         values.insert(0, pool.as_str().into());
         let where_ = format!("FROM users WHERE users.user_pool_id = $1 AND {cond}");
-        let total = count(&self.db, &format!("SELECT COUNT(*) AS n {where_}"), values.clone()).await?;
+        let total = crate::storage::sql::count(&self.db, &format!("SELECT COUNT(*) AS n {where_}"), values.clone()).await?;
         if window.limit == 0 || window.offset >= total {
             return Ok(Listed { total, items: Vec::new() });
         }

@@ -173,12 +173,7 @@ pub async fn orphans(db: &impl ConnectionTrait, delete: bool) -> AppResult<u64> 
     if delete {
         return exec(db, &format!("DELETE FROM subtree_member WHERE {orphan}"), vec![]).await;
     }
-    #[derive(sea_orm::FromQueryResult)]
-    struct Count {
-        n: i64,
-    }
-    let rows: Vec<Count> = crate::storage::sql::all(db, &format!("SELECT COUNT(*) AS n FROM subtree_member WHERE {orphan}"), vec![]).await?;
-    Ok(rows.first().map_or(0, |r| r.n.max(0) as u64))
+    crate::storage::sql::count(db, &format!("SELECT COUNT(*) AS n FROM subtree_member WHERE {orphan}"), vec![]).await
 }
 
 /// Recompute the fan-out and both counts of every node of `org_id` from the memberships and the
