@@ -1,11 +1,10 @@
 //! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql` (the playground on `GET /graphql` is
 //! playground.rs).
 
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
+use async_graphql_axum::GraphQLRequest;
 use std::sync::Arc;
 
 use axum::{
-    Json,
     extract::State,
     http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
@@ -27,21 +26,19 @@ pub async fn execute(
     extensions: axum::http::Extensions,
     req: GraphQLRequest,
 ) -> Response {
-    let (response, raw) = run(&http, &headers, &extensions, req.into_inner()).await;
+    let (mut response, raw) = run(&http, &headers, &extensions, req.into_inner()).await;
     let retry = retry_after(&response);
-    if raw.is_empty() {
-        return with_retry_after(GraphQLResponse::from(response).into_response(), retry);
-    }
-    // As async-graphql-axum answers, with the placed JSON written in.
-    let mut headers = response.http_headers.clone();
+    // The headers async-graphql-axum's `GraphQLResponse` sets, with the placed JSON written in.
+    let mut headers = std::mem::take(&mut response.http_headers);
     if response.is_ok()
         && let Some(cache_control) = response.cache_control.value()
         && let Ok(value) = HeaderValue::from_str(&cache_control)
     {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/graphql-response+json"));
-    with_retry_after((headers, spliced(&response, &raw)).into_response(), retry)
+    let mut answer = json_answer(&response, &raw, "application/graphql-response+json");
+    answer.headers_mut().extend(headers);
+    with_retry_after(answer, retry)
 }
 
 /// `POST /graphql/v2`, Authing's endpoint: each error's `message` is the object its SDKs read,
@@ -59,11 +56,7 @@ pub async fn execute_v2(
     if response.errors.is_empty() {
         // Nothing to rewrite: serialized once, straight from the response (a whole org's listing
         // is megabytes; going through `serde_json::Value` doubled its cost).
-        if raw.is_empty() {
-            return with_retry_after(Json(response).into_response(), retry);
-        }
-        let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-        return with_retry_after((json, spliced(&response, &raw)).into_response(), retry);
+        return with_retry_after(json_answer(&response, &raw, "application/json"), retry);
     }
     let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
     if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
@@ -74,16 +67,16 @@ pub async fn execute_v2(
             error["message"] = json!({ "code": numeric, "message": text, "statusCode": http_status_of(&code), "data": null });
         }
     }
-    if raw.is_empty() {
-        return with_retry_after(Json(body).into_response(), retry);
-    }
-    let json = [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))];
-    with_retry_after((json, spliced(&body, &raw)).into_response(), retry)
+    with_retry_after(json_answer(&body, &raw, "application/json"), retry)
 }
 
-/// `answer` serialized, with the JSON its resolvers placed (see `graphql::raw_json`) written in.
-fn spliced(answer: &impl serde::Serialize, raw: &RawJson) -> Vec<u8> {
-    raw.splice(serde_json::to_vec(answer).unwrap_or_default())
+/// `answer` as a JSON body of `content_type`, with the JSON its resolvers placed (see
+/// `graphql::raw_json`) written in; like axum's `Json`, 500 if it cannot be serialized.
+fn json_answer(answer: &impl serde::Serialize, raw: &RawJson, content_type: &'static str) -> Response {
+    match serde_json::to_vec(answer) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type))], raw.splice(bytes)).into_response(),
+        Err(err) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, err.to_string()).into_response(),
+    }
 }
 
 /// Execute `request`; resolvers may place serialized JSON in the returned `RawJson`.
