@@ -38,8 +38,12 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
-    let listings = listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20));
-    builder(&limits).data(tree_loader).data(listings).data(state).finish()
+    let mut schema = builder(&limits).data(tree_loader);
+    // No cache, no revision read per listing: `Org.nodes` then answers as before.
+    if state.config.listing_cache_mb > 0 {
+        schema = schema.data(listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20)));
+    }
+    schema.data(state).finish()
 }
 
 /// The schema alone, for its SDL: no state, no database.

@@ -26,21 +26,23 @@ impl Default for RawJson {
 const MARK: char = '\u{1}';
 
 impl RawJson {
+    fn parts(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Vec<u8>>>> {
+        self.parts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The value to answer with: a placeholder for `json` (one complete JSON value).
     pub fn place(&self, json: Arc<Vec<u8>>) -> Value {
-        let mut parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut parts = self.parts();
         parts.push(json);
         Value::String(format!("{MARK}orgraph-raw:{}:{}", self.nonce, parts.len() - 1))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.parts.lock().map_or(true, |p| p.is_empty())
-    }
+
 
     /// `serialized` (an answer written by serde_json) with every placeholder replaced by its
     /// bytes. A placeholder that is not found (its field was nulled by an error) is skipped.
     pub fn splice(&self, serialized: Vec<u8>) -> Vec<u8> {
-        let parts = self.parts.lock().unwrap_or_else(|e| e.into_inner());
+        let parts = self.parts();
         if parts.is_empty() {
             return serialized;
         }
