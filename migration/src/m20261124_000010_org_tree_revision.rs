@@ -74,7 +74,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let db = manager.get_connection();
         let drops: &[&str] = match manager.get_database_backend() {
             sea_orm_migration::sea_orm::DatabaseBackend::Sqlite => &[
                 "DROP TRIGGER IF EXISTS node_tree_revision_insert",
@@ -87,9 +86,7 @@ impl MigrationTrait for Migration {
                 "DROP FUNCTION IF EXISTS orgraph_node_tree_revision()",
             ],
         };
-        for sql in drops {
-            db.execute_unprepared(sql).await?;
-        }
+        crate::run_batch(manager.get_connection(), "org_tree_revision_down", &drops.join(";\n")).await?;
         manager.alter_table(Table::alter().table(Org::Table).drop_column(Org::TreeRevision).to_owned()).await
     }
 }

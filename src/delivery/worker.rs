@@ -110,6 +110,7 @@ pub async fn run(writer: Writer, sender: Sender, cfg: WebhookConfig, metrics: Ar
         tracing::warn!(error = %e, "the webhook delivery recorder stopped");
     }
 }
+
 /// Deliveries a worker may take at `now`: pending and due, or delivering under an ended lease
 /// (its instance died).
 pub fn due_condition(now: chrono::DateTime<chrono::Utc>) -> Condition {
