@@ -479,6 +479,12 @@ async fn cached_org_listings_follow_every_change() {
     };
     let find = |nodes: &[Value], node: &str| nodes.iter().find(|n| n["id"] == node).cloned().unwrap_or(Value::Null);
     listing(4).await;
+    // Each listing weighs 1,000 in the complexity: aliases cannot make one request list an org
+    // thousands of times.
+    let aliased = format!("query($id: String!) {{ org(id: $id) {{ {} }} }}", (0..6).map(|i| format!("n{i}: nodes {{ id }}")).collect::<Vec<_>>().join(" "));
+    let (code, msg) = c.error(&aliased, json!({ "id": org_id })).await;
+    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    assert!(msg.to_lowercase().contains("complex"), "{msg}");
 
     c.data("mutation($id: String!) { updateNode(id: $id, name: \"Development\") { id } }", json!({ "id": dev })).await;
     let nodes = listing(4).await;

@@ -79,6 +79,9 @@ impl Org {
     }
 
     /// Every node of the organization, breadth first (children by `order`, larger first).
+    // Up to 100,000 nodes: each selection of it weighs 1,000 in the query's complexity, so the
+    // default limit (5,000) lets a request list an org at most 4 times (aliases), not thousands.
+    #[graphql(complexity = "1000 + child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
         if let (Some(raw), Some(cache)) = (ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>())
             && let Some(plan) = PlainPlan::of(ctx.item)
