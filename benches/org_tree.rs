@@ -38,6 +38,7 @@ use orgraph::{
         pagination::Page,
         users::UserSort,
     },
+    views::user::columns_of,
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, Database, EntityTrait, Statement, Value};
@@ -118,7 +119,8 @@ async fn main() -> anyhow::Result<()> {
 
     // Bare SQL of the members page, on the same connection pool the server uses: the reference
     // the pages below are compared with.
-    let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true };
+    let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true,
+        columns: columns_of(["id", "username", "email", "createdAt"]) };
     for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| reads && run("sql")) {
         let sql = member_page_sql(q);
         let mut times = Vec::new();

@@ -23,7 +23,7 @@ use crate::{
             MemberSort, MembersQuery, UserDepartment,
         },
         pagination::Page,
-        users::UserSort,
+        users::{UserColumns, UserSort},
     },
     error::AppError,
     views::user::{User, document_extras, merge},
@@ -136,6 +136,7 @@ pub async fn node_members(
             None => UserSort::default(),
         }),
         include_children: boolean("includeChildrenNodes", q.include_children_nodes.as_deref())?.unwrap_or(false),
+        columns: UserColumns::ALL,
     };
     let orgs = &http.app.orgs;
     let node = orgs.node(&pool, &node_id).await?;

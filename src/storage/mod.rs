@@ -3,6 +3,7 @@
 pub mod server_keys;
 pub mod sql;
 pub mod tree;
+pub mod user_columns;
 mod write_gate;
 
 pub use write_gate::{WriteGate, WriteTxn};

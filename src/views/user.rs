@@ -9,7 +9,10 @@ use serde_json::Value;
 
 use crate::domain::{
     docs::iso,
-    users::profile::{Profile, with_profile_fields},
+    users::{
+        UserColumns,
+        profile::{Profile, with_profile_fields},
+    },
 };
 
 macro_rules! profile_object {
@@ -185,6 +188,53 @@ impl From<user::Model> for User {
             user_pool_id: u.user_pool_id,
         }
     }
+}
+
+/// The `users` columns the GraphQL `User` fields named in `fields` are made of (see
+/// `From<user::Model>` above): a page showing only these reads only these. A name this list does
+/// not know (a field added later) reads whole rows, so a new field is never shown blank.
+pub fn columns_of<'a>(fields: impl IntoIterator<Item = &'a str>) -> UserColumns {
+    use entity::user::Column as C;
+    macro_rules! profile_column {
+        ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+            |gql: &str| match gql { $( $gql => UserColumns::column(stringify!($field)), )* _ => None }
+        };
+    }
+    let profile = with_profile_fields!(profile_column);
+    let mut columns = UserColumns::keys();
+    for field in fields {
+        let needs: &[C] = match field {
+            // Made of the keys, constant, or resolved from the id alone.
+            "__typename" | "id" | "arn" | "userPoolId" | "password" | "token" | "tokenExpiredAt" | "isDeleted"
+            | "expiredAt" | "directManagement" | "authorizedResources" | "departments" => &[],
+            "status" => &[C::Status],
+            "username" => &[C::Username],
+            "email" => &[C::Email],
+            "emailVerified" => &[C::EmailVerified],
+            "phone" => &[C::Phone],
+            "phoneVerified" => &[C::PhoneVerified],
+            "identities" => &[C::Identities],
+            "registerSource" => &[C::RegisterSource],
+            "loginsCount" => &[C::LoginsCount],
+            "lastLogin" => &[C::LastLogin],
+            "signedUp" => &[C::SignedUp, C::CreatedAt],
+            "blocked" => &[C::Blocked],
+            "gender" => &[C::Gender],
+            "createdAt" => &[C::CreatedAt],
+            "updatedAt" => &[C::UpdatedAt],
+            "externalId" => &[C::ExternalId],
+            "customData" => &[C::CustomData],
+            other => match profile(other) {
+                Some(c) => {
+                    columns = columns.with(c);
+                    &[]
+                }
+                None => return UserColumns::ALL,
+            },
+        };
+        columns = needs.iter().fold(columns, |cols, c| cols.with(*c));
+    }
+    columns
 }
 
 /// Fields of Authing's v2 user documents that orgraph has no value for (null) or reads from the

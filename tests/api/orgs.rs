@@ -517,3 +517,52 @@ async fn cached_org_listings_follow_every_change() {
     let orphans = orgraph::storage::tree::fanout::orphans(&s.state.db, false).await.expect("orphan count runs");
     assert_eq!(orphans, 0, "no fan-out row outlives its node or user");
 }
+
+/// A member page reads only the user columns its fields need (`views::user::columns_of`): every
+/// field of `User`, asked alone, shows what reading the whole user shows — on a node's page, a
+/// subtree's page and a page in a whole-org listing; fragments and aliases included.
+#[tokio::test]
+async fn member_pages_show_each_user_field_as_the_whole_row_does() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Columns", "columns").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let u = create(&c, json!({
+        "username": "carol", "email": "carol@example.com", "phone": "+86 188 0000 0009", "phoneCountryCode": "+86",
+        "nickname": "Caz", "name": "Carol", "givenName": "Carol", "familyName": "Danvers", "middleName": "S",
+        "gender": "F", "company": "Marvel", "lastIP": "10.0.0.9", "loginsCount": 7, "city": "Boston",
+        "website": "https://example.com", "birthdate": "1970-01-01", "locale": "en", "country": "US",
+        "signedUp": "2020-10-15T17:55:37+08:00", "registerSource": ["import:manual"], "externalId": "ext-9",
+        "status": "Suspended", "customData": { "rank": "captain", "age": 40 },
+    })).await;
+    add_members(&c, &root, &[u["id"].as_str().unwrap()]).await;
+
+    // Every field of `User`, from the schema itself: a field added later is covered too.
+    let t = c.data(r#"{ __type(name: "User") { fields { name } } }"#, json!({})).await;
+    let names: Vec<String> = t["__type"]["fields"].as_array().unwrap().iter().map(|f| f["name"].as_str().unwrap().to_string()).collect();
+    assert!(names.len() > 40, "{names:?}");
+    let objects = [
+        ("identities", "identities { provider userIdInIdp openid isSocial connectionId userPoolId }"),
+        ("customData", "customData { key value dataType label }"),
+        ("departments", "departments { totalCount list { department { id } isMainDepartment } }"),
+        ("authorizedResources", "authorizedResources { totalCount }"),
+    ];
+    for name in &names {
+        let selection = objects.iter().find(|(n, _)| n == name).map_or(name.as_str(), |(_, s)| *s);
+        let whole = c.data(&format!("query($id: String) {{ user(id: $id) {{ {selection} }} }}"), json!({ "id": u["id"] })).await;
+        let whole = &whole["user"][name.as_str()];
+        for include in [false, true] {
+            let q = format!("query($id: String!, $i: Boolean) {{ nodeById(id: $id) {{ users(includeChildrenNodes: $i) {{ list {{ {selection} }} }} }} }}");
+            let page = c.data(&q, json!({ "id": root, "i": include })).await;
+            assert_eq!(&page["nodeById"]["users"]["list"][0][name.as_str()], whole, "field {name} (subtree: {include})");
+        }
+    }
+
+    let whole = c.data("query($id: String) { user(id: $id) { email city loginsCount } }", json!({ "id": u["id"] })).await["user"].clone();
+    let q = "query($id: String!) { nodeById(id: $id) { users { list { ...F e: email } } } } fragment F on User { city ... on User { loginsCount } }";
+    let got = c.data(q, json!({ "id": root })).await["nodeById"]["users"]["list"][0].clone();
+    assert_eq!(got, json!({ "city": whole["city"], "loginsCount": whole["loginsCount"], "e": whole["email"] }));
+    let q = "query($id: String!) { org(id: $id) { nodes { users { list { email city } } } } }";
+    let got = c.data(q, json!({ "id": org_id })).await["org"]["nodes"][0]["users"]["list"][0].clone();
+    assert_eq!(got, json!({ "email": whole["email"], "city": whole["city"] }), "a page in a whole-org listing");
+}

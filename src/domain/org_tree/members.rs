@@ -17,7 +17,7 @@ use crate::{
         docs::{NodeDoc, UserDoc},
         events::{DomainEvent, Outbox},
         pagination::{Page, Paginated},
-        users::{UserSort, batch_ids, existing},
+        users::{UserColumns, UserSort, batch_ids, existing},
     },
     error::{AppError, AppResult},
     storage::tree::{
@@ -59,6 +59,8 @@ pub struct MembersQuery {
     pub page: Page,
     pub sort: MemberSort,
     pub include_children: bool,
+    /// The user columns to read (`UserColumns::ALL` unless the caller shows only some fields).
+    pub columns: UserColumns,
 }
 
 /// The v3 `listDepartmentMembers` query.
@@ -147,6 +149,7 @@ impl DepartmentMembersQuery {
                 page: Page::new(args.page, args.limit, MAX_V3_LIMIT)?,
                 sort,
                 include_children: args.include_children_departments,
+                columns: UserColumns::ALL,
             },
             with_department_ids: args.with_department_ids,
         })
@@ -405,7 +408,7 @@ impl MembersQuery {
             MemberSort::JoinedAsc => (PageKey::Joined, true),
             MemberSort::JoinedDesc => (PageKey::Joined, false),
         };
-        MemberPage { limit: self.page.limit, offset: self.page.offset(), key, ascending, subtree: self.include_children }
+        MemberPage { limit: self.page.limit, offset: self.page.offset(), key, ascending, subtree: self.include_children, columns: self.columns }
     }
 }
 

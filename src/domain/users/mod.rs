@@ -26,6 +26,8 @@ use crate::{
 pub mod profile;
 pub mod search;
 
+pub use crate::storage::user_columns::UserColumns;
+
 use profile::ProfilePatch;
 
 /// Most users one `deleteUsers` call takes.

@@ -13,12 +13,13 @@ use super::{
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
 };
 use crate::{
-    views::user::{PaginatedUsers, User},
+    views::user::{PaginatedUsers, User, columns_of},
     domain::{
         acl::parse_resource_type,
         docs::iso,
         org_tree::{MemberSort, MembersQuery, PathStep},
         pagination::Page,
+        users::UserColumns,
     },
     graphql::{
         context::ContextExt,
@@ -304,6 +305,7 @@ impl Node {
             page: Page::new(page, limit, state.config.limits.max_page_size)?,
             sort: MemberSort::User(sort_by.unwrap_or_default().into()),
             include_children: include_children_nodes.unwrap_or(false),
+            columns: user_columns(ctx),
         };
         let page = match self.origin {
             Origin::Single => state.orgs.members_page(&self.model, query).await?,
@@ -316,6 +318,13 @@ impl Node {
         };
         Ok(page.into())
     }
+}
+
+/// The user columns the `list` of a `PaginatedUsers` being resolved shows (fragments included;
+/// fields under `@skip` count too, which reads a column more, never less).
+fn user_columns(ctx: &Context<'_>) -> UserColumns {
+    let lists = ctx.look_ahead().field("list").selection_fields();
+    columns_of(lists.iter().flat_map(|list| list.selection_set()).map(|field| field.name()))
 }
 
 /// A department of a user.

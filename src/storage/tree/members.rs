@@ -4,12 +4,15 @@
 use std::collections::HashMap;
 
 use entity::user;
-use sea_orm::{ConnectionTrait, FromQueryResult, QueryResult, Value};
+use sea_orm::{ConnectionTrait, Value};
 
 use super::fanout;
 use crate::{
     error::AppResult,
-    storage::sql::{all, exec, placeholders, strings},
+    storage::{
+        sql::{exec, placeholders, statement, strings},
+        user_columns::UserColumns,
+    },
 };
 
 /// The key a member page is sorted by.
@@ -30,12 +33,15 @@ pub struct MemberPage {
     pub ascending: bool,
     /// The distinct users of the whole subtree, not only the direct members.
     pub subtree: bool,
+    /// The user columns read (the rest are blank).
+    pub columns: UserColumns,
 }
 
 /// The statement of one node's page: `$1` is the limit, `$2` the offset, `$node_param` the node
 /// id. Each row carries the user's columns and `page_node_id`.
 pub fn page_sql(p: MemberPage, node_param: usize) -> String {
     let d = if p.ascending { "ASC" } else { "DESC" };
+    let user = p.columns.select("u");
     if p.subtree {
         let key = match p.key {
             PageKey::UserCreated => "s.user_created_at",
@@ -43,7 +49,7 @@ pub fn page_sql(p: MemberPage, node_param: usize) -> String {
             PageKey::Joined => "s.joined_at",
         };
         format!(
-            "SELECT u.*, s.ancestor_id AS page_node_id FROM subtree_member s JOIN users u ON u.id = s.user_id
+            "SELECT {user}, s.ancestor_id AS page_node_id FROM subtree_member s JOIN users u ON u.id = s.user_id
              WHERE s.ancestor_id = ${node_param} ORDER BY {key} {d}, s.user_id {d} LIMIT $1 OFFSET $2")
     } else {
         let key = match p.key {
@@ -52,7 +58,7 @@ pub fn page_sql(p: MemberPage, node_param: usize) -> String {
             PageKey::Joined => "m.joined_at",
         };
         format!(
-            "SELECT u.*, m.node_id AS page_node_id FROM membership m JOIN users u ON u.id = m.user_id
+            "SELECT {user}, m.node_id AS page_node_id FROM membership m JOIN users u ON u.id = m.user_id
              WHERE m.node_id = ${node_param} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
     }
 }
@@ -68,9 +74,9 @@ pub async fn pages(db: &impl ConnectionTrait, nodes: &[String], p: MemberPage) -
             .join(" UNION ALL ");
         let mut values: Vec<Value> = vec![(p.limit as i64).into(), (p.offset as i64).into()];
         values.extend(strings(chunk));
-        let rows: Vec<MemberRow> = all(db, &sql, values).await?;
-        for row in rows {
-            out.entry(row.page_node_id).or_default().push(row.user);
+        for row in db.query_all_raw(statement(db, &sql, values)).await? {
+            let node: String = row.try_get("", "page_node_id")?;
+            out.entry(node).or_default().push(p.columns.decode(&row, "")?);
         }
     }
     Ok(out)
@@ -82,16 +88,4 @@ pub async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) 
     values.extend(strings(users));
     exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({})", placeholders(2, users.len())), values).await?;
     fanout::remove_refs(db, node_id, users).await
-}
-
-/// A user row of a member page, tagged with the node it is a page of.
-struct MemberRow {
-    page_node_id: String,
-    user: user::Model,
-}
-
-impl FromQueryResult for MemberRow {
-    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(MemberRow { page_node_id: row.try_get(pre, "page_node_id")?, user: user::Model::from_query_result(row, pre)? })
-    }
 }
