@@ -160,6 +160,11 @@ pub struct Limits {
     #[arg(long, env = "ORGRAPH_MAX_PAGE_SIZE", default_value_t = 200)]
     pub max_page_size: u64,
 
+    /// Most nodes one page of `orgs` may list when it selects `nodes` (summed over its orgs);
+    /// a larger page is refused, so a request cannot list every org of a pool at once.
+    #[arg(long, env = "ORGRAPH_MAX_LISTED_NODES", default_value_t = 100_000)]
+    pub max_listed_nodes: u64,
+
     /// Requests running longer than this are cancelled, in seconds.
     #[arg(long, env = "ORGRAPH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,

@@ -37,8 +37,6 @@ impl RawJson {
         Value::String(format!("{MARK}orgraph-raw:{}:{}", self.nonce, parts.len() - 1))
     }
 
-
-
     /// `serialized` (an answer written by serde_json) with every placeholder replaced by its
     /// bytes. A placeholder that is not found (its field was nulled by an error) is skipped.
     pub fn splice(&self, serialized: Vec<u8>) -> Vec<u8> {

@@ -566,3 +566,23 @@ async fn member_pages_show_each_user_field_as_the_whole_row_does() {
     let got = c.data(q, json!({ "id": org_id })).await["org"]["nodes"][0]["users"]["list"][0].clone();
     assert_eq!(got, json!({ "email": whole["email"], "city": whole["city"] }), "a page in a whole-org listing");
 }
+
+/// `orgs { list { nodes } }` lists every org of a page, whatever its size: one page may list at
+/// most `max_listed_nodes` nodes in all, and a larger one is refused before any is listed.
+#[tokio::test]
+async fn one_page_of_orgs_lists_a_bounded_number_of_nodes() {
+    let s = TestServer::start_with(|c| c.limits.max_listed_nodes = 3).await;
+    let c = s.admin().await;
+    for code in ["a", "b"] {
+        let org = create_org(&c, code, code).await;
+        add_node(&c, &id(&org), &id(&org["rootNode"]), "child", None).await;
+    }
+    let q = "query($l: Int) { orgs(limit: $l) { totalCount list { id nodes { id } } } }";
+    let (code, message) = c.error(q, json!({ "l": 10 })).await;
+    assert_eq!(code, "INVALID_INPUT", "{message}");
+    assert!(message.contains("4 nodes") && message.contains("fewer orgs per page"), "{message}");
+    let one = c.data(q, json!({ "l": 1 })).await;
+    assert_eq!(one["orgs"]["list"][0]["nodes"].as_array().map(Vec::len), Some(2));
+    let ids_only = c.data("{ orgs { list { id } } }", json!({})).await;
+    assert_eq!(ids_only["orgs"]["list"].as_array().map(Vec::len), Some(2), "without nodes, no bound");
+}

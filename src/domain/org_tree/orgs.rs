@@ -70,6 +70,11 @@ impl OrgService {
         Ok(Paginated { total_count, list })
     }
 
+    /// How many nodes the orgs `org_ids` have in all.
+    pub async fn node_total(&self, org_ids: &[String]) -> AppResult<u64> {
+        tree::node_total(&self.db, org_ids).await
+    }
+
     pub async fn count_orgs(&self, pool: &PoolId) -> AppResult<u64> {
         Ok(org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str())).count(&self.db).await?)
     }

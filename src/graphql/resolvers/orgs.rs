@@ -7,7 +7,7 @@ use crate::graphql::{
         org::{Org, PaginatedOrgs},
     },
 };
-use crate::domain::pagination::Page;
+use crate::{domain::pagination::Page, error::AppError};
 
 #[derive(Default)]
 pub struct OrgQuery;
@@ -32,6 +32,20 @@ impl OrgQuery {
         let state = ctx.state();
         let page = Page::new(page, limit, state.config.limits.max_page_size)?;
         let found = state.orgs.orgs(&pool, page, sort_by.unwrap_or_default().into()).await?;
+        // `nodes` weighs the same in the query's complexity whatever the page size: bound what
+        // one page lists here (SDKs ask for `nodes` on every org of a page).
+        if ctx.look_ahead().field("list").field("nodes").exists() {
+            let ids: Vec<String> = found.list.iter().map(|o| o.id.clone()).collect();
+            let listed = state.orgs.node_total(&ids).await?;
+            let most = state.config.limits.max_listed_nodes;
+            if listed > most {
+                return Err(AppError::invalid(
+                    "limit",
+                    format!("this page's orgs have {listed} nodes in all, more than one request may list ({most}): ask for fewer orgs per page"),
+                )
+                .into());
+            }
+        }
         Ok(PaginatedOrgs { total_count: found.total_count as i64, list: found.list.into_iter().map(Org::new).collect() })
     }
 }

@@ -11,7 +11,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQu
 
 use crate::{
     error::AppResult,
-    storage::sql::{all, exec, placeholders, strings},
+    storage::sql::{all, count, exec, placeholders, strings},
 };
 
 /// Closure rows of a new leaf `id` under `parent` (none for a root).
@@ -76,6 +76,14 @@ pub async fn revision(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Opti
     }
     let rows: Vec<Revision> = all(db, "SELECT tree_revision FROM org WHERE id = $1", vec![org_id.into()]).await?;
     Ok(rows.into_iter().next().map(|r| r.tree_revision))
+}
+
+/// How many nodes the orgs `org_ids` have in all (one index range per org).
+pub async fn node_total(db: &impl ConnectionTrait, org_ids: &[String]) -> AppResult<u64> {
+    if org_ids.is_empty() {
+        return Ok(0);
+    }
+    count(db, &format!("SELECT COUNT(*) AS n FROM node WHERE org_id IN ({})", placeholders(1, org_ids.len())), strings(org_ids)).await
 }
 
 /// Delete the subtree rooted at `node_id`: its fan-out rows here (the derived table has no
