@@ -1,14 +1,7 @@
 //! A user as Authing's v2 API shows it (GraphQL `User`, and the v2 REST routes that answer
 //! users): the stored row, its descriptive fields flattened in from `Profile`.
 
-use std::borrow::Cow;
-
-use async_graphql::{
-    ContextSelectionSet, Enum, Name, Object, OutputType, Positioned, ServerResult, SimpleObject, Value as GqlValue,
-    parser::types::{Field, Selection},
-    registry::Registry,
-    resolver_utils::resolve_list,
-};
+use async_graphql::{Enum, Object, SimpleObject};
 use sea_orm::ActiveEnum;
 use entity::user;
 use serde::Serialize;
@@ -145,107 +138,6 @@ pub struct User {
     pub expired_at: Option<String>,
     /// Always null (no direct-management relation in orgraph).
     pub direct_management: Option<String>,
-}
-
-#[derive(SimpleObject, Debug, Clone)]
-pub struct PaginatedUsers {
-    pub total_count: i64,
-    pub list: UserList,
-}
-
-impl From<crate::domain::pagination::Paginated<user::Model>> for PaginatedUsers {
-    fn from(page: crate::domain::pagination::Paginated<user::Model>) -> Self {
-        PaginatedUsers { total_count: page.total_count as i64, list: UserList(page.list.into_iter().map(User::from).collect()) }
-    }
-}
-
-/// `[User!]!` of a page. A plain selection (fields without arguments, directives or
-/// sub-selections, each key once) is rendered straight into values, as `org_nodes` renders
-/// listings: a resolver per field was a quarter of a small member page's CPU. Any other
-/// selection resolves each `User` as usual.
-#[derive(Debug, Clone)]
-pub struct UserList(pub Vec<User>);
-
-impl OutputType for UserList {
-    fn type_name() -> Cow<'static, str> {
-        <Vec<User> as OutputType>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        <Vec<User> as OutputType>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        <Vec<User> as OutputType>::create_type_info(registry)
-    }
-
-    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<GqlValue> {
-        let Some(first) = self.0.first() else { return Ok(GqlValue::List(Vec::new())) };
-        match plain_selection(&field.node, first) {
-            Some(plan) => Ok(GqlValue::List(self.0.iter().map(|u| {
-                GqlValue::Object(plan.iter().map(|(key, name)| (key.clone(), plain_value(u, name.as_str()).unwrap_or(GqlValue::Null))).collect())
-            }).collect())),
-            None => resolve_list(ctx, field, &self.0, Some(self.0.len())).await,
-        }
-    }
-}
-
-/// The response keys and field names of `field`'s selection when it is plain (`sample` tells
-/// which fields are); `None` otherwise.
-fn plain_selection(field: &Field, sample: &User) -> Option<Vec<(Name, Name)>> {
-    let mut plan: Vec<(Name, Name)> = Vec::with_capacity(field.selection_set.node.items.len());
-    for item in &field.selection_set.node.items {
-        let Selection::Field(f) = &item.node else { return None };
-        let f = &f.node;
-        let key = f.response_key().node.clone();
-        if !f.arguments.is_empty() || !f.directives.is_empty() || !f.selection_set.node.items.is_empty()
-            || plan.iter().any(|(k, _)| *k == key) || plain_value(sample, f.name.node.as_str()).is_none() {
-            return None;
-        }
-        plan.push((key, f.name.node.clone()));
-    }
-    Some(plan)
-}
-
-/// The value of `User`'s scalar field `name` (as its resolver gives it); `None` for the others.
-fn plain_value(u: &User, name: &str) -> Option<GqlValue> {
-    macro_rules! profile_value {
-        ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
-            match name {
-                $( $gql => return Some(u.profile.$field.as_deref().into()), )*
-                _ => {}
-            }
-        };
-    }
-    with_profile_fields!(profile_value);
-    Some(match name {
-        "__typename" => <User as OutputType>::type_name().into(),
-        "id" => u.id.as_str().into(),
-        "arn" => u.arn.as_str().into(),
-        "userPoolId" => u.user_pool_id.as_str().into(),
-        "status" => u.status.and_then(|s| async_graphql::to_value(s).ok()).into(),
-        "username" => u.username.as_deref().into(),
-        "email" => u.email.as_deref().into(),
-        "emailVerified" => u.email_verified.into(),
-        "phone" => u.phone.as_deref().into(),
-        "phoneVerified" => u.phone_verified.into(),
-        "registerSource" => u.register_source.clone().into(),
-        "password" => u.password.as_deref().into(),
-        "token" => u.token.as_deref().into(),
-        "tokenExpiredAt" => u.token_expired_at.as_deref().into(),
-        "loginsCount" => u.logins_count.into(),
-        "lastLogin" => u.last_login.as_deref().into(),
-        "signedUp" => u.signed_up.as_deref().into(),
-        "blocked" => u.blocked.into(),
-        "isDeleted" => u.is_deleted.into(),
-        "gender" => u.gender.as_deref().into(),
-        "createdAt" => u.created_at.as_deref().into(),
-        "updatedAt" => u.updated_at.as_deref().into(),
-        "externalId" => u.external_id.as_deref().into(),
-        "expiredAt" => u.expired_at.as_deref().into(),
-        "directManagement" => u.direct_management.as_deref().into(),
-        _ => return None,
-    })
 }
 
 impl From<user::Model> for User {

@@ -1,7 +1,7 @@
 use async_graphql::{Context, Object, Result};
 
 use crate::{
-    views::user::{PaginatedUsers, User},
+    views::user::User,
     domain::{pagination::Page, users::CreateOptions},
     error::AppError,
     graphql::{
@@ -9,6 +9,7 @@ use crate::{
         types::{
             common::{CommonMessage, SortByEnum},
             user_input::{CreateUserIdentityInput, CreateUserInput, UpdateUserInput, custom_data_object},
+            user_list::PaginatedUsers,
         },
     },
 };

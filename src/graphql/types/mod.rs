@@ -5,6 +5,8 @@ pub mod common;
 pub mod event;
 pub mod org;
 pub mod org_nodes;
+pub mod plain;
 pub mod scim;
 pub mod user_input;
+pub mod user_list;
 pub mod webhook;

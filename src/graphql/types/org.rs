@@ -11,9 +11,10 @@ use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
+    user_list::PaginatedUsers,
 };
 use crate::{
-    views::user::{PaginatedUsers, User, columns_of},
+    views::user::{User, columns_of},
     domain::{
         acl::parse_resource_type,
         docs::iso,

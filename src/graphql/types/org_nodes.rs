@@ -9,13 +9,13 @@ use std::{borrow::Cow, collections::HashMap, sync::Arc};
 
 use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
-    parser::types::{Field, Selection},
+    parser::types::Field,
     registry::Registry,
     resolver_utils::resolve_list,
 };
 use entity::node;
 
-use super::org::Node;
+use super::{org::Node, plain::plain_fields};
 use crate::domain::{docs::iso, org_tree::PathStep};
 
 /// The nodes of one org with their parent links, loaded once, so that listing all nodes costs
@@ -133,24 +133,10 @@ impl Plain {
     }
 }
 
-/// The response keys and fields of a plain selection, in order; `None` when the selection has
-/// anything else (then `Node`'s resolvers answer).
+/// The response keys and fields of a plain selection (see `plain`), in order; `None` when the
+/// selection has anything else (then `Node`'s resolvers answer).
 fn plain_selection(field: &Field) -> Option<Vec<(Name, Plain)>> {
-    let mut plan: Vec<(Name, Plain)> = Vec::with_capacity(field.selection_set.node.items.len());
-    for item in &field.selection_set.node.items {
-        let Selection::Field(f) = &item.node else { return None };
-        let f = &f.node;
-        if !f.arguments.is_empty() || !f.directives.is_empty() || !f.selection_set.node.items.is_empty() {
-            return None;
-        }
-        let key = f.response_key().node.clone();
-        // The same key twice is merged by GraphQL's rules: left to the general path.
-        if plan.iter().any(|(k, _)| *k == key) {
-            return None;
-        }
-        plan.push((key, Plain::of(f.name.node.as_str())?));
-    }
-    Some(plan)
+    plain_fields(field)?.into_iter().map(|(key, name)| Plain::of(name.as_str()).map(|p| (key, p))).collect()
 }
 
 /// A plain selection: what to render, and its text (a cache key: aliases change the bytes).
