@@ -150,10 +150,12 @@ async fn main() -> anyhow::Result<()> {
         if backend == "postgres" {
             state.db.execute_unprepared("ANALYZE delivery").await?;
         }
+        perf_control(n, "enable");
         let (stop, task) = start_worker();
         let started = Instant::now();
         let expected = count * n;
         wait_for(&receiver, expected).await;
+        perf_control(n, "disable");
         stop.cancel();
         task.await?;
         {
@@ -297,6 +299,16 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
     }
     seen.last = Some(now);
     "ok"
+}
+
+/// With BENCH_PERF_FIFO (a `perf record --control fifo:…` file) and BENCH_PERF_WEBHOOKS (10),
+/// profile only that drain: perf is told to start and stop around it.
+fn perf_control(n: usize, command: &str) {
+    if let Ok(fifo) = std::env::var("BENCH_PERF_FIFO") {
+        if env_num("BENCH_PERF_WEBHOOKS", 10) == n {
+            let _ = std::fs::write(fifo, format!("{command}\n"));
+        }
+    }
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {
