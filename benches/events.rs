@@ -16,7 +16,8 @@
 //!
 //! Knobs: BENCH_BACKLOG (events in the drain scenarios: "2000,1000,100" for 1, 10, 100 webhooks),
 //! BENCH_RATES ("1000,300,30" events/s), BENCH_STEADY_SECS (5), BENCH_SUBSCRIBERS (1000),
-//! BENCH_ONLY_WEBHOOKS=1 skips the subscribers.
+//! BENCH_ONLY_WEBHOOKS=1 skips the subscribers; BENCH_PERF_FIFO (the control file of
+//! `perf record -D -1 --control fifo:FILE`) profiles only the drain with BENCH_PERF_WEBHOOKS (10).
 
 use std::{
     collections::{HashMap, HashSet},
@@ -150,10 +151,12 @@ async fn main() -> anyhow::Result<()> {
         if backend == "postgres" {
             state.db.execute_unprepared("ANALYZE delivery").await?;
         }
+        perf_control(n, "enable");
         let (stop, task) = start_worker();
         let started = Instant::now();
         let expected = count * n;
         wait_for(&receiver, expected).await;
+        perf_control(n, "disable");
         stop.cancel();
         task.await?;
         {
@@ -297,6 +300,16 @@ async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> 
     }
     seen.last = Some(now);
     "ok"
+}
+
+/// With BENCH_PERF_FIFO (a `perf record --control fifo:…` file) and BENCH_PERF_WEBHOOKS (10),
+/// profile only that drain: perf is told to start and stop around it.
+fn perf_control(n: usize, command: &str) {
+    if let Ok(fifo) = std::env::var("BENCH_PERF_FIFO")
+        && env_num("BENCH_PERF_WEBHOOKS", 10) == n
+    {
+        let _ = std::fs::write(fifo, format!("{command}\n"));
+    }
 }
 
 fn pct(sorted: &[Duration], p: f64) -> f64 {

@@ -105,7 +105,12 @@ impl TestServer {
 
     /// Another server on the same database (a second instance), with the same first pool.
     pub async fn second(&self) -> TestServer {
-        Self::start_on(self.db.clone(), Some(self.pool_id.clone()), |_| {}).await
+        self.second_with(|_| {}).await
+    }
+
+    /// A second instance with its configuration tuned like `start_with`.
+    pub async fn second_with(&self, tune: impl FnOnce(&mut Config)) -> TestServer {
+        Self::start_on(self.db.clone(), Some(self.pool_id.clone()), tune).await
     }
 
     async fn start_on(db: std::sync::Arc<TestDb>, pool: Option<String>, tune: impl FnOnce(&mut Config)) -> TestServer {

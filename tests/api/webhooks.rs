@@ -50,14 +50,15 @@ pub(crate) async fn receiver(answers: &[u16]) -> (Receiver, String) {
 }
 
 pub(crate) async fn server(allow_loopback: bool) -> TestServer {
-    TestServer::start_with(|c| {
-        if allow_loopback {
-            c.webhooks.allow_hosts = vec!["127.0.0.1".into()];
-        }
-        c.webhooks.retry_schedule_secs = vec![0.2, 0.2, 0.2];
-        c.webhooks.poll_ms = 50;
-    })
-    .await
+    TestServer::start_with(|c| tune(c, allow_loopback)).await
+}
+
+fn tune(c: &mut orgraph::config::Config, allow_loopback: bool) {
+    if allow_loopback {
+        c.webhooks.allow_hosts = vec!["127.0.0.1".into()];
+    }
+    c.webhooks.retry_schedule_secs = vec![0.2, 0.2, 0.2];
+    c.webhooks.poll_ms = 50;
 }
 
 async fn create_webhook(c: &Client, url: &str, content_type: &str, events: &[&str]) -> String {
@@ -198,6 +199,33 @@ async fn a_batch_with_failures_retries_each_and_loses_none() {
     assert_eq!(ids.len(), 30);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(r.got.lock().unwrap().len(), 37, "nothing sent again after it succeeded");
+}
+
+/// Two instances on one database share the deliveries: their claims never take the same one,
+/// so each is sent exactly once.
+#[tokio::test]
+async fn two_instances_never_send_one_delivery_twice() {
+    let s1 = server(true).await;
+    let s2 = s1.second_with(|c| tune(c, true)).await;
+    let c = s1.admin().await;
+    let (r, url) = receiver(&[]).await;
+    for _ in 0..10 {
+        create_webhook(&c, &url, "JSON", &["login"]).await;
+    }
+    let publish = "mutation($d: JSON!) { publishEvent(eventName: \"login\", data: $d) { id } }";
+    for i in 0..30 {
+        // Alternate the instances, so both workers are woken with work to claim.
+        let client = if i % 2 == 0 { c.clone() } else { s2.admin().await };
+        client.data(publish, json!({ "d": { "i": i } })).await;
+    }
+    let got = wait_for(&r, 300).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got_late = r.got.lock().unwrap().len();
+    let mut ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 300, "every delivery sent");
+    assert_eq!(got_late, 300, "none sent twice");
 }
 
 #[tokio::test]
