@@ -66,21 +66,27 @@ const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let backlog = env_list("BENCH_BACKLOG", [2000, 1000, 100]);
-    let rates = env_list("BENCH_RATES", [1000, 300, 30]);
-    let steady_secs = env_num("BENCH_STEADY_SECS", 5) as u64;
-    let subscribers = env_num("BENCH_SUBSCRIBERS", 1000);
     let tmp = tempfile::tempdir()?;
-    let (url, backend, pg_drop) = match std::env::var("DATABASE_URL") {
+    match std::env::var("DATABASE_URL") {
         Ok(admin) if admin.starts_with("postgres") => {
             let name = format!("orgraph_bench_{}", orgraph::ids::random_hex(4));
             let conn = Database::connect(&admin).await?;
             conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
             let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
-            (format!("{base}/{name}"), "postgres", Some((admin, name)))
+            let outcome = bench(format!("{base}/{name}"), "postgres").await;
+            // Dropped whatever happened: a failed run leaves no database behind.
+            conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+            outcome
         }
-        _ => (format!("sqlite://{}?mode=rwc", tmp.path().join("events.db").display()), "sqlite", None),
-    };
+        _ => bench(format!("sqlite://{}?mode=rwc", tmp.path().join("events.db").display()), "sqlite").await,
+    }
+}
+
+async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
+    let backlog = env_list("BENCH_BACKLOG", [2000, 1000, 100]);
+    let rates = env_list("BENCH_RATES", [1000, 300, 30]);
+    let steady_secs = env_num("BENCH_STEADY_SECS", 5) as u64;
+    let subscribers = env_num("BENCH_SUBSCRIBERS", 1000);
     let mut config = Cli::parse_from(["orgraph"]).config;
     config.database_url = url;
     config.bootstrap_pool_id = Some("benchpool".into());
@@ -203,7 +209,7 @@ async fn main() -> anyhow::Result<()> {
             achieved * n as f64, seen.ids.len(), pct(&lat, 0.5), pct(&lat, 0.99), lat.last().map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0), check(&seen, &markers, n));
     }
     if env_num("BENCH_ONLY_WEBHOOKS", 0) == 1 {
-        return cleanup(state, background, pg_drop).await;
+        return cleanup(state, background).await;
     }
     // Quiet the webhooks before the subscriber scenario.
     for h in &hooks {
@@ -252,16 +258,12 @@ async fn main() -> anyhow::Result<()> {
     for t in tasks {
         t.abort();
     }
-    cleanup(state, background, pg_drop).await
+    cleanup(state, background).await
 }
 
-async fn cleanup(state: AppState, background: orgraph::app::Background, pg_drop: Option<(String, String)>) -> anyhow::Result<()> {
+async fn cleanup(state: AppState, background: orgraph::app::Background) -> anyhow::Result<()> {
     background.stop().await;
     drop(state);
-    if let Some((admin, name)) = pg_drop {
-        let conn = Database::connect(&admin).await?;
-        conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
-    }
     Ok(())
 }
 
