@@ -34,7 +34,7 @@ use orgraph::{
     cli::Cli,
     domain::{
         PoolId,
-        org_tree::{MemberSort, MembersQuery, member_page_sql},
+        org_tree::{DepartmentPatch, MemberSort, MembersQuery, member_page_sql},
         pagination::Page,
         users::UserSort,
     },
@@ -402,7 +402,7 @@ async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDi
 async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize, move_nodes: usize) -> anyhow::Result<Dataset> {
     let mut rng = StdRng::seed_from_u64(42);
     let db = &state.db;
-    let org = state.orgs.create_org(pool, "Bench", Some("bench"), None, None).await?;
+    let org = state.orgs.create_org(pool, DepartmentPatch { code: Some(Some("bench".into())), ..DepartmentPatch::named("Bench") }, None).await?;
     let root = org.root_node_id.clone();
     let now = chrono::Utc::now();
 
@@ -413,29 +413,21 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     let mut rows = Vec::new();
     let mut closure = Vec::new();
     for i in 1..n_nodes {
-        rows.push(node::ActiveModel {
+        let mut row = node::ActiveModel {
             id: Set(ids[i].clone()),
             user_pool_id: Set(pool.as_str().into()),
             org_id: Set(org.id.clone()),
             parent_id: Set(parent_of[i].map(|p| ids[p].clone())),
-            name: Set(format!("dept-{i}")),
-            name_i18n: Set(None),
-            description: Set(None),
-            description_i18n: Set(None),
-            order: Set(None),
-            code: Set(Some(format!("d{i}"))),
             leader_user_id: Set(None),
             depth: Set(depth[i]),
             member_count: Set(0),
             subtree_member_count: Set(0),
-            open_department_id: Set(None),
-            i18n: Set(None),
-            custom_data: Set(None),
-            enabled: Set(true),
-            is_virtual: Set(false),
             created_at: Set(now),
             updated_at: Set(now),
-        });
+            ..Default::default()
+        };
+        DepartmentPatch { code: Some(Some(format!("d{i}"))), ..DepartmentPatch::named(format!("dept-{i}")) }.apply_new(&mut row)?;
+        rows.push(row);
         let (mut a, mut d) = (Some(i), 0);
         while let Some(x) = a {
             closure.push(node_closure::ActiveModel { ancestor_id: Set(ids[x].clone()), descendant_id: Set(ids[i].clone()), depth: Set(d) });

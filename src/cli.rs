@@ -35,8 +35,9 @@ pub enum Command {
     ScimToken(ScimTokenCommand),
     /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
     Schema,
-    /// Import a whole company (departments, users, memberships, main departments, leaders) from
-    /// a JSON file or a folder of CSV files, in batches; run it again to finish an interrupted one.
+    /// Import a whole company (departments, users, memberships, main departments, leaders, with
+    /// their ids and times) from a JSON file or a folder of CSV files, in batches; run it again to
+    /// finish an interrupted one.
     Import {
         #[arg(long)]
         pool: String,
@@ -51,6 +52,11 @@ pub enum Command {
         /// Stop after this many rows (users, then departments, then memberships); run again to go on.
         #[arg(long)]
         limit: Option<usize>,
+        /// Give every organization, department and user a new id instead of the file's (for files
+        /// meant as templates). Without it the file's ids are kept, and a row whose id belongs to
+        /// another pool is refused.
+        #[arg(long)]
+        new_ids: bool,
     },
     /// Export a pool's whole company to a JSON file or a folder of CSV files.
     Export {
@@ -121,10 +127,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(report.problems == 0, "doctor found {} problem(s)", report.problems);
             Ok(())
         }
-        Command::Import { pool, path, format, batch_size, limit } => {
+        Command::Import { pool, path, format, batch_size, limit, new_ids } => {
             let (state, bootstrap) = AppState::open(cli.config).await?;
             report_bootstrap(&bootstrap);
-            let options = ImportOptions { batch: batch_size as usize, limit };
+            let options = ImportOptions { batch: batch_size as usize, limit, new_ids };
             tools::import(&state, &pool, &path, format, options).await.map(|_| ())
         }
         Command::Export { pool, path, format, with_password_hashes } => {

@@ -10,6 +10,7 @@ use crate::{
     delivery::sender::Sender,
     domain::{
         acl::AclService,
+        company::CompanyService,
         events::{EventBus, EventService},
         org_tree::OrgService,
         pools::{Bootstrap, PoolService},
@@ -35,6 +36,7 @@ pub struct AppState {
     pub pools: PoolService,
     pub users: UserService,
     pub orgs: OrgService,
+    pub company: CompanyService,
     pub events: EventService,
     pub webhooks: WebhookService,
     pub acl: AclService,
@@ -80,6 +82,7 @@ impl AppState {
             scim_tokens: ScimTokenService::new(writer.clone()),
             users,
             orgs: OrgService::new(writer.clone()),
+            company: CompanyService::new(writer.clone(), OrgService::new(writer.clone())),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),
             acl: AclService::new(writer.clone()),

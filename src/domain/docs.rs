@@ -9,7 +9,10 @@ use entity::{
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
-use super::users::profile::Profile;
+use super::{
+    org_tree::fields::{self, Names},
+    users::profile::Profile,
+};
 
 pub type Time = chrono::DateTime<chrono::Utc>;
 
@@ -90,7 +93,8 @@ impl From<user::Model> for UserDoc {
     }
 }
 
-/// A node (department) as events and exports carry it.
+/// A node (department) as events and exports carry it: where it is in the tree, and every
+/// listed field (`org_tree::fields`) under its standard name.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeDoc {
@@ -100,21 +104,11 @@ pub struct NodeDoc {
     pub user_pool_id: String,
     pub org_id: String,
     pub parent_id: Option<String>,
-    pub name: String,
-    pub name_i18n: Option<String>,
-    pub description: Option<String>,
-    pub description_i18n: Option<String>,
-    pub order: Option<i64>,
-    pub code: Option<String>,
     pub leader_user_id: Option<String>,
     pub depth: i32,
     pub root: bool,
-    pub open_department_id: Option<String>,
-    pub i18n: Option<Value>,
-    pub custom_data: Option<Value>,
-    /// v3 `status`.
-    pub enabled: bool,
-    pub is_virtual_node: bool,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, Value>,
 }
 
 impl From<&node::Model> for NodeDoc {
@@ -126,20 +120,10 @@ impl From<&node::Model> for NodeDoc {
             user_pool_id: n.user_pool_id.clone(),
             org_id: n.org_id.clone(),
             parent_id: n.parent_id.clone(),
-            name: n.name.clone(),
-            name_i18n: n.name_i18n.clone(),
-            description: n.description.clone(),
-            description_i18n: n.description_i18n.clone(),
-            order: n.order,
-            code: n.code.clone(),
             leader_user_id: n.leader_user_id.clone(),
             depth: n.depth,
             root: n.parent_id.is_none(),
-            open_department_id: n.open_department_id.clone(),
-            i18n: n.i18n.clone(),
-            custom_data: n.custom_data.clone(),
-            enabled: n.enabled,
-            is_virtual_node: n.is_virtual,
+            fields: fields::to_json(n, Names::Standard),
         }
     }
 }

@@ -251,12 +251,16 @@ mod tests {
         doc
     }
 
+    /// 2^60 fields would never be counted to the end: the check must stop at the bound. (Its
+    /// speed is a benchmark's business; the deadline only turns a hang into a failure.)
     #[test]
-    fn exponential_fragments_are_refused_quickly() {
-        let started = std::time::Instant::now();
-        let err = run(&doubling(60)).unwrap_err();
+    fn exponential_fragments_are_refused_without_expanding_them() {
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(run(&doubling(60)));
+        });
+        let err = outcome.recv_timeout(std::time::Duration::from_secs(30)).expect("the check ends").unwrap_err();
         assert!(err.contains("--max-query-nodes"), "{err}");
-        assert!(started.elapsed() < std::time::Duration::from_millis(50));
         assert!(run(&doubling(5)).is_ok(), "16 fields are fine");
     }
 

@@ -18,7 +18,7 @@ use resolvers::{
     auth::{AuthMutation, AuthQuery},
     events::{EventMutation, EventQuery},
     members::{MemberMutation, MemberQuery},
-    nodes::{NodeMutation, NodeQuery},
+    nodes::{NodeFieldMutation, NodeMutation, NodeQuery},
     orgs::{OrgMutation, OrgQuery},
     scim::{ScimMutation, ScimQuery},
     users::{UserMutation, UserQuery},
@@ -29,7 +29,7 @@ use resolvers::{
 pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, NodeFieldMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 

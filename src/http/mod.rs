@@ -13,6 +13,7 @@ pub mod rest_orgs;
 pub mod rest_users;
 pub mod scim;
 pub mod subscriptions;
+pub mod tree_import;
 pub mod v3;
 
 use std::{sync::Arc, time::Duration};

@@ -12,16 +12,14 @@ use serde_json::{Value, json};
 use super::{
     HttpState,
     envelope::{V2Error, v2_ok},
+    tree_import::{import_tree, v2_tree_rows},
 };
 use crate::{
     auth::Auth,
     domain::{
         PoolId,
         docs::{NodeDoc, UserDoc, iso, to_json},
-        org_tree::{
-            ExportNode, ImportLimits, ImportNode,
-            MemberSort, MembersQuery, UserDepartment,
-        },
+        org_tree::{ExportNode, MemberSort, MembersQuery, UserDepartment},
         pagination::Page,
         users::{UserColumns, UserSort},
     },
@@ -40,8 +38,9 @@ pub struct ImportBody {
     file: Option<Value>,
 }
 
-/// `POST /api/v2/orgs/import` `{filetype: "json", file: <tree>}`: one transaction; answers with
-/// the new organization in the export format.
+/// `POST /api/v2/orgs/import` `{filetype: "json", file: <tree or list of trees>}`: the
+/// export format (`GET /api/v2/orgs/export`) with its ids, fields, leaders and members, or a
+/// tree of names and codes; one transaction. Answers with what it created, in the export format.
 pub async fn import(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<ImportBody>>) -> Result<Response, V2Error> {
     let pool = caller(&http, &headers)?;
     let Some(Json(body)) = body else {
@@ -56,10 +55,19 @@ pub async fn import(State(http): State<HttpState>, headers: HeaderMap, body: Opt
         Value::String(s) => serde_json::from_str(&s).map_err(|e| AppError::invalid("file", format!("file is not JSON: {e}")))?,
         other => other,
     };
-    let tree = ImportNode::parse(&file, ImportLimits { max_closure_rows: http.app.config.limits.max_import_closure_rows })?;
-    let org = http.app.orgs.import_tree(&pool, tree).await?;
-    let exported = http.app.orgs.export_org(&pool, &org.id).await?;
-    Ok(v2_ok(export_json(exported)))
+    let (trees, one) = match file {
+        Value::Array(trees) => (trees, false),
+        tree => (vec![tree], true),
+    };
+    let created = import_tree(&http, &pool, v2_tree_rows(&trees)?, "JSON").await?;
+    if created.is_empty() {
+        return Err(AppError::Conflict { field: Some("file"), message: "the file's organizations already exist in this pool: nothing was imported".into() }.into());
+    }
+    let mut exported = Vec::with_capacity(created.len());
+    for (org, _) in &created {
+        exported.push(export_json(http.app.orgs.export_org(&pool, &org.id).await?));
+    }
+    Ok(v2_ok(if one && exported.len() == 1 { exported.remove(0) } else { Value::Array(exported) }))
 }
 
 #[derive(Deserialize)]
@@ -208,15 +216,23 @@ fn boolean(name: &str, v: Option<&str>) -> Result<Option<bool>, AppError> {
     }
 }
 
-/// Seed 001's export format: node fields, `children` as nested nodes, `members` as users.
+/// Seed 001's export format: node fields (with `leaderUserIds` in order, and the
+/// organization's `tenantId` on the root), `children` as nested nodes, `members` as users with
+/// their membership (`joinedAt`, `isLeader`) and main department. `POST /api/v2/orgs/import`
+/// reads it back whole.
 fn export_json(tree: ExportNode) -> Value {
     let mut v = to_json(&NodeDoc::from(&tree.node));
+    v["leaderUserIds"] = json!(tree.leader_user_ids);
+    if let Some(org) = &tree.org {
+        v["tenantId"] = json!(org.tenant_id);
+    }
     let members: Vec<Value> = tree
         .members
         .into_iter()
         .map(|m| {
             let mut doc = to_json(&UserDoc::from(m.user));
             merge(&mut doc, document_extras(m.main_department.as_ref()));
+            merge(&mut doc, json!({ "joinedAt": iso(m.membership.joined_at), "isLeader": m.membership.is_leader }));
             doc
         })
         .collect();

@@ -83,6 +83,7 @@ async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), 
 /// Apply pending migrations.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
+    tree::revision_trigger::ensure(db).await?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::domain::company::{Company, MEMBERSHIP_COLUMNS, NODE_COLUMNS, Row, user_columns};
+use crate::domain::company::{Company, MEMBERSHIP_COLUMNS, Row, node_columns, user_columns};
 
 pub const FORMAT_NAME: &str = "orgraph-company";
 pub const FORMAT_VERSION: u64 = 1;
@@ -113,7 +113,7 @@ pub fn write(company: &Company, path: &Path, format: Format) -> anyhow::Result<(
         Format::Csv => {
             std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
             let users = user_columns();
-            write_csv(&company.nodes, NODE_COLUMNS, &path.join("nodes.csv"))?;
+            write_csv(&company.nodes, &node_columns(), &path.join("nodes.csv"))?;
             write_csv(&company.users, &users, &path.join("users.csv"))?;
             write_csv(&company.memberships, MEMBERSHIP_COLUMNS, &path.join("memberships.csv"))
         }

@@ -9,7 +9,7 @@ use std::{path::Path, time::Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
-    domain::company::{CompanyService, ImportOptions, Plan, Progress, Summary},
+    domain::company::{ImportOptions, Progress, Scope, Summary},
     state::AppState,
 };
 use files::Format;
@@ -17,16 +17,12 @@ use files::Format;
 /// Most refusals printed for one file.
 const MAX_REFUSALS: usize = 100;
 
-fn company(state: &AppState) -> CompanyService {
-    CompanyService::new(state.writer.clone(), state.orgs.clone())
-}
-
 /// `orgraph export`: write the pool's company to `path`.
 pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Format>, with_password_hashes: bool) -> anyhow::Result<()> {
     let started = Instant::now();
     let pool = state.pools.named(pool).await?;
     let format = format.unwrap_or(if path.extension().is_some() { Format::Json } else { Format::Csv });
-    let company = company(state).export(&pool, with_password_hashes).await?;
+    let company = state.company.export(&pool, Scope::Pool, with_password_hashes).await?;
     files::write(&company, path, format)?;
     eprintln!(
         "exported {} departments, {} users, {} memberships to {} ({}) in {:.1} s",
@@ -44,7 +40,7 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
     let format = Format::of(path, format);
     let file = files::read(path, format)?;
     let rows = file.rows();
-    let plan = match Plan::new(&pool, file, MAX_REFUSALS) {
+    let plan = match state.company.plan(&pool, file, MAX_REFUSALS, options.new_ids).await? {
         Ok(plan) => plan,
         Err(refusals) => {
             for r in &refusals {
@@ -60,7 +56,7 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let result = company(state).import(&pool, &plan, options, &Bar(bar.clone())).await;
+    let result = state.company.import(&pool, &plan, options, &Bar(bar.clone())).await;
     bar.finish_and_clear();
     let summary = result.map_err(|e| anyhow::anyhow!("{e}; the batches written before stay, run the import again to finish it"))?;
     let (c, s) = (summary.created, summary.skipped);

@@ -13,7 +13,10 @@ use serde_json::Value;
 use super::user::ProfileV3;
 use crate::domain::{
     docs::iso,
-    org_tree::{DepartmentFacts, DepartmentMembersPage, PathStep, UserDepartment},
+    org_tree::{
+        DepartmentFacts, DepartmentMembersPage, Names, PathStep, UserDepartment,
+        fields::{self as org_fields, rules::{CustomData, Rule}},
+    },
     users::profile::Profile,
 };
 
@@ -146,7 +149,8 @@ pub struct DepartmentOptions {
     pub flat_custom_data: bool,
 }
 
-/// A department as the v3 API shows it (`DepartmentDto`).
+/// A department as the v3 API shows it (`DepartmentDto`): where it is and its facts, plus every
+/// listed field (`org_tree::fields`) under its v3 name (`customData` only when asked).
 #[derive(Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct DepartmentDto {
@@ -154,64 +158,62 @@ pub struct DepartmentDto {
     pub department_id: String,
     pub created_at: String,
     pub updated_at: String,
-    pub open_department_id: Option<String>,
-    pub name: String,
     pub leader_user_ids: Vec<String>,
-    pub description: Option<String>,
     pub parent_department_id: Option<String>,
-    pub code: Option<String>,
     pub parent_department_code: Option<String>,
     /// Direct members.
     pub members_count: i64,
     pub has_children: bool,
-    pub is_virtual_node: bool,
-    pub i18n: Option<Value>,
-    pub custom_data: Option<Value>,
     pub posts: Vec<String>,
     pub post_id_list: Vec<String>,
-    pub status: bool,
     pub tenant_id: Option<String>,
     #[serde(flatten)]
-    pub flat: serde_json::Map<String, Value>,
+    pub fields: serde_json::Map<String, Value>,
 }
 
 impl DepartmentDto {
     pub fn new(n: &node::Model, facts: Option<&DepartmentFacts>, options: DepartmentOptions) -> Self {
         let facts = facts.cloned().unwrap_or_default();
-        let custom = n.custom_data_or_empty();
-        let mut flat = serde_json::Map::new();
-        if let (true, Value::Object(m)) = (options.flat_custom_data, &custom) {
-            flat = m.clone();
+        let mut fields = v3_fields(n, options.with_custom_data);
+        if let (true, Value::Object(custom)) = (options.flat_custom_data, CustomData::show(&n.custom_data)) {
+            // Flattened keys never hide the department's own fields.
+            for (k, v) in custom {
+                if !fields.contains_key(&k) && !DEPARTMENT_KEYS.contains(&k.as_str()) {
+                    fields.insert(k, v);
+                }
+            }
         }
-        let dto = DepartmentDto {
+        DepartmentDto {
             organization_code: facts.organization_code,
             department_id: n.id.clone(),
             created_at: iso(n.created_at),
             updated_at: iso(n.updated_at),
-            open_department_id: n.open_department_id.clone(),
-            name: n.name.clone(),
             leader_user_ids: facts.leader_user_ids,
-            description: n.description.clone(),
             parent_department_id: n.parent_id.clone(),
-            code: n.code.clone(),
             parent_department_code: facts.parent_code,
             members_count: n.member_count,
             has_children: facts.has_children,
-            is_virtual_node: n.is_virtual,
-            i18n: n.i18n.clone(),
-            custom_data: options.with_custom_data.then_some(custom),
             posts: Vec::new(),
             post_id_list: Vec::new(),
-            status: n.enabled,
             tenant_id: facts.tenant_id,
-            flat: Default::default(),
-        };
-        // Flattened keys never hide the department's own fields.
-        if let (false, Ok(Value::Object(own))) = (flat.is_empty(), serde_json::to_value(&dto)) {
-            flat.retain(|k, _| !own.contains_key(k));
+            fields,
         }
-        DepartmentDto { flat, ..dto }
     }
+}
+
+/// The keys `DepartmentDto` writes besides the listed fields.
+const DEPARTMENT_KEYS: &[&str] = &[
+    "organizationCode", "departmentId", "createdAt", "updatedAt", "leaderUserIds", "parentDepartmentId",
+    "parentDepartmentCode", "membersCount", "hasChildren", "posts", "postIdList", "tenantId",
+];
+
+/// The listed fields of `n` under their v3 names; `customData` is null unless asked for.
+fn v3_fields(n: &node::Model, with_custom_data: bool) -> serde_json::Map<String, Value> {
+    let mut fields = org_fields::to_json(n, Names::V3);
+    if !with_custom_data && let Some(custom) = org_fields::field("customData") {
+        fields.insert(custom.v3_name.to_string(), Value::Null);
+    }
+    fields
 }
 
 /// Departments with their facts, in order.
@@ -219,50 +221,51 @@ pub fn departments(nodes: &[node::Model], facts: &HashMap<String, DepartmentFact
     nodes.iter().map(|n| DepartmentDto::new(n, facts.get(&n.id), options)).collect()
 }
 
-/// An organization as the v3 API shows it (`OrganizationDto`): its root department.
+/// An organization as the v3 API shows it (`OrganizationDto`): its root department, whose
+/// listed fields it carries under their v3 names, but for the name, code, status and i18n it
+/// names its own way.
 #[derive(Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct OrganizationDto {
     pub organization_code: Option<String>,
     pub organization_name: String,
-    pub description: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub department_id: String,
-    pub open_department_id: Option<String>,
     pub has_children: bool,
     pub leader_user_ids: Vec<String>,
     /// Everyone in the organization.
     pub members_count: i64,
-    pub is_virtual_node: bool,
-    pub i18n: Option<Value>,
-    pub custom_data: Option<Value>,
     pub tenant_id: Option<String>,
     pub post_id_list: Vec<String>,
     /// `Active` or `Inactive` (see `update-organization-status`).
     pub status: &'static str,
+    pub i18n: Option<Value>,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, Value>,
 }
 
 impl OrganizationDto {
     pub fn new(root: &node::Model, facts: Option<&DepartmentFacts>, with_custom_data: bool) -> Self {
         let facts = facts.cloned().unwrap_or_default();
+        let mut fields = v3_fields(root, with_custom_data);
+        for renamed in ["name", "code", "status", "i18n"] {
+            fields.remove(renamed);
+        }
         OrganizationDto {
             organization_code: root.code.clone(),
             organization_name: root.name.clone(),
-            description: root.description.clone(),
             created_at: iso(root.created_at),
             updated_at: iso(root.updated_at),
             department_id: root.id.clone(),
-            open_department_id: root.open_department_id.clone(),
             has_children: facts.has_children,
             leader_user_ids: facts.leader_user_ids,
             members_count: root.subtree_member_count,
-            is_virtual_node: root.is_virtual,
-            i18n: root.i18n.as_ref().map(organization_i18n),
-            custom_data: with_custom_data.then(|| root.custom_data_or_empty()),
             tenant_id: facts.tenant_id,
             post_id_list: Vec::new(),
             status: if root.enabled { "Active" } else { "Inactive" },
+            i18n: root.i18n.as_ref().map(organization_i18n),
+            fields,
         }
     }
 }
@@ -290,7 +293,7 @@ pub fn organization_i18n_input(sent: Value) -> Value {
     }
 }
 
-/// A department of a user (`UserDepartmentRespDto`).
+/// A department of a user (`UserDepartmentRespDto`), with every listed field under its v3 name.
 #[derive(Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDepartmentDto {
@@ -298,22 +301,17 @@ pub struct UserDepartmentDto {
     pub department_id: String,
     pub is_root: bool,
     pub created_at: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub open_department_id: Option<String>,
     pub is_leader: bool,
-    pub code: Option<String>,
     pub is_main_department: bool,
     pub joined_at: String,
-    pub is_virtual_node: bool,
-    pub i18n: Option<Value>,
-    pub custom_data: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department_id_path: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department_code_path: Option<Vec<Option<String>>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub department_name_path: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub fields: serde_json::Map<String, Value>,
 }
 
 impl UserDepartmentDto {
@@ -324,19 +322,13 @@ impl UserDepartmentDto {
             department_id: n.id.clone(),
             is_root: n.parent_id.is_none(),
             created_at: iso(n.created_at),
-            name: n.name.clone(),
-            description: n.description.clone(),
-            open_department_id: n.open_department_id.clone(),
             is_leader: d.is_leader,
-            code: n.code.clone(),
             is_main_department: d.is_main,
             joined_at: iso(d.joined_at),
-            is_virtual_node: n.is_virtual,
-            i18n: n.i18n.clone(),
-            custom_data: with_custom_data.then(|| n.custom_data_or_empty()),
             department_id_path: path.map(|p| p.iter().map(|s| s.id.clone()).collect()),
             department_code_path: path.map(|p| p.iter().map(|s| s.code.clone()).collect()),
             department_name_path: path.map(|p| p.iter().map(|s| s.name.clone()).collect()),
+            fields: v3_fields(n, with_custom_data),
         }
     }
 }

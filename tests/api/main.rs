@@ -11,6 +11,7 @@ mod isolation;
 mod orgs;
 mod playground;
 mod rest_orgs;
+mod round_trip;
 mod schema;
 mod scim;
 mod seed_fields;

@@ -586,3 +586,52 @@ async fn one_page_of_orgs_lists_a_bounded_number_of_nodes() {
     let ids_only = c.data("{ orgs { list { id } } }", json!({})).await;
     assert_eq!(ids_only["orgs"]["list"].as_array().map(Vec::len), Some(2), "without nodes, no bound");
 }
+
+/// The listing cache is keyed on `org.tree_revision`, which a trigger bumps when a node changes
+/// in a column a listing shows. Its columns are the entity's (all but the counters), made again
+/// at start-up when they differ, so a column added later never serves stale listings.
+#[tokio::test]
+async fn the_tree_revision_trigger_watches_every_node_column_but_the_counters() {
+    use orgraph::storage::tree::revision_trigger::{listed_columns, trigger_columns};
+    use sea_orm::ConnectionTrait;
+    let s = TestServer::start().await;
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let want = sorted(listed_columns().into_iter().map(str::to_string).collect());
+    assert_eq!(sorted(trigger_columns(&s.state.db).await.unwrap().expect("the trigger exists")), want);
+
+    let c = s.admin().await;
+    let org = create_org(&c, "A", "a").await;
+    let node = add_node(&c, &id(&org), org["rootNode"]["id"].as_str().unwrap(), "Dev", Some("dev")).await;
+    let listing = async || c.data("query($o: String!) { org(id: $o) { nodes { id customData } } }", json!({ "o": id(&org) })).await["org"]["nodes"][1]["customData"].clone();
+    let set = async |v: Value| {
+        c.data("mutation($n: String!, $v: JSON) { updateNode(id: $n, customData: $v) { id } }", json!({ "n": id(&node), "v": v })).await;
+    };
+    assert_eq!(listing().await, json!({}));
+    set(json!({ "a": 1 })).await;
+    assert_eq!(listing().await, json!({ "a": 1 }), "a change is listed at once");
+
+    // A trigger made before a column existed (as migration 10 made it, naming its columns then).
+    let stale = match s.state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => [
+            "DROP TRIGGER node_tree_revision_update",
+            "CREATE TRIGGER node_tree_revision_update AFTER UPDATE OF name ON node BEGIN UPDATE org SET tree_revision = tree_revision + 1 WHERE id = NEW.org_id; END",
+        ],
+        _ => [
+            "DROP TRIGGER node_tree_revision_update ON node",
+            "CREATE CONSTRAINT TRIGGER node_tree_revision_update AFTER UPDATE OF name ON node DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION orgraph_node_tree_revision()",
+        ],
+    };
+    for sql in stale {
+        s.state.db.execute_unprepared(sql).await.unwrap();
+    }
+    set(json!({ "a": 2 })).await;
+    assert_eq!(listing().await, json!({ "a": 1 }), "the stale trigger serves a stale listing");
+    // The next start makes it again from the entity's columns.
+    let again = s.second().await;
+    assert_eq!(sorted(trigger_columns(&again.state.db).await.unwrap().unwrap()), want);
+    set(json!({ "a": 3 })).await;
+    assert_eq!(listing().await, json!({ "a": 3 }));
+}

@@ -57,7 +57,7 @@ async fn a_bad_import_imports_nothing_and_names_the_node() {
     bad_children["children"][0]["children"] = json!("nope");
     for (file, status, needle) in [
         (missing_name, 400, "file.children[1].children[0] (code \"backend\"): name is missing"),
-        (dup, 409, "file.children[1].children[0] (code \"operation\")"),
+        (dup, 400, "file.children[1].children[0] (code \"operation\")"),
         (bad_children, 400, "file.children[0]"),
         (json!([1, 2]), 400, "must be an object"),
     ] {

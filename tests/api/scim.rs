@@ -668,3 +668,34 @@ async fn bad_input_gets_scim_errors_and_changes_nothing() {
     assert_eq!(state().await, state_before, "nothing changed");
     assert_eq!(events().await, events_before, "no event was written");
 }
+
+/// A group's other department fields (set through the org APIs) are in orgraph's read-only
+/// Department extension, returned when asked for; what a client sends back of it is ignored.
+#[tokio::test]
+async fn a_group_shows_its_department_fields_when_asked() {
+    const DEPARTMENT: &str = "urn:orgraph:params:scim:schemas:extension:2.0:Department";
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let scim = Scim::new(&s, &scim_token(&c, "idp").await);
+    let (st, g) = scim.post("/Groups", json!({ "schemas": [GROUP], "displayName": "Payroll" })).await;
+    assert_eq!(st, 201, "{g}");
+    assert!(g.get(DEPARTMENT).is_none(), "not returned unless asked: {g}");
+    let gid = g["id"].as_str().unwrap().to_string();
+    c.data(r#"mutation($id: String!) { updateNode(id: $id, code: "pay", order: 4, customData: { cost: "C-1" }) { id } }"#, json!({ "id": gid })).await;
+    let (st, g) = scim.get(&format!("/Groups/{gid}?attributes={DEPARTMENT}")).await;
+    assert_eq!(st, 200, "{g}");
+    assert_eq!(g[DEPARTMENT]["code"], "pay", "{g}");
+    assert_eq!(g[DEPARTMENT]["order"], 4, "{g}");
+    assert_eq!(g[DEPARTMENT]["customData"], r#"{"cost":"C-1"}"#, "JSON as text: {g}");
+    assert_eq!(g[DEPARTMENT]["enabled"], true, "{g}");
+    assert!(g["schemas"].as_array().unwrap().iter().any(|s| s == DEPARTMENT), "{g}");
+    // Sending it back with other values changes nothing: the fields are read-only here.
+    let (st, _) = scim.put(&format!("/Groups/{gid}"), json!({ "schemas": [GROUP, DEPARTMENT], "displayName": "Payroll", DEPARTMENT: { "code": "other" } })).await;
+    assert_eq!(st, 200);
+    let d = c.data("query($id: String!) { nodeById(id: $id) { code order } }", json!({ "id": gid })).await;
+    assert_eq!(d["nodeById"], json!({ "code": "pay", "order": 4 }));
+    // Published in /Schemas from the field list.
+    let (_, schema) = scim.get(&format!("/Schemas/{DEPARTMENT}")).await;
+    let names: Vec<&str> = schema["attributes"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"code") && names.contains(&"isVirtualNode") && !names.contains(&"name"), "{names:?}");
+}

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 
 use orgraph::domain::{
     PoolId,
-    org_tree::{NodeInput, NodeRef},
+    org_tree::{DepartmentPatch, NodeRef},
     users::{CreateOptions, UserPatch},
 };
 
@@ -46,7 +46,7 @@ async fn pick(s: &TestServer, pool: &PoolId, org: &str, i: usize) -> String {
 
 async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let orgs = &s.state.orgs;
-    let org = orgs.create_org(pool, "P", None, None, None).await.expect("org").id;
+    let org = orgs.create_org(pool, DepartmentPatch::named("P"), None).await.expect("org").id;
     let mut users = Vec::new();
     for _ in 0..USERS {
         let patch = UserPatch { username: Some(Some(orgraph::ids::new_id())), ..Default::default() };
@@ -57,7 +57,7 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
         let outcome = match &op {
             Op::AddNode { parent } => {
                 let p = pick(s, pool, &org, *parent).await;
-                orgs.add_node(pool, &org, Some(&p), NodeInput::new("n", None, None, None, None, None).unwrap()).await.map(|_| ())
+                orgs.add_node(pool, &org, Some(&p), DepartmentPatch::named("n").into()).await.map(|_| ())
             }
             Op::Move { node, target } => {
                 let (n, t) = (pick(s, pool, &org, *node).await, pick(s, pool, &org, *target).await);

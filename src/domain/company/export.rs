@@ -1,32 +1,109 @@
 //! Reading a whole company as rows: the users of the pool (oldest first), the nodes of every
 //! organization (oldest organization first, each breadth first), and the memberships in node
-//! order. Password hashes only when asked.
+//! order. Every field a client can read comes out, so that an import gives it back: a node's
+//! listed fields (`org_tree::fields`), its leaders in order, its organization's id and tenant,
+//! times and ids. Password hashes only when asked.
 
 use std::collections::HashMap;
 
 use entity::{membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::{Company, CompanyService, Row, plan::object};
 use crate::{
-    domain::{PoolId, docs::{UserDoc, to_json}},
+    domain::{
+        PoolId,
+        docs::{Iso, UserDoc, iso, to_json},
+        org_tree::fields::{self, Names},
+    },
     error::AppResult,
 };
 
 /// Fields of the event document that are not the user's data.
 const NOT_EXPORTED: &[&str] = &["userPoolId", "isRoot", "isDeleted"];
 
+/// What an export holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope<'a> {
+    /// Every organization and every user of the pool.
+    Pool,
+    /// One organization and its members.
+    Org(&'a str),
+}
+
 impl CompanyService {
-    pub async fn export(&self, pool: &PoolId, with_password_hashes: bool) -> AppResult<Company> {
+    pub async fn export(&self, pool: &PoolId, scope: Scope<'_>, with_password_hashes: bool) -> AppResult<Company> {
         let db = self.writer.db();
         let mut company = Company::default();
-        let users = user::Entity::find()
-            .filter(user::Column::UserPoolId.eq(pool.as_str()))
-            .order_by_asc(user::Column::CreatedAt)
-            .order_by_asc(user::Column::Id)
-            .all(db)
-            .await?;
+        let org_ids = match scope {
+            Scope::Pool => self.orgs.org_ids(pool).await?,
+            Scope::Org(id) => vec![self.orgs.org(pool, id).await?.id],
+        };
+
+        let mut position: HashMap<String, usize> = HashMap::new();
+        for org_id in &org_ids {
+            let org = self.orgs.org(pool, org_id).await?;
+            let nodes = self.orgs.org_nodes(pool, org_id).await?;
+            let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+            let mut leaders = HashMap::new();
+            for chunk in ids.chunks(1000) {
+                leaders.extend(self.orgs.leaders_of(chunk).await?);
+            }
+            for n in nodes {
+                position.insert(n.id.clone(), position.len());
+                let leader_ids = leaders.remove(&n.id).filter(|l| !l.is_empty()).map(Value::from).unwrap_or(Value::Null);
+                let root = n.parent_id.is_none();
+                let mut fields: Map<String, Value> = object([
+                    ("id", Value::from(n.id.as_str())),
+                    ("orgId", Value::from(n.org_id.as_str())),
+                    ("parentId", n.parent_id.as_deref().map(Value::from).unwrap_or(Value::Null)),
+                ]);
+                fields.extend(fields::to_json(&n, Names::Standard).into_iter().filter(|(_, v)| !v.is_null()));
+                fields.extend(object([
+                    ("leaderUserIds", leader_ids),
+                    ("tenantId", org.tenant_id.clone().filter(|_| root).map(Value::from).unwrap_or(Value::Null)),
+                    ("createdAt", Value::from(iso(n.created_at))),
+                    ("updatedAt", Value::from(iso(n.updated_at))),
+                ]));
+                company.nodes.push(Row { at: String::new(), fields });
+            }
+        }
+
+        let mut members = Vec::new();
+        for org_id in &org_ids {
+            members.extend(
+                membership::Entity::find()
+                    .filter(membership::Column::OrgId.eq(org_id.as_str()))
+                    .order_by_asc(membership::Column::JoinedAt)
+                    .order_by_asc(membership::Column::UserId)
+                    .all(db)
+                    .await?,
+            );
+        }
+        members.sort_by_key(|m| position.get(&m.node_id).copied().unwrap_or(usize::MAX));
+
+        let users = match scope {
+            Scope::Pool => {
+                user::Entity::find()
+                    .filter(user::Column::UserPoolId.eq(pool.as_str()))
+                    .order_by_asc(user::Column::CreatedAt)
+                    .order_by_asc(user::Column::Id)
+                    .all(db)
+                    .await?
+            }
+            Scope::Org(_) => {
+                let mut ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
+                ids.sort();
+                ids.dedup();
+                let mut found = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(1000) {
+                    found.extend(user::Entity::find().filter(user::Column::Id.is_in(chunk.to_vec())).all(db).await?);
+                }
+                found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+                found
+            }
+        };
         for u in users {
             let hash = u.password_hash.clone();
             let Value::Object(mut fields) = to_json(&UserDoc::from(u)) else { continue };
@@ -37,45 +114,13 @@ impl CompanyService {
             company.users.push(Row { at: String::new(), fields });
         }
 
-        let mut position: HashMap<String, usize> = HashMap::new();
-        for org_id in self.orgs.org_ids(pool).await? {
-            let nodes = self.orgs.org_nodes(pool, &org_id).await?;
-            let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
-            let mut leaders = HashMap::new();
-            for chunk in ids.chunks(1000) {
-                leaders.extend(self.orgs.leaders_of(chunk).await?);
-            }
-            for n in nodes {
-                position.insert(n.id.clone(), position.len());
-                let leader_ids = leaders.remove(&n.id).filter(|l| !l.is_empty()).map(Value::from).unwrap_or(Value::Null);
-                let fields = object([
-                    ("id", Value::from(n.id)),
-                    ("parentId", n.parent_id.map(Value::from).unwrap_or(Value::Null)),
-                    ("code", n.code.map(Value::from).unwrap_or(Value::Null)),
-                    ("name", Value::from(n.name)),
-                    ("description", n.description.map(Value::from).unwrap_or(Value::Null)),
-                    ("order", n.order.map(Value::from).unwrap_or(Value::Null)),
-                    ("nameI18n", n.name_i18n.map(Value::from).unwrap_or(Value::Null)),
-                    ("descriptionI18n", n.description_i18n.map(Value::from).unwrap_or(Value::Null)),
-                    ("leaderUserIds", leader_ids),
-                ]);
-                company.nodes.push(Row { at: String::new(), fields });
-            }
-        }
-
-        let mut members = membership::Entity::find()
-            .filter(membership::Column::UserPoolId.eq(pool.as_str()))
-            .order_by_asc(membership::Column::JoinedAt)
-            .order_by_asc(membership::Column::UserId)
-            .all(db)
-            .await?;
-        members.sort_by_key(|m| position.get(&m.node_id).copied().unwrap_or(usize::MAX));
         for m in members {
             let fields = object([
                 ("nodeId", Value::from(m.node_id)),
                 ("userId", Value::from(m.user_id)),
                 ("isLeader", Value::from(m.is_leader)),
                 ("isMainDepartment", Value::from(m.is_main_department)),
+                ("joinedAt", to_json(&Iso(m.joined_at))),
             ]);
             company.memberships.push(Row { at: String::new(), fields });
         }

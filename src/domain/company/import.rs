@@ -1,29 +1,35 @@
 //! Writing a checked [`Plan`]: users, then nodes (parents first), then memberships, each in
-//! transactions of at most `batch` rows. Every row is idempotent by its natural key, so a run
-//! that was interrupted (killed, Ctrl-C, `--limit`) is finished by running the same import again:
+//! transactions of at most `batch` rows (or all in one, [`CompanyService::import_at_once`]).
+//! Ids, times and every field are the file's; with `new_ids` (files meant as templates) every
+//! organization, department and user gets a new id. Every row is idempotent, so a run that was
+//! interrupted (killed, Ctrl-C, `--limit`) is finished by running the same import again:
 //! - a user exists when a user of the pool has its id, or any of its identifiers (username,
 //!   email, phone, externalId);
-//! - an organization exists when a root of the pool has its root's code (or, without a code,
-//!   the same name and no code); a node exists when its org has a node of its code (or, without
-//!   a code, its parent has a child of that name without a code);
+//! - a node exists when the pool has a node of its id; with `new_ids`, an organization exists
+//!   when a root of the pool has its root's code (or, without a code, the same name and no
+//!   code), and a node when its org has a node of its code (or, without a code, its parent has a
+//!   child of that name without a code);
 //! - a membership exists when the user is a member of the node.
 //!
 //! Existing rows are skipped, never changed. Nodes and memberships go through the domain's
-//! in-transaction halves (`create_org_in`, `add_node_in`, `update_node_in` for leaders,
-//! `add_members_in`), so closure, fan-out and counts stay right after every batch. The events
-//! those record are dropped: an import publishes none (see README).
+//! in-transaction halves (`create_org_with_root_in`, `add_node_in`, `update_node_in` for
+//! leaders, `add_members_in`), so closure, fan-out and counts stay right after every batch. The
+//! events those record are dropped by the batched import (see README); the one-transaction
+//! import publishes one `organization:imported` per organization it creates.
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{membership, node, user};
+use entity::{membership, node, org, user};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{CompanyService, plan::{NodePlan, Plan, UserPlan, identifiers}};
+use super::{Company, CompanyService, plan::{Leader, MemberPlan, NodePlan, Plan, Refusal, UserPlan, identifiers}};
 use crate::{
     domain::{
         PoolId,
-        events::Outbox,
-        org_tree::{NodePatch, add_members_in, add_node_in, create_org_with_root_in, update_node_in},
+        docs::{NodeDoc, OrgDoc},
+        events::{DomainEvent, Outbox},
+        org_tree::{NodePatch, OrgInput, add_members_joined_in, add_node_in, create_org_with_root_in, find_node, find_org, update_node_in},
+        validate,
     },
     error::{AppError, AppResult},
     ids,
@@ -36,6 +42,8 @@ pub struct ImportOptions {
     pub batch: usize,
     /// Stop after this many rows (in file order: users, nodes, memberships); a later run goes on.
     pub limit: Option<usize>,
+    /// New ids for every organization, department and user instead of the file's.
+    pub new_ids: bool,
 }
 
 /// Told as rows are written.
@@ -70,9 +78,25 @@ pub struct Summary {
 const USERS_PER_INSERT: usize = 300;
 
 impl CompanyService {
+    /// Check `company` for an import into `pool`: every row by the domain's rules and, unless
+    /// `new_ids`, that each id the file keeps is a valid id and no other pool's. All the
+    /// refusals (at most `max_refusals`) when any row is bad.
+    pub async fn plan(&self, pool: &PoolId, company: Company, max_refusals: usize, new_ids: bool) -> AppResult<Result<Plan, Vec<Refusal>>> {
+        let plan = match Plan::new(pool, company, max_refusals) {
+            Ok(plan) => plan,
+            Err(refusals) => return Ok(Err(refusals)),
+        };
+        if new_ids {
+            return Ok(Ok(plan));
+        }
+        let refusals = kept_ids_refused(self.writer.db(), pool, &plan, max_refusals).await?;
+        Ok(if refusals.is_empty() { Ok(plan) } else { Err(refusals) })
+    }
+
     /// Write `plan` into `pool` in transactions of `options.batch` rows.
     pub async fn import(&self, pool: &PoolId, plan: &Plan, options: ImportOptions, progress: &dyn Progress) -> AppResult<Summary> {
         let batch = options.batch.max(1);
+        let new_ids = options.new_ids;
         let mut budget = options.limit.unwrap_or(usize::MAX);
         let mut summary = Summary::default();
         let mut take = |len: usize, summary: &mut Summary| {
@@ -91,7 +115,7 @@ impl CompanyService {
             if chunk.is_empty() {
                 return Ok(summary);
             }
-            let done = self.writer.write_plain(async |txn| import_users(txn, pool, chunk).await).await?;
+            let done = self.writer.write_plain(async |txn| import_users(txn, pool, chunk, new_ids).await).await?;
             for (id, created) in done {
                 if created { summary.created.users += 1 } else { summary.skipped.users += 1 }
                 user_ids.push(id);
@@ -117,7 +141,7 @@ impl CompanyService {
                         let parent = plan_node.parent.map(|p| {
                             if p < first { node_ids[p].clone() } else { done[p - first].0.clone() }
                         });
-                        let r = import_node(txn, &mut outbox, pool, plan_node, parent, &user_ids).await;
+                        let r = import_node(txn, &mut outbox, pool, plan_node, parent, &user_ids, new_ids).await;
                         done.push(r.map_err(|e| at_row(&chunk[i].at, e))?);
                     }
                     Ok(done)
@@ -136,10 +160,7 @@ impl CompanyService {
             if chunk.is_empty() {
                 return Ok(summary);
             }
-            let rows: Vec<Member> = chunk
-                .iter()
-                .map(|m| Member { node: node_ids[m.node].0.clone(), user: user_ids[m.user].clone(), leader: m.leader, main: m.main })
-                .collect();
+            let rows = members(chunk, &node_ids, &user_ids);
             let created = self.writer.write_plain(async |txn| import_members(txn, pool, &rows).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
@@ -149,6 +170,101 @@ impl CompanyService {
         storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership", "subtree_member"]).await?;
         Ok(summary)
     }
+
+    /// Write `plan` (ids kept) into `pool` in one transaction: all of it or, on any error,
+    /// nothing. Publishes `organization:imported` (with `source`) for each organization it
+    /// creates, and answers them with their roots.
+    pub async fn import_at_once(&self, pool: &PoolId, plan: &Plan, source: &'static str) -> AppResult<Vec<(org::Model, node::Model)>> {
+        self.writer
+            .write(pool, async |txn, outbox| {
+                let users: Vec<String> = import_users(txn, pool, &plan.users, false).await?.into_iter().map(|(id, _)| id).collect();
+                // The changes' own events are not published: the import is one event.
+                let mut inner = Outbox::new(pool);
+                let mut node_ids: Vec<(String, String)> = Vec::with_capacity(plan.nodes.len());
+                let mut roots: Vec<(String, usize)> = Vec::new();
+                let mut root_of: Vec<usize> = Vec::with_capacity(plan.nodes.len());
+                for (i, n) in plan.nodes.iter().enumerate() {
+                    let parent = n.parent.map(|p| node_ids[p].clone());
+                    let (ids, created) = import_node(txn, &mut inner, pool, n, parent, &users, false).await.map_err(|e| at_row(&n.at, e))?;
+                    let root = n.parent.map_or(i, |p| root_of[p]);
+                    root_of.push(root);
+                    if created && n.parent.is_none() {
+                        roots.push((ids.1.clone(), i));
+                    }
+                    node_ids.push(ids);
+                }
+                import_members(txn, pool, &members(&plan.memberships, &node_ids, &users)).await?;
+                let mut created = Vec::with_capacity(roots.len());
+                for (org_id, root) in roots {
+                    let org = find_org(txn, pool, &org_id).await?;
+                    let root_node = find_node(txn, pool, &org.root_node_id).await?;
+                    let nodes_count = root_of.iter().filter(|&&r| r == root).count();
+                    outbox.record(DomainEvent::OrganizationImported {
+                        organization: OrgDoc::from(&org), root_node: NodeDoc::from(&root_node), nodes_count, source,
+                    });
+                    created.push((org, root_node));
+                }
+                Ok(created)
+            })
+            .await
+    }
+}
+
+/// The memberships of `plan` with the ids the import gave their nodes and users.
+fn members(plan: &[MemberPlan], node_ids: &[(String, String)], user_ids: &[String]) -> Vec<Member> {
+    plan.iter()
+        .map(|m| Member { node: node_ids[m.node].0.clone(), user: user_ids[m.user].clone(), leader: m.leader, main: m.main, joined_at: m.joined_at })
+        .collect()
+}
+
+/// The rows of `plan` whose kept id is not an id, or is the id of another pool's user,
+/// department or organization.
+async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan: &Plan, max: usize) -> AppResult<Vec<Refusal>> {
+    let mut refused = Vec::new();
+    let mut wanted: Vec<(&'static str, &str, &str)> = Vec::new(); // (table, id, at)
+    for u in &plan.users {
+        wanted.push(("users", &u.key, &u.at));
+    }
+    for n in &plan.nodes {
+        wanted.push(("node", &n.key, &n.at));
+        if let Some(key) = n.org.as_ref().and_then(|o| o.key.as_deref()) {
+            wanted.push(("org", key, &n.at));
+        }
+    }
+    let mut checked: Vec<(&'static str, &str, &str)> = Vec::with_capacity(wanted.len());
+    for (table, id, at) in wanted {
+        match validate::identifier("id", id) {
+            Ok(()) => checked.push((table, id, at)),
+            Err(_) => refused.push(Refusal {
+                at: at.to_string(),
+                message: format!("id {id:?} cannot be kept: an id is 1 to 64 letters, digits, '-' or '_' (import with --new-ids to give new ones)"),
+            }),
+        }
+    }
+    for table in ["users", "node", "org"] {
+        let ids: Vec<(&str, &str)> = checked.iter().filter(|(t, ..)| *t == table).map(|(_, id, at)| (*id, *at)).collect();
+        for chunk in ids.chunks(500) {
+            let mut values = vec![pool.as_str().into()];
+            values.extend(chunk.iter().map(|(id, _)| sea_orm::Value::from(id.to_string())));
+            let taken: HashSet<String> = sql::all::<IdRow>(db, &format!(
+                "SELECT id FROM {table} WHERE user_pool_id <> $1 AND id IN ({})", sql::placeholders(2, chunk.len())), values)
+                .await?
+                .into_iter()
+                .map(|r| r.id)
+                .collect();
+            let what = match table { "users" => "user", "node" => "department", _ => "organization" };
+            for (id, at) in chunk.iter().filter(|(id, _)| taken.contains(*id)) {
+                refused.push(Refusal { at: at.to_string(), message: format!("id {id:?} is already the id of another pool's {what}") });
+            }
+        }
+    }
+    refused.truncate(max.max(1));
+    Ok(refused)
+}
+
+#[derive(sea_orm::FromQueryResult)]
+struct IdRow {
+    id: String,
 }
 
 /// Upkeep after each batch: on SQLite, checkpoint the WAL (the server's background checkpointer
@@ -181,19 +297,26 @@ fn at_row(at: &str, e: AppError) -> AppError {
 }
 
 /// Create the users of `chunk` that do not exist yet; each one's id and whether it was created.
-/// A file's id is kept when it has the shape of an orgraph id and no user has it.
-async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPlan]) -> AppResult<Vec<(String, bool)>> {
+/// A new user keeps the file's id unless `new_ids`.
+async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPlan], new_ids: bool) -> AppResult<Vec<(String, bool)>> {
     let keys: Vec<String> = chunk.iter().map(|u| u.key.clone()).collect();
-    let by_id: Vec<(String, String)> = user::Entity::find()
-        .select_only()
-        .column(user::Column::Id)
-        .column(user::Column::UserPoolId)
-        .filter(user::Column::Id.is_in(keys))
-        .into_tuple()
-        .all(txn)
-        .await?;
-    let in_pool: HashSet<&str> = by_id.iter().filter(|(_, p)| p == pool.as_str()).map(|(id, _)| id.as_str()).collect();
-    let taken: HashSet<&str> = by_id.iter().map(|(id, _)| id.as_str()).collect();
+    let in_pool: HashSet<String> = if new_ids {
+        HashSet::new()
+    } else {
+        let mut found = HashSet::new();
+        for keys in keys.chunks(1_000) {
+            let ids: Vec<String> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::UserPoolId.eq(pool.as_str()))
+                .filter(user::Column::Id.is_in(keys.to_vec()))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            found.extend(ids);
+        }
+        found
+    };
     let mut wanted: HashMap<&'static str, Vec<String>> = HashMap::new();
     for u in chunk {
         for (field, value) in identifiers(&u.row) {
@@ -209,7 +332,9 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
             "phone" => user::Column::Phone,
             _ => user::Column::ExternalId,
         };
-        found.extend(user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str())).filter(column.is_in(values.clone())).all(txn).await?);
+        for values in values.chunks(1_000) {
+            found.extend(user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str())).filter(column.is_in(values.to_vec())).all(txn).await?);
+        }
     }
     let mut owner: HashMap<(&'static str, String), String> = HashMap::new();
     for u in &found {
@@ -222,7 +347,7 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
     let mut out = Vec::with_capacity(chunk.len());
     let mut new_rows = Vec::new();
     for u in chunk {
-        if in_pool.contains(u.key.as_str()) {
+        if in_pool.contains(&u.key) {
             out.push((u.key.clone(), false));
             continue;
         }
@@ -230,7 +355,7 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
             out.push((id, false));
             continue;
         }
-        let id = if is_orgraph_id(&u.key) && !taken.contains(u.key.as_str()) { u.key.clone() } else { ids::new_id() };
+        let id = if new_ids { ids::new_id() } else { u.key.clone() };
         let mut row = u.row.clone();
         row.id = sea_orm::ActiveValue::Set(id.clone());
         row.user_pool_id = sea_orm::ActiveValue::Set(pool.as_str().to_string());
@@ -243,10 +368,6 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
     Ok(out)
 }
 
-fn is_orgraph_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
 /// Find or create one node; `parent` is its parent's (node id, org id). Its (node id, org id),
 /// and whether it was created.
 async fn import_node(
@@ -256,21 +377,41 @@ async fn import_node(
     plan: &NodePlan,
     parent: Option<(String, String)>,
     user_ids: &[String],
+    new_ids: bool,
 ) -> AppResult<((String, String), bool)> {
-    let input = plan.input.clone();
-    let mut q = node::Entity::find().filter(node::Column::UserPoolId.eq(pool.as_str()));
-    q = match (&parent, &input.code) {
-        (None, Some(code)) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.eq(code.as_str())),
-        (None, None) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(input.name.as_str())),
-        (Some((_, org)), Some(code)) => q.filter(node::Column::OrgId.eq(org.as_str())).filter(node::Column::Code.eq(code.as_str())),
-        (Some((p, _)), None) => q.filter(node::Column::ParentId.eq(p.as_str())).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(input.name.as_str())),
+    let mut input = plan.input.clone();
+    let existing = if new_ids {
+        let name = input.fields.name.clone().unwrap_or_default();
+        let mut q = node::Entity::find().filter(node::Column::UserPoolId.eq(pool.as_str()));
+        q = match (&parent, input.fields.code.clone().flatten()) {
+            (None, Some(code)) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.eq(code)),
+            (None, None) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
+            (Some((_, org)), Some(code)) => q.filter(node::Column::OrgId.eq(org.as_str())).filter(node::Column::Code.eq(code)),
+            (Some((p, _)), None) => q.filter(node::Column::ParentId.eq(p.as_str())).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
+        };
+        q.one(txn).await?
+    } else {
+        node::Entity::find_by_id(plan.key.clone()).filter(node::Column::UserPoolId.eq(pool.as_str())).one(txn).await?
     };
-    if let Some(existing) = q.one(txn).await? {
+    if let Some(existing) = existing {
+        if let Some((_, org)) = &parent
+            && &existing.org_id != org
+        {
+            return Err(AppError::Conflict {
+                field: Some("id"),
+                message: format!("department {} already exists in another organization of the pool", existing.id),
+            });
+        }
         return Ok(((existing.id, existing.org_id), false));
+    }
+    if !new_ids {
+        input.id = Some(plan.key.clone());
     }
     let node = match &parent {
         None => {
-            let (org, root) = create_org_with_root_in(txn, outbox, pool, input, None).await?;
+            let org = plan.org.clone().unwrap_or_default();
+            let org = OrgInput { id: org.key.filter(|_| !new_ids), tenant_id: org.tenant_id };
+            let (org, root) = create_org_with_root_in(txn, outbox, pool, org, input).await?;
             (root.id, org.id)
         }
         Some((parent_id, org_id)) => {
@@ -279,8 +420,16 @@ async fn import_node(
         }
     };
     if !plan.leaders.is_empty() {
-        let leaders = plan.leaders.iter().map(|&u| user_ids[u].clone()).collect();
-        update_node_in(txn, outbox, pool, &node.0, NodePatch { leader_user_ids: Some(leaders), ..Default::default() }).await?;
+        let leaders = plan
+            .leaders
+            .iter()
+            .map(|l| match l {
+                Leader::File(u) => user_ids[*u].clone(),
+                Leader::Pool(id) => id.clone(),
+            })
+            .collect();
+        let patch = NodePatch { leader_user_ids: Some(leaders), updated_at: plan.input.updated_at, ..Default::default() };
+        update_node_in(txn, outbox, pool, &node.0, patch).await?;
     }
     Ok((node, true))
 }
@@ -290,6 +439,7 @@ struct Member {
     user: String,
     leader: bool,
     main: bool,
+    joined_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Add the memberships of `rows` (grouped by node) that do not exist yet; how many were added.
@@ -317,7 +467,9 @@ async fn import_members(txn: &DatabaseTransaction, pool: &PoolId, rows: &[Member
         for leader in [false, true] {
             let ids: Vec<String> = new.iter().filter(|m| m.leader == leader).map(|m| m.user.clone()).collect();
             if !ids.is_empty() {
-                add_members_in(txn, &mut outbox, pool, node, &ids, leader.then_some(true)).await?;
+                let joined: HashMap<String, chrono::DateTime<chrono::Utc>> =
+                    new.iter().filter(|m| m.leader == leader).filter_map(|m| Some((m.user.clone(), m.joined_at?))).collect();
+                add_members_joined_in(txn, &mut outbox, pool, node, &ids, leader.then_some(true), &joined).await?;
             }
         }
         // The main department: the same change as `set_main_department`, for the group at once.

@@ -10,19 +10,31 @@ mod export;
 mod import;
 mod plan;
 
+pub use export::Scope;
 pub use import::{ImportOptions, Progress, Summary};
 pub use plan::{Plan, Refusal};
 
 use serde_json::{Map, Value};
 
-use crate::domain::{org_tree::OrgService, users::profile::PROFILE_FIELDS, write::Writer};
+use crate::domain::{
+    org_tree::{OrgService, fields::FIELDS},
+    users::profile::PROFILE_FIELDS,
+    write::Writer,
+};
 
-/// Node columns. A row without `parentId` is the root of an organization.
-pub const NODE_COLUMNS: &[&str] =
-    &["id", "parentId", "code", "name", "description", "order", "nameI18n", "descriptionI18n", "leaderUserIds"];
+/// Node columns before and after the department's listed fields (`org_tree::fields`). A row
+/// without `parentId` is the root of an organization; `orgId` and `tenantId` are the
+/// organization's.
+const NODE_HEAD: &[&str] = &["id", "orgId", "parentId"];
+const NODE_TAIL: &[&str] = &["leaderUserIds", "tenantId", "createdAt", "updatedAt"];
+
+/// Node columns: place in the tree, every listed field, leaders (in order), times.
+pub fn node_columns() -> Vec<&'static str> {
+    NODE_HEAD.iter().copied().chain(FIELDS.iter().map(|f| f.name)).chain(NODE_TAIL.iter().copied()).collect()
+}
 
 /// Membership columns.
-pub const MEMBERSHIP_COLUMNS: &[&str] = &["nodeId", "userId", "isLeader", "isMainDepartment"];
+pub const MEMBERSHIP_COLUMNS: &[&str] = &["nodeId", "userId", "isLeader", "isMainDepartment", "joinedAt"];
 
 /// User columns before and after the profile fields.
 const USER_HEAD: &[&str] = &["id", "username", "email", "phone", "externalId"];

@@ -10,11 +10,11 @@ use entity::user;
 use sea_orm::ActiveValue;
 use serde_json::{Map, Value};
 
-use super::{Company, MEMBERSHIP_COLUMNS, NODE_COLUMNS, Row, user_columns};
+use super::{Company, MEMBERSHIP_COLUMNS, Row, node_columns, user_columns};
 use crate::{
     domain::{
         PoolId,
-        org_tree::{MAX_DEPTH, MAX_LEADERS, NodeInput},
+        org_tree::{DepartmentPatch, MAX_DEPTH, MAX_LEADERS, Names, NodeInput},
         users::{UserPatch, imported_row, parse_status, profile::ProfilePatch},
         validate,
     },
@@ -33,14 +33,33 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// A node to import; `parent` and `leaders` index the plan's nodes and users.
+/// A node to import; `parent` and `leaders` index the plan's nodes and users. A root carries
+/// its organization.
 #[derive(Debug, Clone)]
 pub struct NodePlan {
     pub at: String,
     pub key: String,
     pub parent: Option<usize>,
     pub input: NodeInput,
-    pub leaders: Vec<usize>,
+    pub leaders: Vec<Leader>,
+    pub org: Option<OrgPlan>,
+}
+
+/// A leader of a node: a user of the file, or (a leader who is in no file's user list, as
+/// one organization's v2 export leaves out leaders who are not its members) a user of the
+/// pool by id, checked when written.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Leader {
+    File(usize),
+    Pool(String),
+}
+
+/// The organization of a root row: the file's `orgId` (absent in files written by hand) and
+/// `tenantId`.
+#[derive(Debug, Clone, Default)]
+pub struct OrgPlan {
+    pub key: Option<String>,
+    pub tenant_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +76,7 @@ pub struct MemberPlan {
     pub user: usize,
     pub leader: bool,
     pub main: bool,
+    pub joined_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A checked company: nodes parents first (breadth first), memberships grouped by node.
@@ -70,6 +90,18 @@ pub struct Plan {
 impl Plan {
     pub fn rows(&self) -> usize {
         self.nodes.len() + self.users.len() + self.memberships.len()
+    }
+
+    /// The closure rows the nodes make: each node with each of its ancestors and itself (what
+    /// bounds how long a one-transaction import holds the write turn).
+    pub fn closure_rows(&self) -> usize {
+        let mut depth: Vec<usize> = Vec::with_capacity(self.nodes.len());
+        for n in &self.nodes {
+            // Parents come first in a plan.
+            let d = n.parent.and_then(|p| depth.get(p)).map_or(0, |d| d + 1);
+            depth.push(d);
+        }
+        depth.iter().map(|d| d + 1).sum()
     }
 
     /// Check every row; all the refusals (at most `max_refusals`) when any is bad.
@@ -162,6 +194,11 @@ impl Row {
         }
     }
 
+    /// An ISO 8601 time; empty is absent.
+    fn time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+        self.text(name).map(|v| validate::timestamp(name, &v)).transpose().map(Option::flatten).map_err(|e| e.to_string())
+    }
+
     /// The file's own id of the row, which other rows refer to.
     fn key(&self, name: &str) -> Result<String, String> {
         let key = self.text(name).ok_or_else(|| format!("{name} is missing"))?;
@@ -250,12 +287,11 @@ fn user(pool: &PoolId, row: &Row, columns: &[&str], now: chrono::DateTime<chrono
         custom_data,
     };
     let mut user = imported_row(pool, patch, row.text("passwordHash"), now).map_err(|e| e.to_string())?;
-    let time = |name: &str| row.text(name).map(|v| validate::timestamp(name, &v)).transpose().map(Option::flatten).map_err(|e| e.to_string());
-    let created = time("createdAt")?;
+    let created = row.time("createdAt")?;
     if let Some(t) = created {
         user.created_at = ActiveValue::Set(t);
     }
-    if let Some(t) = time("updatedAt")?.or(created) {
+    if let Some(t) = row.time("updatedAt")?.or(created) {
         user.updated_at = ActiveValue::Set(t);
     }
     Ok(UserPlan { at: row.at.clone(), key, row: user })
@@ -267,34 +303,45 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
         key: String,
         parent: Option<String>,
         input: NodeInput,
-        leaders: Vec<usize>,
+        leaders: Vec<Leader>,
+        org: OrgPlan,
     }
+    let columns = node_columns();
     let mut read: Vec<Read> = Vec::with_capacity(rows.len());
     let mut index: HashMap<String, usize> = HashMap::new();
     for row in rows {
         let parsed = (|| -> Result<Read, String> {
-            if let Some(why) = row.unknown(NODE_COLUMNS) {
+            if let Some(why) = row.unknown(&columns) {
                 return Err(why);
             }
             let key = row.key("id")?;
-            let name = row.text("name").ok_or("name is missing")?;
-            let input = NodeInput::new(&name, row.text("code").as_deref(), row.text("description").as_deref(), row.integer("order")?,
-                row.text("nameI18n").as_deref(), row.text("descriptionI18n").as_deref())
+            let fields = DepartmentPatch::read(Names::Standard, |name| row.fields.get(name))
+                .and_then(DepartmentPatch::check)
                 .map_err(|e| e.to_string())?;
+            if fields.name.is_none() {
+                return Err("name is missing".into());
+            }
+            let created_at = row.time("createdAt")?;
+            let input = NodeInput { fields, id: None, created_at, updated_at: row.time("updatedAt")?.or(created_at) };
             // Duplicates first, then the cap, as the API counts (a set: the list is as long as
             // the file allows).
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = HashSet::new();
             let mut leaders = Vec::new();
             for k in &row.ids("leaderUserIds")? {
-                let u = users.get(k.as_str()).ok_or_else(|| format!("leader {k:?} is not a user of the file"))?;
-                if seen.insert(*u) {
-                    leaders.push(*u);
+                let leader = match users.get(k.as_str()) {
+                    Some(&u) => Leader::File(u),
+                    None => Leader::Pool(k.clone()),
+                };
+                if seen.insert(leader.clone()) {
+                    leaders.push(leader);
                 }
             }
             if leaders.len() > MAX_LEADERS {
                 return Err(format!("a department has at most {MAX_LEADERS} leaders"));
             }
-            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders })
+            let tenant_id = row.text("tenantId").map(|t| validate::optional_text("tenantId", &t, 64)).transpose().map_err(|e| e.to_string())?.flatten();
+            let org = OrgPlan { key: row.text("orgId"), tenant_id };
+            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders, org })
         })();
         match parsed {
             Err(why) => bad.add(&row.at, why),
@@ -323,7 +370,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
     let mut root_codes: HashMap<String, String> = HashMap::new();
     for &r in &level {
         root_of[r] = r;
-        if let Some(code) = &read[r].input.code
+        if let Some(Some(code)) = &read[r].input.fields.code
             && let Some(first) = root_codes.insert(code.clone(), read[r].at.clone())
         {
             bad.add(&read[r].at, format!("code {code:?} is also the code of the organization at {first}"));
@@ -355,7 +402,12 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
     // Codes are unique within an org.
     let mut codes: HashMap<(usize, String), String> = HashMap::new();
     for &(i, root) in &order {
-        if let Some(code) = &read[i].input.code
+        if let (Some(own), Some(root_org)) = (&read[i].org.key, &read[root].org.key)
+            && own != root_org
+        {
+            bad.add(&read[i].at, format!("orgId {own:?} is not the orgId of its root ({root_org:?})"));
+        }
+        if let Some(Some(code)) = &read[i].input.fields.code
             && let Some(first) = codes.insert((root, code.clone()), read[i].at.clone())
         {
             bad.add(&read[i].at, format!("code {code:?} is also the code of the node at {first} in the same organization"));
@@ -368,7 +420,8 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
         .filter_map(|&(i, _)| {
             let r = slots[i].take()?;
             let parent = r.parent.as_ref().and_then(|p| index.get(p)).and_then(|pi| position.get(pi)).copied();
-            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders })
+            let org = r.parent.is_none().then_some(r.org);
+            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org })
         })
         .collect()
 }
@@ -392,6 +445,7 @@ fn memberships(rows: Vec<Row>, nodes: &HashMap<&str, usize>, users: &HashMap<&st
                 user,
                 leader: row.flag("isLeader")?.unwrap_or(false),
                 main: row.flag("isMainDepartment")?.unwrap_or(false),
+                joined_at: row.time("joinedAt")?,
             })
         })();
         match parsed {

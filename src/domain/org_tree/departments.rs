@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::{
-    NodeInput, NodePatch, OrgService, find_node, find_org,
+    DepartmentPatch, NodeInput, NodePatch, OrgInput, OrgService, find_node, find_org,
     nodes::{add_node_in, leaders_of, move_node_in, update_node_in},
     orgs::create_org_with_root_in,
 };
@@ -209,14 +209,17 @@ impl OrgService {
         Ok(Paginated { total_count, list })
     }
 
-    /// A new organization whose root is `root`; without a code it gets a generated one (v3
-    /// names organizations by code).
-    pub async fn create_organization(&self, pool: &PoolId, mut root: NodeInput, tenant_id: Option<String>) -> AppResult<(org::Model, node::Model)> {
-        if root.code.is_none() {
-            root.code = Some(format!("org-{}", &ids::new_id().replace('-', "")[..16]));
+    /// A new organization whose root has `root`'s fields; without a code it gets a generated
+    /// one (v3 names organizations by code).
+    pub async fn create_organization(&self, pool: &PoolId, root: DepartmentPatch, tenant_id: Option<String>) -> AppResult<(org::Model, node::Model)> {
+        let mut root = root.check()?;
+        if root.code.clone().flatten().is_none() {
+            root.code = Some(Some(format!("org-{}", &ids::new_id().replace('-', "")[..16])));
         }
         let tenant_id = tenant_id.map(|t| validate::optional_text("tenantId", &t, 64)).transpose()?.flatten();
-        self.writer.write(pool, async |txn, outbox| create_org_with_root_in(txn, outbox, pool, root.clone(), tenant_id.clone()).await).await
+        let org = OrgInput { tenant_id, ..Default::default() };
+        let root = NodeInput::from(root);
+        self.writer.write(pool, async |txn, outbox| create_org_with_root_in(txn, outbox, pool, org.clone(), root.clone()).await).await
     }
 
     /// Change the root of the organization named `code`.
@@ -240,7 +243,7 @@ impl OrgService {
         if root.parent_id.is_some() {
             return Err(AppError::invalid("rootNodeId", format!("{root_node_id} is a department, not the root of an organization")));
         }
-        self.update_node(pool, root_node_id, NodePatch { enabled: Some(enabled), ..Default::default() }).await
+        self.update_node(pool, root_node_id, DepartmentPatch { enabled: Some(enabled), ..Default::default() }.into()).await
     }
 
     pub async fn department(&self, pool: &PoolId, r: &DepartmentRef) -> AppResult<node::Model> {
@@ -282,7 +285,7 @@ impl OrgService {
 
     /// Enable or disable a department, named by id.
     pub async fn set_department_status(&self, pool: &PoolId, id: &str, enabled: bool) -> AppResult<node::Model> {
-        self.update_node(pool, id, NodePatch { enabled: Some(enabled), ..Default::default() }).await
+        self.update_node(pool, id, DepartmentPatch { enabled: Some(enabled), ..Default::default() }.into()).await
     }
 
     /// The parent of a department (`None` for the root).

@@ -221,7 +221,7 @@ impl OrgService {
             });
             membership::Entity::insert_many(rows).exec(txn).await?;
             let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
-            tree::fanout::add_refs(txn, &target.id, &ids, now).await?;
+            tree::fanout::add_refs(txn, &target.id, &ids).await?;
         }
         for u in existing(txn, pool, &user_ids).await? {
             outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
@@ -346,6 +346,20 @@ impl OrgService {
 /// Add `user_ids` (distinct, see `batch_ids`) to a node, inside the caller's transaction (see
 /// `OrgService::add_members`).
 pub(crate) async fn add_members_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, node_id: &str, user_ids: &[String], is_leader: Option<bool>) -> AppResult<node::Model> {
+    add_members_joined_in(txn, outbox, pool, node_id, user_ids, is_leader, &HashMap::new()).await
+}
+
+/// [`add_members_in`], with the time each new membership began when an import keeps it
+/// (`joined_at`; the others begin now).
+pub(crate) async fn add_members_joined_in(
+    txn: &DatabaseTransaction,
+    outbox: &mut Outbox,
+    pool: &PoolId,
+    node_id: &str,
+    user_ids: &[String],
+    is_leader: Option<bool>,
+    joined_at: &HashMap<String, chrono::DateTime<chrono::Utc>>,
+) -> AppResult<node::Model> {
     // Read again under the write lock: the node may have gone meanwhile.
     let node = find_node(txn, pool, node_id).await?;
     let users = existing(txn, pool, user_ids).await?;
@@ -360,10 +374,10 @@ pub(crate) async fn add_members_in(txn: &DatabaseTransaction, outbox: &mut Outbo
             org_id: Set(node.org_id.clone()),
             is_leader: Set(is_leader.unwrap_or(false)),
             is_main_department: Set(false),
-            joined_at: Set(now),
+            joined_at: Set(joined_at.get(u).copied().unwrap_or(now)),
         });
         membership::Entity::insert_many(rows).exec(txn).await?;
-        tree::fanout::add_refs(txn, &node.id, &new, now).await?;
+        tree::fanout::add_refs(txn, &node.id, &new).await?;
     }
     if let (Some(leader), false) = (is_leader, existing.is_empty()) {
         membership::Entity::update_many()

@@ -3,6 +3,7 @@
 //! one transaction per change. The service is split by concern over several files; they share
 //! the [`OrgService`] struct and the lookups below.
 
+pub mod fields;
 pub mod invariants;
 mod departments;
 mod members;
@@ -18,16 +19,18 @@ pub use members::{
     MembersQuery, NodeRef, SortOrder, UserDepartment, member_page_sql,
 };
 pub(crate) use nodes::forget_leaders;
+pub use fields::{DepartmentPatch, Names};
 pub use nodes::{MAX_LEADERS, NodeInput, NodePatch, PathStep};
 // The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
-pub(crate) use members::{add_members_in, remove_members_in};
+pub(crate) use members::{add_members_in, add_members_joined_in, remove_members_in};
 pub(crate) use nodes::{add_node_in, delete_node_in, move_node_in, update_node_in};
-pub(crate) use orgs::{create_org_in, create_org_with_root_in};
+pub use orgs::OrgInput;
+pub(crate) use orgs::create_org_with_root_in;
 
 /// Deepest level a node may sit at (the root is 0). Org charts are far shallower; the bound keeps
 /// every tree walk and nested answer small.
 pub const MAX_DEPTH: i32 = 100;
-pub use transfer::{ExportMember, ExportNode, ImportLimits, ImportNode};
+pub use transfer::{ExportMember, ExportNode};
 
 use entity::{node, org};
 use sea_orm::{
@@ -35,7 +38,7 @@ use sea_orm::{
     sea_query::NullOrdering,
 };
 
-use super::{PoolId, validate, write::Writer};
+use super::{PoolId, write::Writer};
 use crate::error::{AppError, AppResult};
 
 #[derive(Clone)]
@@ -85,46 +88,6 @@ async fn org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Vec<nod
         .order_by_asc(node::Column::Id)
         .all(db)
         .await?)
-}
-
-pub(crate) fn node_name(field: &str, name: &str) -> AppResult<String> {
-    validate::required_text(field, name, validate::MAX_TEXT)
-}
-
-/// A node code: 1 to 64 ASCII letters, digits, `_`, `-` or `.`.
-fn node_code(field: &str, code: &str) -> AppResult<Option<String>> {
-    let code = code.trim();
-    if code.is_empty() {
-        return Ok(None);
-    }
-    if code.len() > 64 || !code.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-        return Err(AppError::invalid(field, format!("{field} must be 1 to 64 ASCII letters, digits, '_', '-' or '.'")));
-    }
-    Ok(Some(code.to_string()))
-}
-
-/// `order` is in [0, 2^32) as Authing has it; larger sorts first.
-fn node_order(order: i64) -> AppResult<i64> {
-    if (0..(1i64 << 32)).contains(&order) {
-        Ok(order)
-    } else {
-        Err(AppError::invalid("order", "order must be between 0 and 4294967295"))
-    }
-}
-
-/// i18n texts are JSON objects (`{"en-US": "..."}`), kept as JSON text.
-fn i18n(field: &str, value: &str) -> AppResult<Option<String>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if value.len() > validate::MAX_LONG_TEXT {
-        return Err(AppError::invalid(field, format!("{field} is too long")));
-    }
-    match serde_json::from_str::<serde_json::Value>(value) {
-        Ok(serde_json::Value::Object(_)) => Ok(Some(value.to_string())),
-        _ => Err(AppError::invalid(field, format!("{field} must be a JSON object such as {{\"en-US\": \"...\"}}"))),
-    }
 }
 
 /// Refuse a code another node of the org has; `except` is the node being changed.

@@ -11,8 +11,8 @@ use sea_orm::{
 };
 
 use super::{
-    MAX_DEPTH, OrgService, ensure_code_free, ensure_org_code_free, find_node,
-    find_node_in_org, find_org, i18n, node_code, node_name, node_order,
+    MAX_DEPTH, OrgService, ensure_code_free, ensure_org_code_free, fields::DepartmentPatch, find_node,
+    find_node_in_org, find_org,
 };
 
 use crate::{
@@ -28,70 +28,37 @@ use crate::{
     storage::tree,
 };
 
-/// The fields of a new node, already validated.
+/// A new department: its fields and, for an import that keeps them, its id and times.
 #[derive(Debug, Clone, Default)]
 pub struct NodeInput {
-    pub name: String,
-    pub code: Option<String>,
-    pub description: Option<String>,
-    pub order: Option<i64>,
-    pub name_i18n: Option<String>,
-    pub description_i18n: Option<String>,
-    /// The v3 fields (see [`NodeInput::with_v3`]).
-    pub open_department_id: Option<String>,
-    pub i18n: Option<Value>,
-    pub custom_data: Option<Value>,
-    pub is_virtual: bool,
+    pub fields: DepartmentPatch,
+    pub id: Option<String>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-impl NodeInput {
-    /// Add the fields only the v3 API sets, validated.
-    pub fn with_v3(mut self, open_department_id: Option<&str>, i18n: Option<Value>, custom_data: Option<Value>, is_virtual: bool) -> AppResult<Self> {
-        self.open_department_id = open_department_id.map(|v| open_id("openDepartmentId", v)).transpose()?.flatten();
-        self.i18n = i18n.map(|v| json_object("i18n", v)).transpose()?.flatten();
-        self.custom_data = custom_data.map(|v| json_object("customData", v)).transpose()?.flatten();
-        self.is_virtual = is_virtual;
-        Ok(self)
-    }
-
-    /// Validate raw values.
-    pub fn new(
-        name: &str,
-        code: Option<&str>,
-        description: Option<&str>,
-        order: Option<i64>,
-        name_i18n: Option<&str>,
-        description_i18n: Option<&str>,
-    ) -> AppResult<Self> {
-        Ok(NodeInput {
-            name: node_name("name", name)?,
-            code: code.map(|c| node_code("code", c)).transpose()?.flatten(),
-            description: description.map(|d| validate::optional_text("description", d, validate::MAX_LONG_TEXT)).transpose()?.flatten(),
-            order: order.map(node_order).transpose()?,
-            name_i18n: name_i18n.map(|v| i18n("nameI18n", v)).transpose()?.flatten(),
-            description_i18n: description_i18n.map(|v| i18n("descriptionI18n", v)).transpose()?.flatten(),
-            ..Default::default()
-        })
+impl From<DepartmentPatch> for NodeInput {
+    fn from(fields: DepartmentPatch) -> Self {
+        NodeInput { fields, ..Default::default() }
     }
 }
 
-/// Changes to a node: `None` keeps a field, `Some(None)` clears it.
+/// Changes to a node: its fields, and its leaders (`None` keeps them).
 #[derive(Debug, Clone, Default)]
 pub struct NodePatch {
-    pub name: Option<String>,
-    pub code: Change<String>,
-    pub description: Change<String>,
-    pub order: Change<i64>,
-    pub name_i18n: Change<String>,
-    pub description_i18n: Change<String>,
+    pub fields: DepartmentPatch,
     /// The v2 single leader: the same as `leader_user_ids` with one id (or none).
     pub leader_user_id: Change<String>,
     /// The leaders, in order; the first is also the v2 `leaderUserId`.
     pub leader_user_ids: Option<Vec<String>>,
-    pub open_department_id: Change<String>,
-    pub i18n: Change<Value>,
-    pub custom_data: Change<Value>,
-    pub enabled: Option<bool>,
+    /// When the change happened: now, unless an import keeps the file's time.
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl From<DepartmentPatch> for NodePatch {
+    fn from(fields: DepartmentPatch) -> Self {
+        NodePatch { fields, ..Default::default() }
+    }
 }
 
 /// Insert a node and its closure rows (itself at depth 0 and every ancestor of `parent`).
@@ -104,31 +71,22 @@ pub(super) async fn insert_node(
     input: NodeInput,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<node::Model> {
-    let node = node::ActiveModel {
+    let created_at = input.created_at.unwrap_or(now);
+    let mut row = node::ActiveModel {
         id: Set(id.to_string()),
         user_pool_id: Set(pool.as_str().to_string()),
         org_id: Set(org_id.to_string()),
         parent_id: Set(parent.map(|p| p.id.clone())),
-        name: Set(input.name),
-        name_i18n: Set(input.name_i18n),
-        description: Set(input.description),
-        description_i18n: Set(input.description_i18n),
-        order: Set(input.order),
-        code: Set(input.code),
         leader_user_id: Set(None),
-        open_department_id: Set(input.open_department_id),
-        i18n: Set(input.i18n),
-        custom_data: Set(input.custom_data),
-        enabled: Set(true),
-        is_virtual: Set(input.is_virtual),
         depth: Set(parent.map_or(0, |p| p.depth + 1)),
         member_count: Set(0),
         subtree_member_count: Set(0),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(db)
-    .await?;
+        created_at: Set(created_at),
+        updated_at: Set(input.updated_at.unwrap_or(created_at)),
+        ..Default::default()
+    };
+    input.fields.apply_new(&mut row)?;
+    let node = row.insert(db).await?;
     tree::link_new_node(db, id, parent.map(|p| p.id.as_str())).await?;
     Ok(node)
 }
@@ -263,68 +221,45 @@ impl OrgService {
 // SCIM request) runs them in one transaction, with the same rules and events.
 
 /// Add a node under `parent_id` (the root when absent).
-pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, org_id: &str, parent_id: Option<&str>, input: NodeInput) -> AppResult<node::Model> {
+pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, org_id: &str, parent_id: Option<&str>, mut input: NodeInput) -> AppResult<node::Model> {
     let org = find_org(txn, pool, org_id).await?;
     let parent_id = parent_id.filter(|p| !p.is_empty()).unwrap_or(&org.root_node_id);
     let parent = find_node_in_org(txn, pool, org_id, parent_id).await?;
     if parent.depth + 1 > MAX_DEPTH {
         return Err(AppError::invalid("parentNodeId", format!("a tree may be at most {MAX_DEPTH} levels deep")));
     }
-    if let Some(code) = &input.code {
-        ensure_code_free(txn, org_id, code, None).await?;
-    }
-    if let Some(open_id) = &input.open_department_id {
-        ensure_open_id_free(txn, org_id, open_id, None).await?;
-    }
-    let node = insert_node(txn, pool, org_id, Some(&parent), &ids::new_id(), input, chrono::Utc::now()).await?;
+    input.fields = input.fields.check()?;
+    ensure_unique_in_org(txn, org_id, &input.fields, None).await?;
+    let id = match input.id.take() {
+        Some(id) => id,
+        None => ids::new_id(),
+    };
+    let node = insert_node(txn, pool, org_id, Some(&parent), &id, input, chrono::Utc::now()).await?;
     outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
     Ok(node)
 }
 
+/// Refuse a code or `openDepartmentId` (of checked `fields`) another node of the org has;
+/// `except` is the node being changed.
+pub(super) async fn ensure_unique_in_org(db: &impl ConnectionTrait, org_id: &str, fields: &DepartmentPatch, except: Option<&str>) -> AppResult<()> {
+    if let Some(Some(code)) = &fields.code {
+        ensure_code_free(db, org_id, code, except).await?;
+    }
+    if let Some(Some(open_id)) = &fields.open_department_id {
+        ensure_open_id_free(db, org_id, open_id, except).await?;
+    }
+    Ok(())
+}
+
 pub(crate) async fn update_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {
     let current = find_node(txn, pool, id).await?;
+    let fields = patch.fields.check()?;
+    ensure_unique_in_org(txn, &current.org_id, &fields, Some(id)).await?;
+    if let (Some(Some(code)), None) = (&fields.code, &current.parent_id) {
+        ensure_org_code_free(txn, pool, code, Some(&current.org_id)).await?;
+    }
     let mut row: node::ActiveModel = current.clone().into();
-    if let Some(name) = patch.name {
-        row.name = Set(node_name("name", &name)?);
-    }
-    if let Some(code) = patch.code {
-        let code = code.map(|c| node_code("code", &c)).transpose()?.flatten();
-        if let Some(code) = &code {
-            ensure_code_free(txn, &current.org_id, code, Some(id)).await?;
-            if current.parent_id.is_none() {
-                ensure_org_code_free(txn, pool, code, Some(&current.org_id)).await?;
-            }
-        }
-        row.code = Set(code);
-    }
-    if let Some(d) = patch.description {
-        row.description = Set(d.map(|d| validate::optional_text("description", &d, validate::MAX_LONG_TEXT)).transpose()?.flatten());
-    }
-    if let Some(o) = patch.order {
-        row.order = Set(o.map(node_order).transpose()?);
-    }
-    if let Some(v) = patch.name_i18n {
-        row.name_i18n = Set(v.map(|v| i18n("nameI18n", &v)).transpose()?.flatten());
-    }
-    if let Some(v) = patch.description_i18n {
-        row.description_i18n = Set(v.map(|v| i18n("descriptionI18n", &v)).transpose()?.flatten());
-    }
-    if let Some(v) = patch.open_department_id {
-        let v = v.map(|v| open_id("openDepartmentId", &v)).transpose()?.flatten();
-        if let Some(open_id) = &v {
-            ensure_open_id_free(txn, &current.org_id, open_id, Some(id)).await?;
-        }
-        row.open_department_id = Set(v);
-    }
-    if let Some(v) = patch.i18n {
-        row.i18n = Set(v.map(|v| json_object("i18n", v)).transpose()?.flatten());
-    }
-    if let Some(v) = patch.custom_data {
-        row.custom_data = Set(v.map(|v| json_object("customData", v)).transpose()?.flatten());
-    }
-    if let Some(enabled) = patch.enabled {
-        row.enabled = Set(enabled);
-    }
+    fields.apply(&mut row)?;
     let leaders = match (patch.leader_user_ids, patch.leader_user_id) {
         (Some(ids), _) => Some(ids),
         (None, Some(one)) => Some(one.into_iter().collect()),
@@ -339,7 +274,7 @@ pub(crate) async fn update_node_in(txn: &DatabaseTransaction, outbox: &mut Outbo
             leader_change = Some(ids);
         }
     }
-    row.updated_at = Set(chrono::Utc::now());
+    row.updated_at = Set(patch.updated_at.unwrap_or_else(chrono::Utc::now));
     let node = row.update(txn).await?;
     let after = NodeDoc::from(&node);
     let mut updates = changed_fields(&to_json(&NodeDoc::from(&current)), &to_json(&after));
@@ -429,31 +364,6 @@ async fn ensure_open_id_free(db: &impl ConnectionTrait, org_id: &str, open_id: &
         });
     }
     Ok(())
-}
-
-/// The caller's own id of a department: 1 to 128 characters, no control characters.
-fn open_id(field: &str, value: &str) -> AppResult<Option<String>> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if value.chars().count() > 128 || value.chars().any(char::is_control) {
-        return Err(AppError::invalid(field, format!("{field} must have 1 to 128 characters and no control characters")));
-    }
-    Ok(Some(value.to_string()))
-}
-
-/// A JSON object of bounded size (v3 `i18n`, `customData`); `null` or `{}` clears it.
-fn json_object(field: &str, value: Value) -> AppResult<Option<Value>> {
-    match &value {
-        Value::Null => Ok(None),
-        Value::Object(m) if m.is_empty() => Ok(None),
-        Value::Object(_) if value.to_string().len() > validate::MAX_LONG_TEXT => {
-            Err(AppError::invalid(field, format!("{field} must be at most {} characters of JSON", validate::MAX_LONG_TEXT)))
-        }
-        Value::Object(_) => Ok(Some(value)),
-        _ => Err(AppError::invalid(field, format!("{field} must be a JSON object"))),
-    }
 }
 
 /// Delete a node and its subtree, with their memberships; users are never deleted.

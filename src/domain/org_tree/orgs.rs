@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::{OrgService, ensure_org_code_free, find_org, node_code, node_name, org_nodes};
+use super::{DepartmentPatch, NodeInput, OrgService, ensure_org_code_free, find_org, org_nodes};
 
 use crate::{
     domain::{
@@ -20,20 +20,12 @@ use crate::{
 };
 
 impl OrgService {
-    /// A new organization with one (root) node named `name`.
-    pub async fn create_org(
-        &self,
-        pool: &PoolId,
-        name: &str,
-        code: Option<&str>,
-        description: Option<&str>,
-        tenant_id: Option<&str>,
-    ) -> AppResult<org::Model> {
-        let name = node_name("name", name)?;
-        let code = match code { Some(c) => node_code("code", c)?, None => None };
-        let description = match description { Some(d) => validate::optional_text("description", d, validate::MAX_LONG_TEXT)?, None => None };
-        let tenant_id = match tenant_id { Some(t) => validate::optional_text("tenantId", t, 64)?, None => None };
-        self.writer.write(pool, async |txn, outbox| create_org_in(txn, outbox, pool, name, code, description, tenant_id).await).await
+    /// A new organization whose root node has `root`'s fields.
+    pub async fn create_org(&self, pool: &PoolId, root: DepartmentPatch, tenant_id: Option<&str>) -> AppResult<org::Model> {
+        let root = NodeInput::from(root.check()?);
+        let tenant_id = tenant_id.map(|t| validate::optional_text("tenantId", t, 64)).transpose()?.flatten();
+        let org = OrgInput { tenant_id, ..Default::default() };
+        self.writer.write(pool, async |txn, outbox| Ok(create_org_with_root_in(txn, outbox, pool, org.clone(), root.clone()).await?.0)).await
     }
 
     pub async fn org(&self, pool: &PoolId, id: &str) -> AppResult<org::Model> {
@@ -123,41 +115,38 @@ impl OrgService {
     }
 }
 
-/// Create an org (values already validated) inside the caller's transaction (see
-/// `OrgService::create_org`).
-pub(crate) async fn create_org_in(
-    txn: &DatabaseTransaction,
-    outbox: &mut Outbox,
-    pool: &PoolId,
-    name: String,
-    code: Option<String>,
-    description: Option<String>,
-    tenant_id: Option<String>,
-) -> AppResult<org::Model> {
-    let root = super::NodeInput { name, code, description, ..Default::default() };
-    Ok(create_org_with_root_in(txn, outbox, pool, root, tenant_id).await?.0)
+/// A new organization's own fields (its root node's are a [`NodeInput`]); an import gives
+/// the id and times it keeps.
+#[derive(Debug, Clone, Default)]
+pub struct OrgInput {
+    pub id: Option<String>,
+    pub tenant_id: Option<String>,
 }
 
-/// Create an org whose root node is `root` (validated), inside the caller's transaction.
+/// Create an org whose root node is `root`, inside the caller's transaction.
 pub(crate) async fn create_org_with_root_in(
     txn: &DatabaseTransaction,
     outbox: &mut Outbox,
     pool: &PoolId,
-    root: super::NodeInput,
-    tenant_id: Option<String>,
+    org: OrgInput,
+    mut root: NodeInput,
 ) -> AppResult<(org::Model, node::Model)> {
-    if let Some(code) = &root.code {
+    root.fields = root.fields.check()?;
+    if let Some(Some(code)) = &root.fields.code {
         ensure_org_code_free(txn, pool, code, None).await?;
     }
     let now = chrono::Utc::now();
-    let (org_id, root_id) = (ids::new_id(), ids::new_id());
+    let org_id = org.id.unwrap_or_else(ids::new_id);
+    let root_id = root.id.take().unwrap_or_else(ids::new_id);
+    let created_at = root.created_at.unwrap_or(now);
     let org = org::ActiveModel {
         id: Set(org_id.clone()),
         user_pool_id: Set(pool.as_str().to_string()),
         root_node_id: Set(root_id.clone()),
-        tenant_id: Set(tenant_id),
-        created_at: Set(now),
-        updated_at: Set(now),
+        tenant_id: Set(org.tenant_id),
+        // An organization's own row never changes after it is made (its root does).
+        created_at: Set(created_at),
+        updated_at: Set(created_at),
     }
     .insert(txn)
     .await?;

@@ -21,8 +21,8 @@ use crate::{
         PoolId,
         events::Outbox,
         org_tree::{
-            NodeInput, NodePatch, add_members_in, add_node_in, create_org_in, delete_node_in, find_node, move_node_in,
-            remove_members_in, update_node_in,
+            DepartmentPatch, NodeInput, OrgInput, add_members_in, add_node_in, create_org_with_root_in, delete_node_in,
+            find_node, move_node_in, remove_members_in, update_node_in,
         },
         users::{MAX_BATCH, existing},
     },
@@ -47,7 +47,8 @@ pub struct Group {
 /// What a group is to become (a create, or a PUT or PATCH applied to its current state).
 #[derive(Debug, Clone, Default)]
 pub struct GroupChange {
-    pub name: String,
+    /// The department's fields: `displayName` is its name, orgraph's extension carries the others.
+    pub fields: DepartmentPatch,
     pub external_id: Option<String>,
     pub parent: Option<String>,
     /// Distinct user ids.
@@ -142,7 +143,7 @@ impl ScimService {
     /// A new group (and the SCIM org, on the pool's first group), with its members, in one
     /// transaction.
     pub async fn create_group(&self, pool: &PoolId, change: GroupChange) -> AppResult<Group> {
-        let input = NodeInput::new(&change.name, None, None, None, None, None)?;
+        let input = NodeInput::from(change.fields.check()?);
         self.writer
             .write(pool, async |txn, outbox| {
                 let org = self.ensure_scim_org(txn, outbox, pool).await?;
@@ -178,8 +179,9 @@ impl ScimService {
                     return Err(rolled_back());
                 }
             };
-            if wanted.name.trim() != current.node.name {
-                update_node_in(txn, outbox, pool, id, NodePatch { name: Some(wanted.name.clone()), ..Default::default() }).await?;
+            let fields = wanted.fields.check()?.differences(&current.node);
+            if !fields.is_empty() {
+                update_node_in(txn, outbox, pool, id, fields.into()).await?;
             }
             if wanted.external_id != current.external_id {
                 set_external_id(txn, pool, id, wanted.external_id.as_deref()).await?;
@@ -235,7 +237,13 @@ impl ScimService {
         if let Some(org) = find_scim_org(txn, pool, &self.org_code).await? {
             return Ok(org);
         }
-        create_org_in(txn, outbox, pool, "SCIM".into(), Some(self.org_code.clone()), Some("Groups provisioned over SCIM".into()), None).await
+        let root = DepartmentPatch {
+            name: Some("SCIM".into()),
+            code: Some(Some(self.org_code.clone())),
+            description: Some(Some("Groups provisioned over SCIM".into())),
+            ..Default::default()
+        };
+        Ok(create_org_with_root_in(txn, outbox, pool, OrgInput::default(), root.into()).await?.0)
     }
 }
 

@@ -1,14 +1,12 @@
-use async_graphql::{Json, Context, Object, Result};
+use async_graphql::{Context, Object, Result};
 
 use crate::{
-    domain::{
-        org_tree::{NodeInput, NodePatch},
-        users::Change,
-    },
+    domain::org_tree::{DepartmentPatch, NodePatch, fields::rules},
     graphql::{
         context::ContextExt,
         types::{
             common::CommonMessage,
+            node_fields::GraphqlRule,
             org::{Node, Org},
         },
     },
@@ -59,95 +57,92 @@ impl NodeQuery {
 #[derive(Default)]
 pub struct NodeMutation;
 
-async fn add(ctx: &Context<'_>, org_id: &str, parent: Option<String>, input: NodeInput) -> Result<entity::node::Model> {
-    let pool = ctx.pool()?;
-    Ok(ctx.state().orgs.add_node(&pool, org_id, parent.as_deref(), input).await?)
-}
+/// The mutations that set a department's listed fields take one argument per field, made from
+/// the field list (`entity::with_department_fields!`).
+macro_rules! node_field_mutations {
+    ($($(#[doc = $doc:literal])* $field:ident : $ty:ty = $name:literal $v3:literal $rule:ident,)*) => {
+        #[derive(Default)]
+        pub struct NodeFieldMutation;
 
-/// Absent or null keeps; "" clears.
-fn text_change(v: Option<String>) -> Change<String> {
-    v.map(|s| if s.trim().is_empty() { None } else { Some(s) })
+        #[Object]
+        impl NodeFieldMutation {
+            /// Create an organization with one node, its root, with the given fields (`code`
+            /// must be unique among the pool's organizations).
+            #[allow(clippy::too_many_arguments)]
+            async fn create_org(
+                &self,
+                ctx: &Context<'_>,
+                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+                tenant_id: Option<String>,
+            ) -> Result<Org> {
+                let pool = ctx.pool()?;
+                let root = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
+                Ok(Org::new(ctx.state().orgs.create_org(&pool, root, tenant_id.as_deref()).await?))
+            }
+
+            /// Add a node under `parentNodeId` (the root when absent). `code` must be unique in
+            /// the org; `order` sorts siblings (larger first); the i18n texts are JSON objects
+            /// as text.
+            #[allow(clippy::too_many_arguments)]
+            async fn add_node_v2(
+                &self,
+                ctx: &Context<'_>,
+                org_id: String,
+                parent_node_id: Option<String>,
+                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+            ) -> Result<Node> {
+                let input = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
+                Ok(Node::single(add(ctx, &org_id, parent_node_id, input).await?))
+            }
+
+            /// The older form of `addNodeV2`: the same, answering with the whole organization.
+            #[allow(clippy::too_many_arguments)]
+            async fn add_node(
+                &self,
+                ctx: &Context<'_>,
+                org_id: String,
+                parent_node_id: Option<String>,
+                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+            ) -> Result<Org> {
+                let input = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
+                add(ctx, &org_id, parent_node_id, input).await?;
+                Ok(Org::new(ctx.state().orgs.org(&ctx.pool()?, &org_id).await?))
+            }
+
+            /// Change a node's fields. A field left out or null keeps its value (authing-js-sdk
+            /// sends every variable its document declares, set or not); an empty string clears
+            /// a text field and `{}` a JSON one. `leaderUserIds` replaces the leaders in order
+            /// (`[]` clears them); the first is also `leaderUserId`.
+            #[allow(clippy::too_many_arguments)]
+            async fn update_node(
+                &self,
+                ctx: &Context<'_>,
+                id: String,
+                $( #[graphql(name = $name)] $field: Option<<rules::$rule as GraphqlRule>::Input>, )*
+                leader_user_id: Option<String>,
+                leader_user_ids: Option<Vec<String>>,
+            ) -> Result<Node> {
+                let pool = ctx.pool()?;
+                let patch = NodePatch {
+                    fields: DepartmentPatch { $( $field: $field.map(<rules::$rule as GraphqlRule>::input), )* },
+                    leader_user_id: leader_user_id.map(|s| if s.trim().is_empty() { None } else { Some(s) }),
+                    leader_user_ids,
+                    updated_at: None,
+                };
+                Ok(Node::single(ctx.state().orgs.update_node(&pool, &id, patch).await?))
+            }
+        }
+    };
+}
+entity::with_department_fields!(node_field_mutations);
+
+async fn add(ctx: &Context<'_>, org_id: &str, parent: Option<String>, fields: DepartmentPatch) -> Result<entity::node::Model> {
+    let pool = ctx.pool()?;
+    Ok(ctx.state().orgs.add_node(&pool, org_id, parent.as_deref(), fields.into()).await?)
 }
 
 #[Object]
 impl NodeMutation {
-    /// Add a node under `parentNodeId` (the root when absent). `code` must be unique in the org;
-    /// `order` sorts siblings (larger first); the i18n fields are JSON objects as text.
-    #[allow(clippy::too_many_arguments)]
-    async fn add_node_v2(
-        &self,
-        ctx: &Context<'_>,
-        org_id: String,
-        parent_node_id: Option<String>,
-        name: String,
-        #[graphql(name = "nameI18n")] name_i18n: Option<String>,
-        description: Option<String>,
-        #[graphql(name = "descriptionI18n")] description_i18n: Option<String>,
-        order: Option<i64>,
-        code: Option<String>,
-    ) -> Result<Node> {
-        let input = NodeInput::new(&name, code.as_deref(), description.as_deref(), order, name_i18n.as_deref(), description_i18n.as_deref())?;
-        Ok(Node::single(add(ctx, &org_id, parent_node_id, input).await?))
-    }
-
-    /// The older form of `addNodeV2`: the same, answering with the whole organization.
-    #[allow(clippy::too_many_arguments)]
-    async fn add_node(
-        &self,
-        ctx: &Context<'_>,
-        org_id: String,
-        parent_node_id: Option<String>,
-        name: String,
-        #[graphql(name = "nameI18n")] name_i18n: Option<String>,
-        description: Option<String>,
-        #[graphql(name = "descriptionI18n")] description_i18n: Option<String>,
-        order: Option<i64>,
-        code: Option<String>,
-    ) -> Result<Org> {
-        let input = NodeInput::new(&name, code.as_deref(), description.as_deref(), order, name_i18n.as_deref(), description_i18n.as_deref())?;
-        add(ctx, &org_id, parent_node_id, input).await?;
-        Ok(Org::new(ctx.state().orgs.org(&ctx.pool()?, &org_id).await?))
-    }
-
-    /// Change a node's fields. A field left out or null keeps its value (authing-js-sdk sends
-    /// every variable its document declares, set or not); an empty string clears a text field.
-    #[allow(clippy::too_many_arguments)]
-    async fn update_node(
-        &self,
-        ctx: &Context<'_>,
-        id: String,
-        name: Option<String>,
-        code: Option<String>,
-        description: Option<String>,
-        order: Option<i64>,
-        #[graphql(name = "nameI18n")] name_i18n: Option<String>,
-        #[graphql(name = "descriptionI18n")] description_i18n: Option<String>,
-        leader_user_id: Option<String>,
-        #[graphql(desc = "The leaders in order (replaces them; [] clears); the first is also `leaderUserId`.")]
-        leader_user_ids: Option<Vec<String>>,
-        open_department_id: Option<String>,
-        enabled: Option<bool>,
-        #[graphql(desc = "The node's extended fields as a JSON object (replaces them; {} clears).")]
-        custom_data: Option<Json<serde_json::Value>>,
-    ) -> Result<Node> {
-        let pool = ctx.pool()?;
-        let patch = NodePatch {
-            name,
-            code: text_change(code),
-            description: text_change(description),
-            order: order.map(Some),
-            name_i18n: text_change(name_i18n),
-            description_i18n: text_change(description_i18n),
-            leader_user_id: text_change(leader_user_id),
-            leader_user_ids,
-            open_department_id: text_change(open_department_id),
-            enabled,
-            custom_data: custom_data.map(|j| Some(j.0)),
-            ..Default::default()
-        };
-        Ok(Node::single(ctx.state().orgs.update_node(&pool, &id, patch).await?))
-    }
-
     /// Delete a node and its whole subtree with their memberships (users stay).
     async fn delete_node(&self, ctx: &Context<'_>, org_id: String, node_id: String) -> Result<CommonMessage> {
         let pool = ctx.pool()?;

@@ -55,25 +55,6 @@ pub struct OrgMutation;
 
 #[Object]
 impl OrgMutation {
-    /// Create an organization with one node, its root, named `name` (and coded `code`, which
-    /// must be unique among the pool's organizations).
-    async fn create_org(
-        &self,
-        ctx: &Context<'_>,
-        name: String,
-        code: Option<String>,
-        description: Option<String>,
-        tenant_id: Option<String>,
-    ) -> Result<Org> {
-        let pool = ctx.pool()?;
-        let org = ctx
-            .state()
-            .orgs
-            .create_org(&pool, &name, code.as_deref(), description.as_deref(), tenant_id.as_deref())
-            .await?;
-        Ok(Org::new(org))
-    }
-
     /// Delete an organization with all its nodes and memberships (users stay).
     async fn delete_org(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
         let pool = ctx.pool()?;

@@ -4,6 +4,7 @@ pub mod acl;
 pub mod common;
 pub mod event;
 pub mod org;
+pub mod node_fields;
 pub mod org_nodes;
 pub mod plain;
 pub mod scim;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, Json, Object, Result, SimpleObject, dataloader::DataLoader};
+use async_graphql::{ComplexObject, Context, Object, Result, SimpleObject, dataloader::DataLoader};
 use entity::{node, org};
 
 use entity::acl_grant::TargetType;
@@ -10,6 +10,7 @@ use entity::acl_grant::TargetType;
 use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
+    node_fields::NodeFields,
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
     user_list::PaginatedUsers,
 };
@@ -164,33 +165,10 @@ impl Node {
         Some(&self.model.org_id)
     }
 
-    async fn name(&self) -> &str {
-        &self.model.name
-    }
-
-    /// JSON text: `{"<i18n code>": "<name>"}`.
-    #[graphql(name = "nameI18n")]
-    async fn name_i18n(&self) -> Option<&str> {
-        self.model.name_i18n.as_deref()
-    }
-
-    async fn description(&self) -> Option<&str> {
-        self.model.description.as_deref()
-    }
-
-    #[graphql(name = "descriptionI18n")]
-    async fn description_i18n(&self) -> Option<&str> {
-        self.model.description_i18n.as_deref()
-    }
-
-    /// Position among siblings: larger first. In [0, 2^32).
-    async fn order(&self) -> Option<i64> {
-        self.model.order
-    }
-
-    /// Unique within the organization.
-    async fn code(&self) -> Option<&str> {
-        self.model.code.as_deref()
+    /// The department's listed fields (`org_tree::fields`).
+    #[graphql(flatten)]
+    async fn fields(&self) -> NodeFields {
+        NodeFields(self.model.clone())
     }
 
     async fn root(&self) -> Option<bool> {
@@ -211,30 +189,6 @@ impl Node {
     async fn leader_user_ids(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
         let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
         Ok(loader.load_one(Leaders(self.model.id.clone())).await?.unwrap_or_default())
-    }
-
-    /// The caller's own id of the node (v3 `openDepartmentId`), unique in its organization.
-    async fn open_department_id(&self) -> Option<&str> {
-        self.model.open_department_id.as_deref()
-    }
-
-    /// Whether the node is enabled (v3 `status`); a disabled node stays in the tree.
-    async fn enabled(&self) -> bool {
-        self.model.enabled
-    }
-
-    async fn is_virtual_node(&self) -> bool {
-        self.model.is_virtual
-    }
-
-    /// v3 texts per language: `{"name": {"en-US": {"enabled": true, "value": "..."}}}`.
-    async fn i18n(&self) -> Option<Json<serde_json::Value>> {
-        self.model.i18n.clone().map(Json)
-    }
-
-    /// The node's extended fields (v3 `customData`).
-    async fn custom_data(&self) -> Json<serde_json::Value> {
-        Json(self.model.custom_data_or_empty())
     }
 
     /// The id of the parent node (null at the root).

@@ -16,7 +16,10 @@ use async_graphql::{
 use entity::node;
 
 use super::{org::Node, plain::plain_fields};
-use crate::domain::{docs::iso, org_tree::PathStep};
+use crate::domain::{
+    docs::iso,
+    org_tree::{PathStep, fields::FIELDS},
+};
 
 /// The nodes of one org with their parent links, loaded once, so that listing all nodes costs
 /// one query whatever is selected. Links are positions in `nodes`.
@@ -82,18 +85,11 @@ enum Plain {
     Typename,
     Id,
     OrgId,
-    Name,
-    NameI18n,
-    Description,
-    DescriptionI18n,
-    Order,
-    Code,
+    /// A listed field (`org_tree::fields`), by its position in `FIELDS`.
+    Field(usize),
     Root,
     Depth,
     LeaderUserId,
-    OpenDepartmentId,
-    Enabled,
-    IsVirtualNode,
     ParentId,
     CreatedAt,
     UpdatedAt,
@@ -109,18 +105,9 @@ impl Plain {
             "__typename" => Plain::Typename,
             "id" => Plain::Id,
             "orgId" => Plain::OrgId,
-            "name" => Plain::Name,
-            "nameI18n" => Plain::NameI18n,
-            "description" => Plain::Description,
-            "descriptionI18n" => Plain::DescriptionI18n,
-            "order" => Plain::Order,
-            "code" => Plain::Code,
             "root" => Plain::Root,
             "depth" => Plain::Depth,
             "leaderUserId" => Plain::LeaderUserId,
-            "openDepartmentId" => Plain::OpenDepartmentId,
-            "enabled" => Plain::Enabled,
-            "isVirtualNode" => Plain::IsVirtualNode,
             "parentId" => Plain::ParentId,
             "createdAt" => Plain::CreatedAt,
             "updatedAt" => Plain::UpdatedAt,
@@ -128,7 +115,7 @@ impl Plain {
             "codePath" => Plain::CodePath,
             "namePath" => Plain::NamePath,
             "children" => Plain::Children,
-            _ => return None,
+            other => Plain::Field(FIELDS.iter().position(|f| f.name == other)?),
         })
     }
 }
@@ -191,18 +178,11 @@ fn render(index: &TreeIndex, plan: &[(Name, Plain)]) -> Value {
                 Plain::Typename => typename.clone(),
                 Plain::Id => text(&n.id),
                 Plain::OrgId => text(&n.org_id),
-                Plain::Name => text(&n.name),
-                Plain::NameI18n => opt(&n.name_i18n),
-                Plain::Description => opt(&n.description),
-                Plain::DescriptionI18n => opt(&n.description_i18n),
-                Plain::Order => n.order.map_or(Value::Null, Value::from),
-                Plain::Code => opt(&n.code),
+                // The JSON every surface shows is the GraphQL value too (see `node_fields`).
+                Plain::Field(f) => Value::from_json(FIELDS[*f].show(n)).unwrap_or(Value::Null),
                 Plain::Root => Value::Boolean(n.parent_id.is_none()),
                 Plain::Depth => Value::from(n.depth),
                 Plain::LeaderUserId => opt(&n.leader_user_id),
-                Plain::OpenDepartmentId => opt(&n.open_department_id),
-                Plain::Enabled => Value::Boolean(n.enabled),
-                Plain::IsVirtualNode => Value::Boolean(n.is_virtual),
                 Plain::ParentId => opt(&n.parent_id),
                 Plain::CreatedAt => Value::String(iso(n.created_at)),
                 Plain::UpdatedAt => Value::String(iso(n.updated_at)),

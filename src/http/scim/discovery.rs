@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::schema::{
-    Attr, Mutability, RESOURCES, RESOURCE_TYPE, ResourceDef, SCHEMA, SCHEMAS, SERVICE_PROVIDER_CONFIG, SchemaDef, Type,
+    Attr, Mutability, RESOURCES, RESOURCE_TYPE, ResourceDef, Returned, SCHEMA, SCHEMAS, SERVICE_PROVIDER_CONFIG, SchemaDef, Type,
 };
 
 pub fn service_provider_config(base: &str, max_results: u64) -> Value {
@@ -27,7 +27,10 @@ pub fn service_provider_config(base: &str, max_results: u64) -> Value {
 }
 
 pub fn resource_type(def: &ResourceDef, base: &str) -> Value {
-    let extensions: Vec<Value> = def.extensions.iter().map(|e| json!({ "schema": e.id, "required": false })).collect();
+    // An extension returned only when asked for is published in /Schemas but not declared
+    // here: clients that do not know it (identity providers) never meet it.
+    let extensions: Vec<Value> =
+        def.extensions.iter().filter(|e| !e.only_on_request()).map(|e| json!({ "schema": e.id, "required": false })).collect();
     json!({
         "schemas": [RESOURCE_TYPE],
         "id": def.name,
@@ -52,6 +55,7 @@ fn attribute(a: &Attr) -> Value {
     let kind = match a.kind {
         Type::String => "string",
         Type::Boolean => "boolean",
+        Type::Integer => "integer",
         Type::Complex => "complex",
         Type::Reference => "reference",
     };
@@ -62,8 +66,15 @@ fn attribute(a: &Attr) -> Value {
         "description": a.description,
         "required": a.required,
         "caseExact": a.case_exact,
-        "mutability": match a.mutability { Mutability::ReadWrite => "readWrite", Mutability::Immutable => "immutable" },
-        "returned": "default",
+        "mutability": match a.mutability {
+            Mutability::ReadWrite => "readWrite",
+            Mutability::Immutable => "immutable",
+            Mutability::ReadOnly => "readOnly",
+        },
+        "returned": match a.returned {
+            Returned::Default => "default",
+            Returned::Request => "request",
+        },
     });
     if a.kind == Type::Complex {
         v["subAttributes"] = Value::Array(a.subs.iter().map(attribute).collect());

@@ -80,7 +80,7 @@ pub async fn search(State(http): State<HttpState>, headers: HeaderMap, body: Byt
 /// A group's full description from a POST or PUT body, or from a PATCH's result.
 fn change_of(body: &serde_json::Map<String, Value>) -> Result<GroupChange, ScimError> {
     let (name, mut change) = parse_group(&GROUP_RESOURCE, body)?;
-    change.name = name.ok_or_else(|| ScimError::bad("invalidValue", "displayName is required"))?;
+    change.fields.name = Some(name.ok_or_else(|| ScimError::bad("invalidValue", "displayName is required"))?);
     Ok(change)
 }
 

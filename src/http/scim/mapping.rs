@@ -25,6 +25,7 @@
 //! | `externalId` | table `scim_group` |
 //! | `members` | the node's direct memberships |
 //! | orgraph extension `parent.value` | the parent node (absent: the org's root) |
+//! | orgraph Department extension (read-only) | every other listed field (`org_tree::fields`) |
 
 use entity::user::{self, UserStatus};
 use serde_json::{Map, Value, json};
@@ -32,9 +33,10 @@ use serde_json::{Map, Value, json};
 use super::{
     error::ScimError,
     filter::Expr,
-    schema::{ENTERPRISE_USER, GROUP, ORGRAPH_GROUP, ResourceDef, USER},
+    schema::{ENTERPRISE_USER, GROUP, ORGRAPH_DEPARTMENT, ORGRAPH_GROUP, ResourceDef, USER, is_core_field},
 };
 use crate::domain::{
+    org_tree::fields::{FIELDS, rules::Kind},
     scim::{
         Group, GroupChange, GroupField, UserField,
         query::{CompareOp, Filter, Literal},
@@ -137,6 +139,20 @@ pub fn group_json(g: &Group, base: &str) -> Map<String, Value> {
     if let Some(p) = &g.parent {
         o.insert(ORGRAPH_GROUP.into(), json!({ "parent": { "value": p, "$ref": format!("{base}/Groups/{p}") } }));
     }
+    let mut department = Map::new();
+    for f in FIELDS.iter().filter(|f| !is_core_field(f)) {
+        match (f.kind, f.show(&g.node)) {
+            (_, Value::Null) => {}
+            // SCIM has no attribute type for free-form objects: JSON text.
+            (Kind::Object, v) => {
+                department.insert(f.name.into(), Value::String(v.to_string()));
+            }
+            (_, v) => {
+                department.insert(f.name.into(), v);
+            }
+        }
+    }
+    o.insert(ORGRAPH_DEPARTMENT.into(), Value::Object(department));
     o.insert("meta".into(), json!({
         "resourceType": "Group",
         "created": time(g.node.created_at),
@@ -385,6 +401,9 @@ pub fn parse_group(def: &ResourceDef, body: &Map<String, Value>) -> Result<(Opti
                     }
                 }
             }
+            // Read-only (see `schema::ORGRAPH_DEPARTMENT_SCHEMA`): ignored, as RFC 7644 has it,
+            // so a client may send back what it read.
+            _ if key.eq_ignore_ascii_case(ORGRAPH_DEPARTMENT) => {}
             _ if key.eq_ignore_ascii_case(ORGRAPH_GROUP) => {
                 if let Some(e) = object(ORGRAPH_GROUP, v)? {
                     for (k, v) in e {
@@ -591,6 +610,11 @@ pub fn selection(def: &ResourceDef, list: Option<&str>) -> Result<Option<Vec<Str
 /// Keep only `attributes` (with `id`, `schemas` and `meta`), or drop `excluded`.
 pub fn project(def: &ResourceDef, o: Map<String, Value>, attributes: Option<&[String]>, excluded: Option<&[String]>) -> Map<String, Value> {
     let mut o = o;
+    if attributes.is_none() {
+        for ext in def.extensions.iter().filter(|e| e.only_on_request()) {
+            o.remove(ext.id);
+        }
+    }
     if let Some(attrs) = attributes {
         let mut kept = Map::new();
         for k in ["id", "meta"] {

@@ -3,11 +3,17 @@
 //! it enforces (clients such as scim2-tester generate values for every published attribute and
 //! expect them back exactly). `mapping.rs` says where each one is kept.
 
+use std::sync::LazyLock;
+
+use crate::domain::org_tree::fields::{FIELDS, Field, rules::Kind};
+
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE_USER: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// orgraph's own Group extension: `parent`, the group a department sits under.
 pub const ORGRAPH_GROUP: &str = "urn:orgraph:params:scim:schemas:extension:2.0:Group";
+/// orgraph's own Department extension: the department's other fields, read-only.
+pub const ORGRAPH_DEPARTMENT: &str = "urn:orgraph:params:scim:schemas:extension:2.0:Department";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const SEARCH_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
@@ -20,14 +26,23 @@ pub const SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
 pub enum Type {
     String,
     Boolean,
+    Integer,
     Complex,
     Reference,
+}
+
+/// When an attribute is in an answer (RFC 7643, 7): always unless excluded, or only when asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Returned {
+    Default,
+    Request,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mutability {
     ReadWrite,
     Immutable,
+    ReadOnly,
 }
 
 #[derive(Debug)]
@@ -38,6 +53,7 @@ pub struct Attr {
     pub required: bool,
     pub case_exact: bool,
     pub mutability: Mutability,
+    pub returned: Returned,
     pub unique_server: bool,
     pub canonical: &'static [&'static str],
     pub reference_types: &'static [&'static str],
@@ -53,6 +69,7 @@ const fn text(name: &'static str, description: &'static str) -> Attr {
         required: false,
         case_exact: false,
         mutability: Mutability::ReadWrite,
+        returned: Returned::Default,
         unique_server: false,
         canonical: &[],
         reference_types: &[],
@@ -152,6 +169,40 @@ pub static ORGRAPH_GROUP_SCHEMA: SchemaDef = SchemaDef {
     ], "The group this department sits under.")],
 };
 
+/// orgraph's Department extension: every listed field of the department (`org_tree::fields`)
+/// but its name (`displayName`), read-only (identity providers own the name, the members and the
+/// place; the rest is set through the org APIs) and returned when asked for (`attributes=`), so
+/// that identity providers that do not know it never see it (nor is it declared in the Group
+/// resource type: see `discovery`). JSON objects as JSON text.
+pub static ORGRAPH_DEPARTMENT_SCHEMA: LazyLock<SchemaDef> = LazyLock::new(|| {
+    let attributes: Vec<Attr> = FIELDS
+        .iter()
+        .filter(|f| !is_core_field(f))
+        .map(|f| Attr {
+            kind: match f.kind {
+                Kind::Text | Kind::Object => Type::String,
+                Kind::Integer => Type::Integer,
+                Kind::Boolean => Type::Boolean,
+            },
+            mutability: Mutability::ReadOnly,
+            returned: Returned::Request,
+            case_exact: true,
+            ..text(f.name, f.doc.trim())
+        })
+        .collect();
+    SchemaDef {
+        id: ORGRAPH_DEPARTMENT,
+        name: "OrgraphDepartment",
+        description: "The department's fields in orgraph",
+        attributes: Vec::leak(attributes),
+    }
+});
+
+/// The listed field the core Group schema carries (`displayName`).
+pub fn is_core_field(f: &Field) -> bool {
+    f.name == "name"
+}
+
 /// A resource type: its endpoint, core schema and extensions, and the attributes of RFC 7643 it
 /// does not store, which requests may carry (Okta sends `password`, `groups` and `locale`, Entra
 /// `roles`) and which are ignored rather than refused.
@@ -176,17 +227,18 @@ pub static USER_RESOURCE: ResourceDef = ResourceDef {
     ],
 };
 
-pub static GROUP_RESOURCE: ResourceDef = ResourceDef {
+pub static GROUP_RESOURCE: LazyLock<ResourceDef> = LazyLock::new(|| ResourceDef {
     name: "Group",
     endpoint: "/Groups",
     description: "Group (a department)",
     core: &GROUP_SCHEMA,
-    extensions: &[&ORGRAPH_GROUP_SCHEMA],
+    extensions: Vec::leak(vec![&ORGRAPH_GROUP_SCHEMA, &*ORGRAPH_DEPARTMENT_SCHEMA]),
     ignored: &[],
-};
+});
 
-pub static RESOURCES: [&ResourceDef; 2] = [&USER_RESOURCE, &GROUP_RESOURCE];
-pub static SCHEMAS: [&SchemaDef; 4] = [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA, &ORGRAPH_GROUP_SCHEMA];
+pub static RESOURCES: LazyLock<[&ResourceDef; 2]> = LazyLock::new(|| [&USER_RESOURCE, &*GROUP_RESOURCE]);
+pub static SCHEMAS: LazyLock<[&SchemaDef; 5]> =
+    LazyLock::new(|| [&USER_SCHEMA, &ENTERPRISE_USER_SCHEMA, &GROUP_SCHEMA, &ORGRAPH_GROUP_SCHEMA, &*ORGRAPH_DEPARTMENT_SCHEMA]);
 
 impl SchemaDef {
     pub fn attr(&self, name: &str) -> Option<&'static Attr> {
@@ -203,6 +255,13 @@ impl Attr {
 /// Attribute names compare case-insensitively (RFC 7643, 2.1).
 fn find(attrs: &'static [Attr], name: &str) -> Option<&'static Attr> {
     attrs.iter().find(|a| a.name.eq_ignore_ascii_case(name))
+}
+
+impl SchemaDef {
+    /// Whether the whole schema is returned only when asked for.
+    pub fn only_on_request(&self) -> bool {
+        self.attributes.iter().all(|a| a.returned == Returned::Request)
+    }
 }
 
 impl ResourceDef {

@@ -7,9 +7,10 @@ use serde_json::{Value, json};
 use super::{FilterItem, SortItem, V3Call, ascending, department_ref, params::Params, success};
 use crate::{
     domain::{
+        company::{Company, Row},
         org_tree::{
-            ChildFilter, DepartmentField, DepartmentFilter, DepartmentIdType, DepartmentRef, DepartmentSearch, ImportLimits,
-            ImportNode, NodeInput, NodePatch,
+            ChildFilter, DepartmentField, DepartmentFilter, DepartmentIdType, DepartmentPatch, DepartmentRef, DepartmentSearch,
+            Names, NodePatch,
         },
         pagination::Page,
         validate,
@@ -18,6 +19,7 @@ use crate::{
     http::{
         HttpState,
         envelope::{V3Error, v3_ok},
+        tree_import::import_tree,
     },
     views::v3::{DepartmentDto, DepartmentOptions, departments},
 };
@@ -62,9 +64,8 @@ async fn answer_list(http: &HttpState, nodes: &[entity::node::Model], options: D
 async fn create(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let parent = department_ref(p, "parentDepartmentId")?;
-    let input = NodeInput::new(&p.required("name")?, p.optional("code")?.as_deref(), p.text("description")?.as_deref(), None, None, None)?
-        .with_v3(p.optional("openDepartmentId")?.as_deref(), p.value("i18n").cloned(), p.value("customData").cloned(), p.flag("isVirtualNode")?)?;
-    let node = http.app.orgs.create_department(&call.pool, &parent, input).await?;
+    let fields = DepartmentPatch::read(Names::V3, |name| p.value(name))?;
+    let node = http.app.orgs.create_department(&call.pool, &parent, fields.into()).await?;
     answer_one(&http, node, DepartmentOptions { with_custom_data: true, ..Default::default() }).await
 }
 
@@ -93,20 +94,14 @@ async fn by_id(State(http): State<HttpState>, call: V3Call) -> Result<Response, 
     answer_one(&http, node, options(p)?).await
 }
 
-/// `POST /api/v3/update-department`: any of name, code, description, leaders, i18n, status,
-/// custom data, and a move under `parentDepartmentId`, in one transaction.
+/// `POST /api/v3/update-department`: any listed field (by its v3 name), the leaders, and a
+/// move under `parentDepartmentId`, in one transaction.
 async fn update(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let r = department_ref(p, "departmentId")?;
     let patch = NodePatch {
-        name: p.optional("name")?,
-        code: p.text("code")?.map(Some),
-        description: p.text("description")?.map(Some),
-        open_department_id: p.text("openDepartmentId")?.map(Some),
+        fields: DepartmentPatch::read(Names::V3, |name| p.value(name))?,
         leader_user_ids: p.list("leaderUserIds")?,
-        i18n: p.value("i18n").cloned().map(Some),
-        custom_data: p.value("customData").cloned().map(Some),
-        enabled: p.bool("status")?,
         ..Default::default()
     };
     let parent = p.optional("parentDepartmentId")?;
@@ -248,10 +243,37 @@ async fn create_tree(State(http): State<HttpState>, call: V3Call) -> Result<Resp
         Some(_) => return Err(AppError::invalid("children", "children must be a list").into()),
     };
     let tree = json!({ "name": p.required("name")?, "code": format!("org-{}", &crate::ids::new_id().replace('-', "")[..16]), "children": children });
-    let tree = ImportNode::parse(&tree, ImportLimits { max_closure_rows: http.app.config.limits.max_import_closure_rows })?;
-    let count = tree.count();
-    http.app.orgs.import_tree(&call.pool, tree).await?;
+    let company = tree_rows(&tree);
+    let count = company.nodes.len();
+    import_tree(&http, &call.pool, company, "JSON").await?;
     Ok(v3_ok(json!({ "addUser": 0, "updateUser": 0, "addDepartment": count, "updateDepartment": 0 })))
+}
+
+/// The node rows of a tree of `{name, code, children}`, each with a new id.
+fn tree_rows(tree: &Value) -> Company {
+    let mut company = Company::default();
+    let mut level: Vec<(&Value, Option<String>)> = vec![(tree, None)];
+    while !level.is_empty() {
+        let mut next = Vec::new();
+        for (node, parent) in level {
+            let id = crate::ids::new_id();
+            let mut fields = serde_json::Map::new();
+            fields.insert("id".into(), json!(id));
+            fields.insert("parentId".into(), json!(parent));
+            for key in ["name", "code"] {
+                if let Some(v) = node.get(key).filter(|v| !v.is_null()) {
+                    fields.insert(key.into(), v.clone());
+                }
+            }
+            let at = format!("department {}", company.nodes.len());
+            company.nodes.push(Row { at, fields });
+            for child in node.get("children").and_then(Value::as_array).into_iter().flatten() {
+                next.push((child, Some(id.clone())));
+            }
+        }
+        level = next;
+    }
+    company
 }
 
 /// `POST /api/v3/update-department-status {departmentId, status}`: answers the department.

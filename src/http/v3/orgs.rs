@@ -3,10 +3,10 @@
 use axum::{Router, extract::State, response::Response, routing::{get, post}};
 use serde_json::json;
 
-use super::{V3Call, success};
+use super::{V3Call, params::Params, success};
 use crate::{
     domain::{
-        org_tree::{NodeInput, NodePatch},
+        org_tree::{DepartmentPatch, Names, NodePatch},
         pagination::Page,
     },
     error::AppError,
@@ -47,14 +47,8 @@ async fn answer_page(http: &HttpState, page: crate::domain::pagination::Paginate
 /// `POST /api/v3/create-organization`: an empty `organizationCode` gets a generated code.
 async fn create(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
-    let name = p.required("organizationName")?;
-    let code = p.optional("organizationCode")?;
-    let root = NodeInput::new(&name, code.as_deref(), p.text("description")?.as_deref(), None, None, None)?.with_v3(
-        p.optional("openDepartmentId")?.as_deref(),
-        p.value("i18n").cloned().map(organization_i18n_input),
-        None,
-        false,
-    )?;
+    p.required("organizationName")?;
+    let root = root_fields(p, "organizationCode")?;
     let (_, root) = http.app.orgs.create_organization(&call.pool, root, p.optional("tenantId")?).await?;
     answer_one(&http, root, false).await
 }
@@ -96,21 +90,37 @@ async fn search(State(http): State<HttpState>, call: V3Call) -> Result<Response,
     answer_page(&http, found, p.flag("withCustomData")?).await
 }
 
-/// `POST /api/v3/update-organization`: name, new code, description, leaders, i18n, own id.
+/// `POST /api/v3/update-organization`: name, new code, leaders, and any other field of its root.
 async fn update(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let code = p.required("organizationCode")?;
-    let patch = NodePatch {
-        name: p.optional("organizationName")?,
-        code: p.optional("organizationNewCode")?.map(Some),
-        description: p.text("description")?.map(Some),
-        open_department_id: p.text("openDepartmentId")?.map(Some),
-        leader_user_ids: p.list("leaderUserIds")?,
-        i18n: p.value("i18n").cloned().map(|v| Some(organization_i18n_input(v))),
-        ..Default::default()
-    };
+    let patch = NodePatch { fields: root_fields(p, "organizationNewCode")?, leader_user_ids: p.list("leaderUserIds")?, ..Default::default() };
     let root = http.app.orgs.update_organization(&call.pool, &code, patch).await?;
     answer_one(&http, root, false).await
+}
+
+/// The fields of an organization's root as the organization calls name them: its name is
+/// `organizationName`, its code `code_param`, its texts per language are under
+/// `organizationName`, its `status` is Active or Inactive; the other fields have their v3 names.
+fn root_fields(p: &Params, code_param: &str) -> Result<DepartmentPatch, AppError> {
+    let mut fields = DepartmentPatch::read(Names::V3, |name| match name {
+        "name" | "code" | "i18n" | "status" => None,
+        other => p.value(other),
+    })?;
+    fields.name = p.optional("organizationName")?;
+    fields.code = p.optional(code_param)?.map(Some);
+    fields.i18n = p.value("i18n").filter(|v| !v.is_null()).cloned().map(|v| Some(organization_i18n_input(v)));
+    fields.enabled = p.optional("status")?.map(|s| organization_status(&s)).transpose()?;
+    Ok(fields)
+}
+
+/// `Active`/`Inactive` (also `true`/`false`, `enabled`/`disabled`, any case).
+fn organization_status(status: &str) -> Result<bool, AppError> {
+    match status.trim().to_ascii_lowercase().as_str() {
+        "active" | "true" | "enabled" | "1" => Ok(true),
+        "inactive" | "false" | "disabled" | "0" => Ok(false),
+        other => Err(AppError::invalid("status", format!("status must be Active or Inactive, got {other:?}"))),
+    }
 }
 
 async fn delete(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
@@ -123,11 +133,7 @@ async fn delete(State(http): State<HttpState>, call: V3Call) -> Result<Response,
 async fn set_status(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let root = p.required("rootNodeId")?;
-    let enabled = match p.required("status")?.trim().to_ascii_lowercase().as_str() {
-        "active" | "true" | "enabled" | "1" => true,
-        "inactive" | "false" | "disabled" | "0" => false,
-        other => return Err(AppError::invalid("status", format!("status must be Active or Inactive, got {other:?}")).into()),
-    };
+    let enabled = organization_status(&p.required("status")?)?;
     http.app.orgs.set_organization_status(&call.pool, &root, enabled).await?;
     Ok(v3_ok(success()))
 }

@@ -18,17 +18,13 @@ fn one_then_list(first: &str, rest: &[String]) -> (Vec<Value>, String) {
     (values, placeholders(2, rest.len()))
 }
 
-/// Each of `users` gained one membership in `node_id` (not had it before), at `joined_at`.
-pub async fn add_refs(
-    db: &impl ConnectionTrait,
-    node_id: &str,
-    users: &[String],
-    joined_at: chrono::DateTime<chrono::Utc>,
-) -> AppResult<()> {
+/// Each of `users` gained one membership in `node_id` (not had it before; its row is written,
+/// with its `joined_at`). An ancestor keeps the earliest time a user joined below it.
+pub async fn add_refs(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<()> {
     if users.is_empty() {
         return Ok(());
     }
-    let (mut values, list) = one_then_list(node_id, users);
+    let (values, list) = one_then_list(node_id, users);
     exec(db, &format!(
         "UPDATE node SET member_count = member_count + {n} WHERE id = $1", n = users.len()), vec![Value::from(node_id.to_string())]).await?;
     exec(db, &format!(
@@ -36,14 +32,13 @@ pub async fn add_refs(
             SELECT COUNT(*) FROM users u WHERE u.id IN ({list}) AND NOT EXISTS (
                 SELECT 1 FROM subtree_member s WHERE s.ancestor_id = node.id AND s.user_id = u.id))
          WHERE id IN ({ANCESTORS_OF_1})"), values.clone()).await?;
-    let at = users.len() + 2;
-    values.push(Value::from(joined_at));
     exec(db, &format!(
         "INSERT INTO subtree_member (ancestor_id, user_id, refs, joined_at, user_created_at, user_updated_at)
-         SELECT c.ancestor_id, u.id, 1, ${at}, u.created_at, u.updated_at
-         FROM node_closure c JOIN users u ON u.id IN ({list})
-         WHERE c.descendant_id = $1
-         ON CONFLICT (ancestor_id, user_id) DO UPDATE SET refs = subtree_member.refs + 1"), values).await?;
+         SELECT c.ancestor_id, u.id, 1, m.joined_at, u.created_at, u.updated_at
+         FROM membership m JOIN users u ON u.id = m.user_id JOIN node_closure c ON c.descendant_id = m.node_id
+         WHERE m.node_id = $1 AND m.user_id IN ({list})
+         ON CONFLICT (ancestor_id, user_id) DO UPDATE SET refs = subtree_member.refs + 1,
+             joined_at = CASE WHEN excluded.joined_at < subtree_member.joined_at THEN excluded.joined_at ELSE subtree_member.joined_at END"), values).await?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 pub mod fanout;
 pub mod members;
+pub mod revision_trigger;
 
 use entity::{node, node_closure};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};
@@ -22,17 +23,6 @@ pub async fn link_new_node(db: &impl ConnectionTrait, id: &str, parent: Option<&
             "INSERT INTO node_closure (ancestor_id, descendant_id, depth)
              SELECT ancestor_id, $1, depth + 1 FROM node_closure WHERE descendant_id = $2",
             vec![id.into(), parent.into()]).await?;
-    }
-    Ok(())
-}
-
-/// Closure rows of every node of a freshly inserted org, `height` levels deep: one statement per
-/// level, the database doing the work.
-pub async fn link_imported_org(db: &impl ConnectionTrait, org_id: &str, height: i32) -> AppResult<()> {
-    exec(db, "INSERT INTO node_closure (ancestor_id, descendant_id, depth) SELECT id, id, 0 FROM node WHERE org_id = $1",
-        vec![org_id.into()]).await?;
-    for depth in 1..=height {
-        exec(db, include_str!("sql/link_import_level.sql"), vec![org_id.into(), depth.into()]).await?;
     }
     Ok(())
 }
@@ -67,7 +57,7 @@ pub async fn deepest_below(db: &impl ConnectionTrait, node_id: &str) -> AppResul
     Ok(row.into_iter().next().and_then(|r| r.depth))
 }
 
-/// The org's tree revision: it changes (by trigger, see migration 10) whenever a node of the org
+/// The org's tree revision: it changes (by trigger, see `revision_trigger`) whenever a node of the org
 /// is created, deleted or changed in a listed field. `None` when the org is gone.
 pub async fn revision(db: &impl ConnectionTrait, org_id: &str) -> AppResult<Option<i64>> {
     #[derive(FromQueryResult)]
