@@ -6,15 +6,20 @@
 //! (authing-node-sdk 4 `sub`, PyPI authing 5 `sub_event`) send no token but the header
 //! `authorization: authing <pool id>:<base64 HMAC-SHA1(secret, "websocket\n")>`. A refused
 //! upgrade answers the v3 envelope with its HTTP status (401, 400), which WebSocket clients report.
+//! `&after=<event id>` (orgraph's) resumes after that event: the ones missed first, then live
+//! ones, each once and in commit order (the domain's live stream; this only writes its frames).
 
 use axum::{
-    extract::{Query, State, WebSocketUpgrade, ws::{Message, WebSocket}},
+    extract::{
+        Query, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket, close_code},
+    },
     http::{Extensions, HeaderMap},
     response::{IntoResponse, Response},
 };
+use futures_util::{Stream, StreamExt as _};
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::{HttpState, envelope::V3Error, listener::client_address, v3::call};
 use crate::{
@@ -31,6 +36,7 @@ pub const SIGNED_TEXT: &str = "websocket\n";
 pub struct SubQuery {
     code: Option<String>,
     token: Option<String>,
+    after: Option<String>,
 }
 
 pub async fn subscribe(
@@ -52,13 +58,17 @@ pub async fn subscribe(
         },
     };
     let filter = EventFilter { names: Some(vec![code.as_str().to_string()]), org_id: None };
-    // Listen before answering the upgrade: an event committed once the client sees the socket
+    // Open before answering the upgrade: an event committed once the client sees the socket
     // open reaches it.
-    let live = http.app.events.bus.subscribe();
+    let after = q.after.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let live = match http.app.events.live(&pool, filter, after).await {
+        Ok(live) => live,
+        Err(e) => return V3Error(e).into_response(),
+    };
     let metrics = http.app.metrics.clone();
     ws.on_upgrade(move |socket| async move {
         let _counted = SubscriptionGuard::new(&metrics);
-        forward(socket, live, pool, filter).await
+        forward(socket, live.into_stream()).await
     })
 }
 
@@ -72,27 +82,27 @@ async fn caller(http: &HttpState, token: Option<&str>, headers: &HeaderMap, exte
     http.app.pools.authenticate_signed(pool_id, &[SIGNED_TEXT.to_string()], signature, client_address(extensions)).await
 }
 
-async fn forward(mut socket: WebSocket, mut live: broadcast::Receiver<std::sync::Arc<entity::event::Model>>, pool: PoolId, filter: EventFilter) {
-    let mut recent = std::collections::VecDeque::<String>::new();
+/// One text frame per event, as Authing's socket sends them; the client's messages are only
+/// watched for the close.
+async fn forward(mut socket: WebSocket, events: impl Stream<Item = AppResult<std::sync::Arc<entity::event::Model>>>) {
+    let mut events = std::pin::pin!(events);
     loop {
         tokio::select! {
-            received = live.recv() => match received {
-                Ok(e) => {
-                    // The PostgreSQL relay may bring a local event a second time.
-                    if !filter.matches(&pool, &e) || recent.contains(&e.id) {
-                        continue;
-                    }
-                    recent.push_back(e.id.clone());
-                    if recent.len() > 1024 {
-                        recent.pop_front();
-                    }
+            next = events.next() => match next {
+                Some(Ok(e)) => {
                     let msg = json!({ "id": e.id, "eventName": e.event_name, "data": e.data, "createdAt": iso(e.created_at) });
                     if socket.send(Message::Text(msg.to_string().into())).await.is_err() {
                         return;
                     }
                 }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return,
+                Some(Err(e)) => {
+                    // Closed, not silently ended: the client reconnects with `after`.
+                    e.log_if_internal();
+                    let frame = CloseFrame { code: close_code::ERROR, reason: "reading events failed; reconnect with after=<last id>".into() };
+                    let _ = socket.send(Message::Close(Some(frame))).await;
+                    return;
+                }
+                None => return,
             },
             incoming = socket.recv() => match incoming {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,

@@ -8,6 +8,7 @@ mod acl;
 mod auth;
 mod events;
 mod isolation;
+mod live_stream;
 mod orgs;
 mod playground;
 mod rest_orgs;

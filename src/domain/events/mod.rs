@@ -4,17 +4,19 @@
 
 pub mod catalog;
 pub mod custom;
+pub mod live;
 pub mod payload;
 
 pub use catalog::EventName;
 pub use custom::KnownName;
+pub use live::LiveEvents;
 pub use payload::{DomainEvent, WebhookRef};
 
 use std::sync::Arc;
 
 use entity::event;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -38,8 +40,8 @@ pub struct EventBus {
 
 impl Default for EventBus {
     fn default() -> Self {
-        // A subscriber that falls this far behind is told it lagged (and can resume with
-        // `after`), instead of slowing the writers.
+        // A subscriber that falls this far behind is told it lagged (and catches up from the
+        // outbox, see `live`), instead of slowing the writers or making the bus buffer more.
         let (tx, _) = broadcast::channel(4096);
         EventBus { tx }
     }
@@ -114,8 +116,7 @@ impl Outbox {
         if postgres {
             sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
         }
-        let last: Option<i64> = event::Entity::find().select_only().column_as(event::Column::Seq.max(), "m").into_tuple().one(db).await?.flatten();
-        let mut next = last.unwrap_or(0);
+        let mut next = last_seq(db).await?;
         for e in &mut events {
             next += 1;
             e.seq = next;
@@ -136,12 +137,20 @@ impl Outbox {
     }
 }
 
+/// The number of the last event committed, of any pool (0 when none is). Under
+/// [`EVENT_ORDER_LOCK`] every event numbered up to it is committed too.
+pub async fn last_seq(db: &impl ConnectionTrait) -> AppResult<i64> {
+    let last: Option<i64> = event::Entity::find().select_only().column_as(event::Column::Seq.max(), "m").into_tuple().one(db).await?.flatten();
+    Ok(last.unwrap_or(0))
+}
+
 /// The PostgreSQL channel on which committed event ids are announced (comma-separated).
 pub const NOTIFY_CHANNEL: &str = "orgraph_events";
 
 /// On PostgreSQL, relay the events other instances commit to this instance's bus: LISTEN on
 /// [`NOTIFY_CHANNEL`], read each announced event from the outbox. Runs until aborted, reconnecting
-/// after errors (subscribers that resume with `after` cover what a reconnect missed).
+/// after errors (live streams read what a reconnect missed from the outbox, when the next event
+/// shows the gap).
 pub async fn run_cross_instance_relay(url: String, db: DatabaseConnection, bus: EventBus) {
     loop {
         match relay(&url, &db, &bus).await {
@@ -195,6 +204,18 @@ impl EventFilter {
             && self.names.as_ref().is_none_or(|n| n.iter().any(|n| n == &e.event_name))
             && self.org_id.as_ref().is_none_or(|o| e.org_id.as_deref() == Some(o.as_str()))
     }
+
+    /// The pool's events that pass the filter, as a query (what [`Self::matches`] accepts).
+    pub fn select(&self, pool: &PoolId) -> Select<event::Entity> {
+        let mut q = event::Entity::find().filter(event::Column::UserPoolId.eq(pool.as_str()));
+        if let Some(names) = &self.names {
+            q = q.filter(event::Column::EventName.is_in(names.clone()));
+        }
+        if let Some(org) = &self.org_id {
+            q = q.filter(event::Column::OrgId.eq(org.as_str()));
+        }
+        q
+    }
 }
 
 #[derive(Clone)]
@@ -214,18 +235,17 @@ impl EventService {
         position(&self.db, pool, "after", id).await
     }
 
+    /// The pool's events as they commit, after the event `after` or from now (see [`LiveEvents`]).
+    pub async fn live(&self, pool: &PoolId, filter: EventFilter, after: Option<&str>) -> AppResult<LiveEvents> {
+        LiveEvents::open(&self.db, &self.bus, pool, filter, after).await
+    }
+
     /// Events of the pool committed after the one at position `after` (from the oldest when
     /// absent), in commit order, at most `first`.
     pub async fn list(&self, pool: &PoolId, after: Option<i64>, filter: &EventFilter, first: u64) -> AppResult<Vec<event::Model>> {
-        let mut q = event::Entity::find().filter(event::Column::UserPoolId.eq(pool.as_str()));
+        let mut q = filter.select(pool);
         if let Some(after) = after {
             q = q.filter(event::Column::Seq.gt(after));
-        }
-        if let Some(names) = &filter.names {
-            q = q.filter(event::Column::EventName.is_in(names.clone()));
-        }
-        if let Some(org) = &filter.org_id {
-            q = q.filter(event::Column::OrgId.eq(org.as_str()));
         }
         Ok(q.order_by_asc(event::Column::Seq).limit(first).all(&self.db).await?)
     }

@@ -1,44 +1,11 @@
-use std::collections::{HashSet, VecDeque};
-
 use async_graphql::{Context, Result, Subscription};
-use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
+use futures_util::{Stream, StreamExt as _};
 
 use crate::{
     domain::events::EventFilter,
     graphql::{context::ContextExt, types::event::Event},
     metrics::SubscriptionGuard,
 };
-
-/// Events read from the outbox per query while catching up.
-const REPLAY_PAGE: u64 = 500;
-/// How many recent event ids a subscription remembers to drop repeats (an event can arrive
-/// twice: from the outbox and live, or from this instance and the PostgreSQL relay).
-const REMEMBERED: usize = 8_192;
-
-/// The ids sent lately, bounded.
-#[derive(Default)]
-struct Recent {
-    set: HashSet<String>,
-    order: VecDeque<String>,
-}
-
-impl Recent {
-    /// True when `id` was not sent lately (and remember it).
-    fn first_time(&mut self, id: &str) -> bool {
-        if self.set.contains(id) {
-            return false;
-        }
-        self.set.insert(id.to_string());
-        self.order.push_back(id.to_string());
-        if self.order.len() > REMEMBERED
-            && let Some(old) = self.order.pop_front()
-        {
-            self.set.remove(&old);
-        }
-        true
-    }
-}
 
 #[derive(Default)]
 pub struct Subscription;
@@ -54,52 +21,15 @@ impl Subscription {
         event_names: Option<Vec<String>>,
         org_id: Option<String>,
         after: Option<String>,
-    ) -> Result<impl Stream<Item = Event> + use<>> {
+    ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         let pool = ctx.pool()?;
-        let service = ctx.state().events.clone();
         let filter = EventFilter { names: event_names, org_id };
-        let start = match after.filter(|a| !a.is_empty()) {
-            Some(id) => Some(service.position(&pool, &id).await?),
-            None => None,
-        };
-        // Listen before reading the outbox, so nothing committed meanwhile is missed; the ids
-        // already sent drop the events seen both ways.
-        let mut live = service.bus.subscribe();
+        let after = after.filter(|a| !a.is_empty());
+        let live = ctx.state().events.live(&pool, filter, after.as_deref()).await?;
         let counted = SubscriptionGuard::new(&ctx.state().metrics);
-        Ok(async_stream::stream! {
-            let _counted = counted;
-            let mut sent = Recent::default();
-            let mut cursor = start;
-            let mut catch_up = cursor.is_some();
-            loop {
-                if catch_up {
-                    loop {
-                        let Ok(page) = service.list(&pool, cursor, &filter, REPLAY_PAGE).await else { return };
-                        let full = page.len() as u64 == REPLAY_PAGE;
-                        for e in page {
-                            cursor = Some(e.seq);
-                            if sent.first_time(&e.id) {
-                                yield Event::from(e);
-                            }
-                        }
-                        if !full {
-                            break;
-                        }
-                    }
-                    catch_up = false;
-                }
-                match live.recv().await {
-                    Ok(e) => {
-                        if filter.matches(&pool, &e) && sent.first_time(&e.id) {
-                            cursor = Some(e.seq);
-                            yield Event::from((*e).clone());
-                        }
-                    }
-                    // Fell behind the bus: read what was missed from the outbox.
-                    Err(RecvError::Lagged(_)) => catch_up = cursor.is_some(),
-                    Err(RecvError::Closed) => return,
-                }
-            }
-        })
+        Ok(live.into_stream().map(move |e| {
+            let _counted = &counted;
+            Ok(Event::from(e?.as_ref().clone()))
+        }))
     }
 }
