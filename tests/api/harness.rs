@@ -2,6 +2,7 @@
 //! folder, or a new PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
 
 use std::{
+    io::Write as _,
     path::PathBuf,
     process::Command,
     sync::atomic::{AtomicU64, Ordering},
@@ -61,6 +62,19 @@ impl TestDb {
 /// otherwise).
 fn postgres_admin_url() -> Option<String> {
     std::env::var("DATABASE_URL").ok().filter(|url| url.starts_with("postgres"))
+}
+
+/// For a test that only means something on PostgreSQL: on SQLite, print that it is skipped and
+/// why, and answer true (the caller returns). The line goes to the terminal itself, not to the
+/// test's captured output, so `cargo test` shows it although the test reports `ok`.
+pub fn skipped_on_sqlite(why: &str) -> bool {
+    if postgres_admin_url().is_some() {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a PostgreSQL-only test");
+    let _ = writeln!(std::io::stderr(), "skipped {test}: needs DATABASE_URL=postgres://… ({why})");
+    true
 }
 
 impl Drop for TestDb {
