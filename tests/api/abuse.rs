@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, protocol::frame::coding::CloseCode};
 
-use crate::harness::{POOL_SECRET, TestServer};
+use crate::harness::{POOL_SECRET, TestServer, before_deadline, wait_for_value};
 
 /// `levels` fragments, each spreading the one before twice: 2^(levels-1) fields once expanded.
 fn doubling_fragments(levels: usize) -> String {
@@ -139,8 +139,10 @@ async fn a_huge_webhook_answer_is_read_only_as_far_as_it_is_kept() {
 async fn a_write_that_waits_too_long_is_answered_service_unavailable() {
     let s = TestServer::start_with(|c| c.db_write_wait_secs = 1).await;
     let c = s.admin().await;
-    // Another writer holds the database for 3 s: on SQLite the writer turn, on PostgreSQL the
-    // lock that orders event writers.
+    // Another writer holds the database until the write was refused: on SQLite the writer turn,
+    // on PostgreSQL the lock that orders event writers. It says when it holds it.
+    let (held, holding) = tokio::sync::oneshot::channel::<()>();
+    let (release, released) = tokio::sync::oneshot::channel::<()>();
     let hold = {
         let state = s.state.clone();
         let postgres = s.db.is_postgres();
@@ -150,13 +152,15 @@ async fn a_write_that_waits_too_long_is_answered_service_unavailable() {
                 txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({})", orgraph::domain::events::EVENT_ORDER_LOCK))
                     .await
                     .unwrap();
-                tokio::time::sleep(Duration::from_secs(3)).await;
+                let _ = held.send(());
+                let _ = released.await;
                 txn.commit().await.unwrap();
             } else {
                 state
                     .writer
                     .write_plain(async |_| {
-                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        let _ = held.send(());
+                        let _ = released.await;
                         Ok(())
                     })
                     .await
@@ -164,13 +168,17 @@ async fn a_write_that_waits_too_long_is_answered_service_unavailable() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let answer = c
-        .gql("mutation { createUser(userInfo: { username: \"waits\" }) { id } }", json!({}))
-        .await;
+    before_deadline("the other writer to hold the database", holding).await.expect("the other writer holds it");
+    // The holder lets go only after this answer: a write that waited for ever would hang here.
+    let answer = before_deadline(
+        "the waiting write's answer",
+        c.gql("mutation { createUser(userInfo: { username: \"waits\" }) { id } }", json!({})),
+    )
+    .await;
     let err = &answer["errors"][0];
     assert_eq!(err["extensions"]["code"], "SERVICE_UNAVAILABLE", "{answer}");
     assert!(err["extensions"]["retryAfter"].as_u64().is_some(), "{answer}");
+    let _ = release.send(());
     hold.await.unwrap();
     // Nothing was written, and the same write succeeds now.
     c.data("mutation { createUser(userInfo: { username: \"waits\" }) { id } }", json!({})).await;
@@ -324,10 +332,15 @@ async fn concurrent_failures_disable_a_webhook_exactly_at_the_limit() {
     })
     .await;
     let c = s.admin().await;
-    // A receiver that fails every request, slowly enough that all deliveries are in flight at once.
-    let failing = || async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+    // A receiver that fails every request, answering none before all twelve have come: all
+    // deliveries are in flight at once.
+    let all_in_flight = std::sync::Arc::new(tokio::sync::Barrier::new(12));
+    let failing = move || {
+        let all_in_flight = all_in_flight.clone();
+        async move {
+            all_in_flight.wait().await;
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+        }
     };
     let app = Router::new().route("/hook", post(failing));
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -353,17 +366,14 @@ async fn concurrent_failures_disable_a_webhook_exactly_at_the_limit() {
         })
         .await
         .unwrap();
-    let mut state = Value::Null;
-    for _ in 0..200 {
-        state = c
+    let state = wait_for_value("every delivery to fail and the webhook to be disabled", || async {
+        let state = c
             .data("query($id: String!) { webhook(id: $id) { enabled consecutiveFailures deliveries { list { status } } } }", json!({ "id": hook }))
             .await;
         let pending = state["webhook"]["deliveries"]["list"].as_array().unwrap().iter().any(|d| d["status"] != "failed");
-        if !pending && state["webhook"]["enabled"] == false {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (!pending && state["webhook"]["enabled"] == false).then_some(state)
+    })
+    .await;
     assert_eq!(state["webhook"]["enabled"], false, "disabled: {state}");
     assert!(state["webhook"]["consecutiveFailures"].as_i64().unwrap() >= 3, "every failure counted: {state}");
     let disabled = c.data("{ events(eventNames: [\"webhook:disabled\"]) { data } }", json!({})).await;

@@ -2,14 +2,16 @@
 //! folder, or a new PostgreSQL database when `DATABASE_URL` points at a PostgreSQL server.
 
 use std::{
+    io::Write as _,
     path::PathBuf,
     process::Command,
     sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
 };
 
 use orgraph::{app::Background, cli::Cli, config::Config, state::AppState};
 use clap::Parser;
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
@@ -26,8 +28,8 @@ impl TestDb {
     pub async fn new() -> TestDb {
         // Every test that starts something starts here; its HTTP clients need TLS set up.
         orgraph::delivery::sender::install_tls_provider();
-        match std::env::var("DATABASE_URL") {
-            Ok(admin) if admin.starts_with("postgres") => {
+        match postgres_admin_url() {
+            Some(admin) => {
                 static N: AtomicU64 = AtomicU64::new(0);
                 let name = format!(
                     "orgraph_t_{}_{}_{}",
@@ -41,7 +43,7 @@ impl TestDb {
                 let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("DATABASE_URL has a database");
                 TestDb { url: format!("{base}/{name}"), _dir: None, postgres: Some((admin, name)) }
             }
-            _ => {
+            None => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("orgraph.db").display());
                 TestDb { url, _dir: Some(dir), postgres: None }
@@ -54,6 +56,25 @@ impl TestDb {
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }
+}
+
+/// The PostgreSQL server the tests run on, when `DATABASE_URL` names one (they run on SQLite
+/// otherwise).
+fn postgres_admin_url() -> Option<String> {
+    std::env::var("DATABASE_URL").ok().filter(|url| url.starts_with("postgres"))
+}
+
+/// For a test that only means something on PostgreSQL: on SQLite, print that it is skipped and
+/// why, and answer true (the caller returns). The line goes to the terminal itself, not to the
+/// test's captured output, so `cargo test` shows it although the test reports `ok`.
+pub fn skipped_on_sqlite(why: &str) -> bool {
+    if postgres_admin_url().is_some() {
+        return false;
+    }
+    let thread = std::thread::current();
+    let test = thread.name().filter(|n| *n != "main").unwrap_or("a PostgreSQL-only test");
+    let _ = writeln!(std::io::stderr(), "skipped {test}: needs DATABASE_URL=postgres://… ({why})");
+    true
 }
 
 impl Drop for TestDb {
@@ -90,6 +111,8 @@ pub struct TestServer {
     pub pool_id: String,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
+    /// The delivery worker and the other background tasks, until `stop_background` or drop.
+    background: std::sync::Mutex<Option<Background>>,
     pub db: std::sync::Arc<TestDb>,
 }
 
@@ -124,15 +147,37 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let background = Background::start(&state);
+        let background = std::sync::Mutex::new(Some(Background::start(&state)));
         let serving = orgraph::app::serve(state.clone(), listener, async {
             let _ = stopped.await;
         });
-        tokio::spawn(async move {
-            serving.map_unit().await;
-            background.stop().await;
-        });
-        TestServer { url, pool_id, state, stop: Some(stop), db }
+        tokio::spawn(serving.map_unit());
+        TestServer { url, pool_id, state, stop: Some(stop), background, db }
+    }
+
+    /// Stop the background tasks (the delivery worker, the PostgreSQL relay, the SQLite
+    /// checkpointer) and wait until they have ended: the worker finishes and records the sends
+    /// it has in flight first. Afterwards nothing is sent, and only requests touch the
+    /// database. Requests are still served. Once stopped, later calls return at once.
+    pub async fn stop_background(&self) {
+        let background = self.background.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let Some(background) = background {
+            before_deadline("the background tasks to stop", background.stop()).await;
+        }
+    }
+
+    /// Wait until no webhook delivery is pending or being sent: each has its final state.
+    pub async fn wait_for_deliveries_to_finish(&self) {
+        use entity::delivery::{Column, DeliveryStatus, Entity};
+        wait_until("every webhook delivery to succeed or fail for good", || async {
+            let unfinished = Entity::find()
+                .filter(Column::Status.is_in([DeliveryStatus::Pending, DeliveryStatus::Delivering]))
+                .count(&self.state.db)
+                .await
+                .expect("deliveries counted");
+            unfinished == 0
+        })
+        .await;
     }
 
     /// Wait until `n` live subscriptions are open on this server (they count from the moment
@@ -185,6 +230,11 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Stopped as the server would stop them, in the background: a drop cannot wait.
+        let background = self.background.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let (Some(background), Ok(runtime)) = (background, tokio::runtime::Handle::try_current()) {
+            runtime.spawn(background.stop());
+        }
     }
 }
 
@@ -214,17 +264,52 @@ pub async fn v2_status(res: reqwest::Response) -> u16 {
     }
 }
 
-/// Wait until `done` holds, checking every 20 ms; fail after 20 s, naming `what`.
+/// How long a test waits for something that should happen: generous, as the tests share a
+/// few cores with builds. A wait that runs out fails the test, naming what it waited for.
+pub const WAIT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Wait until `probe` finds a value and return it: asked at once, then again after 5 ms,
+/// 10 ms, ... up to every 100 ms. Fail after `WAIT_DEADLINE`, naming `what`.
+pub async fn wait_for_value<T, F, Fut>(what: &str, probe: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT_DEADLINE;
+    let mut pause = Duration::from_millis(5);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out after {} s waiting for {what}", WAIT_DEADLINE.as_secs());
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Wait until `done` holds (see `wait_for_value`).
 pub async fn wait_until<F, Fut>(what: &str, done: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !done().await {
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_for_value(what, || async { done().await.then_some(()) }).await
+}
+
+/// Await `signal`; fail if it has not come after `WAIT_DEADLINE`, naming `what`.
+pub async fn before_deadline<T>(what: &str, signal: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT_DEADLINE, signal)
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {} s waiting for {what}", WAIT_DEADLINE.as_secs()))
+}
+
+/// Wait until the orgraph at `base` (a binary a test started) answers `/readyz` with 200.
+pub async fn wait_ready(base: &str) {
+    let http = reqwest::Client::new();
+    wait_until(&format!("{base} to be ready"), || async {
+        http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200)
+    })
+    .await
 }
 
 /// An HTTP client of the server, optionally with a bearer token.

@@ -334,25 +334,17 @@ pub async fn wide_tree(s: &TestServer, c: &Client, width: usize) -> (String, Str
     (org_id, root)
 }
 
-/// Wait until background work (the delivery worker, the PostgreSQL event relay) has settled,
-/// then count the statements `run` sends; the least of three runs, so a stray background
-/// statement cannot inflate it.
+/// Count the statements `run` sends, the least of three runs. The server's background tasks
+/// (the delivery worker, the PostgreSQL event relay, the SQLite checkpointer) are stopped first,
+/// for good, so that only requests send statements.
 pub async fn statements_of<F, Fut>(s: &TestServer, run: F) -> u64
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
+    s.stop_background().await;
     let mut best = u64::MAX;
     for _ in 0..3 {
-        let mut last = s.state.metrics.statements();
-        for _ in 0..50 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let now = s.state.metrics.statements();
-            if now == last {
-                break;
-            }
-            last = now;
-        }
         let before = s.state.metrics.statements();
         run().await;
         best = best.min(s.state.metrics.statements() - before);

@@ -467,9 +467,13 @@ async fn what_entra_id_and_okta_send() {
     assert_eq!((st.as_u16(), u["active"].as_bool()), (200, Some(false)));
 
     // Filters: every operator, on every mapped attribute, in SQL.
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    // Every write so far was answered, so it is not after `before`. SQLite compares times to
+    // the millisecond: the users below are written once the clock is past that millisecond.
     let before = chrono::Utc::now();
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    crate::harness::wait_until("the clock to pass `before` by a millisecond", || async {
+        chrono::Utc::now() - before > chrono::Duration::milliseconds(1)
+    })
+    .await;
     for (name, given, dept, email) in [("ann", "Ann", "R&D", "ann@x.io"), ("anna", "Anna", "Sales", "anna@y.io"), ("ben", "Ben", "R&D", "ben@x.io")] {
         let (st, body) = scim.post("/Users", json!({
             "schemas": [USER, ENTERPRISE], "userName": name, "active": name != "ben", "externalId": format!("ext-{name}"),

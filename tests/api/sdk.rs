@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::Command};
 
 use serde_json::{Value, json};
 
-use crate::harness::{POOL_SECRET, TestServer};
+use crate::harness::{POOL_SECRET, TestServer, before_deadline};
 
 /// `tests/sdk` installed (with `npm ci`, once per test run) into a scratch folder under `target/`.
 pub(crate) fn sdk_dir() -> PathBuf {
@@ -20,6 +20,11 @@ pub fn run_node(dir: &PathBuf, script: &str, env: &[(&str, &str)]) -> Value {
         .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("Node.js is required for the SDK tests and could not be run: {e}"));
+    summary_of(script, &out)
+}
+
+/// The JSON summary a script that succeeded printed last.
+fn summary_of(script: &str, out: &std::process::Output) -> Value {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -127,7 +132,23 @@ async fn graphql_ws_client_receives_events_live() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn authing_js_sdk_event_sub_receives_events() {
+    use tokio::io::AsyncWriteExt as _;
     let s = TestServer::start().await;
-    let summary = run_sdk_script(&s, "event_sub.cjs").await;
+    let dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
+    let mut script = tokio::process::Command::new("node")
+        .arg("event_sub.cjs")
+        .current_dir(&dir)
+        .envs([("ORGRAPH_HOST", s.url.as_str()), ("ORGRAPH_POOL_ID", s.pool_id.as_str()), ("ORGRAPH_POOL_SECRET", POOL_SECRET)])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("Node.js is required for the SDK tests and could not be run: {e}"));
+    // The script creates its user once told on stdin that the server has subscribed its socket.
+    s.wait_for_subscriptions(1).await;
+    script.stdin.take().expect("stdin").write_all(b"subscribed\n").await.expect("the script reads stdin");
+    let out = before_deadline("event_sub.cjs to finish", script.wait_with_output()).await.expect("node runs");
+    let summary = summary_of("event_sub.cjs", &out);
     assert_eq!(summary["username"], "via-event-socket");
 }

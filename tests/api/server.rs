@@ -1,11 +1,11 @@
 //! Server basics: health, GraphiQL, limits, both GraphQL paths, and the binary itself (first
 //! start, restart, --help, SIGTERM).
 
-use std::{io::{BufRead, BufReader}, process::{Command, Stdio}, time::Duration};
+use std::{io::{BufRead, BufReader}, process::{Command, Stdio}};
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, TestServer};
+use crate::harness::{TestDb, TestServer, WAIT_DEADLINE};
 
 #[tokio::test]
 async fn health_readiness_and_graphiql() {
@@ -92,29 +92,28 @@ fn spawn_binary(db_url: &str, port: u16) -> std::process::Child {
 }
 
 async fn wait_ready(port: u16) {
-    let client = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("server on port {port} did not become ready");
+    crate::harness::wait_ready(&format!("http://127.0.0.1:{port}")).await;
 }
 
+/// SIGTERM, then the exit status once the process has exited; if it has not by the deadline,
+/// SIGKILL and fail.
 fn sigterm_and_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    for _ in 0..200 {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
+    let (exited, exit) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _ = exited.send(child.wait());
+        });
+        match exit.recv_timeout(WAIT_DEADLINE) {
+            Ok(status) => status.expect("the exit status"),
+            Err(_) => {
+                // The waiting thread returns once the process is gone.
+                Command::new("kill").args(["-KILL", &pid]).status().expect("kill");
+                panic!("server did not stop on SIGTERM within {} s", WAIT_DEADLINE.as_secs());
+            }
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let _ = child.kill();
-    panic!("server did not stop on SIGTERM");
+    })
 }
 
 #[tokio::test]

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 
 use crate::{
-    harness::Client,
+    harness::{Client, wait_for_value},
     sdk::{run_node, sdk_dir},
     sdk_py::{run_python, venv},
     users::create,
@@ -154,15 +154,12 @@ async fn next_line(lines: &mut Lines<BufReader<tokio::process::ChildStdout>>, wh
 }
 
 async fn delivery_status(c: &Client, hook: &str) -> Value {
-    for _ in 0..200 {
+    wait_for_value("the delivery to succeed or fail", || async {
         let d = c.data("query($id: String!) { webhook(id: $id) { deliveries { list { id status } } } }", json!({ "id": hook })).await;
         let last = d["webhook"]["deliveries"]["list"][0].clone();
-        if last["status"] == "succeeded" || last["status"] == "failed" {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the delivery did not settle");
+        (last["status"] == "succeeded" || last["status"] == "failed").then_some(last)
+    })
+    .await
 }
 
 /// The README's Node and Python receivers, exactly as shown, against real deliveries: they

@@ -140,11 +140,10 @@ async fn bad_or_missing_tokens_close_the_socket() {
 
 #[tokio::test]
 async fn a_change_on_one_instance_reaches_subscribers_of_another() {
-    let s1 = TestServer::start().await;
-    if !s1.db.is_postgres() {
-        eprintln!("skipped: several instances share a PostgreSQL database, not a SQLite file");
+    if crate::harness::skipped_on_sqlite("several instances share a PostgreSQL database, not a SQLite file") {
         return;
     }
+    let s1 = TestServer::start().await;
     let s2 = s1.second().await;
     let c1 = s1.admin().await;
     let c2 = s2.admin().await;

@@ -295,6 +295,6 @@ async fn trigger_webhook_goes_through_the_address_guard() {
     assert_eq!(t["data"]["success"], false);
     assert!(t["data"]["response"]["status"].is_null());
     assert!(t["data"]["errorMessage"].as_str().unwrap().contains("may not reach"), "{t}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // trigger-webhook answers once its one request is over: one sent would have arrived by now.
     assert!(r.got.lock().unwrap().is_empty(), "nothing reached the loopback receiver");
 }

@@ -4,7 +4,6 @@
 use std::{
     collections::VecDeque,
     sync::{Arc, Mutex},
-    time::Duration,
 };
 
 use axum::{Router, body::Bytes, extract::State, http::{HeaderMap, StatusCode}, routing::post};
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::{
-    harness::{Client, TestServer},
+    harness::{Client, TestServer, WAIT_DEADLINE, before_deadline, wait_for_value, wait_ready, wait_until},
     users::create,
 };
 
@@ -29,12 +28,19 @@ pub(crate) struct Receiver {
     pub got: Arc<Mutex<Vec<Received>>>,
     /// Status codes to answer with, in order; 200 once they run out.
     answers: Arc<Mutex<VecDeque<u16>>>,
+    /// How many requests `got` holds, announced as each arrives.
+    arrived: tokio::sync::watch::Sender<usize>,
 }
 
 /// Records the request; answers the next status with a header and a JSON body, so that the
 /// logs and trigger answers have something to show.
 async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> impl axum::response::IntoResponse {
-    r.got.lock().unwrap().push(Received { headers, body: String::from_utf8_lossy(&body).to_string() });
+    let count = {
+        let mut got = r.got.lock().unwrap();
+        got.push(Received { headers, body: String::from_utf8_lossy(&body).to_string() });
+        got.len()
+    };
+    r.arrived.send_replace(count);
     let code = r.answers.lock().unwrap().pop_front().unwrap_or(200);
     (StatusCode::from_u16(code).unwrap(), [("x-receiver", "orgraph-test")], axum::Json(json!({ "received": true })))
 }
@@ -69,15 +75,19 @@ async fn create_webhook(c: &Client, url: &str, content_type: &str, events: &[&st
     d["createWebhook"]["id"].as_str().unwrap().to_string()
 }
 
+/// Wait until the receiver has got `n` requests; they and any more that came.
 pub(crate) async fn wait_for(r: &Receiver, n: usize) -> Vec<Received> {
-    for _ in 0..200 {
-        let got = r.got.lock().unwrap().clone();
-        if got.len() >= n {
-            return got;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
+    before_deadline(&format!("{n} requests at the receiver"), r.arrived(n)).await
+}
+
+impl Receiver {
+    /// Resolves once `n` requests have arrived, with those that have.
+    async fn arrived(&self, n: usize) -> Vec<Received> {
+        let mut count = self.arrived.subscribe();
+        // The sender lives in `self`, so the channel stays open while this waits.
+        let _ = count.wait_for(|&got| got >= n).await;
+        self.got.lock().unwrap().clone()
     }
-    panic!("the receiver got {} requests, expected {n}", r.got.lock().unwrap().len());
 }
 
 async fn deliveries(c: &Client, hook: &str) -> Value {
@@ -88,15 +98,12 @@ async fn deliveries(c: &Client, hook: &str) -> Value {
 
 /// Wait until the webhook's newest delivery has left the pending/delivering states.
 async fn settled(c: &Client, hook: &str) -> Value {
-    for _ in 0..200 {
-        let d = deliveries(c, hook).await;
-        let status = d["list"][0]["status"].as_str().unwrap_or("");
-        if status == "succeeded" || status == "failed" {
-            return d["list"][0].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("delivery did not settle: {}", deliveries(c, hook).await);
+    wait_for_value(&format!("the newest delivery of webhook {hook} to succeed or fail"), || async {
+        let newest = deliveries(c, hook).await["list"][0].clone();
+        let status = newest["status"].as_str().unwrap_or("");
+        (status == "succeeded" || status == "failed").then_some(newest)
+    })
+    .await
 }
 
 pub(crate) fn header<'a>(r: &'a Received, name: &str) -> &'a str {
@@ -177,13 +184,11 @@ async fn a_batch_with_failures_retries_each_and_loses_none() {
     let got = wait_for(&r, 37).await;
     let mut logged = 0;
     for hook in &hooks {
-        for _ in 0..200 {
+        wait_until(&format!("the 3 deliveries of webhook {hook} to succeed"), || async {
             let d = deliveries(&c, hook).await;
-            if d["totalCount"] == 3 && d["list"].as_array().unwrap().iter().all(|x| x["status"] == "succeeded") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            d["totalCount"] == 3 && d["list"].as_array().unwrap().iter().all(|x| x["status"] == "succeeded")
+        })
+        .await;
         let d = deliveries(&c, hook).await;
         for delivery in d["list"].as_array().unwrap() {
             assert_eq!(delivery["status"], "succeeded", "{d}");
@@ -197,7 +202,9 @@ async fn a_batch_with_failures_retries_each_and_loses_none() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 30);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Every delivery has succeeded, so none can be claimed again; once the worker has stopped,
+    // no send is in flight either: the count is final.
+    s.stop_background().await;
     assert_eq!(r.got.lock().unwrap().len(), 37, "nothing sent again after it succeeded");
 }
 
@@ -219,7 +226,11 @@ async fn two_instances_never_send_one_delivery_twice() {
         client.data(publish, json!({ "d": { "i": i } })).await;
     }
     let got = wait_for(&r, 300).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once every delivery has its final state and both workers have stopped (each finishing
+    // its sends in flight), nothing more can arrive: a delivery sent twice would be counted.
+    s1.wait_for_deliveries_to_finish().await;
+    s1.stop_background().await;
+    s2.stop_background().await;
     let got_late = r.got.lock().unwrap().len();
     let mut ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
     ids.sort_unstable();
@@ -332,22 +343,20 @@ async fn manual_recovery_and_disabling_after_failures() {
 
     // Two failed deliveries in a row disable the webhook, and an event says so.
     let dead = create_webhook(&c, "http://127.0.0.1:9/hook", "JSON", &["organization:created"]).await;
-    for name in ["o1", "o2"] {
+    for (failed, name) in [(1, "o1"), (2, "o2")] {
         c.data("mutation($n: String!) { createOrg(name: $n) { id } }", json!({ "n": name })).await;
-        settled(&c, &dead).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        wait_until(&format!("delivery {failed} of the dead webhook to fail"), || async {
+            let d = deliveries(&c, &dead).await;
+            d["totalCount"] == failed && d["list"].as_array().unwrap().iter().all(|x| x["status"] == "failed")
+        })
+        .await;
     }
-    let mut disabled = false;
-    for _ in 0..100 {
+    let d = wait_for_value("the dead webhook to be disabled", || async {
         let d = c.data("query($id: String!) { webhook(id: $id) { enabled consecutiveFailures } }", json!({ "id": dead })).await;
-        if d["webhook"]["enabled"] == false {
-            assert_eq!(d["webhook"]["consecutiveFailures"], 2);
-            disabled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(disabled, "the webhook was disabled");
+        (d["webhook"]["enabled"] == false).then_some(d)
+    })
+    .await;
+    assert_eq!(d["webhook"]["consecutiveFailures"], 2);
     let d = c.data("{ events(eventNames: [\"webhook:disabled\"]) { data } }", json!({})).await;
     assert_eq!(d["events"][0]["data"]["webhook"]["id"], dead.as_str());
 }
@@ -373,18 +382,6 @@ async fn nothing_is_lost_when_the_server_is_killed_before_delivering() {
         (child, format!("http://127.0.0.1:{port}"))
     };
     let http = reqwest::Client::new();
-    let ready = |base: String| {
-        let http = http.clone();
-        async move {
-            for _ in 0..300 {
-                if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            panic!("not ready");
-        }
-    };
     let gql = |base: String, token: String, query: String| {
         let http = http.clone();
         async move {
@@ -395,7 +392,7 @@ async fn nothing_is_lost_when_the_server_is_killed_before_delivering() {
     };
 
     let (mut first, base) = start();
-    ready(base.clone()).await;
+    wait_ready(&base).await;
     let token: Value = http.post(format!("{base}/api/v3/get-management-token"))
         .json(&json!({ "accessKeyId": "killpool", "accessKeySecret": "kill-secret-0123456789" }))
         .send().await.unwrap().json().await.unwrap();
@@ -413,15 +410,9 @@ async fn nothing_is_lost_when_the_server_is_killed_before_delivering() {
     tokio::spawn(async move { axum::serve(tcp, app).await.unwrap() });
 
     let (mut second, base) = start();
-    ready(base).await;
-    let mut got = Vec::new();
-    for _ in 0..400 {
-        got = r.got.lock().unwrap().clone();
-        if !got.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_ready(&base).await;
+    // Not `wait_for`: the server is killed whether the request came or not.
+    let got = tokio::time::timeout(WAIT_DEADLINE, r.arrived(1)).await.unwrap_or_default();
     second.kill().ok();
     second.wait().ok();
     assert!(!got.is_empty(), "the event committed before the kill was delivered after the restart");

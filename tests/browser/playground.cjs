@@ -155,8 +155,13 @@ async function selectTab(page, title) {
     summary.wsUrl = init.url;
     check(summary.initPayload?.Authorization === `Bearer ${token}`, 'connection_init carries the renewed token as Authorization: Bearer');
     check(init.url === `${wsOrigin}/graphql/ws`, `subscriptions go to /graphql/ws (${init.url})`);
-    // The subscription is registered on the server shortly after `subscribe` is sent.
-    await page.waitForTimeout(500);
+    // The user's event reaches the subscription once the server listens for it: /metrics
+    // counts it from then on.
+    await waitFor('the server to count the subscription', async () => {
+      const text = await (await fetch(`${BASE}/metrics`)).text();
+      const line = /^orgraph_subscriptions_active (\d+)$/m.exec(text);
+      return { ok: Number(line?.[1]) >= 1, seen: line?.[0] ?? text };
+    });
 
     const username = `playground-${Date.now()}`;
     step(`create user ${username} over HTTP (from this script)`);

@@ -6,12 +6,16 @@ const { ManagementClient } = require('authing-js-sdk');
 
 const { ORGRAPH_HOST: host, ORGRAPH_POOL_ID: userPoolId, ORGRAPH_POOL_SECRET: secret } = process.env;
 
+function lineOnStdin() {
+  return new Promise((resolve) => process.stdin.once('data', resolve));
+}
+
 async function main() {
   const mc = new ManagementClient({ userPoolId, secret, host, socketUri: host.replace(/^http/, 'ws'), onError: () => {} });
   const got = new Promise((resolve, reject) => {
     mc.event.sub('user:created', (message) => resolve(JSON.parse(message)), reject);
   });
-  await new Promise((r) => setTimeout(r, 1500)); // the socket opens and the server subscribes
+  await lineOnStdin(); // the test writes one once the server has subscribed the socket
   await mc.users.create({ username: 'via-event-socket' });
   const message = await Promise.race([got, new Promise((_, r) => setTimeout(() => r(new Error('timeout')), 10000))]);
   assert.equal(message.eventName, 'user:created');
