@@ -16,8 +16,17 @@ use crate::{
 /// Most refusals one answer lists.
 const MAX_REFUSALS: usize = 20;
 
+/// Most rows (departments, users, memberships) one request imports: the import holds the write
+/// turn until it is done. Larger companies go through `orgraph import`, in batches.
+pub const MAX_ROWS: usize = 100_000;
+
 /// Import `company` (ids kept) at once; the organizations it created, with their roots.
 pub async fn import_tree(http: &HttpState, pool: &PoolId, company: Company, source: &'static str) -> AppResult<Vec<(entity::org::Model, entity::node::Model)>> {
+    if company.rows() > MAX_ROWS {
+        return Err(AppError::invalid("file", format!(
+            "the file has {} rows (departments, users, memberships); one request imports at most {MAX_ROWS}: use `orgraph import`",
+            company.rows())));
+    }
     let plan = match http.app.company.plan(pool, company, MAX_REFUSALS, false).await? {
         Ok(plan) => plan,
         Err(refusals) => {

@@ -616,9 +616,11 @@ async fn the_tree_revision_trigger_watches_every_node_column_but_the_counters() 
             "CREATE CONSTRAINT TRIGGER node_tree_revision_update AFTER UPDATE OF name ON node DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION orgraph_node_tree_revision()",
         ],
     };
+    let txn = sea_orm::TransactionTrait::begin(&s.state.db).await.unwrap();
     for sql in stale {
-        s.state.db.execute_unprepared(sql).await.unwrap();
+        txn.execute_unprepared(sql).await.unwrap();
     }
+    txn.commit().await.unwrap();
     set(json!({ "a": 2 })).await;
     assert_eq!(listing().await, json!({ "a": 1 }), "the stale trigger serves a stale listing");
     // The next start makes it again from the entity's columns.
