@@ -12,8 +12,9 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// The node columns a listing shows: every column but `member_count` and `subtree_member_count`.
-/// A column added to `node` must be added here (in a new migration) if listings show it.
+/// The node columns a listing shows: every column but `member_count` and `subtree_member_count`,
+/// as they were then. Since, the server makes the update trigger again at start-up from the
+/// entity's columns (`storage::tree::revision_trigger`): a column added later needs nothing here.
 const LISTED: &str = "id, user_pool_id, org_id, parent_id, name, name_i18n, description, description_i18n, \"order\", code, \
                       leader_user_id, depth, open_department_id, i18n, custom_data, enabled, is_virtual, created_at, updated_at";
 

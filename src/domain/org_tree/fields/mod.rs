@@ -152,6 +152,8 @@ entity::with_department_fields!(department_fields);
 mod tests {
     use sea_orm::{Iterable, IdenStatic};
 
+    use super::rules::Kind;
+
     use super::*;
 
     /// Every `node` column is structural (written out in the entity and `NodeDoc`) or a listed
@@ -176,11 +178,10 @@ mod tests {
         }
     }
 
-    /// A department with every field set, as a row.
-    fn department() -> node::Model {
-        use sea_orm::TryIntoModel;
+    /// A row's structural columns.
+    fn structural() -> node::ActiveModel {
         let now = chrono::Utc::now();
-        let mut row = node::ActiveModel {
+        node::ActiveModel {
             id: Set("n".into()),
             user_pool_id: Set("p".into()),
             org_id: Set("o".into()),
@@ -192,22 +193,51 @@ mod tests {
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
-        };
-        let fields = DepartmentPatch {
-            name: Some("Sales".into()),
-            name_i18n: Some(Some(r#"{"en-US":"Sales"}"#.into())),
-            description: Some(Some("sells".into())),
-            description_i18n: Some(Some(r#"{"fr-FR":"vend"}"#.into())),
-            order: Some(Some(4)),
-            code: Some(Some("sales".into())),
-            open_department_id: Some(Some("HR-9".into())),
-            i18n: Some(Some(serde_json::json!({ "name": { "en-US": { "enabled": true, "value": "Sales" } } }))),
-            custom_data: Some(Some(serde_json::json!({ "cost": "C-1" }))),
-            enabled: Some(false),
-            is_virtual: Some(true),
-        };
+        }
+    }
+
+    /// A department with every field set (to a value other than a new department's), as a row.
+    fn department() -> node::Model {
+        use sea_orm::TryIntoModel;
+        let mut row = structural();
+        // A value for every field, found by trying samples of its kind against its rule (so a
+        // field added to the list needs nothing here).
+        let mut given = Map::new();
+        for f in FIELDS {
+            let samples = match f.kind {
+                Kind::Text => vec![serde_json::json!("Sales-1"), serde_json::json!(r#"{"en-US":"Sales"}"#)],
+                Kind::Integer => vec![serde_json::json!(4)],
+                Kind::Boolean => vec![serde_json::json!(true), serde_json::json!(false)],
+                Kind::Object => vec![serde_json::json!({ "name": { "en-US": { "enabled": true, "value": "Sales" } } })],
+            };
+            let fits = |v: &Value| {
+                let one: Map<String, Value> = [(f.name.to_string(), v.clone())].into_iter().collect();
+                let patch = DepartmentPatch::read(Names::Standard, |k| one.get(k)).and_then(DepartmentPatch::check);
+                patch.is_ok_and(|p| p != DepartmentPatch::default() && to_json_patch(&p, f.name) != f.show(&empty()))
+            };
+            let sample = samples.into_iter().find(|v| fits(v)).unwrap_or_else(|| panic!("no sample fits {}", f.name));
+            given.insert(f.name.to_string(), sample);
+        }
+        let fields = DepartmentPatch::read(Names::Standard, |k| given.get(k)).unwrap();
         fields.apply_new(&mut row).unwrap();
         row.try_into_model().unwrap()
+    }
+
+    /// A department with only a name.
+    fn empty() -> node::Model {
+        use sea_orm::TryIntoModel;
+        let mut row = structural();
+        DepartmentPatch::named("x").apply_new(&mut row).unwrap();
+        row.try_into_model().unwrap()
+    }
+
+    /// How field `name` of a department made of `patch` shows.
+    fn to_json_patch(patch: &DepartmentPatch, name: &str) -> Value {
+        use sea_orm::TryIntoModel;
+        let mut row = structural();
+        DepartmentPatch { name: patch.name.clone().or(Some("x".into())), ..patch.clone() }.apply_new(&mut row).unwrap();
+        let n = row.try_into_model().unwrap();
+        field(name).map(|f| f.show(&n)).unwrap_or(Value::Null)
     }
 
     /// What a surface shows, read back, is the department again: in both dialects, from JSON
