@@ -6,6 +6,7 @@ pub mod event_socket;
 pub mod graphql;
 pub mod health;
 pub mod listener;
+pub mod php_variables;
 pub mod playground;
 pub mod rest_acl;
 pub mod rest_auth;

@@ -15,6 +15,7 @@ mod schema;
 mod scim;
 mod seed_fields;
 mod sdk;
+mod sdk_variables;
 mod sdk_py;
 mod server;
 mod shapes;
