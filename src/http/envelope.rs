@@ -18,8 +18,14 @@ use serde_json::json;
 
 use crate::error::{AppError, http_status_of};
 
+/// A v2 success whose documented sample answers an empty message (or that has no sample).
 pub fn v2_ok<T: Serialize>(data: T) -> Response {
-    Json(json!({ "code": 200, "message": "", "data": data })).into_response()
+    v2_ok_saying("", data)
+}
+
+/// A v2 success with Authing's message for that route (`super::v2_messages`).
+pub fn v2_ok_saying<T: Serialize>(message: &'static str, data: T) -> Response {
+    Json(json!({ "code": 200, "message": message, "data": data })).into_response()
 }
 
 pub fn v3_ok<T: Serialize>(data: T) -> Response {

@@ -14,6 +14,7 @@ pub mod rest_orgs;
 pub mod rest_users;
 pub mod scim;
 pub mod subscriptions;
+pub mod v2_messages;
 pub mod v3;
 
 use std::{sync::Arc, time::Duration};

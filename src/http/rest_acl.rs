@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    envelope::{V2Error, v2_ok},
+    envelope::{V2Error, v2_ok, v2_ok_saying},
+    v2_messages,
     rest_orgs::{caller, int},
 };
 use crate::{
@@ -82,7 +83,7 @@ pub async fn list_namespaces(State(http): State<HttpState>, headers: HeaderMap, 
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
     let found = http.app.acl.namespaces(&pool, page).await?;
     let list: Vec<NamespaceDoc> = found.list.iter().map(NamespaceDoc::from).collect();
-    Ok(v2_ok(json!({ "list": list, "total": found.total_count, "totalCount": found.total_count })))
+    Ok(v2_ok_saying(v2_messages::NAMESPACES, json!({ "list": list, "total": found.total_count, "totalCount": found.total_count })))
 }
 
 fn namespace_ref(which: &str, by_code: bool) -> Result<NamespaceRef, AppError> {
@@ -107,7 +108,7 @@ async fn update_namespace(http: HttpState, headers: HeaderMap, pool_id: String, 
     own_pool(&pool, &pool_id)?;
     let body = body.map(|b| b.0).unwrap_or_default();
     let ns = http.app.acl.update_namespace(&pool, which, body.into()).await?;
-    Ok(v2_ok(NamespaceDoc::from(&ns)))
+    Ok(v2_ok_saying(v2_messages::NAMESPACES, NamespaceDoc::from(&ns)))
 }
 
 /// `DELETE /api/v2/resource-namespace/{userPoolId}/code/{code}` and `…/{id}`: the namespace, its
@@ -205,7 +206,7 @@ pub async fn create_resource(State(http): State<HttpState>, headers: HeaderMap, 
     let pool = caller(&http, &headers)?;
     let (namespace, input) = body.map(|b| b.0).unwrap_or_default().into_input()?;
     let (r, ns) = http.app.acl.create_resource(&pool, namespace.as_deref(), input).await?;
-    Ok(v2_ok(ResourceDoc::new(&r, &ns)))
+    Ok(v2_ok_saying(v2_messages::RESOURCE_CREATED, ResourceDoc::new(&r, &ns)))
 }
 
 /// `POST /api/v2/resources/{code}` `{namespace, type?, description?, actions?, apiIdentifier?}`.
@@ -213,7 +214,7 @@ pub async fn update_resource(State(http): State<HttpState>, headers: HeaderMap, 
     let pool = caller(&http, &headers)?;
     let (namespace, input) = body.map(|b| b.0).unwrap_or_default().into_input()?;
     let (r, ns) = http.app.acl.update_resource(&pool, namespace.as_deref(), &code, input).await?;
-    Ok(v2_ok(ResourceDoc::new(&r, &ns)))
+    Ok(v2_ok_saying(v2_messages::RESOURCE_UPDATED, ResourceDoc::new(&r, &ns)))
 }
 
 #[derive(Deserialize)]

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    envelope::{V2Error, v2_ok},
+    envelope::{V2Error, v2_ok, v2_ok_saying},
+    v2_messages,
 };
 use crate::{
     auth::Auth,
@@ -71,10 +72,10 @@ pub struct ExportQuery {
 pub async fn export(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<ExportQuery>) -> Result<Response, V2Error> {
     let pool = caller(&http, &headers)?;
     match q.org_id.filter(|s| !s.is_empty()) {
-        Some(id) => Ok(v2_ok(export_json(http.app.orgs.export_org(&pool, &id).await?))),
+        Some(id) => Ok(v2_ok_saying(v2_messages::EXPORTED, export_json(http.app.orgs.export_org(&pool, &id).await?))),
         None => {
             let all: Vec<Value> = http.app.orgs.export_all(&pool).await?.into_iter().map(export_json).collect();
-            Ok(v2_ok(all))
+            Ok(v2_ok_saying(v2_messages::EXPORTED, all))
         }
     }
 }
@@ -160,7 +161,7 @@ pub async fn node_members(
     json["children"] = json!(children);
     json["users"] = json!({ "totalCount": page.total_count, "list": list });
     json["leaderUser"] = leader.map_or_else(|| json!({}), |l| to_json(&l));
-    Ok(v2_ok(json!({ "nodeById": json })))
+    Ok(v2_ok_saying(v2_messages::NODE_MEMBERS, json!({ "nodeById": json })))
 }
 
 /// A node as seed 003 shows it: its document plus Authing's internal `__id`, `__parentid` and

@@ -24,6 +24,7 @@ mod subscriptions;
 mod tools;
 mod tree_properties;
 mod users;
+mod v2_messages;
 mod v3;
 mod v3_events;
 mod webhooks;
