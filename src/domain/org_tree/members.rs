@@ -120,7 +120,7 @@ impl SortOrder {
 pub struct DepartmentMembersArgs {
     pub organization_code: String,
     pub department_id: String,
-    pub department_id_type: Option<String>,
+    pub department_id_type: super::DepartmentIdType,
     pub sort_by: DepartmentMemberSort,
     pub order_by: SortOrder,
     pub include_children_departments: bool,
@@ -130,9 +130,8 @@ pub struct DepartmentMembersArgs {
 }
 
 impl DepartmentMembersQuery {
-    /// Check the arguments: the department id type, the page (`limit` at most 50).
+    /// Check the arguments: the page (`limit` at most 50).
     pub fn new(args: DepartmentMembersArgs) -> AppResult<Self> {
-        let id_type = super::DepartmentIdType::parse(args.department_id_type.as_deref())?;
         let asc = args.order_by == SortOrder::Asc;
         let sort = match args.sort_by {
             DepartmentMemberSort::JoinDepartmentAt => if asc { MemberSort::JoinedAsc } else { MemberSort::JoinedDesc },
@@ -143,7 +142,7 @@ impl DepartmentMembersQuery {
             department: super::DepartmentRef {
                 organization_code: args.organization_code,
                 department_id: args.department_id,
-                id_type,
+                id_type: args.department_id_type,
             },
             members: MembersQuery {
                 page: Page::new(args.page, args.limit, MAX_V3_LIMIT)?,

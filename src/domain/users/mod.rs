@@ -442,7 +442,7 @@ pub fn new_row(pool: &PoolId, now: chrono::DateTime<chrono::Utc>) -> user::Activ
     }
 }
 
-/// How a v3 call names a user (`userIdType`).
+/// Which of its identifiers names a user (the wire's names: `views::v3_names`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserIdType {
     #[default]
@@ -454,20 +454,6 @@ pub enum UserIdType {
 }
 
 impl UserIdType {
-    pub fn parse(value: Option<&str>) -> AppResult<Self> {
-        match value.map(str::trim) {
-            None | Some("") | Some("user_id") => Ok(Self::Id),
-            Some("external_id") => Ok(Self::ExternalId),
-            Some("phone") => Ok(Self::Phone),
-            Some("email") => Ok(Self::Email),
-            Some("username") => Ok(Self::Username),
-            Some(other) => Err(AppError::invalid(
-                "userIdType",
-                format!("userIdType {other:?} is not supported: use user_id, external_id, phone, email or username"),
-            )),
-        }
-    }
-
     fn column(self) -> user::Column {
         match self {
             Self::Id => user::Column::Id,

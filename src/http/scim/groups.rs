@@ -15,7 +15,10 @@ use super::{
     schema::{GROUP, GROUP_RESOURCE},
 };
 use crate::{
-    domain::scim::{Group, GroupChange},
+    domain::{
+        scim::{Group, GroupChange},
+        write::ChangeError,
+    },
     http::HttpState,
 };
 
@@ -121,7 +124,8 @@ pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id)
             check_if_match(&headers, &current.version)?;
             Ok::<_, ScimError>(wanted)
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(g, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
@@ -138,7 +142,8 @@ pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id):
             patch::apply(&GROUP_RESOURCE, &mut json, &ops)?;
             change_of(&json)
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(g, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 

@@ -15,7 +15,7 @@ use super::{
     patch, projection_params,
     schema::{USER, USER_RESOURCE},
 };
-use crate::http::HttpState;
+use crate::{domain::write::ChangeError, http::HttpState};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("no user {id:?} in this user pool"))
@@ -104,7 +104,8 @@ pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id)
             check_if_match(&headers, &user_version(current))?;
             Ok::<_, ScimError>(wanted.into_patch(current.status))
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(u, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
@@ -121,7 +122,8 @@ pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id):
             patch::apply(&USER_RESOURCE, &mut json, &ops)?;
             Ok::<_, ScimError>(parse_user(&USER_RESOURCE, &json)?.into_patch(current.status))
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(u, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
