@@ -3,7 +3,6 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::HeaderMap,
     response::Response,
 };
 use serde::Deserialize;
@@ -12,12 +11,11 @@ use serde_json::{Value, json};
 use super::{
     HttpState,
     envelope::{V2Error, v2_ok, v2_ok_saying},
+    v2_caller::V2Caller,
     v2_messages,
 };
 use crate::{
-    auth::Auth,
     domain::{
-        PoolId,
         docs::{NodeDoc, UserDoc, iso, to_json},
         org_tree::{
             ExportNode, ImportLimits, ImportNode,
@@ -30,11 +28,6 @@ use crate::{
     views::user::{User, document_extras, merge},
 };
 
-/// The caller's pool, from the request's bearer token.
-pub(super) fn caller(http: &HttpState, headers: &HeaderMap) -> Result<PoolId, AppError> {
-    Auth::from_headers(&http.app.tokens, headers).require()
-}
-
 #[derive(Deserialize)]
 pub struct ImportBody {
     filetype: Option<String>,
@@ -43,8 +36,7 @@ pub struct ImportBody {
 
 /// `POST /api/v2/orgs/import` `{filetype: "json", file: <tree>}`: one transaction; answers with
 /// the new organization in the export format.
-pub async fn import(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<ImportBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn import(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<ImportBody>>) -> Result<Response, V2Error> {
     let Some(Json(body)) = body else {
         return Err(AppError::invalid("file", "send a JSON body {filetype: \"json\", file: <tree>}").into());
     };
@@ -69,8 +61,7 @@ pub struct ExportQuery {
 }
 
 /// `GET /api/v2/orgs/export` (every org, a list) and `?org_id=` (one org).
-pub async fn export(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<ExportQuery>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn export(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<ExportQuery>) -> Result<Response, V2Error> {
     match q.org_id.filter(|s| !s.is_empty()) {
         Some(id) => Ok(v2_ok_saying(v2_messages::EXPORTED, export_json(http.app.orgs.export_org(&pool, &id).await?))),
         None => {
@@ -81,8 +72,7 @@ pub async fn export(State(http): State<HttpState>, headers: HeaderMap, Query(q):
 }
 
 /// `GET /api/v2/orgs/count` → `{count}`.
-pub async fn count(State(http): State<HttpState>, headers: HeaderMap) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn count(State(http): State<HttpState>, V2Caller(pool): V2Caller) -> Result<Response, V2Error> {
     Ok(v2_ok(json!({ "count": http.app.orgs.count_orgs(&pool).await? })))
 }
 
@@ -93,8 +83,7 @@ pub struct PageQuery {
 }
 
 /// `GET /api/v2/orgs?page&limit`: the organizations with their root nodes, newest first.
-pub async fn list(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn list(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<PageQuery>) -> Result<Response, V2Error> {
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
     let orgs = http.app.orgs.orgs(&pool, page, UserSort::CreatedAtDesc).await?;
     let mut list = Vec::new();
@@ -125,11 +114,10 @@ pub struct MembersQueryParams {
 /// `nodeById` query (the node, its child ids and a page of its members).
 pub async fn node_members(
     State(http): State<HttpState>,
-    headers: HeaderMap,
+    V2Caller(pool): V2Caller,
     Path(node_id): Path<String>,
     Query(q): Query<MembersQueryParams>,
 ) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
     let query = MembersQuery {
         page: Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?,
         sort: MemberSort::User(match q.sort_by.as_deref().filter(|s| !s.is_empty()) {
