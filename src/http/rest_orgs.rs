@@ -21,8 +21,8 @@ use crate::{
             ExportNode, ImportLimits, ImportNode,
             MemberSort, MembersQuery, UserDepartment,
         },
-        pagination::Page,
-        users::{UserColumns, UserSort},
+        pagination::{Page, TimestampOrder},
+        users::UserColumns,
     },
     error::AppError,
     views::user::{User, document_extras, merge},
@@ -85,7 +85,7 @@ pub struct PageQuery {
 /// `GET /api/v2/orgs?page&limit`: the organizations with their root nodes, newest first.
 pub async fn list(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<PageQuery>) -> Result<Response, V2Error> {
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
-    let orgs = http.app.orgs.orgs(&pool, page, UserSort::CreatedAtDesc).await?;
+    let orgs = http.app.orgs.orgs(&pool, page, TimestampOrder::CreatedAtDesc).await?;
     let mut list = Vec::new();
     for org in orgs.list {
         let root = http.app.orgs.node(&pool, &org.root_node_id).await?;
@@ -121,8 +121,8 @@ pub async fn node_members(
     let query = MembersQuery {
         page: Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?,
         sort: MemberSort::User(match q.sort_by.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => UserSort::parse("sortBy", s)?,
-            None => UserSort::default(),
+            Some(s) => TimestampOrder::parse("sortBy", s)?,
+            None => TimestampOrder::default(),
         }),
         include_children: boolean("includeChildrenNodes", q.include_children_nodes.as_deref())?.unwrap_or(false),
         columns: UserColumns::ALL,
