@@ -35,8 +35,7 @@ use orgraph::{
     domain::{
         PoolId,
         org_tree::{DepartmentPatch, MemberSort, MembersQuery, member_page_sql},
-        pagination::Page,
-        users::UserSort,
+        pagination::{Page, TimestampOrder},
     },
     views::user::columns_of,
 };
@@ -119,7 +118,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Bare SQL of the members page, on the same connection pool the server uses: the reference
     // the pages below are compared with.
-    let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(UserSort::CreatedAtDesc), include_children: true,
+    let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(TimestampOrder::CreatedAtDesc), include_children: true,
         columns: columns_of(["id", "username", "email", "createdAt"]) };
     for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| reads && run("sql")) {
         let sql = member_page_sql(q);
@@ -399,6 +398,14 @@ async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDi
 
 /// Seeded data: a tree with fan-out 2 to 12 and depth at most 6 (deeper only when six levels cannot hold `n_nodes`, see `common/shape.rs`); each user in one node, 30% in
 /// a second one.
+/// A write transaction for seeding rows straight into the database, outside the server's write
+/// gate (the server is not serving yet): `BEGIN IMMEDIATE` on SQLite, so it never fails later for
+/// want of the lock.
+async fn begin_write(db: &sea_orm::DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() }).await
+}
+
 async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usize, move_nodes: usize) -> anyhow::Result<Dataset> {
     let mut rng = StdRng::seed_from_u64(42);
     let db = &state.db;
@@ -435,7 +442,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
             d += 1;
         }
     }
-    let txn = orgraph::storage::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     for chunk in rows.chunks(500) {
         node::Entity::insert_many(chunk.to_vec()).exec(&txn).await?;
     }
@@ -446,7 +453,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
 
     // Users, oldest first.
     let mut user_ids = Vec::with_capacity(n_users);
-    let txn = orgraph::storage::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     let mut batch = Vec::new();
     for u in 0..n_users {
         let id = orgraph::ids::new_id();
@@ -467,7 +474,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     txn.commit().await?;
 
     // Memberships.
-    let txn = orgraph::storage::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     let mut batch = Vec::new();
     let member = |node: usize, user: &String, main: bool, batch: &mut Vec<membership::ActiveModel>| {
         batch.push(membership::ActiveModel {

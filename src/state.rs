@@ -20,9 +20,9 @@ use crate::{
         write::Writer,
     },
     error::AppResult,
-    security::{password_box::PasswordKeyring, secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::TokenService},
+    security::{secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::TokenService},
     metrics::Metrics,
-    storage::{self, WriteGate, server_keys},
+    storage::{self, WriteGate, server_keys::{self, PasswordKeyring}},
 };
 
 /// What every request handler and resolver can reach. Cheap to clone.

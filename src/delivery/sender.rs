@@ -6,13 +6,13 @@ use std::{sync::Arc, time::Instant};
 use entity::webhook::{self, ContentType};
 use serde_json::{Map, Value, json};
 
-use super::{
-    guard::Guard,
-    sign::{signature, signing_key},
-};
+use super::{guard::Guard, sign::signature};
 use crate::{
     config::WebhookConfig,
-    domain::webhooks::manual::{self, ManualRequest},
+    domain::webhooks::{
+        manual::{self, ManualRequest},
+        secret::signing_key,
+    },
 };
 
 /// Largest response body kept in the delivery log.

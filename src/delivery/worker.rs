@@ -18,7 +18,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use entity::{delivery::{self, DeliveryStatus}, delivery_attempt, event, webhook};
 use rand::Rng;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
     FromQueryResult, QueryFilter, QuerySelect, Value,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast::error::TryRecvError, mpsc};
@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::sender::{Attempt, Sender};
 use crate::{
     config::WebhookConfig,
-    domain::{PoolId, events::{DomainEvent, WebhookRef}, write::Writer},
+    domain::{PoolId, events::{DomainEvent, WebhookRef}, webhooks::due::{due_condition, pending_and_due}, write::Writer},
     error::AppResult,
     ids,
     metrics::{Metrics, OutcomeLabels},
@@ -109,20 +109,6 @@ pub async fn run(writer: Writer, sender: Sender, cfg: WebhookConfig, metrics: Ar
     if let Err(e) = recorder.await {
         tracing::warn!(error = %e, "the webhook delivery recorder stopped");
     }
-}
-
-/// Deliveries a worker may take at `now`: pending and due, or delivering under an ended lease
-/// (its instance died).
-pub fn due_condition(now: chrono::DateTime<chrono::Utc>) -> Condition {
-    Condition::any().add(pending_and_due(now)).add(lease_ended(now))
-}
-
-fn pending_and_due(now: chrono::DateTime<chrono::Utc>) -> Condition {
-    Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now))
-}
-
-fn lease_ended(now: chrono::DateTime<chrono::Utc>) -> Condition {
-    Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Delivering)).add(delivery::Column::LeaseUntil.lt(now))
 }
 
 /// On PostgreSQL, commit the worker's bookkeeping without waiting for the disk. Losing it in a

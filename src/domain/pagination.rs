@@ -5,6 +5,30 @@ use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 10;
 
+/// The order of a list by its rows' creation or update time, as Authing's v2 `sortBy` names
+/// them (`CREATEDAT_DESC`, `CREATEDAT_ASC`, `UPDATEDAT_DESC`, `UPDATEDAT_ASC`): users, members
+/// (by the user's times) and organizations are listed so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum TimestampOrder {
+    #[default]
+    CreatedAtDesc,
+    CreatedAtAsc,
+    UpdatedAtDesc,
+    UpdatedAtAsc,
+}
+
+impl TimestampOrder {
+    pub fn parse(field: &str, value: &str) -> AppResult<Self> {
+        match value {
+            "CREATEDAT_DESC" => Ok(TimestampOrder::CreatedAtDesc),
+            "CREATEDAT_ASC" => Ok(TimestampOrder::CreatedAtAsc),
+            "UPDATEDAT_DESC" => Ok(TimestampOrder::UpdatedAtDesc),
+            "UPDATEDAT_ASC" => Ok(TimestampOrder::UpdatedAtAsc),
+            _ => Err(AppError::invalid(field, format!("{field} must be CREATEDAT_DESC, CREATEDAT_ASC, UPDATEDAT_DESC or UPDATEDAT_ASC"))),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Page {
     pub page: u64,

@@ -68,15 +68,6 @@ pub fn phone(value: &str) -> AppResult<Option<String>> {
     Ok(Some(v))
 }
 
-/// One of a fixed set of values.
-pub fn one_of(field: &str, value: &str, allowed: &[&str]) -> AppResult<String> {
-    if allowed.contains(&value) {
-        Ok(value.to_string())
-    } else {
-        Err(AppError::invalid(field, format!("{field} must be one of {}", allowed.join(", "))))
-    }
-}
-
 /// An ISO 8601 time; without an offset it is taken as UTC.
 pub fn timestamp(field: &str, value: &str) -> AppResult<Option<chrono::DateTime<chrono::Utc>>> {
     let v = value.trim();

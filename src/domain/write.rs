@@ -8,7 +8,10 @@ use entity::event;
 use sea_orm::{DatabaseConnection, DatabaseTransaction};
 
 use super::{PoolId, events::{EventBus, Outbox}};
-use crate::{error::AppResult, storage::WriteGate};
+use crate::{
+    error::{AppError, AppResult},
+    storage::WriteGate,
+};
 
 #[derive(Clone)]
 pub struct Writer {
@@ -48,13 +51,24 @@ impl Writer {
         Ok(self.run(pool, work).await?.1)
     }
 
-    async fn run<T>(
+    /// The same, for a change its caller decides on the rows read in the transaction: `work`
+    /// fails with [`ChangeError::Declined`] to roll back and answer with the caller's reason.
+    pub async fn write_declinable<T, R>(
         &self,
         pool: &PoolId,
-        work: impl AsyncFnOnce(&DatabaseTransaction, &mut Outbox) -> AppResult<T>,
-    ) -> AppResult<(T, Vec<event::Model>)> {
+        work: impl AsyncFnOnce(&DatabaseTransaction, &mut Outbox) -> Result<T, ChangeError<R>>,
+    ) -> Result<T, ChangeError<R>> {
+        Ok(self.run(pool, work).await?.0)
+    }
+
+    async fn run<T, E: From<AppError>>(
+        &self,
+        pool: &PoolId,
+        work: impl AsyncFnOnce(&DatabaseTransaction, &mut Outbox) -> Result<T, E>,
+    ) -> Result<(T, Vec<event::Model>), E> {
         let txn = self.gate.begin().await?;
         let mut outbox = Outbox::new(pool);
+        // An error drops the transaction: rolled back.
         let value = work(&txn, &mut outbox).await?;
         let events = outbox.flush(&*txn).await?;
         txn.commit().await?;
@@ -68,5 +82,30 @@ impl Writer {
         let value = work(&txn).await?;
         txn.commit().await?;
         Ok(value)
+    }
+}
+
+/// Why a change its caller could decline was not made: it failed, or the caller declined it with
+/// its own reason `R` after seeing the rows read in the transaction (an `If-Match` that no longer
+/// matches, a patch that does not apply). Either way nothing was written.
+#[derive(Debug)]
+pub enum ChangeError<R> {
+    Failed(AppError),
+    Declined(R),
+}
+
+impl<R> From<AppError> for ChangeError<R> {
+    fn from(err: AppError) -> Self {
+        ChangeError::Failed(err)
+    }
+}
+
+impl<R: From<AppError>> ChangeError<R> {
+    /// The caller's reason, or the failure as the caller's error type.
+    pub fn into_reason(self) -> R {
+        match self {
+            ChangeError::Failed(err) => R::from(err),
+            ChangeError::Declined(reason) => reason,
+        }
     }
 }

@@ -18,8 +18,14 @@ use serde_json::json;
 
 use crate::error::{AppError, http_status_of};
 
+/// A v2 success whose documented sample answers an empty message (or that has no sample).
 pub fn v2_ok<T: Serialize>(data: T) -> Response {
-    Json(json!({ "code": 200, "message": "", "data": data })).into_response()
+    v2_ok_saying("", data)
+}
+
+/// A v2 success with Authing's message for that route (`super::v2_messages`).
+pub fn v2_ok_saying<T: Serialize>(message: &'static str, data: T) -> Response {
+    Json(json!({ "code": 200, "message": message, "data": data })).into_response()
 }
 
 pub fn v3_ok<T: Serialize>(data: T) -> Response {
@@ -76,10 +82,7 @@ fn answer(status: StatusCode, err: &AppError, body: serde_json::Value) -> Respon
     }
 }
 
-/// Answers under `/api/` that did not come from a handler (a body that is not JSON, a method the
-/// route does not take, a body over the limit, a timeout) become the envelope of their API too: the
-/// SDKs parse every answer as JSON.
-/// True when the answer already is JSON (an envelope or GraphQL's).
+/// True when the answer already is JSON (an envelope).
 fn is_json(response: &Response) -> bool {
     response
         .headers()
@@ -88,13 +91,41 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path().to_string();
+/// The v2 REST router's error layer: answers no handler made (an unknown route, a body that is
+/// not JSON, a method the route does not take, a body over the limit, a timeout) become v2
+/// envelopes too; the SDKs parse every answer as JSON.
+pub async fn v2_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let response = next.run(req).await;
+    match unenveloped_error(response).await {
+        Ok(response) => response,
+        Err((status, code, text)) => {
+            let body = json!({ "code": status.as_u16(), "message": text, "statusCode": status.as_u16(), "errorCode": code, "data": null });
+            (status, Json(body)).into_response()
+        }
+    }
+}
+
+/// The v3 router's error layer: the same, as v3 envelopes.
+pub async fn v3_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    match unenveloped_error(response).await {
+        Ok(response) => response,
+        Err((status, code, text)) => {
+            let body = json!({
+                "statusCode": status.as_u16(), "message": text, "apiCode": status.as_u16(), "errorCode": code,
+                "requestId": crate::ids::new_id(), "data": null,
+            });
+            (status, Json(body)).into_response()
+        }
+    }
+}
+
+/// `Ok` with an answer to leave as it is (a success, or an envelope already); else the error's
+/// status, stable code and text.
+async fn unenveloped_error(response: Response) -> Result<Response, (StatusCode, &'static str, String)> {
     let status = response.status();
-    let is_json = is_json(&response);
-    if !path.starts_with("/api/") || status.is_success() || is_json || status == StatusCode::SWITCHING_PROTOCOLS {
-        return response;
+    if status.is_success() || is_json(&response) {
+        return Ok(response);
     }
     let text = match axum::body::to_bytes(response.into_body(), 4096).await {
         Ok(b) if !b.is_empty() => String::from_utf8_lossy(&b).into_owned(),
@@ -106,37 +137,25 @@ pub async fn json_errors(req: axum::extract::Request, next: axum::middleware::Ne
         408 => "SERVICE_UNAVAILABLE",
         _ => "INTERNAL_SERVER_ERROR",
     };
-    let body = if path.starts_with("/api/v3/") {
-        json!({ "statusCode": status.as_u16(), "message": text, "apiCode": status.as_u16(), "errorCode": code, "requestId": crate::ids::new_id(), "data": null })
-    } else {
-        json!({ "code": status.as_u16(), "message": text, "statusCode": status.as_u16(), "errorCode": code, "data": null })
-    };
-    (status, Json(body)).into_response()
+    Err((status, code, text))
 }
 
-/// Any route under `/api/` that does not exist: a JSON envelope with 404 (the SDKs parse every
-/// answer as JSON).
-pub async fn unknown_api_route(uri: axum::http::Uri) -> Response {
-    let message = format!("no such route: {}", uri.path());
-    let body = if uri.path().starts_with("/api/v3/") {
-        json!({ "statusCode": 404, "message": message, "apiCode": 404, "errorCode": "NOT_FOUND", "requestId": crate::ids::new_id(), "data": null })
-    } else {
-        json!({ "code": 404, "message": message, "statusCode": 404, "errorCode": "NOT_FOUND", "data": null })
-    };
-    (StatusCode::NOT_FOUND, Json(body)).into_response()
+/// A route under `/api/` that does not exist: 404, made an envelope by its dialect's error layer.
+pub async fn unknown_api_route(uri: axum::http::Uri) -> (StatusCode, String) {
+    (StatusCode::NOT_FOUND, format!("no such route: {}", uri.path()))
 }
 
 /// authing-node-sdk (axios) throws a bare "Request failed with status code 404" on any non-2xx
 /// answer and its callers read `statusCode` from the body: GenAuth answers its v3 errors with HTTP
 /// 200 (the SDK's own test suite expects `{statusCode: 404}` from failed calls). So v3 answers to
 /// that SDK (its `x-authing-sdk-version` header) carry HTTP 200; the envelope keeps the status.
+/// A layer of the v3 router, outside its error layer.
 pub async fn v3_status_for_node_sdk(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let node_sdk = req.uri().path().starts_with("/api/v3/")
-        && req
-            .headers()
-            .get("x-authing-sdk-version")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim_start().starts_with("authing-node-sdk"));
+    let node_sdk = req
+        .headers()
+        .get("x-authing-sdk-version")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("authing-node-sdk"));
     let mut response = next.run(req).await;
     let is_json = is_json(&response);
     if node_sdk && is_json && (response.status().is_client_error() || response.status().is_server_error()) {

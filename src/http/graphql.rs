@@ -50,7 +50,7 @@ pub async fn execute_v2(
     req: GraphQLRequest,
 ) -> Response {
     let mut request = req.into_inner();
-    php_empty_lists_are_null(&mut request.variables);
+    super::php_variables::empty_arrays_as_null(&mut request);
     let (response, raw) = run(&http, &headers, &extensions, request).await;
     let retry = retry_after(&response);
     if response.errors.is_empty() {
@@ -94,16 +94,6 @@ async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Ext
         tracing::debug!(code = code.as_deref().unwrap_or(""), message = %error.message, "graphql error");
     }
     (response, raw)
-}
-
-/// Authing's PHP SDK sends `[]` for optional string variables it has no value for
-/// (`listAuthorizedResourcesByNodeCode` does, for `resourceType`): read them as null.
-fn php_empty_lists_are_null(variables: &mut async_graphql::Variables) {
-    for value in variables.values_mut() {
-        if matches!(value, async_graphql::Value::List(items) if items.is_empty()) {
-            *value = async_graphql::Value::Null;
-        }
-    }
 }
 
 /// The longest `retryAfter` of the errors, if any is worth retrying.

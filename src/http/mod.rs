@@ -6,6 +6,7 @@ pub mod event_socket;
 pub mod graphql;
 pub mod health;
 pub mod listener;
+pub mod php_variables;
 pub mod playground;
 pub mod rest_acl;
 pub mod rest_auth;
@@ -14,6 +15,8 @@ pub mod rest_users;
 pub mod scim;
 pub mod subscriptions;
 pub mod tree_import;
+pub mod v2_caller;
+pub mod v2_messages;
 pub mod v3;
 
 use std::{sync::Arc, time::Duration};
@@ -55,17 +58,59 @@ impl std::ops::Deref for HttpState {
 pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     let limits = app.config.limits.clone();
     let state = HttpState(Arc::new(Handlers { app, schema }));
+    let timeout = Duration::from_secs(limits.request_timeout_secs);
+    // Each dialect is its own router with its own error layer, outside its body limit and its
+    // timeout so that their refusals are answered in the dialect too.
+    let graphql_and_health = Router::new()
+        .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
+        .route("/graphql/ws", get(subscriptions::upgrade))
+        .route("/graphql/assets/{name}", get(playground::asset))
+        .route("/events/v1/management/sub", get(event_socket::subscribe))
+        .route("/graphql/v2", post(graphql::execute_v2))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
+    let v3 = v3::routes()
+        .route("/api/v3/{*rest}", axum::routing::any(envelope::unknown_api_route))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(envelope::v3_errors))
+        .layer(axum::middleware::from_fn(envelope::v3_status_for_node_sdk));
+    let scim = Router::new()
+        .nest("/scim/v2", scim::router())
+        .route("/scim/{*rest}", axum::routing::any(scim::unknown_endpoint))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(scim::error::scim_errors));
+    Router::new()
+        .merge(graphql_and_health)
+        .merge(v2_rest(state.clone(), &limits, timeout))
+        .merge(v3)
+        .merge(scim)
+        .route_layer(axum::middleware::from_fn_with_state(state, health::record))
+        // One line per request, at its end, with status and duration.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+        )
+}
+
+/// Authing's v2 REST routes, and any other route under `/api/`: callers found by `V2Caller`,
+/// errors answered in the v2 envelope.
+fn v2_rest(state: HttpState, limits: &crate::config::Limits, timeout: Duration) -> Router {
     // Imports carry whole trees: they get their own, larger body limit.
     let imports = Router::new()
         .route("/api/v2/orgs/import", post(rest_orgs::import))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_import_bytes));
     Router::new()
-        .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
-        .route("/graphql/ws", get(subscriptions::upgrade))
-        .route("/graphql/assets/{name}", get(playground::asset))
-        .route("/events/v1/management/sub", get(event_socket::subscribe))
-        .route("/graphql/v2", post(graphql::execute_v2))
         .route("/api/v2/.well-known", get(rest_auth::well_known))
         .route("/api/v2/users/{id}", get(rest_users::detail))
         .route("/api/v2/orgs", get(rest_orgs::list))
@@ -83,28 +128,10 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .route("/api/v2/acl/authorize-resources", post(rest_acl::authorize_resources))
         .route("/api/v2/acl/revoke-resources", post(rest_acl::revoke_resources))
         .route("/api/v2/acl/list-authorized-resources-batch", post(rest_acl::list_authorized_resources_batch))
-        .merge(v3::routes())
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
         .route("/api/{*rest}", axum::routing::any(envelope::unknown_api_route))
-        .nest("/scim/v2", scim::router())
-        .with_state(state.clone())
+        .with_state(state)
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .merge(imports)
-        .route_layer(axum::middleware::from_fn_with_state(state, health::record))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(limits.request_timeout_secs),
-        ))
-        .layer(axum::middleware::from_fn(envelope::json_errors))
-        .layer(axum::middleware::from_fn(scim::error::scim_errors))
-        .layer(axum::middleware::from_fn(envelope::v3_status_for_node_sdk))
-        // One line per request, at its end, with status and duration.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
-        )
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(envelope::v2_errors))
 }

@@ -4,7 +4,6 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::HeaderMap,
     response::Response,
 };
 use serde::Deserialize;
@@ -12,8 +11,10 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    envelope::{V2Error, v2_ok},
-    rest_orgs::{caller, int},
+    envelope::{V2Error, v2_ok, v2_ok_saying},
+    v2_messages,
+    rest_orgs::int,
+    v2_caller::V2Caller,
 };
 use crate::{
     domain::{
@@ -60,8 +61,7 @@ impl From<NamespaceBody> for NamespaceInput {
 }
 
 /// `POST /api/v2/resource-namespace/{userPoolId}` `{code, name, description}`.
-pub async fn create_namespace(State(http): State<HttpState>, headers: HeaderMap, Path(pool_id): Path<String>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn create_namespace(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path(pool_id): Path<String>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
     own_pool(&pool, &pool_id)?;
     let body = body.map(|b| b.0).unwrap_or_default();
     let ns = http.app.acl.create_namespace(&pool, body.into()).await?;
@@ -76,13 +76,12 @@ pub struct PageParams {
 
 /// `GET /api/v2/resource-namespace/{userPoolId}?page&limit` → `{list, total, totalCount}` (the
 /// SDK's type says `total`, Authing's docs `totalCount`).
-pub async fn list_namespaces(State(http): State<HttpState>, headers: HeaderMap, Path(pool_id): Path<String>, Query(q): Query<PageParams>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn list_namespaces(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path(pool_id): Path<String>, Query(q): Query<PageParams>) -> Result<Response, V2Error> {
     own_pool(&pool, &pool_id)?;
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
     let found = http.app.acl.namespaces(&pool, page).await?;
     let list: Vec<NamespaceDoc> = found.list.iter().map(NamespaceDoc::from).collect();
-    Ok(v2_ok(json!({ "list": list, "total": found.total_count, "totalCount": found.total_count })))
+    Ok(v2_ok_saying(v2_messages::NAMESPACES, json!({ "list": list, "total": found.total_count, "totalCount": found.total_count })))
 }
 
 fn namespace_ref(which: &str, by_code: bool) -> Result<NamespaceRef, AppError> {
@@ -94,34 +93,32 @@ fn namespace_ref(which: &str, by_code: bool) -> Result<NamespaceRef, AppError> {
 }
 
 /// `PUT /api/v2/resource-namespace/{userPoolId}/code/{code}` (the JS SDK) and `…/{id}` (the Go SDK).
-pub async fn update_namespace_by_code(State(http): State<HttpState>, headers: HeaderMap, Path((pool_id, code)): Path<(String, String)>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
-    update_namespace(http, headers, pool_id, namespace_ref(&code, true)?, body).await
+pub async fn update_namespace_by_code(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path((pool_id, code)): Path<(String, String)>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
+    update_namespace(http, pool, pool_id, namespace_ref(&code, true)?, body).await
 }
 
-pub async fn update_namespace_by_id(State(http): State<HttpState>, headers: HeaderMap, Path((pool_id, id)): Path<(String, String)>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
-    update_namespace(http, headers, pool_id, namespace_ref(&id, false)?, body).await
+pub async fn update_namespace_by_id(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path((pool_id, id)): Path<(String, String)>, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
+    update_namespace(http, pool, pool_id, namespace_ref(&id, false)?, body).await
 }
 
-async fn update_namespace(http: HttpState, headers: HeaderMap, pool_id: String, which: NamespaceRef, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+async fn update_namespace(http: HttpState, pool: PoolId, pool_id: String, which: NamespaceRef, body: Option<Json<NamespaceBody>>) -> Result<Response, V2Error> {
     own_pool(&pool, &pool_id)?;
     let body = body.map(|b| b.0).unwrap_or_default();
     let ns = http.app.acl.update_namespace(&pool, which, body.into()).await?;
-    Ok(v2_ok(NamespaceDoc::from(&ns)))
+    Ok(v2_ok_saying(v2_messages::NAMESPACES, NamespaceDoc::from(&ns)))
 }
 
 /// `DELETE /api/v2/resource-namespace/{userPoolId}/code/{code}` and `…/{id}`: the namespace, its
 /// resources and their grants.
-pub async fn delete_namespace_by_code(State(http): State<HttpState>, headers: HeaderMap, Path((pool_id, code)): Path<(String, String)>) -> Result<Response, V2Error> {
-    delete_namespace(http, headers, pool_id, namespace_ref(&code, true)?).await
+pub async fn delete_namespace_by_code(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path((pool_id, code)): Path<(String, String)>) -> Result<Response, V2Error> {
+    delete_namespace(http, pool, pool_id, namespace_ref(&code, true)?).await
 }
 
-pub async fn delete_namespace_by_id(State(http): State<HttpState>, headers: HeaderMap, Path((pool_id, id)): Path<(String, String)>) -> Result<Response, V2Error> {
-    delete_namespace(http, headers, pool_id, namespace_ref(&id, false)?).await
+pub async fn delete_namespace_by_id(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path((pool_id, id)): Path<(String, String)>) -> Result<Response, V2Error> {
+    delete_namespace(http, pool, pool_id, namespace_ref(&id, false)?).await
 }
 
-async fn delete_namespace(http: HttpState, headers: HeaderMap, pool_id: String, which: NamespaceRef) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+async fn delete_namespace(http: HttpState, pool: PoolId, pool_id: String, which: NamespaceRef) -> Result<Response, V2Error> {
     own_pool(&pool, &pool_id)?;
     http.app.acl.delete_namespace(&pool, which).await?;
     Ok(v2_ok(Value::Null))
@@ -140,8 +137,7 @@ pub struct ResourceListParams {
 }
 
 /// `GET /api/v2/resources?namespace|namespaceCode&type&page&limit` → `{list, totalCount}`.
-pub async fn list_resources(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<ResourceListParams>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn list_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<ResourceListParams>) -> Result<Response, V2Error> {
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
     let resource_type = parse_resource_type("type", q.resource_type.as_deref())?;
     let namespace = q.namespace.or(q.namespace_code);
@@ -159,8 +155,7 @@ pub struct DetailParams {
 
 /// `GET /api/v2/resources/detail?id=` or `?namespace&code=`: the resource, or `data: null` when
 /// there is none (the SDK answers null then).
-pub async fn resource_detail(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<DetailParams>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn resource_detail(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<DetailParams>) -> Result<Response, V2Error> {
     let found = match (q.id.filter(|s| !s.is_empty()), q.code.filter(|s| !s.is_empty())) {
         (Some(id), _) => http.app.acl.resource_by_id(&pool, &id).await?,
         (None, Some(code)) => http.app.acl.resource_by_code(&pool, q.namespace.as_deref(), &code).await?,
@@ -201,19 +196,17 @@ impl ResourceBody {
 }
 
 /// `POST /api/v2/resources` `{code, type, description, actions: [{name, description}], namespace, apiIdentifier}`.
-pub async fn create_resource(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<ResourceBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn create_resource(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<ResourceBody>>) -> Result<Response, V2Error> {
     let (namespace, input) = body.map(|b| b.0).unwrap_or_default().into_input()?;
     let (r, ns) = http.app.acl.create_resource(&pool, namespace.as_deref(), input).await?;
-    Ok(v2_ok(ResourceDoc::new(&r, &ns)))
+    Ok(v2_ok_saying(v2_messages::RESOURCE_CREATED, ResourceDoc::new(&r, &ns)))
 }
 
 /// `POST /api/v2/resources/{code}` `{namespace, type?, description?, actions?, apiIdentifier?}`.
-pub async fn update_resource(State(http): State<HttpState>, headers: HeaderMap, Path(code): Path<String>, body: Option<Json<ResourceBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn update_resource(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path(code): Path<String>, body: Option<Json<ResourceBody>>) -> Result<Response, V2Error> {
     let (namespace, input) = body.map(|b| b.0).unwrap_or_default().into_input()?;
     let (r, ns) = http.app.acl.update_resource(&pool, namespace.as_deref(), &code, input).await?;
-    Ok(v2_ok(ResourceDoc::new(&r, &ns)))
+    Ok(v2_ok_saying(v2_messages::RESOURCE_UPDATED, ResourceDoc::new(&r, &ns)))
 }
 
 #[derive(Deserialize)]
@@ -223,8 +216,7 @@ pub struct NamespaceParam {
 
 /// `DELETE /api/v2/resources/{code}?namespace=`: the resource and its grants. (The PHP SDK sends
 /// a `[]` body, which is ignored.)
-pub async fn delete_resource(State(http): State<HttpState>, headers: HeaderMap, Path(code): Path<String>, Query(q): Query<NamespaceParam>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn delete_resource(State(http): State<HttpState>, V2Caller(pool): V2Caller, Path(code): Path<String>, Query(q): Query<NamespaceParam>) -> Result<Response, V2Error> {
     http.app.acl.delete_resource(&pool, q.namespace.as_deref(), &code).await?;
     Ok(v2_ok(Value::Null))
 }
@@ -239,8 +231,7 @@ pub struct IsAllowedBody {
 }
 
 /// `POST /api/v2/acl/is-allowed` `{namespace, userId, resource, action}` → `{allowed}`.
-pub async fn is_allowed(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<IsAllowedBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn is_allowed(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<IsAllowedBody>>) -> Result<Response, V2Error> {
     let Some(Json(b)) = body else { return Err(AppError::invalid("userId", "send {userId, resource, action, namespace}").into()) };
     let required = |name: &str, v: Option<String>| v.filter(|s| !s.is_empty()).ok_or_else(|| AppError::invalid(name, format!("{name} is required")));
     let (user, resource, action) = (required("userId", b.user_id)?, required("resource", b.resource)?, required("action", b.action)?);
@@ -263,8 +254,7 @@ pub struct RevokeBody {
 }
 
 /// `POST /api/v2/acl/revoke-resource` `{namespace, resource, opts: [{targetType, targetIdentifier}]}`.
-pub async fn revoke_resource(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<RevokeBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn revoke_resource(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<RevokeBody>>) -> Result<Response, V2Error> {
     let Some(Json(b)) = body else { return Err(AppError::invalid("resource", "send {namespace, resource, opts}").into()) };
     let resource = b.resource.ok_or_else(|| AppError::invalid("resource", "resource is required"))?;
     let targets = b
@@ -300,16 +290,15 @@ pub struct BatchBody {
 /// `POST /api/v2/acl/authorize-resources` and `…/revoke-resources` `{namespace, opts:
 /// [{targetType, targetIdentifiers, resources: [{code, actions}]}]}`: each resource is one
 /// transaction of its targets.
-pub async fn authorize_resources(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
-    batch(http, headers, body, true).await
+pub async fn authorize_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
+    batch(http, pool, body, true).await
 }
 
-pub async fn revoke_resources(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
-    batch(http, headers, body, false).await
+pub async fn revoke_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
+    batch(http, pool, body, false).await
 }
 
-async fn batch(http: HttpState, headers: HeaderMap, body: Option<Json<BatchBody>>, grant: bool) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+async fn batch(http: HttpState, pool: PoolId, body: Option<Json<BatchBody>>, grant: bool) -> Result<Response, V2Error> {
     let Some(Json(b)) = body else { return Err(AppError::invalid("opts", "send {namespace, opts}").into()) };
     for opt in b.opts.unwrap_or_default() {
         let ty = target_type("opts.targetType", &opt.target_type)?;
@@ -340,8 +329,7 @@ pub struct ListBatchBody {
 
 /// `POST /api/v2/acl/list-authorized-resources-batch` `{namespace, resourceType, targets}` →
 /// `{list: [{totalCount, list}]}`, in the order of `targets`.
-pub async fn list_authorized_resources_batch(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<ListBatchBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn list_authorized_resources_batch(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<ListBatchBody>>) -> Result<Response, V2Error> {
     let Some(Json(b)) = body else { return Err(AppError::invalid("targets", "send {namespace, targets}").into()) };
     let resource_type = parse_resource_type("resourceType", b.resource_type.as_deref())?;
     let targets = b.targets.unwrap_or_default();

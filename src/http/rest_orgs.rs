@@ -3,7 +3,6 @@
 use axum::{
     Json,
     extract::{Path, Query, State},
-    http::HeaderMap,
     response::Response,
 };
 use serde::Deserialize;
@@ -11,26 +10,21 @@ use serde_json::{Value, json};
 
 use super::{
     HttpState,
-    envelope::{V2Error, v2_ok},
+    envelope::{V2Error, v2_ok, v2_ok_saying},
     tree_import::{import_tree, v2_tree_rows},
+    v2_caller::V2Caller,
+    v2_messages,
 };
 use crate::{
-    auth::Auth,
     domain::{
-        PoolId,
         docs::{NodeDoc, UserDoc, iso, to_json},
         org_tree::{ExportNode, MemberSort, MembersQuery, UserDepartment},
-        pagination::Page,
-        users::{UserColumns, UserSort},
+        pagination::{Page, TimestampOrder},
+        users::UserColumns,
     },
     error::AppError,
     views::user::{User, document_extras, merge},
 };
-
-/// The caller's pool, from the request's bearer token.
-pub(super) fn caller(http: &HttpState, headers: &HeaderMap) -> Result<PoolId, AppError> {
-    Auth::from_headers(&http.app.tokens, headers).require()
-}
 
 #[derive(Deserialize)]
 pub struct ImportBody {
@@ -41,8 +35,7 @@ pub struct ImportBody {
 /// `POST /api/v2/orgs/import` `{filetype: "json", file: <tree or list of trees>}`: the
 /// export format (`GET /api/v2/orgs/export`) with its ids, fields, leaders and members, or a
 /// tree of names and codes; one transaction. Answers with what it created, in the export format.
-pub async fn import(State(http): State<HttpState>, headers: HeaderMap, body: Option<Json<ImportBody>>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn import(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<ImportBody>>) -> Result<Response, V2Error> {
     let Some(Json(body)) = body else {
         return Err(AppError::invalid("file", "send a JSON body {filetype: \"json\", file: <tree>}").into());
     };
@@ -76,20 +69,18 @@ pub struct ExportQuery {
 }
 
 /// `GET /api/v2/orgs/export` (every org, a list) and `?org_id=` (one org).
-pub async fn export(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<ExportQuery>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn export(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<ExportQuery>) -> Result<Response, V2Error> {
     match q.org_id.filter(|s| !s.is_empty()) {
-        Some(id) => Ok(v2_ok(export_json(http.app.orgs.export_org(&pool, &id).await?))),
+        Some(id) => Ok(v2_ok_saying(v2_messages::EXPORTED, export_json(http.app.orgs.export_org(&pool, &id).await?))),
         None => {
             let all: Vec<Value> = http.app.orgs.export_all(&pool).await?.into_iter().map(export_json).collect();
-            Ok(v2_ok(all))
+            Ok(v2_ok_saying(v2_messages::EXPORTED, all))
         }
     }
 }
 
 /// `GET /api/v2/orgs/count` → `{count}`.
-pub async fn count(State(http): State<HttpState>, headers: HeaderMap) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn count(State(http): State<HttpState>, V2Caller(pool): V2Caller) -> Result<Response, V2Error> {
     Ok(v2_ok(json!({ "count": http.app.orgs.count_orgs(&pool).await? })))
 }
 
@@ -100,10 +91,9 @@ pub struct PageQuery {
 }
 
 /// `GET /api/v2/orgs?page&limit`: the organizations with their root nodes, newest first.
-pub async fn list(State(http): State<HttpState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
+pub async fn list(State(http): State<HttpState>, V2Caller(pool): V2Caller, Query(q): Query<PageQuery>) -> Result<Response, V2Error> {
     let page = Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?;
-    let orgs = http.app.orgs.orgs(&pool, page, UserSort::CreatedAtDesc).await?;
+    let orgs = http.app.orgs.orgs(&pool, page, TimestampOrder::CreatedAtDesc).await?;
     let mut list = Vec::new();
     for org in orgs.list {
         let root = http.app.orgs.node(&pool, &org.root_node_id).await?;
@@ -132,16 +122,15 @@ pub struct MembersQueryParams {
 /// `nodeById` query (the node, its child ids and a page of its members).
 pub async fn node_members(
     State(http): State<HttpState>,
-    headers: HeaderMap,
+    V2Caller(pool): V2Caller,
     Path(node_id): Path<String>,
     Query(q): Query<MembersQueryParams>,
 ) -> Result<Response, V2Error> {
-    let pool = caller(&http, &headers)?;
     let query = MembersQuery {
         page: Page::new(int("page", q.page.as_deref())?, int("limit", q.limit.as_deref())?, http.app.config.limits.max_page_size)?,
         sort: MemberSort::User(match q.sort_by.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => UserSort::parse("sortBy", s)?,
-            None => UserSort::default(),
+            Some(s) => TimestampOrder::parse("sortBy", s)?,
+            None => TimestampOrder::default(),
         }),
         include_children: boolean("includeChildrenNodes", q.include_children_nodes.as_deref())?.unwrap_or(false),
         columns: UserColumns::ALL,
@@ -168,7 +157,7 @@ pub async fn node_members(
     json["children"] = json!(children);
     json["users"] = json!({ "totalCount": page.total_count, "list": list });
     json["leaderUser"] = leader.map_or_else(|| json!({}), |l| to_json(&l));
-    Ok(v2_ok(json!({ "nodeById": json })))
+    Ok(v2_ok_saying(v2_messages::NODE_MEMBERS, json!({ "nodeById": json })))
 }
 
 /// A node as seed 003 shows it: its document plus Authing's internal `__id`, `__parentid` and

@@ -50,35 +50,3 @@ impl PasswordBox {
         sent.to_string()
     }
 }
-
-/// The server's password key, loaded (or generated, once, for all instances) on first use: RSA
-/// key generation takes a while, and most runs never need it.
-pub struct PasswordKeyring {
-    db: sea_orm::DatabaseConnection,
-    cell: tokio::sync::OnceCell<std::sync::Arc<PasswordBox>>,
-}
-
-impl PasswordKeyring {
-    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
-        Self { db, cell: tokio::sync::OnceCell::new() }
-    }
-
-    pub async fn get(&self) -> AppResult<std::sync::Arc<PasswordBox>> {
-        self.cell
-            .get_or_try_init(|| async {
-                let pem = crate::storage::server_keys::get_or_create(
-                    &self.db,
-                    crate::storage::server_keys::PASSWORD_RSA_KEY,
-                    || async {
-                        tokio::task::spawn_blocking(PasswordBox::generate_pem)
-                            .await
-                            .map_err(AppError::internal)?
-                    },
-                )
-                .await?;
-                Ok(std::sync::Arc::new(PasswordBox::from_pem(&pem)?))
-            })
-            .await
-            .cloned()
-    }
-}

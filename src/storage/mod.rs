@@ -12,8 +12,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -85,17 +84,6 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await?;
     tree::revision_trigger::ensure(db).await?;
     Ok(())
-}
-
-/// Begin the one transaction of a mutation. On SQLite it takes the write lock at BEGIN
-/// (IMMEDIATE): a deferred transaction that later writes fails at once with SQLITE_BUSY instead of
-/// waiting for the busy timeout.
-pub async fn begin_write(db: &DatabaseConnection) -> AppResult<DatabaseTransaction> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    };
-    Ok(db.begin_with_options(options).await?)
 }
 
 /// True for a SQLite file database: it runs in WAL mode with automatic checkpoints off, so the

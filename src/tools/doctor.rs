@@ -144,7 +144,7 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
 
 async fn check_deliveries(report: &mut Report, db: &DatabaseConnection) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
-    let due = crate::delivery::worker::due_condition(now);
+    let due = crate::domain::webhooks::due::due_condition(now);
     let due_count = delivery::Entity::find().filter(due.clone()).count(db).await?;
     let oldest: Option<chrono::DateTime<chrono::Utc>> = delivery::Entity::find()
         .select_only()

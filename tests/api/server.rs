@@ -242,3 +242,33 @@ async fn errors_speak_each_endpoints_dialect() {
     let v3: Value = c.get("/api/v3/nothing-here").await.json().await.unwrap();
     assert_eq!((v3["statusCode"].as_i64(), v3["apiCode"].as_i64()), (Some(404), Some(404)));
 }
+
+#[tokio::test]
+async fn each_rest_dialect_answers_its_refusals_in_its_own_shape() {
+    let s = TestServer::start_with(|c| c.limits.max_body_bytes = 4096).await;
+    let anon = s.anonymous();
+    let big = json!({ "pad": "x".repeat(10_000) });
+    // v2: HTTP 200 and the envelope, whether the handler, its caller extractor or the router refused.
+    for (res, status) in [
+        (anon.get("/api/v2/orgs").await, 401u64),
+        (anon.get("/api/v2/acl/is-allowed").await, 405),
+        (s.admin().await.post_json("/api/v2/acl/is-allowed", big.clone()).await, 413),
+    ] {
+        let http = u64::from(res.status().as_u16());
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!((body["statusCode"].as_u64(), body["code"].is_i64()), (Some(status), true), "{body}");
+        assert!(http == 200 || http == status, "{http}");
+    }
+    // v3: the HTTP status and the v3 envelope.
+    for (res, status) in [(anon.get("/api/v3/list-department-members").await, 401u64), (anon.post_json("/api/v3/create-department", big.clone()).await, 413)] {
+        assert_eq!(u64::from(res.status().as_u16()), status);
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!((body["statusCode"].as_u64(), body["apiCode"].is_u64()), (Some(status), true), "{body}");
+    }
+    // SCIM: a SCIM error.
+    for (res, status) in [(anon.get("/scim/v2/Users").await, 401u16), (anon.get("/scim/elsewhere").await, 404)] {
+        assert_eq!(res.status().as_u16(), status);
+        let body: Value = res.json().await.expect("a JSON body");
+        assert_eq!(body["status"], status.to_string(), "{body}");
+    }
+}

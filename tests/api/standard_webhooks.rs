@@ -6,7 +6,7 @@
 use std::{path::PathBuf, time::Duration};
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
-use orgraph::delivery::sign::{signature, signing_key};
+use orgraph::{delivery::sign::signature, domain::webhooks::secret::signing_key};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 

@@ -211,7 +211,7 @@ async fn webhook_routes_refuse_without_changing_and_keep_pools_apart() {
     let id = hook["data"]["webhookId"].as_str().unwrap().to_string();
     // No secret given: a whsec_ one was generated, shown in this answer only.
     let generated = hook["data"]["secret"].as_str().expect("the generated secret");
-    assert!(orgraph::delivery::sign::whsec_key(generated).is_some_and(|k| k.is_ok()), "{generated}");
+    assert!(orgraph::domain::webhooks::secret::whsec_key(generated).is_some_and(|k| k.is_ok()), "{generated}");
     let (_, fetched) = v3(&a, &format!("/api/v3/get-webhook?webhookId={id}"), None).await;
     assert_eq!(fetched["data"].get("secret"), None, "shown once: {fetched}");
     let (status, refused) = v3(&a, "/api/v3/create-webhook", Some(json!({ "name": "b", "url": url, "contentType": "application/json", "events": ["user:created"], "secret": "whsec_c2hvcnQ=" }))).await;

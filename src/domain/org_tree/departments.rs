@@ -29,27 +29,13 @@ use crate::{
 /// Most departments one answer lists (`get-all-departments`).
 pub const MAX_ALL_DEPARTMENTS: usize = 10_000;
 
-/// How a v3 call names a department.
+/// Which of its ids names a department (the wire's names: `views::v3_names`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DepartmentIdType {
     #[default]
     Id,
     OpenId,
     Code,
-}
-
-impl DepartmentIdType {
-    pub fn parse(value: Option<&str>) -> AppResult<Self> {
-        match value.map(str::trim) {
-            None | Some("") | Some("department_id") => Ok(Self::Id),
-            Some("open_department_id") => Ok(Self::OpenId),
-            Some("code") => Ok(Self::Code),
-            Some(other) => Err(AppError::invalid(
-                "departmentIdType",
-                format!("departmentIdType {other:?} is not supported: use department_id, open_department_id or code"),
-            )),
-        }
-    }
 }
 
 /// A department of an organization, as v3 calls name it.

@@ -16,8 +16,8 @@ use crate::{
         PoolId,
         docs::{NodeDoc, UserDoc},
         events::{DomainEvent, Outbox},
-        pagination::{Page, Paginated},
-        users::{UserColumns, UserSort, batch_ids, existing},
+        pagination::{Page, Paginated, TimestampOrder},
+        users::{UserColumns, batch_ids, existing},
     },
     error::{AppError, AppResult},
     storage::tree::{
@@ -47,7 +47,7 @@ impl NodeRef {
 /// Sort keys of member lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MemberSort {
-    User(UserSort),
+    User(TimestampOrder),
     /// When the user joined the node (direct members only; for a subtree, the earliest join).
     JoinedAsc,
     JoinedDesc,
@@ -120,7 +120,7 @@ impl SortOrder {
 pub struct DepartmentMembersArgs {
     pub organization_code: String,
     pub department_id: String,
-    pub department_id_type: Option<String>,
+    pub department_id_type: super::DepartmentIdType,
     pub sort_by: DepartmentMemberSort,
     pub order_by: SortOrder,
     pub include_children_departments: bool,
@@ -130,20 +130,19 @@ pub struct DepartmentMembersArgs {
 }
 
 impl DepartmentMembersQuery {
-    /// Check the arguments: the department id type, the page (`limit` at most 50).
+    /// Check the arguments: the page (`limit` at most 50).
     pub fn new(args: DepartmentMembersArgs) -> AppResult<Self> {
-        let id_type = super::DepartmentIdType::parse(args.department_id_type.as_deref())?;
         let asc = args.order_by == SortOrder::Asc;
         let sort = match args.sort_by {
             DepartmentMemberSort::JoinDepartmentAt => if asc { MemberSort::JoinedAsc } else { MemberSort::JoinedDesc },
-            DepartmentMemberSort::CreatedAt => MemberSort::User(if asc { UserSort::CreatedAtAsc } else { UserSort::CreatedAtDesc }),
-            DepartmentMemberSort::UpdatedAt => MemberSort::User(if asc { UserSort::UpdatedAtAsc } else { UserSort::UpdatedAtDesc }),
+            DepartmentMemberSort::CreatedAt => MemberSort::User(if asc { TimestampOrder::CreatedAtAsc } else { TimestampOrder::CreatedAtDesc }),
+            DepartmentMemberSort::UpdatedAt => MemberSort::User(if asc { TimestampOrder::UpdatedAtAsc } else { TimestampOrder::UpdatedAtDesc }),
         };
         Ok(DepartmentMembersQuery {
             department: super::DepartmentRef {
                 organization_code: args.organization_code,
                 department_id: args.department_id,
-                id_type,
+                id_type: args.department_id_type,
             },
             members: MembersQuery {
                 page: Page::new(args.page, args.limit, MAX_V3_LIMIT)?,
@@ -415,10 +414,10 @@ impl MembersQuery {
     /// The storage's description of this page.
     fn page_spec(self) -> MemberPage {
         let (key, ascending) = match self.sort {
-            MemberSort::User(UserSort::CreatedAtDesc) => (PageKey::UserCreated, false),
-            MemberSort::User(UserSort::CreatedAtAsc) => (PageKey::UserCreated, true),
-            MemberSort::User(UserSort::UpdatedAtDesc) => (PageKey::UserUpdated, false),
-            MemberSort::User(UserSort::UpdatedAtAsc) => (PageKey::UserUpdated, true),
+            MemberSort::User(TimestampOrder::CreatedAtDesc) => (PageKey::UserCreated, false),
+            MemberSort::User(TimestampOrder::CreatedAtAsc) => (PageKey::UserCreated, true),
+            MemberSort::User(TimestampOrder::UpdatedAtDesc) => (PageKey::UserUpdated, false),
+            MemberSort::User(TimestampOrder::UpdatedAtAsc) => (PageKey::UserUpdated, true),
             MemberSort::JoinedAsc => (PageKey::Joined, true),
             MemberSort::JoinedDesc => (PageKey::Joined, false),
         };

@@ -13,7 +13,7 @@ use crate::{
         docs::{NodeDoc, OrgDoc},
         events::{DomainEvent, Outbox},
     },
-    domain::{PoolId, pagination::{Page, Paginated}, users::UserSort, validate},
+    domain::{PoolId, pagination::{Page, Paginated, TimestampOrder}, validate},
     error::{AppError, AppResult},
     ids,
     storage::tree,
@@ -49,14 +49,14 @@ impl OrgService {
         crate::storage::tree::revision(&self.db, &org.id).await
     }
 
-    pub async fn orgs(&self, pool: &PoolId, page: Page, sort: UserSort) -> AppResult<Paginated<org::Model>> {
+    pub async fn orgs(&self, pool: &PoolId, page: Page, sort: TimestampOrder) -> AppResult<Paginated<org::Model>> {
         let base = org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str()));
         let total_count = base.clone().count(&self.db).await?;
         let query = match sort {
-            UserSort::CreatedAtDesc => base.order_by_desc(org::Column::CreatedAt).order_by_desc(org::Column::Id),
-            UserSort::CreatedAtAsc => base.order_by_asc(org::Column::CreatedAt).order_by_asc(org::Column::Id),
-            UserSort::UpdatedAtDesc => base.order_by_desc(org::Column::UpdatedAt).order_by_desc(org::Column::Id),
-            UserSort::UpdatedAtAsc => base.order_by_asc(org::Column::UpdatedAt).order_by_asc(org::Column::Id),
+            TimestampOrder::CreatedAtDesc => base.order_by_desc(org::Column::CreatedAt).order_by_desc(org::Column::Id),
+            TimestampOrder::CreatedAtAsc => base.order_by_asc(org::Column::CreatedAt).order_by_asc(org::Column::Id),
+            TimestampOrder::UpdatedAtDesc => base.order_by_desc(org::Column::UpdatedAt).order_by_desc(org::Column::Id),
+            TimestampOrder::UpdatedAtAsc => base.order_by_asc(org::Column::UpdatedAt).order_by_asc(org::Column::Id),
         };
         let list = query.offset(page.offset()).limit(page.limit).all(&self.db).await?;
         Ok(Paginated { total_count, list })

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use super::{
     Listed, ScimService, Window, find_scim_org, lock_scim_org,
     query::{Field, Filter, Kind, compile},
-    rolled_back,
 };
 use crate::{
     domain::{
@@ -25,6 +24,7 @@ use crate::{
             find_node, move_node_in, remove_members_in, update_node_in,
         },
         users::{MAX_BATCH, existing},
+        write::ChangeError,
     },
     error::{AppError, AppResult},
     storage::sql,
@@ -162,23 +162,17 @@ impl ScimService {
 
     /// Change a group into what `change` makes of its current state (read in the same
     /// transaction): name, externalId, parent and members, in one transaction.
-    pub async fn modify_group<E: From<AppError>>(
+    pub async fn modify_group<R>(
         &self,
         pool: &PoolId,
         id: &str,
-        change: impl FnOnce(&Group) -> Result<GroupChange, E>,
-    ) -> Result<Group, E> {
-        self.write_with(pool, async |txn, outbox, slot: &mut Option<E>| {
+        change: impl FnOnce(&Group) -> Result<GroupChange, R>,
+    ) -> Result<Group, ChangeError<R>> {
+        self.writer.write_declinable(pool, async |txn, outbox| {
             let org = find_scim_org(txn, pool, &self.org_code).await?.ok_or_else(|| no_group(id))?;
             let node = find_group_node(txn, pool, &org, id).await?;
             let current = one(describe(txn, &org, vec![node], true).await?, id)?;
-            let wanted = match change(&current) {
-                Ok(w) => w,
-                Err(e) => {
-                    *slot = Some(e);
-                    return Err(rolled_back());
-                }
-            };
+            let wanted = change(&current).map_err(ChangeError::Declined)?;
             let fields = wanted.fields.check()?.differences(&current.node);
             if !fields.is_empty() {
                 update_node_in(txn, outbox, pool, id, fields.into()).await?;
@@ -199,7 +193,7 @@ impl ScimService {
             let had = current.members.unwrap_or_default();
             change_members(txn, outbox, pool, id, &had, &wanted.members).await?;
             let node = find_node(txn, pool, id).await?;
-            one(describe(txn, &org, vec![node], true).await?, id)
+            Ok(one(describe(txn, &org, vec![node], true).await?, id)?)
         })
         .await
     }

@@ -18,7 +18,7 @@ use entity::{node, org};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use super::{PoolId, users::UserService, write::Writer};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// Which slice of a filtered list: SCIM's 1-based `startIndex` and `count`, as offset and limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,31 +51,6 @@ impl ScimService {
     pub fn org_code(&self) -> &str {
         &self.org_code
     }
-
-    /// Run `work` as one transaction whose closure may fail with the surface's own error `E` (a
-    /// SCIM `412` or `invalidPath` found while applying a PATCH to the state read in the
-    /// transaction): such an error rolls the transaction back like any other and comes out as it
-    /// was.
-    async fn write_with<T, E: From<AppError>>(
-        &self,
-        pool: &PoolId,
-        work: impl AsyncFnOnce(&sea_orm::DatabaseTransaction, &mut crate::domain::events::Outbox, &mut Option<E>) -> AppResult<T>,
-    ) -> Result<T, E> {
-        let mut surface_error: Option<E> = None;
-        let slot = &mut surface_error;
-        let result = self.writer.write(pool, async |txn, outbox| work(txn, outbox, slot).await).await;
-        match (result, surface_error) {
-            (Ok(v), _) => Ok(v),
-            (Err(_), Some(e)) => Err(e),
-            (Err(e), None) => Err(E::from(e)),
-        }
-    }
-}
-
-/// The error a closure returns after putting the surface's error in its slot: it only rolls the
-/// transaction back, `write_with` answers with the slot's error.
-fn rolled_back() -> AppError {
-    AppError::invalid("scim", "rolled back")
 }
 
 /// The SCIM org of a pool, if it exists: the org whose root node has the configured code.

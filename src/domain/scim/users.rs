@@ -7,12 +7,12 @@ use sea_orm::DatabaseBackend;
 use super::{
     Listed, ScimService, Window,
     query::{Field, Filter, Kind, compile},
-    rolled_back,
 };
 use crate::{
     domain::{
         PoolId,
         users::{CreateOptions, UserPatch, find_in_pool, update_in},
+        write::ChangeError,
     },
     error::{AppError, AppResult},
     storage::sql,
@@ -119,24 +119,19 @@ impl ScimService {
     /// Change a user with the patch `change` makes from its current row, read in the same
     /// transaction (a PATCH applies to what is there, an `If-Match` compares with it, and no
     /// concurrent change slips in between).
-    pub async fn modify_user<E: From<AppError>>(
+    pub async fn modify_user<R>(
         &self,
         pool: &PoolId,
         id: &str,
-        change: impl FnOnce(&user::Model) -> Result<UserPatch, E>,
-    ) -> Result<user::Model, E> {
-        self.write_with(pool, async |txn, outbox, slot: &mut Option<E>| {
-            let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
-            let patch = match change(&current) {
-                Ok(p) => p,
-                Err(e) => {
-                    *slot = Some(e);
-                    return Err(rolled_back());
-                }
-            };
-            update_in(txn, outbox, pool, current, patch, None).await
-        })
-        .await
+        change: impl FnOnce(&user::Model) -> Result<UserPatch, R>,
+    ) -> Result<user::Model, ChangeError<R>> {
+        self.writer
+            .write_declinable(pool, async |txn, outbox| {
+                let current = find_in_pool(txn, pool, id).await?.ok_or_else(|| AppError::not_found("user", id))?;
+                let patch = change(&current).map_err(ChangeError::Declined)?;
+                Ok(update_in(txn, outbox, pool, current, patch, None).await?)
+            })
+            .await
     }
 
     pub async fn delete_user(&self, pool: &PoolId, id: &str) -> AppResult<()> {

@@ -12,7 +12,7 @@ use super::{
     PoolId,
     docs::{UserDoc, changed_fields, to_json},
     events::{DomainEvent, Outbox},
-    pagination::{Page, Paginated},
+    pagination::{Page, Paginated, TimestampOrder},
     validate::{self, MAX_TEXT},
     write::Writer,
 };
@@ -135,29 +135,6 @@ pub struct NewIdentity {
     pub connection_id: Option<String>,
 }
 
-/// Orders of user lists, named in Authing's v2 API `CREATEDAT_DESC`, `CREATEDAT_ASC`,
-/// `UPDATEDAT_DESC` and `UPDATEDAT_ASC`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum UserSort {
-    #[default]
-    CreatedAtDesc,
-    CreatedAtAsc,
-    UpdatedAtDesc,
-    UpdatedAtAsc,
-}
-
-impl UserSort {
-    pub fn parse(field: &str, value: &str) -> AppResult<Self> {
-        match value {
-            "CREATEDAT_DESC" => Ok(UserSort::CreatedAtDesc),
-            "CREATEDAT_ASC" => Ok(UserSort::CreatedAtAsc),
-            "UPDATEDAT_DESC" => Ok(UserSort::UpdatedAtDesc),
-            "UPDATEDAT_ASC" => Ok(UserSort::UpdatedAtAsc),
-            _ => Err(AppError::invalid(field, format!("{field} must be CREATEDAT_DESC, CREATEDAT_ASC, UPDATEDAT_DESC or UPDATEDAT_ASC"))),
-        }
-    }
-}
-
 #[derive(Clone)]
 pub struct UserService {
     db: DatabaseConnection,
@@ -236,7 +213,7 @@ impl UserService {
     }
 
     /// A page of the pool's users; `outside_orgs` leaves out members of any node.
-    pub async fn list(&self, pool: &PoolId, page: Page, sort: UserSort, outside_orgs: bool) -> AppResult<Paginated<user::Model>> {
+    pub async fn list(&self, pool: &PoolId, page: Page, sort: TimestampOrder, outside_orgs: bool) -> AppResult<Paginated<user::Model>> {
         let mut base = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str()));
         if outside_orgs {
             base = base.filter(sea_orm::sea_query::Expr::cust(
@@ -245,10 +222,10 @@ impl UserService {
         }
         let total_count = base.clone().count(&self.db).await?;
         let (column, ascending) = match sort {
-            UserSort::CreatedAtDesc => (user::Column::CreatedAt, false),
-            UserSort::CreatedAtAsc => (user::Column::CreatedAt, true),
-            UserSort::UpdatedAtDesc => (user::Column::UpdatedAt, false),
-            UserSort::UpdatedAtAsc => (user::Column::UpdatedAt, true),
+            TimestampOrder::CreatedAtDesc => (user::Column::CreatedAt, false),
+            TimestampOrder::CreatedAtAsc => (user::Column::CreatedAt, true),
+            TimestampOrder::UpdatedAtDesc => (user::Column::UpdatedAt, false),
+            TimestampOrder::UpdatedAtAsc => (user::Column::UpdatedAt, true),
         };
         // The id breaks ties, so pages never overlap or skip rows of equal time.
         let query = if ascending {
@@ -442,7 +419,7 @@ pub fn new_row(pool: &PoolId, now: chrono::DateTime<chrono::Utc>) -> user::Activ
     }
 }
 
-/// How a v3 call names a user (`userIdType`).
+/// Which of its identifiers names a user (the wire's names: `views::v3_names`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum UserIdType {
     #[default]
@@ -454,20 +431,6 @@ pub enum UserIdType {
 }
 
 impl UserIdType {
-    pub fn parse(value: Option<&str>) -> AppResult<Self> {
-        match value.map(str::trim) {
-            None | Some("") | Some("user_id") => Ok(Self::Id),
-            Some("external_id") => Ok(Self::ExternalId),
-            Some("phone") => Ok(Self::Phone),
-            Some("email") => Ok(Self::Email),
-            Some("username") => Ok(Self::Username),
-            Some(other) => Err(AppError::invalid(
-                "userIdType",
-                format!("userIdType {other:?} is not supported: use user_id, external_id, phone, email or username"),
-            )),
-        }
-    }
-
     fn column(self) -> user::Column {
         match self {
             Self::Id => user::Column::Id,

@@ -1,6 +1,8 @@
 //! Webhooks: which URL gets which of the pool's events, and the deliveries each event makes.
 
+pub mod due;
 pub mod manual;
+pub mod secret;
 
 use entity::{
     delivery::{self, DeliveryStatus},
@@ -15,6 +17,7 @@ use serde_json::json;
 
 use entity::event;
 
+use self::secret::{generate_secret, whsec_key};
 use super::{
     PoolId,
     events::custom,
@@ -23,7 +26,6 @@ use super::{
     write::Writer,
 };
 use crate::{
-    delivery::sign,
     error::{AppError, AppResult},
     ids,
 };
@@ -80,7 +82,7 @@ fn check_url(url: &str) -> AppResult<String> {
 /// Webhooks libraries decode to a key of the size the spec allows; any other is used as is.
 fn check_secret(secret: &str) -> AppResult<Option<String>> {
     let secret = validate::optional_text("secret", secret, 256)?;
-    if let Some(Err(why)) = secret.as_deref().and_then(sign::whsec_key) {
+    if let Some(Err(why)) = secret.as_deref().and_then(whsec_key) {
         return Err(AppError::invalid("secret", why));
     }
     Ok(secret)
@@ -108,7 +110,7 @@ impl WebhookService {
         let (secret, generated_secret) = match check_secret(input.secret.as_deref().unwrap_or(""))? {
             Some(given) => (given, None),
             None => {
-                let generated = sign::generate_secret();
+                let generated = generate_secret();
                 (generated.clone(), Some(generated))
             }
         };
@@ -167,7 +169,7 @@ impl WebhookService {
     /// from their next attempt.
     pub async fn rotate_secret(&self, pool: &PoolId, id: &str) -> AppResult<WithSecret> {
         let mut row: webhook::ActiveModel = self.get(pool, id).await?.into();
-        let secret = sign::generate_secret();
+        let secret = generate_secret();
         row.secret = Set(secret.clone());
         row.updated_at = Set(chrono::Utc::now());
         let webhook = self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await?;
@@ -325,7 +327,7 @@ pub async fn queue_stats(db: &impl ConnectionTrait) -> AppResult<(Vec<(DeliveryS
         .all(db)
         .await?;
     // The worker's own condition (an ended lease counts: its instance died), as `doctor` counts.
-    let due = delivery::Entity::find().filter(crate::delivery::worker::due_condition(chrono::Utc::now())).count(db).await?;
+    let due = delivery::Entity::find().filter(due::due_condition(chrono::Utc::now())).count(db).await?;
     Ok((by_status, due as i64))
 }
 

@@ -2,7 +2,10 @@ use async_graphql::{Context, Object, Result};
 
 use crate::{
     domain::org_tree::{DepartmentMembersArgs, DepartmentMembersQuery, NodeRef},
-    views::v3::{UserDtoOptions, UserPagingDto},
+    views::{
+        v3::{UserDtoOptions, UserPagingDto},
+        v3_names,
+    },
     graphql::{
         context::ContextExt,
         types::{
@@ -43,7 +46,7 @@ impl MemberQuery {
         let query = DepartmentMembersQuery::new(DepartmentMembersArgs {
             organization_code,
             department_id,
-            department_id_type,
+            department_id_type: v3_names::department_id_type(department_id_type.as_deref())?,
             sort_by: sort_by.into(),
             order_by: order_by.into(),
             include_children_departments,

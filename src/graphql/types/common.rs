@@ -1,6 +1,6 @@
 use async_graphql::{Enum, SimpleObject};
 
-use crate::{domain::users::UserSort, security::tokens::IssuedToken};
+use crate::{domain::pagination::TimestampOrder, security::tokens::IssuedToken};
 
 /// Answer of a mutation that returns nothing else. `code` is 200 on success.
 #[derive(SimpleObject, Debug, Clone)]
@@ -61,13 +61,13 @@ pub enum SortByEnum {
     UpdatedAtAsc,
 }
 
-impl From<SortByEnum> for UserSort {
+impl From<SortByEnum> for TimestampOrder {
     fn from(s: SortByEnum) -> Self {
         match s {
-            SortByEnum::CreatedAtDesc => UserSort::CreatedAtDesc,
-            SortByEnum::CreatedAtAsc => UserSort::CreatedAtAsc,
-            SortByEnum::UpdatedAtDesc => UserSort::UpdatedAtDesc,
-            SortByEnum::UpdatedAtAsc => UserSort::UpdatedAtAsc,
+            SortByEnum::CreatedAtDesc => TimestampOrder::CreatedAtDesc,
+            SortByEnum::CreatedAtAsc => TimestampOrder::CreatedAtAsc,
+            SortByEnum::UpdatedAtDesc => TimestampOrder::UpdatedAtDesc,
+            SortByEnum::UpdatedAtAsc => TimestampOrder::UpdatedAtAsc,
         }
     }
 }

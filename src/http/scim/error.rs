@@ -79,14 +79,13 @@ impl IntoResponse for ScimError {
     }
 }
 
-/// Answers under `/scim/` that no handler made (an unknown route, a method the route does not
-/// take, a body over the limit, a timeout) become SCIM errors with the same status: SCIM clients
-/// require an error body on every failure.
+/// The SCIM router's error layer: answers no handler made (an unknown route, a method the route
+/// does not take, a body over the limit, a timeout) become SCIM errors with the same status: SCIM
+/// clients require an error body on every failure.
 pub async fn scim_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let is_scim = req.uri().path().starts_with("/scim/");
     let response = next.run(req).await;
     let status = response.status();
-    if !is_scim || status.is_success() || status.is_redirection() {
+    if status.is_success() || status.is_redirection() {
         return response;
     }
     let is_scim_json = response

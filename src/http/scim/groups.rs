@@ -9,13 +9,16 @@ use axum::{
 use serde_json::Value;
 
 use super::{
-    Caller, ListParams, answer, caller, check_if_match, error::ScimError, etag_listed, filter, json_object, list_answer,
+    Caller, ListParams, answer, check_if_match, error::ScimError, etag_listed, filter, json_object, list_answer,
     mapping::{self, check_schemas, group_json, parse_group, project, selection},
     patch, projection_params,
     schema::{GROUP, GROUP_RESOURCE},
 };
 use crate::{
-    domain::scim::{Group, GroupChange},
+    domain::{
+        scim::{Group, GroupChange},
+        write::ChangeError,
+    },
     http::HttpState,
 };
 
@@ -65,14 +68,12 @@ async fn run_list(http: &HttpState, c: &Caller, p: ListParams) -> Result<Respons
     Ok(list_answer(listed.total, p.start_index, resources))
 }
 
-pub async fn list(State(http): State<HttpState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn list(State(http): State<HttpState>, c: Caller, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
     let p = ListParams::from_query(q.as_deref(), http.app.config.limits.max_page_size)?;
     run_list(&http, &c, p).await
 }
 
-pub async fn search(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn search(State(http): State<HttpState>, c: Caller, body: Bytes) -> Result<Response, ScimError> {
     let p = ListParams::from_search(&body, http.app.config.limits.max_page_size)?;
     run_list(&http, &c, p).await
 }
@@ -90,15 +91,13 @@ fn described(body: &Bytes) -> Result<GroupChange, ScimError> {
     change_of(&body)
 }
 
-pub async fn create(State(http): State<HttpState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn create(State(http): State<HttpState>, c: Caller, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let change = described(&body)?;
     let g = http.app.scim.create_group(&c.pool, change).await?;
     one(&c, &g, StatusCode::CREATED, q.as_deref(), true)
 }
 
-pub async fn get(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn get(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
     let (attributes, excluded) = projection_params(q.as_deref());
     let with_members = wants_members(
         selection(&GROUP_RESOURCE, attributes.as_deref())?.as_deref(),
@@ -111,8 +110,7 @@ pub async fn get(State(http): State<HttpState>, headers: HeaderMap, Path(id): Pa
     one(&c, &g, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn replace(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let wanted = described(&body)?;
     let g = http
         .app
@@ -121,12 +119,12 @@ pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id)
             check_if_match(&headers, &current.version)?;
             Ok::<_, ScimError>(wanted)
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(g, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn modify(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let ops = patch::operations(&json_object(&body)?)?;
     let base = c.base.clone();
     let g = http
@@ -138,12 +136,12 @@ pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id):
             patch::apply(&GROUP_RESOURCE, &mut json, &ops)?;
             change_of(&json)
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(g, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn delete(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn delete(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
     if headers.contains_key(header::IF_MATCH) {
         let g = found(http.app.scim.group(&c.pool, &id, false).await.map_err(ScimError::from), &id)?;
         check_if_match(&headers, &g.version)?;

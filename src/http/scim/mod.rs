@@ -16,8 +16,8 @@ mod users;
 use axum::{
     Router,
     body::Bytes,
-    extract::{Path, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{FromRequestParts, Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
@@ -48,27 +48,32 @@ pub fn router() -> Router<HttpState> {
         .route("/Me", axum::routing::any(not_implemented))
 }
 
-/// Who calls, and the base URL of this SCIM service as the caller reaches it.
+/// Who calls (the pool of the request's SCIM token), and the base URL of this SCIM service as the
+/// caller reaches it. The one way SCIM handlers find their caller. Management JWTs are not SCIM
+/// tokens and are refused.
 pub(crate) struct Caller {
     pub pool: PoolId,
     pub base: String,
 }
 
-/// The pool of the request's SCIM token. Management JWTs are not SCIM tokens and are refused.
-pub(crate) async fn caller(http: &HttpState, headers: &HeaderMap) -> Result<Caller, ScimError> {
-    let unauthorized = |detail: &str| ScimError::new(StatusCode::UNAUTHORIZED, None, detail);
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(unauthorized("send the pool's SCIM token as Authorization: Bearer <token>"));
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, t)| t.trim())
-        .ok_or_else(|| unauthorized("Authorization must be `Bearer <SCIM token>`"))?;
-    let pool = http.app.scim_tokens.authenticate(token).await?;
-    Ok(Caller { pool, base: base_url(headers) })
+impl FromRequestParts<HttpState> for Caller {
+    type Rejection = ScimError;
+
+    async fn from_request_parts(parts: &mut Parts, http: &HttpState) -> Result<Self, ScimError> {
+        let unauthorized = |detail: &str| ScimError::new(StatusCode::UNAUTHORIZED, None, detail);
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(unauthorized("send the pool's SCIM token as Authorization: Bearer <token>"));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .ok_or_else(|| unauthorized("Authorization must be `Bearer <SCIM token>`"))?;
+        let pool = http.app.scim_tokens.authenticate(token).await?;
+        Ok(Caller { pool, base: base_url(&parts.headers) })
+    }
 }
 
 /// `scheme://host/scim/v2` as the client sees it (behind a proxy: `X-Forwarded-Proto` and
@@ -210,33 +215,33 @@ pub(crate) fn projection_params(query: Option<&str>) -> (Option<String>, Option<
     (attributes, excluded)
 }
 
-async fn service_provider_config(State(http): State<HttpState>, headers: HeaderMap) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+async fn service_provider_config(State(http): State<HttpState>, c: Caller) -> Result<Response, ScimError> {
     Ok(answer(StatusCode::OK, &discovery::service_provider_config(&c.base, http.app.config.limits.max_page_size), None, None))
 }
 
-async fn resource_types(State(http): State<HttpState>, headers: HeaderMap) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+async fn resource_types(c: Caller) -> Result<Response, ScimError> {
     let all = discovery::resource_types(&c.base);
     Ok(list_answer(all.len() as u64, 1, all))
 }
 
-async fn resource_type(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+async fn resource_type(c: Caller, Path(id): Path<String>) -> Result<Response, ScimError> {
     let def = discovery::find_resource_type(&id).ok_or_else(|| ScimError::not_found(format!("no resource type {id:?}")))?;
     Ok(answer(StatusCode::OK, &discovery::resource_type(def, &c.base), None, None))
 }
 
-async fn schemas(State(http): State<HttpState>, headers: HeaderMap) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+async fn schemas(c: Caller) -> Result<Response, ScimError> {
     let all = discovery::schemas(&c.base);
     Ok(list_answer(all.len() as u64, 1, all))
 }
 
-async fn schema_by_id(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+async fn schema_by_id(c: Caller, Path(id): Path<String>) -> Result<Response, ScimError> {
     let s = discovery::find_schema(&id).ok_or_else(|| ScimError::not_found(format!("no schema {id:?}")))?;
     Ok(answer(StatusCode::OK, &discovery::schema(s, &c.base), None, None))
+}
+
+/// A path under `/scim/` that is no SCIM endpoint: 404, made a SCIM error by the error layer.
+pub(crate) async fn unknown_endpoint() -> StatusCode {
+    StatusCode::NOT_FOUND
 }
 
 /// Endpoints of RFC 7644 orgraph does not offer (bulk, `/Me`, server-root search).

@@ -10,12 +10,12 @@ use entity::user::{self, UserStatus};
 use serde_json::Value;
 
 use super::{
-    Caller, ListParams, answer, caller, check_if_match, error::ScimError, etag_listed, filter, json_object, list_answer,
+    Caller, ListParams, answer, check_if_match, error::ScimError, etag_listed, filter, json_object, list_answer,
     mapping::{self, check_schemas, parse_user, project, selection, user_json, user_version},
     patch, projection_params,
     schema::{USER, USER_RESOURCE},
 };
-use crate::http::HttpState;
+use crate::{domain::write::ChangeError, http::HttpState};
 
 fn not_found(id: &str) -> ScimError {
     ScimError::not_found(format!("no user {id:?} in this user pool"))
@@ -54,14 +54,12 @@ async fn run_list(http: &HttpState, c: &Caller, p: ListParams) -> Result<Respons
     Ok(list_answer(listed.total, p.start_index, resources))
 }
 
-pub async fn list(State(http): State<HttpState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn list(State(http): State<HttpState>, c: Caller, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
     let p = ListParams::from_query(q.as_deref(), http.app.config.limits.max_page_size)?;
     run_list(&http, &c, p).await
 }
 
-pub async fn search(State(http): State<HttpState>, headers: HeaderMap, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn search(State(http): State<HttpState>, c: Caller, body: Bytes) -> Result<Response, ScimError> {
     let p = ListParams::from_search(&body, http.app.config.limits.max_page_size)?;
     run_list(&http, &c, p).await
 }
@@ -77,15 +75,13 @@ fn described(body: &Bytes) -> Result<mapping::ScimUser, ScimError> {
     Ok(u)
 }
 
-pub async fn create(State(http): State<HttpState>, headers: HeaderMap, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn create(State(http): State<HttpState>, c: Caller, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let patch = described(&body)?.into_patch(UserStatus::Activated);
     let u = http.app.scim.create_user(&c.pool, patch).await?;
     one(&c, &u, StatusCode::CREATED, q.as_deref(), true)
 }
 
-pub async fn get(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn get(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery) -> Result<Response, ScimError> {
     let u = found(http.app.scim.user(&c.pool, &id).await.map_err(ScimError::from), &id)?;
     let version = user_version(&u);
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|l| etag_listed(l, &version)) {
@@ -94,8 +90,7 @@ pub async fn get(State(http): State<HttpState>, headers: HeaderMap, Path(id): Pa
     one(&c, &u, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn replace(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let wanted = described(&body)?;
     let u = http
         .app
@@ -104,12 +99,12 @@ pub async fn replace(State(http): State<HttpState>, headers: HeaderMap, Path(id)
             check_if_match(&headers, &user_version(current))?;
             Ok::<_, ScimError>(wanted.into_patch(current.status))
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(u, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn modify(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>, RawQuery(q): RawQuery, body: Bytes) -> Result<Response, ScimError> {
     let ops = patch::operations(&json_object(&body)?)?;
     let base = c.base.clone();
     let u = http
@@ -121,12 +116,12 @@ pub async fn modify(State(http): State<HttpState>, headers: HeaderMap, Path(id):
             patch::apply(&USER_RESOURCE, &mut json, &ops)?;
             Ok::<_, ScimError>(parse_user(&USER_RESOURCE, &json)?.into_patch(current.status))
         })
-        .await;
+        .await
+        .map_err(ChangeError::into_reason);
     one(&c, &found(u, &id)?, StatusCode::OK, q.as_deref(), false)
 }
 
-pub async fn delete(State(http): State<HttpState>, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
-    let c = caller(&http, &headers).await?;
+pub async fn delete(State(http): State<HttpState>, c: Caller, headers: HeaderMap, Path(id): Path<String>) -> Result<Response, ScimError> {
     if headers.contains_key(header::IF_MATCH) {
         let u = found(http.app.scim.user(&c.pool, &id).await.map_err(ScimError::from), &id)?;
         check_if_match(&headers, &user_version(&u))?;

@@ -21,7 +21,10 @@ use crate::{
         envelope::{V3Error, v3_ok},
         tree_import::import_tree,
     },
-    views::v3::{DepartmentDto, DepartmentOptions, departments},
+    views::{
+        v3::{DepartmentDto, DepartmentOptions, departments},
+        v3_names::department_id_type,
+    },
 };
 
 /// Largest page of department lists ("at most 50").
@@ -74,7 +77,7 @@ async fn create(State(http): State<HttpState>, call: V3Call) -> Result<Response,
 async fn one(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let (id, id_type) = match (p.optional("departmentId")?, p.optional("departmentCode")?) {
-        (Some(id), _) => (id, DepartmentIdType::parse(p.optional("departmentIdType")?.as_deref())?),
+        (Some(id), _) => (id, department_id_type(p.optional("departmentIdType")?.as_deref())?),
         (None, Some(code)) => (code, DepartmentIdType::Code),
         (None, None) => return Err(AppError::invalid("departmentId", "departmentId or departmentCode is required").into()),
     };
@@ -199,7 +202,7 @@ async fn all(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3
     let r = DepartmentRef {
         organization_code: p.required("organizationCode")?,
         department_id: p.optional("departmentId")?.unwrap_or_else(|| "root".into()),
-        id_type: DepartmentIdType::parse(p.optional("departmentIdType")?.as_deref())?,
+        id_type: department_id_type(p.optional("departmentIdType")?.as_deref())?,
     };
     let found = http.app.orgs.department_descendants(&call.pool, &r).await?;
     let list = answer_list(&http, &found, options(p)?).await?;

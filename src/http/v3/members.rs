@@ -12,14 +12,16 @@ use crate::{
             UserDepartmentSort,
         },
         pagination::Page,
-        users::UserIdType,
     },
     error::AppError,
     http::{
         HttpState,
         envelope::{V3Error, v3_ok},
     },
-    views::v3::{UserDepartmentDto, UserDto, UserDtoOptions, UserPagingDto},
+    views::{
+        v3::{UserDepartmentDto, UserDto, UserDtoOptions, UserPagingDto},
+        v3_names::{department_id_type, user_id_type},
+    },
 };
 
 pub fn routes() -> Router<HttpState> {
@@ -56,7 +58,7 @@ async fn list(State(http): State<HttpState>, call: V3Call) -> Result<Response, V
     let query = DepartmentMembersQuery::new(DepartmentMembersArgs {
         organization_code: p.required("organizationCode")?,
         department_id: p.required("departmentId")?,
-        department_id_type: p.optional("departmentIdType")?,
+        department_id_type: department_id_type(p.optional("departmentIdType")?.as_deref())?,
         sort_by: p.optional("sortBy")?.as_deref().map(DepartmentMemberSort::parse).transpose()?.unwrap_or_default(),
         order_by: p.optional("orderBy")?.as_deref().map(SortOrder::parse).transpose()?.unwrap_or_default(),
         include_children_departments: p.flag("includeChildrenDepartments")?,
@@ -114,7 +116,7 @@ async fn is_member(State(http): State<HttpState>, call: V3Call) -> Result<Respon
 /// the root when `withDepartmentPaths`.
 async fn user_departments(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
-    let id_type = UserIdType::parse(p.optional("userIdType")?.as_deref())?;
+    let id_type = user_id_type(p.optional("userIdType")?.as_deref())?;
     let page = Page::new(p.int("page")?, p.int("limit")?, MAX_V3_LIMIT)?;
     let sort = p.optional("sortBy")?.as_deref().map(UserDepartmentSort::parse).transpose()?.unwrap_or_default();
     let ascending = p.optional("orderBy")?.as_deref().map(SortOrder::parse).transpose()?.unwrap_or_default() == SortOrder::Asc;
@@ -158,7 +160,7 @@ async fn set_user_departments(State(http): State<HttpState>, call: V3Call) -> Re
         .parse::<Vec<Assignment>>("departments")?
         .ok_or_else(|| AppError::invalid("departments", "departments is required (a list, possibly empty)"))?;
     let options = p.parse::<SetOptions>("options")?.unwrap_or_default();
-    let id_type = UserIdType::parse(options.user_id_type.as_deref())?;
+    let id_type = user_id_type(options.user_id_type.as_deref())?;
     let departments = departments
         .into_iter()
         .map(|d| DepartmentAssignment {

@@ -20,8 +20,9 @@ use params::Params;
 
 use super::HttpState;
 use crate::{
-    domain::org_tree::{DepartmentIdType, DepartmentRef},
+    domain::org_tree::DepartmentRef,
     error::AppResult,
+    views::v3_names::department_id_type,
 };
 
 /// `organizationCode` + `departmentId` (+ `departmentIdType`), all as the SDKs name them.
@@ -29,7 +30,7 @@ fn department_ref(p: &Params, id_field: &str) -> AppResult<DepartmentRef> {
     Ok(DepartmentRef {
         organization_code: p.required("organizationCode")?,
         department_id: p.required(id_field)?,
-        id_type: DepartmentIdType::parse(p.optional("departmentIdType")?.as_deref())?,
+        id_type: department_id_type(p.optional("departmentIdType")?.as_deref())?,
     })
 }
 

@@ -21,7 +21,10 @@ use crate::{
         HttpState,
         envelope::{V3Error, v3_ok},
     },
-    views::v3::{UserDto, UserDtoOptions},
+    views::{
+        v3::{UserDto, UserDtoOptions},
+        v3_names::user_id_type,
+    },
 };
 
 /// Largest page of user lists ("at most 50").
@@ -207,7 +210,7 @@ async fn create_batch(State(http): State<HttpState>, call: V3Call) -> Result<Res
 }
 
 fn id_type(p: &Params) -> AppResult<UserIdType> {
-    UserIdType::parse(p.optional("userIdType")?.as_deref())
+    user_id_type(p.optional("userIdType")?.as_deref())
 }
 
 async fn one(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
@@ -298,7 +301,7 @@ async fn answer_page(http: &HttpState, pool: &PoolId, search: &UserSearch, shape
 async fn update(State(http): State<HttpState>, call: V3Call) -> Result<Response, V3Error> {
     let p = &call.params;
     let options = options_of(p)?;
-    let user = find_one_by(&http.app.db, &call.pool, UserIdType::parse(options.optional("userIdType")?.as_deref())?, &p.required("userId")?).await?;
+    let user = find_one_by(&http.app.db, &call.pool, user_id_type(options.optional("userIdType")?.as_deref())?, &p.required("userId")?).await?;
     let patch = user_patch(p, password(&http, p, &options).await?)?;
     let user = http.app.users.update(&call.pool, &user.id, patch).await?;
     answer_one(&http, user, Shape { dto: UserDtoOptions { with_custom_data: true, with_identities: false }, with_department_ids: false, flat_custom_data: false }).await
@@ -310,7 +313,7 @@ async fn delete_batch(State(http): State<HttpState>, call: V3Call) -> Result<Res
     let p = &call.params;
     let options = options_of(p)?;
     let wanted = bounded_ids(p.required_list("userIds")?)?;
-    let users = find_by(&http.app.db, &call.pool, UserIdType::parse(options.optional("userIdType")?.as_deref())?, &wanted).await?;
+    let users = find_by(&http.app.db, &call.pool, user_id_type(options.optional("userIdType")?.as_deref())?, &wanted).await?;
     if users.len() < wanted.len() {
         let message = format!("{} of the {} userIds name no user of this pool; nothing was deleted", wanted.len() - users.len(), wanted.len());
         return Err(AppError::InvalidInput { field: Some("userIds".into()), message }.into());
