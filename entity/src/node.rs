@@ -92,10 +92,3 @@ pub const COUNTERS: &[Column] = &[Column::MemberCount, Column::SubtreeMemberCoun
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
-
-impl Model {
-    /// The department's custom data; `{}` when it has none (how every API shows it).
-    pub fn custom_data_or_empty(&self) -> Json {
-        self.custom_data.clone().unwrap_or_else(|| Json::Object(Default::default()))
-    }
-}

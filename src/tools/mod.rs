@@ -9,7 +9,7 @@ use std::{path::Path, time::Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
-    domain::company::{ImportOptions, Progress, Scope, Summary},
+    domain::company::{ImportOptions, Progress, Summary},
     state::AppState,
 };
 use files::Format;
@@ -22,7 +22,7 @@ pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Fo
     let started = Instant::now();
     let pool = state.pools.named(pool).await?;
     let format = format.unwrap_or(if path.extension().is_some() { Format::Json } else { Format::Csv });
-    let company = state.company.export(&pool, Scope::Pool, with_password_hashes).await?;
+    let company = state.company.export(&pool, with_password_hashes).await?;
     files::write(&company, path, format)?;
     eprintln!(
         "exported {} departments, {} users, {} memberships to {} ({}) in {:.1} s",

@@ -174,16 +174,7 @@ pub struct DepartmentDto {
 impl DepartmentDto {
     pub fn new(n: &node::Model, facts: Option<&DepartmentFacts>, options: DepartmentOptions) -> Self {
         let facts = facts.cloned().unwrap_or_default();
-        let mut fields = v3_fields(n, options.with_custom_data);
-        if let (true, Value::Object(custom)) = (options.flat_custom_data, CustomData::show(&n.custom_data)) {
-            // Flattened keys never hide the department's own fields.
-            for (k, v) in custom {
-                if !fields.contains_key(&k) && !DEPARTMENT_KEYS.contains(&k.as_str()) {
-                    fields.insert(k, v);
-                }
-            }
-        }
-        DepartmentDto {
+        let mut dto = DepartmentDto {
             organization_code: facts.organization_code,
             department_id: n.id.clone(),
             created_at: iso(n.created_at),
@@ -196,16 +187,19 @@ impl DepartmentDto {
             posts: Vec::new(),
             post_id_list: Vec::new(),
             tenant_id: facts.tenant_id,
-            fields,
+            fields: v3_fields(n, options.with_custom_data),
+        };
+        if let (true, Value::Object(custom)) = (options.flat_custom_data, CustomData::show(&n.custom_data)) {
+            // Flattened keys never hide the department's own fields.
+            let own = match serde_json::to_value(&dto) {
+                Ok(Value::Object(own)) => own,
+                _ => serde_json::Map::new(),
+            };
+            dto.fields.extend(custom.into_iter().filter(|(k, _)| !own.contains_key(k)));
         }
+        dto
     }
 }
-
-/// The keys `DepartmentDto` writes besides the listed fields.
-const DEPARTMENT_KEYS: &[&str] = &[
-    "organizationCode", "departmentId", "createdAt", "updatedAt", "leaderUserIds", "parentDepartmentId",
-    "parentDepartmentCode", "membersCount", "hasChildren", "posts", "postIdList", "tenantId",
-];
 
 /// The listed fields of `n` under their v3 names; `customData` is null unless asked for.
 fn v3_fields(n: &node::Model, with_custom_data: bool) -> serde_json::Map<String, Value> {

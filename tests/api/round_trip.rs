@@ -4,34 +4,14 @@
 //! What "every field" means is read from the schema (introspection), so a field added later is
 //! covered without touching this test.
 
-use std::process::Output;
-
 use serde_json::{Value, json};
 
 use crate::{
     harness::{Client, TestServer},
     orgs::id,
+    tools::{ok, orgraph},
     users::create,
 };
-
-async fn orgraph(db_url: &str, args: &[&str]) -> Output {
-    tokio::process::Command::new(env!("CARGO_BIN_EXE_orgraph"))
-        .arg("--database-url")
-        .arg(db_url)
-        .args(args)
-        .env("ORGRAPH_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .expect("the orgraph binary runs")
-}
-
-async fn ok(db_url: &str, args: &[&str]) -> String {
-    let out = orgraph(db_url, args).await;
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    assert!(out.status.success(), "orgraph {args:?} failed: {stderr}");
-    stderr
-}
 
 async fn v3(c: &Client, path: &str, body: Value) -> Value {
     let res: Value = c.post_json(&format!("/api/v3/{path}"), body.clone()).await.json().await.expect("JSON");
@@ -194,13 +174,13 @@ async fn a_company_moved_with_the_cli_reads_back_as_it_was_in_json_and_csv() {
     let dir = tempfile::tempdir().unwrap();
     for (format, path) in [("JSON", dir.path().join("company.json")), ("CSV", dir.path().join("company"))] {
         let path = path.to_str().unwrap();
-        ok(&s.db.url, &["export", "--pool", &s.pool_id, path]).await;
+        ok(&s, &["export", "--pool", &s.pool_id, path]).await;
         let target = empty_like(&s).await;
-        let stderr = ok(&target.db.url, &["import", "--pool", &s.pool_id, path]).await;
+        let stderr = ok(&target, &["import", "--pool", &s.pool_id, path]).await;
         assert!(stderr.contains("created 5 departments, 5 users, 9 memberships"), "{format}: {stderr}");
         assert_same(format, &view(&target.admin().await).await, &before);
         // Run again: everything is there already, nothing changes.
-        let stderr = ok(&target.db.url, &["import", "--pool", &s.pool_id, path]).await;
+        let stderr = ok(&target, &["import", "--pool", &s.pool_id, path]).await;
         assert!(stderr.contains("created 0 departments, 0 users, 0 memberships"), "{format}: {stderr}");
         assert_same(format, &view(&target.admin().await).await, &before);
     }
@@ -233,19 +213,55 @@ async fn an_id_of_another_pool_is_refused_and_new_ids_make_a_copy() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("company.json");
     let file = file.to_str().unwrap();
-    ok(&s.db.url, &["export", "--pool", &s.pool_id, file]).await;
+    ok(&s, &["export", "--pool", &s.pool_id, file]).await;
     // Another pool of the same database: the ids are the first pool's.
     let (other, secret) = s.new_pool("copy").await;
-    let out = orgraph(&s.db.url, &["import", "--pool", &other, file]).await;
+    let out = orgraph(&s, &["import", "--pool", &other, file]).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("is already the id of another pool's user") && stderr.contains("nothing was written"), "{stderr}");
     let copy = s.client_for(&other, &secret).await;
     assert_eq!(copy.data("{ users { totalCount } }", json!({})).await["users"]["totalCount"], 0);
     // As a template: a copy with new ids.
-    ok(&s.db.url, &["import", "--pool", &other, "--new-ids", file]).await;
+    ok(&s, &["import", "--pool", &other, "--new-ids", file]).await;
     let (original, copied) = (view(&c).await, view(&copy).await);
     assert_eq!(copied["users"]["totalCount"], 5);
     let ids = |v: &Value| v["users"]["list"].as_array().unwrap().iter().map(id).collect::<Vec<_>>();
     assert!(ids(&original).iter().all(|i| !ids(&copied).contains(i)), "new ids");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_root_in_an_organization_of_the_pool_is_a_conflict_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    company(&c).await;
+    let before = view(&c).await;
+    let exported: Value = c.get("/api/v2/orgs/export").await.json().await.unwrap();
+    // The first organization again, its root under a new id: the organization's id is taken.
+    let mut tree = exported["data"][0].clone();
+    tree["id"] = json!("another-root");
+    tree["children"] = json!([]);
+    tree["members"] = json!([]);
+    tree["code"] = json!("another-code");
+    let res: Value = c.post_json("/api/v2/orgs/import", json!({ "filetype": "json", "file": tree })).await.json().await.unwrap();
+    assert_eq!(res["code"], 409, "{res}");
+    assert!(res["message"].as_str().unwrap().contains("already exists in this pool"), "{res}");
+    assert_same("after the conflict", &view(&c).await, &before);
+}
+
+#[tokio::test]
+async fn flat_custom_data_never_hides_a_departments_own_fields() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    v3(&c, "create-organization", json!({ "organizationName": "Acme", "organizationCode": "acme" })).await;
+    let d = v3(&c, "create-department", json!({
+        "organizationCode": "acme", "parentDepartmentId": "root", "name": "Dev",
+        "customData": { "floor": 2, "name": "not the name", "departmentId": "not the id" },
+    })).await;
+    let id = d["departmentId"].as_str().unwrap();
+    let res: Value = c.get(&format!("/api/v3/get-department?organizationCode=acme&departmentId={id}&flatCustomData=true")).await.json().await.unwrap();
+    let d = &res["data"];
+    assert_eq!(d["floor"], 2, "{d}");
+    assert_eq!(d["name"], "Dev", "{d}");
+    assert_eq!(d["departmentId"], id, "{d}");
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::harness::TestServer;
 
 /// Run the binary on the test server's database.
-async fn orgraph(s: &TestServer, args: &[&str]) -> Output {
+pub async fn orgraph(s: &TestServer, args: &[&str]) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_orgraph"))
         .arg("--database-url")
         .arg(&s.db.url)
@@ -27,7 +27,8 @@ async fn orgraph(s: &TestServer, args: &[&str]) -> Output {
         .expect("the orgraph binary runs")
 }
 
-async fn ok(s: &TestServer, args: &[&str]) -> String {
+/// Run the binary, which must succeed; its stderr.
+pub async fn ok(s: &TestServer, args: &[&str]) -> String {
     let out = orgraph(s, args).await;
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(out.status.success(), "orgraph {args:?} failed: {stderr}\n{}", String::from_utf8_lossy(&out.stdout));

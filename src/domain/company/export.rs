@@ -23,28 +23,30 @@ use crate::{
 /// Fields of the event document that are not the user's data.
 const NOT_EXPORTED: &[&str] = &["userPoolId", "isRoot", "isDeleted"];
 
-/// What an export holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope<'a> {
-    /// Every organization and every user of the pool.
-    Pool,
-    /// One organization and its members.
-    Org(&'a str),
-}
-
 impl CompanyService {
-    pub async fn export(&self, pool: &PoolId, scope: Scope<'_>, with_password_hashes: bool) -> AppResult<Company> {
+    pub async fn export(&self, pool: &PoolId, with_password_hashes: bool) -> AppResult<Company> {
         let db = self.writer.db();
         let mut company = Company::default();
-        let org_ids = match scope {
-            Scope::Pool => self.orgs.org_ids(pool).await?,
-            Scope::Org(id) => vec![self.orgs.org(pool, id).await?.id],
-        };
+        let users = user::Entity::find()
+            .filter(user::Column::UserPoolId.eq(pool.as_str()))
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .all(db)
+            .await?;
+        for u in users {
+            let hash = u.password_hash.clone();
+            let Value::Object(mut fields) = to_json(&UserDoc::from(u)) else { continue };
+            fields.retain(|k, v| !v.is_null() && !NOT_EXPORTED.contains(&k.as_str()));
+            if let (true, Some(hash)) = (with_password_hashes, hash) {
+                fields.insert("passwordHash".into(), Value::from(hash));
+            }
+            company.users.push(Row { at: String::new(), fields });
+        }
 
         let mut position: HashMap<String, usize> = HashMap::new();
-        for org_id in &org_ids {
-            let org = self.orgs.org(pool, org_id).await?;
-            let nodes = self.orgs.org_nodes(pool, org_id).await?;
+        for org_id in self.orgs.org_ids(pool).await? {
+            let org = self.orgs.org(pool, &org_id).await?;
+            let nodes = self.orgs.nodes_of(&org).await?;
             let ids: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
             let mut leaders = HashMap::new();
             for chunk in ids.chunks(1000) {
@@ -70,50 +72,13 @@ impl CompanyService {
             }
         }
 
-        let mut members = Vec::new();
-        for org_id in &org_ids {
-            members.extend(
-                membership::Entity::find()
-                    .filter(membership::Column::OrgId.eq(org_id.as_str()))
-                    .order_by_asc(membership::Column::JoinedAt)
-                    .order_by_asc(membership::Column::UserId)
-                    .all(db)
-                    .await?,
-            );
-        }
+        let mut members = membership::Entity::find()
+            .filter(membership::Column::UserPoolId.eq(pool.as_str()))
+            .order_by_asc(membership::Column::JoinedAt)
+            .order_by_asc(membership::Column::UserId)
+            .all(db)
+            .await?;
         members.sort_by_key(|m| position.get(&m.node_id).copied().unwrap_or(usize::MAX));
-
-        let users = match scope {
-            Scope::Pool => {
-                user::Entity::find()
-                    .filter(user::Column::UserPoolId.eq(pool.as_str()))
-                    .order_by_asc(user::Column::CreatedAt)
-                    .order_by_asc(user::Column::Id)
-                    .all(db)
-                    .await?
-            }
-            Scope::Org(_) => {
-                let mut ids: Vec<String> = members.iter().map(|m| m.user_id.clone()).collect();
-                ids.sort();
-                ids.dedup();
-                let mut found = Vec::with_capacity(ids.len());
-                for chunk in ids.chunks(1000) {
-                    found.extend(user::Entity::find().filter(user::Column::Id.is_in(chunk.to_vec())).all(db).await?);
-                }
-                found.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-                found
-            }
-        };
-        for u in users {
-            let hash = u.password_hash.clone();
-            let Value::Object(mut fields) = to_json(&UserDoc::from(u)) else { continue };
-            fields.retain(|k, v| !v.is_null() && !NOT_EXPORTED.contains(&k.as_str()));
-            if let (true, Some(hash)) = (with_password_hashes, hash) {
-                fields.insert("passwordHash".into(), Value::from(hash));
-            }
-            company.users.push(Row { at: String::new(), fields });
-        }
-
         for m in members {
             let fields = object([
                 ("nodeId", Value::from(m.node_id)),

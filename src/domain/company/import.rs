@@ -245,7 +245,7 @@ async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan:
         let ids: Vec<(&str, &str)> = checked.iter().filter(|(t, ..)| *t == table).map(|(_, id, at)| (*id, *at)).collect();
         for chunk in ids.chunks(500) {
             let mut values = vec![pool.as_str().into()];
-            values.extend(chunk.iter().map(|(id, _)| sea_orm::Value::from(id.to_string())));
+            values.extend(sql::strings(&chunk.iter().map(|(id, _)| *id).collect::<Vec<_>>()));
             let taken: HashSet<String> = sql::all::<IdRow>(db, &format!(
                 "SELECT id FROM {table} WHERE user_pool_id <> $1 AND id IN ({})", sql::placeholders(2, chunk.len())), values)
                 .await?
@@ -411,6 +411,13 @@ async fn import_node(
         None => {
             let org = plan.org.clone().unwrap_or_default();
             let org = OrgInput { id: org.key.filter(|_| !new_ids), tenant_id: org.tenant_id };
+            // Another pool's ids were refused when planned; one of this pool's is a conflict
+            // (a new root cannot join an organization that has one).
+            if let Some(id) = &org.id
+                && find_org(txn, pool, id).await.is_ok()
+            {
+                return Err(AppError::Conflict { field: Some("orgId"), message: format!("organization {id} already exists in this pool") });
+            }
             let (org, root) = create_org_with_root_in(txn, outbox, pool, org, input).await?;
             (root.id, org.id)
         }

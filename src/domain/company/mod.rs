@@ -10,7 +10,6 @@ mod export;
 mod import;
 mod plan;
 
-pub use export::Scope;
 pub use import::{ImportOptions, Progress, Summary};
 pub use plan::{Plan, Refusal};
 

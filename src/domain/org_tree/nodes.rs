@@ -230,10 +230,7 @@ pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, 
     }
     input.fields = input.fields.check()?;
     ensure_unique_in_org(txn, org_id, &input.fields, None).await?;
-    let id = match input.id.take() {
-        Some(id) => id,
-        None => ids::new_id(),
-    };
+    let id = input.id.take().unwrap_or_else(ids::new_id);
     let node = insert_node(txn, pool, org_id, Some(&parent), &id, input, chrono::Utc::now()).await?;
     outbox.record(DomainEvent::NodeAdded { organization: OrgDoc::from(&org), node: NodeDoc::from(&node), parent_node: NodeDoc::from(&parent) });
     Ok(node)
@@ -241,7 +238,7 @@ pub(crate) async fn add_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, 
 
 /// Refuse a code or `openDepartmentId` (of checked `fields`) another node of the org has;
 /// `except` is the node being changed.
-pub(super) async fn ensure_unique_in_org(db: &impl ConnectionTrait, org_id: &str, fields: &DepartmentPatch, except: Option<&str>) -> AppResult<()> {
+async fn ensure_unique_in_org(db: &impl ConnectionTrait, org_id: &str, fields: &DepartmentPatch, except: Option<&str>) -> AppResult<()> {
     if let Some(Some(code)) = &fields.code {
         ensure_code_free(db, org_id, code, except).await?;
     }

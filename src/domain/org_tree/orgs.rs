@@ -115,8 +115,8 @@ impl OrgService {
     }
 }
 
-/// A new organization's own fields (its root node's are a [`NodeInput`]); an import gives
-/// the id and times it keeps.
+/// A new organization's own fields (its root node's are a [`NodeInput`], whose creation time
+/// is the organization's too); an import gives the id it keeps.
 #[derive(Debug, Clone, Default)]
 pub struct OrgInput {
     pub id: Option<String>,

@@ -172,27 +172,20 @@ impl Rule for Name {
     }
 }
 
+/// An optional text of up to `MAX` characters.
+pub struct BoundedText<const MAX: usize>;
+
 /// An optional text of up to 255 characters.
-pub struct Text;
-
-impl Rule for Text {
-    type Value = Option<String>;
-    optional!();
-
-    fn check(field: &str, value: Option<String>) -> AppResult<Option<String>> {
-        Ok(value.map(|v| validate::optional_text(field, &v, validate::MAX_TEXT)).transpose()?.flatten())
-    }
-}
-
+pub type Text = BoundedText<{ validate::MAX_TEXT }>;
 /// An optional text of up to 8,192 characters.
-pub struct LongText;
+pub type LongText = BoundedText<{ validate::MAX_LONG_TEXT }>;
 
-impl Rule for LongText {
+impl<const MAX: usize> Rule for BoundedText<MAX> {
     type Value = Option<String>;
     optional!();
 
     fn check(field: &str, value: Option<String>) -> AppResult<Option<String>> {
-        Ok(value.map(|v| validate::optional_text(field, &v, validate::MAX_LONG_TEXT)).transpose()?.flatten())
+        Ok(value.map(|v| validate::optional_text(field, &v, MAX)).transpose()?.flatten())
     }
 }
 
@@ -320,25 +313,15 @@ impl Rule for CustomData {
     }
 }
 
+/// A flag, `INITIAL` on a new department.
+pub struct Switch<const INITIAL: bool>;
+
 /// A flag that is off unless set.
-pub struct Flag;
-
-impl Rule for Flag {
-    type Value = bool;
-
-    fn check(_: &str, value: bool) -> AppResult<bool> {
-        Ok(value)
-    }
-
-    fn initial() -> Option<bool> {
-        Some(false)
-    }
-}
-
+pub type Flag = Switch<false>;
 /// A flag that is on unless cleared (a new department is enabled).
-pub struct Enabled;
+pub type Enabled = Switch<true>;
 
-impl Rule for Enabled {
+impl<const INITIAL: bool> Rule for Switch<INITIAL> {
     type Value = bool;
 
     fn check(_: &str, value: bool) -> AppResult<bool> {
@@ -346,6 +329,6 @@ impl Rule for Enabled {
     }
 
     fn initial() -> Option<bool> {
-        Some(true)
+        Some(INITIAL)
     }
 }
