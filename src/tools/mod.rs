@@ -47,7 +47,8 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
                 eprintln!("refused {r}");
             }
             let more = if refusals.len() >= MAX_REFUSALS { " (only the first ones are listed)" } else { "" };
-            anyhow::bail!("{} of {rows} rows refused{more}; nothing was written", refusals.len());
+            let template = if options.new_ids { "" } else { " (a file meant as a template: --new-ids gives every row a new id)" };
+            anyhow::bail!("{} of {rows} rows refused{more}; nothing was written{template}", refusals.len());
         }
     };
     let bar = ProgressBar::new(plan.rows() as u64);

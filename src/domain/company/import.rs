@@ -237,7 +237,7 @@ async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan:
             Ok(()) => checked.push((table, id, at)),
             Err(_) => refused.push(Refusal {
                 at: at.to_string(),
-                message: format!("id {id:?} cannot be kept: an id is 1 to 64 letters, digits, '-' or '_' (import with --new-ids to give new ones)"),
+                message: format!("id {id:?} cannot be kept: an id is 1 to 64 letters, digits, '-' or '_'"),
             }),
         }
     }
