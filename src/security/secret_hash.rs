@@ -70,13 +70,40 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_run_at_most_n_at_once() {
-        let hasher = Hasher::new(1);
+        let hasher = Hasher::new(2);
         let hash = hasher.hash("s3cret".into()).await.unwrap();
         assert!(hasher.verify("s3cret".into(), Some(hash.clone())).await.unwrap());
         assert!(!hasher.verify("other".into(), Some(hash)).await.unwrap());
         assert!(!hasher.verify("s3cret".into(), None).await.unwrap());
-        let held = hasher.slots.clone().acquire_owned().await.unwrap();
-        assert_eq!(hasher.slots.available_permits(), 0, "the only slot is taken");
-        drop(held);
+
+        // Two pieces of work hold both slots until released; a third must not start meanwhile.
+        let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel::<u8>();
+        let mut releases = Vec::new();
+        let mut running = Vec::new();
+        for i in 0..3u8 {
+            let (release, wait) = std::sync::mpsc::channel::<()>();
+            releases.push(release);
+            let (hasher, started_tx) = (hasher.clone(), started_tx.clone());
+            running.push(tokio::spawn(async move {
+                hasher.run(move || {
+                    let _ = started_tx.send(i);
+                    let _ = wait.recv();
+                }).await
+            }));
+        }
+        let first_two = [started.recv().await.unwrap(), started.recv().await.unwrap()];
+        // Proving that something does not happen needs a wait: without the slots the third
+        // starts within microseconds, so a second is ample.
+        let third = tokio::time::timeout(std::time::Duration::from_secs(1), started.recv()).await;
+        assert!(third.is_err(), "a third piece of work started while both slots were taken: {third:?}");
+        releases[usize::from(first_two[0])].send(()).unwrap();
+        let third = started.recv().await.unwrap();
+        assert!(!first_two.contains(&third), "the waiting one starts once a slot is free");
+        for release in &releases {
+            let _ = release.send(());
+        }
+        for task in running {
+            task.await.unwrap().unwrap();
+        }
     }
 }

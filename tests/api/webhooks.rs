@@ -10,6 +10,7 @@ use axum::{Router, body::Bytes, extract::State, http::{HeaderMap, StatusCode}, r
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
+use sea_orm::EntityTrait as _;
 use sha2::Sha256;
 
 use crate::{
@@ -297,8 +298,16 @@ async fn test_webhook_answers_with_request_and_response_and_pools_are_separate()
     assert_eq!(deliveries(&c, &hook).await["totalCount"], 0);
     assert_eq!(r.got.lock().unwrap().len(), 1);
     assert_eq!(b.error("query($id: String!) { webhook(id: $id) { id } }", json!({ "id": hook })).await.0, "NOT_FOUND");
+    // Another pool cannot delete it; its own pool can, and then it is gone everywhere.
+    assert_eq!(b.error("mutation($id: String!) { deleteWebhook(id: $id) { code } }", json!({ "id": hook })).await.0, "NOT_FOUND");
+    assert_eq!(c.data("{ webhooks { id } }", json!({})).await["webhooks"], json!([{ "id": hook }]));
     let d = c.data("mutation($id: String!) { deleteWebhook(id: $id) { code } }", json!({ "id": hook })).await;
     assert_eq!(d["deleteWebhook"]["code"], 200);
+    assert_eq!(c.data("{ webhooks { id } }", json!({})).await["webhooks"], json!([]));
+    assert_eq!(c.error("query($id: String!) { webhook(id: $id) { id } }", json!({ "id": hook })).await.0, "NOT_FOUND");
+    assert_eq!(c.error("mutation($id: String!) { deleteWebhook(id: $id) { code } }", json!({ "id": hook })).await.0, "NOT_FOUND");
+    let row = entity::webhook::Entity::find_by_id(hook.clone()).one(&s.state.db).await.expect("read webhook row");
+    assert!(row.is_none(), "the webhook's row is deleted");
 }
 
 #[tokio::test]
