@@ -40,14 +40,20 @@ pub fn cli() -> anyhow::Result<String> {
     let mut out = String::new();
     writeln!(out, "{GENERATED}\n")?;
     writeln!(out, "# Command line\n")?;
+    // Where the server's options may be written depends on whether clap declares them global.
+    let global = options(&root).iter().all(|a| a.is_global_set());
+    let placement = if global {
+        "may come before or after a subcommand (`orgraph pool list --database-url postgres://…`)"
+    } else {
+        "come **before** a subcommand (`orgraph --database-url postgres://… pool list`)"
+    };
     writeln!(
         out,
         "`orgraph` is one binary. Without a subcommand it runs the server (`orgraph serve`). The \
          server's options (listen address, database, limits, webhooks: see \
-         [configuration](configuration.md)) belong to `orgraph` itself, so they come **before** a \
-         subcommand (`orgraph --database-url postgres://… pool list`), or from their environment \
-         variables (`DATABASE_URL=postgres://… orgraph pool list`). The operator commands open the \
-         database directly and need no running server.\n"
+         [configuration](configuration.md)) belong to `orgraph` itself, so they {placement}, or \
+         come from their environment variables (`DATABASE_URL=postgres://… orgraph pool list`). The \
+         operator commands open the database directly and need no running server.\n"
     )?;
     writeln!(out, "| command | what it does |\n|---|---|")?;
     let mut paths = Vec::new();
