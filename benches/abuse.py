@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Measure what hostile requests cost a running orgraph binary (issue 7's defects 1-5).
+"""Measure what hostile requests cost a running orgraph binary (see docs/reference/limits.md).
 
     python3 benches/abuse.py [path/to/orgraph]   (default: target/release/orgraph)
 

@@ -4,7 +4,7 @@
 
 use sea_orm::DbErr;
 
-/// Stable, documented error codes (README "Error codes"). Clients match on these.
+/// Stable, documented error codes (docs/reference/errors.md). Clients match on these.
 pub mod code {
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const INVALID_TOKEN: &str = "INVALID_TOKEN";
@@ -102,7 +102,7 @@ impl AppError {
 
     /// The numeric code Authing's SDKs read (`errors[].message.code` on `/graphql/v2`, `code` in
     /// the v2 REST envelope, `apiCode` in v3): Authing's own number where it published one, else
-    /// the HTTP status of the error (see README, "Errors").
+    /// the HTTP status of the error (see docs/reference/errors.md).
     pub fn authing_code(&self) -> i64 {
         match self {
             AppError::NotFound { entity: "user", .. } => 2004,

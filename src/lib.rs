@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod metrics;
+pub mod reference_docs;
 pub mod security;
 pub mod state;
 pub mod storage;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """orgraph (PostgreSQL and SQLite) against PostGraphile 5 on the same data, in one run.
 
-Run through ./run.sh (it installs the npm packages and builds the Rust side first); see the
-README's "Performance" section. Steps:
+Run through ./run.sh (it installs the npm packages and builds the Rust side first); see
+docs/performance.md ("Side by side with PostGraphile"). Steps:
 
 1. Generates the dataset twice with orgraph's own benchmark generator (`cargo bench --bench
    org_tree` with BENCH_KEEP_DB=1 and no scenario): once into a new PostgreSQL database, once into

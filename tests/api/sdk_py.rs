@@ -10,28 +10,32 @@ use crate::{harness::{POOL_SECRET, TestServer}, orgs::{add_node, create_org, id}
 
 pub(crate) fn venv() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let dir = root.join("target/sdk-py");
-        let stamp = dir.join("installed.txt");
-        let wanted = std::fs::read_to_string(root.join("tests/sdk-py/requirements.txt")).expect("requirements.txt");
-        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
-            let status = Command::new("python3")
-                .args(["-m", "venv", dir.to_str().expect("utf-8 path")])
-                .status()
-                .unwrap_or_else(|e| panic!("python3 is required for the Python SDK test and could not be run: {e}"));
-            assert!(status.success(), "python3 -m venv failed");
-            let out = Command::new(dir.join("bin/pip"))
-                .args(["install", "-q", "-r"])
-                .arg(root.join("tests/sdk-py/requirements.txt"))
-                .output()
-                .expect("pip runs");
-            assert!(out.status.success(), "pip install failed: {}", String::from_utf8_lossy(&out.stderr));
-            std::fs::write(&stamp, wanted).expect("stamp");
-        }
-        dir
-    })
-    .clone()
+    DIR.get_or_init(|| venv_with("tests/sdk-py/requirements.txt", "target/sdk-py")).clone()
+}
+
+/// A virtual environment in `scratch` (under `target/`) with the packages of `requirements`
+/// installed, again only when that file changed. Without python3 the calling test fails and
+/// says so.
+pub(crate) fn venv_with(requirements: &str, scratch: &str) -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join(scratch);
+    let stamp = dir.join("installed.txt");
+    let wanted = std::fs::read_to_string(root.join(requirements)).unwrap_or_else(|e| panic!("{requirements}: {e}"));
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
+        let status = Command::new("python3")
+            .args(["-m", "venv", dir.to_str().expect("utf-8 path")])
+            .status()
+            .unwrap_or_else(|e| panic!("python3 is required for the Python SDK test and could not be run: {e}"));
+        assert!(status.success(), "python3 -m venv failed");
+        let out = Command::new(dir.join("bin/pip"))
+            .args(["install", "-q", "-r"])
+            .arg(root.join(requirements))
+            .output()
+            .expect("pip runs");
+        assert!(out.status.success(), "pip install failed: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::write(&stamp, wanted).expect("stamp");
+    }
+    dir
 }
 
 #[tokio::test(flavor = "multi_thread")]

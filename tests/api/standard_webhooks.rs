@@ -1,7 +1,7 @@
 //! Deliveries verified by the official Standard Webhooks libraries, unmodified (npm and PyPI
 //! `standardwebhooks`): a generated secret, a given `whsec_` one and a plain one (re-encoded, or as
 //! raw bytes) verify, a tampered body is refused; `whsec_` secrets are checked; rotation shows the
-//! new secret once; the README's receivers run against real deliveries and handle a retry once.
+//! new secret once; the documented receivers run against real deliveries and handle a retry once.
 
 use std::{path::PathBuf, time::Duration};
 
@@ -96,7 +96,7 @@ async fn both_official_libraries_verify_real_deliveries_and_refuse_tampered_ones
         assert_eq!(plain["plainAsIsVerifies"], false, "{library}: a plain secret as is is not a key: {plain}");
         assert_eq!(plain["rawFormat"], plain["payload"], "{library}: the plain secret's bytes as the key: {plain}");
     }
-    assert_eq!(node["results"][2]["byHand"], true, "the README's check without a library");
+    assert_eq!(node["results"][2]["byHand"], true, "the documented check without a library");
 }
 
 #[tokio::test]
@@ -162,16 +162,20 @@ async fn delivery_status(c: &Client, hook: &str) -> Value {
     .await
 }
 
-/// The README's Node and Python receivers, exactly as shown, against real deliveries: they
-/// verify, handle a delivery sent again (same `webhook-id`) once, and refuse a forged request.
+/// The webhook receivers guide's Node and Python receivers, exactly as shown, against real
+/// deliveries: they verify, handle a delivery sent again (same `webhook-id`) once, and refuse a
+/// forged request. The guide shows the Rust one (compiled as an example) as it is too.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_readme_receivers_verify_and_handle_each_delivery_once() {
+async fn the_documented_receivers_verify_and_handle_each_delivery_once() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    const GUIDE: &str = "docs/guides/webhook-receivers.md";
+    let guide = std::fs::read_to_string(root.join(GUIDE)).expect(GUIDE);
     let by_hand = std::fs::read_to_string(root.join("tests/sdk/standard_webhooks.cjs")).expect("script");
     let by_hand = by_hand.split("function byHand").nth(1).and_then(|f| f.split("  return ok;").next()).expect("byHand");
     let by_hand: Vec<&str> = by_hand.lines().skip(1).map(|l| l.strip_prefix("  ").unwrap_or(l)).collect();
-    assert!(readme.contains(&by_hand.join("\n")), "README.md shows the check without a library as tested");
+    assert!(guide.contains(&by_hand.join("\n")), "{GUIDE} shows the check without a library as tested");
+    let rust = std::fs::read_to_string(root.join("examples/webhook_receiver.rs")).expect("the Rust receiver");
+    assert!(guide.contains(&rust), "{GUIDE} shows examples/webhook_receiver.rs as it is");
     let node_dir = tokio::task::spawn_blocking(sdk_dir).await.unwrap();
     let python = tokio::task::spawn_blocking(venv).await.unwrap().join("bin/python");
     let receivers = [
@@ -183,7 +187,7 @@ async fn the_readme_receivers_verify_and_handle_each_delivery_once() {
     let secret = given_secret();
     for (shown, program, script) in receivers {
         let text = std::fs::read_to_string(root.join(shown)).expect("receiver");
-        assert!(readme.contains(&text), "README.md shows {shown} as it is");
+        assert!(guide.contains(&text), "{GUIDE} shows {shown} as it is");
         let mut child = tokio::process::Command::new(&program)
             .arg(&script)
             .env("WEBHOOK_SECRET", &secret)

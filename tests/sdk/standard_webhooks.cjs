@@ -4,7 +4,7 @@
 const crypto = require('node:crypto');
 const { Webhook } = require('standardwebhooks');
 
-// The README's check without a library ("Signing secrets"), as it is there.
+// The check without a library of docs/guides/webhook-receivers.md ("Verifying a request"), as it is there.
 function byHand(secret, headers, rawBody) {
   const signed = `${headers['webhook-id']}.${headers['webhook-timestamp']}.${rawBody}`;
   const expected = Buffer.from(crypto.createHmac('sha256', secret).update(signed).digest('base64'));

@@ -14,7 +14,7 @@
 //! Existing rows are skipped, never changed. Nodes and memberships go through the domain's
 //! in-transaction halves (`create_org_with_root_in`, `add_node_in`, `update_node_in` for
 //! leaders, `add_members_in`), so closure, fan-out and counts stay right after every batch. The
-//! events those record are dropped by the batched import (see README); the one-transaction
+//! events those record are dropped by the batched import (see docs/guides/import-export.md); the one-transaction
 //! import publishes one `organization:imported` per organization it creates.
 
 use std::collections::{HashMap, HashSet};

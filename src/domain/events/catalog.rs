@@ -1,7 +1,7 @@
 //! The events a webhook or subscriber may ask for: seed 000's list, names and descriptions (and
 //! the names GenAuth v3 adds), as one enum, so that an event name is checked when the code
 //! compiles. A pool's custom event types (`custom.rs`) come on top. orgraph itself causes the
-//! `user:*` and `organization:*` ones the README lists (see `payload::DomainEvent`); the others can
+//! `user:*` and `organization:*` ones docs/reference/events.md lists (see `payload::DomainEvent`); the others can
 //! be published by systems in front of it with `publishEvent`.
 
 macro_rules! event_names {

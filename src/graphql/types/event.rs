@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::domain::docs::iso;
 
-/// A change, as webhooks and subscribers receive it: `{eventName, data}` with seed 000's
+/// A change, as webhooks and subscribers receive it: `{eventName, data}` with Authing's
 /// payloads. `id` is time-ordered: pass the last one seen as `after` to resume.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Event {
