@@ -11,6 +11,7 @@ mod isolation;
 mod live_stream;
 mod orgs;
 mod playground;
+mod proxies;
 mod rest_orgs;
 mod round_trip;
 mod schema;
