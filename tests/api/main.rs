@@ -6,6 +6,7 @@ mod harness;
 mod abuse;
 mod acl;
 mod auth;
+mod cors;
 mod events;
 mod isolation;
 mod live_stream;

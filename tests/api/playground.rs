@@ -182,7 +182,7 @@ async fn the_playground_works_in_chromium_with_no_other_origin() {
 }
 
 /// `tests/browser` (npm playwright-core) installed into `target/browser-node`, once per run.
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| crate::harness::npm_package("tests/browser", "target/browser-node")).clone()
 }
