@@ -9,6 +9,7 @@ mod auth;
 mod cors;
 mod events;
 mod isolation;
+mod metrics;
 mod live_stream;
 mod orgs;
 mod playground;
