@@ -7,6 +7,7 @@ mod abuse;
 mod acl;
 mod auth;
 mod cors;
+mod deploy;
 mod events;
 mod isolation;
 mod metrics;
