@@ -167,7 +167,9 @@ fn help_explains_every_option() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in ["--listen", "--database-url", "--jwt-secret", "--token-ttl-secs", "--log-level",
-                 "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size"] {
+                 "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size",
+                 "--trusted-proxies", "--forwarded-header", "--cors-allowed-origins", "--metrics-listen", "--metrics-token",
+                 "--metrics-public"] {
         assert!(help.contains(flag), "--help mentions {flag}");
     }
 }
