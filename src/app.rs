@@ -1,12 +1,13 @@
 //! Running the application: the background tasks (started apart from the state, owned,
 //! stopped on shutdown) and the HTTP server.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
+use anyhow::Context as _;
 use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::{graphql, http, state::AppState};
+use crate::{config::Config, graphql, http, http::client_address::TrustedProxies, state::AppState};
 
 /// The tasks a serving instance runs beside requests: the webhook delivery worker, on
 /// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer. Owned here
@@ -79,19 +80,60 @@ impl Background {
     }
 }
 
-/// Serve until `shutdown` resolves, then finish the requests in flight.
+/// The sockets a server listens on: the main one, and `--metrics-listen`'s.
+pub struct Listeners {
+    pub main: TcpListener,
+    pub metrics: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Bind `--listen` and, if given, `--metrics-listen`.
+    pub async fn bind(config: &Config) -> anyhow::Result<Listeners> {
+        let main = TcpListener::bind(config.listen).await.with_context(|| format!("listening on {}", config.listen))?;
+        let metrics = match config.metrics.listen {
+            Some(addr) => Some(TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (--metrics-listen)"))?),
+            None => None,
+        };
+        Ok(Listeners { main, metrics })
+    }
+}
+
+impl From<TcpListener> for Listeners {
+    fn from(main: TcpListener) -> Self {
+        Listeners { main, metrics: None }
+    }
+}
+
+/// Serve until `shutdown` resolves: both listeners close at once, then the requests in flight
+/// finish (see `http::listener::DRAIN`).
 pub async fn serve(
     state: AppState,
-    listener: TcpListener,
+    listeners: impl Into<Listeners>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = http::listener::ListenLimits {
+    let listeners = listeners.into();
+    let options = http::listener::ListenOptions {
         header_read_timeout: Duration::from_secs(state.config.limits.header_read_timeout_secs.max(1)),
         max_connections: state.config.limits.max_connections,
+        proxies: Arc::new(TrustedProxies::new(state.config.trusted_proxies.clone(), state.config.forwarded_header)),
     };
     let schema = graphql::build_schema(state.clone());
+    let stop = CancellationToken::new();
+    let metrics = listeners.metrics.map(|listener| {
+        let router = http::metrics_router(state.clone(), schema.clone());
+        http::listener::serve(router, listener, options.clone(), stop.clone().cancelled_owned())
+    });
     let router = http::router(state, schema);
-    http::listener::serve(router, listener, limits, shutdown).await;
+    let main = http::listener::serve(router, listeners.main, options, stop.clone().cancelled_owned());
+    let signal = async {
+        shutdown.await;
+        stop.cancel();
+    };
+    tokio::join!(signal, main, async {
+        if let Some(metrics) = metrics {
+            metrics.await;
+        }
+    });
     Ok(())
 }
 

@@ -192,18 +192,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
-    let listen = config.listen;
     let (state, bootstrap) = AppState::open(config).await?;
     report_bootstrap(&bootstrap);
-    let listener = tokio::net::TcpListener::bind(listen).await?;
-    let addr = listener.local_addr()?;
+    let listeners = app::Listeners::bind(&state.config).await?;
+    let addr = listeners.main.local_addr()?;
     let background = Background::start(&state);
     let playground = state.config.graphiql;
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphQL (and its playground) on http://{addr}/graphql");
     if let (true, Some(reason)) = (playground, crate::http::playground::not_built_reason()) {
         tracing::warn!(reason, "the GraphQL playground was not built into this binary: GET /graphql serves a fallback page");
     }
-    app::serve(state, listener, app::shutdown_signal()).await?;
+    match (&listeners.metrics, state.config.metrics.on_main_port()) {
+        (Some(metrics), _) => tracing::info!(addr = %metrics.local_addr()?, token = state.config.metrics.token.is_some(), "/metrics served on its own address"),
+        (None, true) => tracing::info!(token = state.config.metrics.token.is_some(), "/metrics served on the main address"),
+        (None, false) => tracing::info!("/metrics is not served: give --metrics-listen, --metrics-token or --metrics-public"),
+    }
+    app::serve(state, listeners, app::shutdown_signal()).await?;
     background.stop().await;
     tracing::info!("orgraph stopped");
     Ok(())

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use clap::{Args, ValueEnum};
+use ipnet::IpNet;
 
 /// Everything the server needs to run. Every flag has an environment variable of the same meaning.
 #[derive(Debug, Clone, Args)]
@@ -72,6 +73,27 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_SCIM_ORG_CODE", default_value = "scim")]
     pub scim_org_code: String,
 
+    /// Reverse proxies whose forwarded client address is believed (comma-separated CIDRs or
+    /// addresses, e.g. `127.0.0.1/32,10.0.0.0/8`; by default none). A request whose TCP peer is
+    /// in one of them is taken to come from the address in `--forwarded-header`, read from the
+    /// right past every trusted hop; from any other peer that header is ignored.
+    #[arg(long, env = "ORGRAPH_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
+    /// The header the trusted proxies write the client's address into: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239 `for=`). Only that one is read: a proxy passes the other through
+    /// as the client sent it.
+    #[arg(long, env = "ORGRAPH_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
+
+    /// Origins whose browser pages may call the API (comma-separated exact origins such as
+    /// `https://app.example.com`, or `*` for any); by default none: same origin only.
+    #[arg(long, env = "ORGRAPH_CORS_ALLOWED_ORIGINS", value_parser = AllowedOrigins::parse)]
+    pub cors_allowed_origins: Option<AllowedOrigins>,
+
+    #[command(flatten)]
+    pub metrics: MetricsConfig,
+
     #[command(flatten)]
     pub limits: Limits,
 
@@ -116,6 +138,32 @@ pub struct WebhookConfig {
     /// address if the name's DNS answer changes in between (see README, "Limits and abuse").
     #[arg(long = "webhook-proxy", env = "ORGRAPH_WEBHOOK_PROXY")]
     pub proxy: Option<String>,
+}
+
+/// Where `/metrics` is served, and to whom.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` (and only it) on this separate address, e.g. `127.0.0.1:9100`; the main
+    /// port then does not serve it.
+    #[arg(id = "metrics_listen", long = "metrics-listen", value_name = "ADDR", env = "ORGRAPH_METRICS_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Bearer token `/metrics` requires (`Authorization: Bearer <token>`), wherever it is
+    /// served. With it and no `--metrics-listen`, the main port serves `/metrics`.
+    #[arg(id = "metrics_token", long = "metrics-token", value_name = "TOKEN", env = "ORGRAPH_METRICS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Serve `/metrics` on the main port without a token. Without this, a token or
+    /// `--metrics-listen`, `/metrics` is not served at all.
+    #[arg(id = "metrics_public", long = "metrics-public", value_name = "BOOL", env = "ORGRAPH_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set)]
+    pub public: bool,
+}
+
+impl MetricsConfig {
+    /// Whether the main port serves `/metrics`.
+    pub fn on_main_port(&self) -> bool {
+        self.listen.is_none() && (self.token.is_some() || self.public)
+    }
 }
 
 /// Limits that protect a public endpoint.
@@ -194,6 +242,61 @@ pub struct Limits {
     pub hash_concurrency: usize,
 }
 
+/// The header trusted proxies forward the client's address in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx, HAProxy's `forwardfor`, most load balancers).
+    #[value(name = "x-forwarded-for")]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client, for=proxy1`.
+    Forwarded,
+}
+
+/// The origins CORS lets in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// `*`: any page may call the API (without credentials).
+    Any,
+    /// These exact origins (`scheme://host[:port]`, as browsers send them in `Origin`).
+    List(Vec<String>),
+}
+
+impl AllowedOrigins {
+    /// `*`, or a comma-separated list of origins, each written exactly as a browser sends it:
+    /// a trailing slash, a path or a default port would never match, so they are refused here.
+    pub fn parse(text: &str) -> Result<AllowedOrigins, String> {
+        let items: Vec<&str> = text.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        if items == ["*"] {
+            return Ok(AllowedOrigins::Any);
+        }
+        let mut origins = Vec::with_capacity(items.len());
+        for item in items {
+            if item == "*" {
+                return Err("`*` allows every origin: give it alone, not in a list".into());
+            }
+            let url = url::Url::parse(item).map_err(|e| format!("`{item}` is not an origin ({e}); write e.g. https://app.example.com"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(format!("`{item}`: an origin is http:// or https://"));
+            }
+            let origin = url.origin().ascii_serialization();
+            if origin != item {
+                return Err(format!("`{item}` is not written as browsers send it: write `{origin}` (scheme, host and port only)"));
+            }
+            origins.push(origin);
+        }
+        Ok(AllowedOrigins::List(origins))
+    }
+}
+
+/// A network in CIDR notation, or one address (a /32 or /128).
+fn parse_network(text: &str) -> Result<IpNet, String> {
+    let text = text.trim();
+    text.parse::<IpNet>()
+        .map(|net| net.trunc())
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("`{text}` is not a network (e.g. 10.0.0.0/8, 192.0.2.7/32, fd00::/8)"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -203,5 +306,32 @@ pub enum LogFormat {
 impl Config {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_checked_as_browsers_write_them() {
+        assert_eq!(AllowedOrigins::parse("*"), Ok(AllowedOrigins::Any));
+        assert_eq!(
+            AllowedOrigins::parse("https://app.example.com, http://127.0.0.1:5173"),
+            Ok(AllowedOrigins::List(vec!["https://app.example.com".into(), "http://127.0.0.1:5173".into()]))
+        );
+        assert_eq!(AllowedOrigins::parse(""), Ok(AllowedOrigins::List(vec![])));
+        for bad in ["https://app.example.com/", "https://app.example.com:443", "app.example.com", "ftp://x.example", "*,https://a.example", "https://a.example/path"] {
+            assert!(AllowedOrigins::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn networks_take_cidrs_and_single_addresses() {
+        assert_eq!(parse_network("10.1.2.3/8"), Ok("10.0.0.0/8".parse().unwrap()));
+        assert_eq!(parse_network("192.0.2.7"), Ok("192.0.2.7/32".parse().unwrap()));
+        assert_eq!(parse_network(" ::1 "), Ok("::1/128".parse().unwrap()));
+        assert!(parse_network("10.0.0.0/33").is_err());
+        assert!(parse_network("proxy.example").is_err());
     }
 }

@@ -21,7 +21,7 @@ use futures_util::{Stream, StreamExt as _};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{HttpState, envelope::V3Error, listener::client_address, v3::call};
+use super::{HttpState, envelope::V3Error, client_address::client_address, v3::call};
 use crate::{
     domain::{PoolId, docs::iso, events::EventFilter},
     error::{AppError, AppResult},

@@ -84,7 +84,7 @@ async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Ext
     let auth = Auth::from_headers(&http.app.tokens, headers);
     let raw = Arc::new(RawJson::default());
     let mut request = request.data(auth).data(raw.clone());
-    if let Some(address) = super::listener::client_address(extensions) {
+    if let Some(address) = super::client_address::client_address(extensions) {
         request = request.data(ClientAddress(address));
     }
     let mut response = http.schema.execute(request).await;

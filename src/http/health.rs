@@ -1,5 +1,6 @@
 //! `/healthz` (the process answers), `/readyz` (and so does the database), `/metrics`
-//! (Prometheus text).
+//! (Prometheus text; where it is served and whether it asks for `--metrics-token` is decided by
+//! the router, see `MetricsConfig`).
 
 use axum::{
     Json,
@@ -30,7 +31,18 @@ pub async fn readyz(State(http): State<HttpState>) -> impl IntoResponse {
     }
 }
 
-pub async fn metrics(State(http): State<HttpState>) -> impl IntoResponse {
+pub async fn metrics(State(http): State<HttpState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &http.app.config.metrics.token {
+        let given = headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .unwrap_or("");
+        if !crate::security::compare::secrets_match(given.trim(), token) {
+            let challenge = [(axum::http::header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")];
+            return (StatusCode::UNAUTHORIZED, challenge, "/metrics needs Authorization: Bearer <the metrics token>\n").into_response();
+        }
+    }
     let metrics = &http.app.metrics;
     match crate::domain::webhooks::queue_stats(&http.app.db).await {
         Ok((by_status, due)) => {
@@ -42,7 +54,7 @@ pub async fn metrics(State(http): State<HttpState>) -> impl IntoResponse {
         }
         Err(err) => tracing::warn!(error = %err, "metrics: the delivery queue could not be read"),
     }
-    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render())
+    ([(axum::http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], metrics.render()).into_response()
 }
 
 /// Count every request by route and status, with its duration.

@@ -1,13 +1,13 @@
 //! The accept loop. axum's `serve` has no settings, and a server facing the internet needs three:
 //! a deadline for a request's headers (half-open and slowloris clients are dropped), a cap on
 //! connections held at once (beyond it, new ones wait in the listen backlog), and the client's
-//! address on every request (rate limits key on it). Connections are served by hyper-util (HTTP/1
-//! and HTTP/2, upgrades for WebSockets) and drained on shutdown.
+//! address on every request (rate limits key on it; see `client_address`). Connections are served
+//! by hyper-util (HTTP/1 and HTTP/2, upgrades for WebSockets) and drained on shutdown: the
+//! listener closes at once, requests in flight get [`DRAIN`] to finish.
 
 use std::{
     future::Future,
     io,
-    net::SocketAddr,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
@@ -28,17 +28,21 @@ use tokio::{
 };
 use tower::ServiceExt as _;
 
-/// How long requests in flight may finish after a shutdown signal.
-const DRAIN: Duration = Duration::from_secs(10);
+use super::client_address::{ClientAddress, TrustedProxies};
 
-#[derive(Debug, Clone, Copy)]
-pub struct ListenLimits {
+/// How long requests in flight may finish after a shutdown signal.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone)]
+pub struct ListenOptions {
     pub header_read_timeout: Duration,
     pub max_connections: usize,
+    /// Who may tell a request's client address.
+    pub proxies: Arc<TrustedProxies>,
 }
 
 /// Serve `router` on `listener` until `shutdown` resolves, then let requests in flight finish.
-pub async fn serve(router: Router, listener: TcpListener, limits: ListenLimits, shutdown: impl Future<Output = ()>) {
+pub async fn serve(router: Router, listener: TcpListener, limits: ListenOptions, shutdown: impl Future<Output = ()>) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut builder = Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
@@ -64,8 +68,11 @@ pub async fn serve(router: Router, listener: TcpListener, limits: ListenLimits, 
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let proxies = limits.proxies.clone();
         let service = router.clone().map_request(move |mut req: hyper::Request<Incoming>| {
+            let client = proxies.client_of(remote.ip(), req.headers());
             req.extensions_mut().insert(ConnectInfo(remote));
+            req.extensions_mut().insert(ClientAddress(client));
             req.map(Body::new)
         });
         // The slot lives as long as the socket, so a WebSocket keeps counting after its upgrade.
@@ -80,11 +87,6 @@ pub async fn serve(router: Router, listener: TcpListener, limits: ListenLimits, 
     if tokio::time::timeout(DRAIN, graceful.shutdown()).await.is_err() {
         tracing::warn!("requests still running {} s after shutdown; stopping anyway", DRAIN.as_secs());
     }
-}
-
-/// A client's address, as the accept loop saw it.
-pub fn client_address(extensions: &axum::http::Extensions) -> Option<std::net::IpAddr> {
-    extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
 /// A TCP stream that holds one connection slot until it is dropped.

@@ -1,6 +1,8 @@
-//! The HTTP surface: routes, and the layers every request passes (logging with duration, body
-//! size limit, timeout).
+//! The HTTP surface: routes, and the layers every request passes (logging with duration and
+//! client address, CORS, body size limit, timeout).
 
+pub mod client_address;
+pub mod cors;
 pub mod envelope;
 pub mod event_socket;
 pub mod graphql;
@@ -30,7 +32,7 @@ use tower_http::{
     LatencyUnit,
     limit::RequestBodyLimitLayer,
     timeout::TimeoutLayer,
-    trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer},
+    trace::{DefaultOnResponse, TraceLayer},
 };
 use tracing::Level;
 
@@ -57,19 +59,24 @@ impl std::ops::Deref for HttpState {
 
 pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     let limits = app.config.limits.clone();
+    let cors = cors::layer(app.config.cors_allowed_origins.as_ref());
+    let metrics_here = app.config.metrics.on_main_port();
     let state = HttpState(Arc::new(Handlers { app, schema }));
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     // Each dialect is its own router with its own error layer, outside its body limit and its
     // timeout so that their refusals are answered in the dialect too.
-    let graphql_and_health = Router::new()
+    let mut graphql_and_health = Router::new()
         .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
         .route("/graphql/ws", get(subscriptions::upgrade))
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/events/v1/management/sub", get(event_socket::subscribe))
         .route("/graphql/v2", post(graphql::execute_v2))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
+        .route("/readyz", get(health::readyz));
+    if metrics_here {
+        graphql_and_health = graphql_and_health.route("/metrics", get(health::metrics));
+    }
+    let graphql_and_health = graphql_and_health
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout));
@@ -87,19 +94,38 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn(scim::error::scim_errors));
-    Router::new()
+    let routes = Router::new()
         .merge(graphql_and_health)
         .merge(v2_rest(state.clone(), &limits, timeout))
         .merge(v3)
         .merge(scim)
-        .route_layer(axum::middleware::from_fn_with_state(state, health::record))
-        // One line per request, at its end, with status and duration.
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
-        )
+        .route_layer(axum::middleware::from_fn_with_state(state, health::record));
+    // CORS outside every dialect's layers: preflights are answered before routing, and refusals
+    // carry the headers a page needs to read them.
+    let routes = match cors {
+        Some(cors) => routes.layer(cors),
+        None => routes,
+    };
+    with_request_log(routes)
+}
+
+/// `/metrics` alone, for `--metrics-listen`.
+pub fn metrics_router(app: AppState, schema: OrgraphSchema) -> Router {
+    let state = HttpState(Arc::new(Handlers { app, schema }));
+    with_request_log(Router::new().route("/metrics", get(health::metrics)).with_state(state))
+}
+
+/// One log line per request, at its end, with its client address, status and duration.
+fn with_request_log(routes: Router) -> Router {
+    routes.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(|req: &axum::http::Request<axum::body::Body>| match client_address::client_address(req.extensions()) {
+                Some(client) => tracing::info_span!("request", method = %req.method(), uri = %req.uri(), version = ?req.version(), %client),
+                None => tracing::info_span!("request", method = %req.method(), uri = %req.uri(), version = ?req.version()),
+            })
+            .on_request(())
+            .on_response(DefaultOnResponse::new().level(Level::INFO).latency_unit(LatencyUnit::Micros)),
+    )
 }
 
 /// Authing's v2 REST routes, and any other route under `/api/`: callers found by `V2Caller`,

@@ -32,7 +32,7 @@ pub async fn management_token(
     if id.is_empty() || secret.is_empty() {
         return Err(AppError::invalid("accessKeyId", "accessKeyId and accessKeySecret are required").into());
     }
-    let address = super::listener::client_address(&extensions);
+    let address = super::client_address::client_address(&extensions);
     let pool = http.app.pools.authenticate(&id, &secret, address).await?;
     let token = http.app.tokens.issue(pool.as_str())?;
     Ok(v3_ok(json!({ "access_token": token.token, "expires_in": token.exp - token.iat })))

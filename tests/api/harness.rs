@@ -108,6 +108,8 @@ pub fn test_config(db_url: &str) -> Config {
 
 pub struct TestServer {
     pub url: String,
+    /// `--metrics-listen`'s address, when the test gave one (`127.0.0.1:0` picks a free port).
+    pub metrics_url: Option<String>,
     pub pool_id: String,
     pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
@@ -144,15 +146,16 @@ impl TestServer {
         tune(&mut config);
         let pool_id = config.bootstrap_pool_id.clone().expect("pool id");
         let (state, _) = AppState::open(config).await.expect("server starts");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let listeners = orgraph::app::Listeners::bind(&state.config).await.expect("bind");
+        let url = format!("http://{}", listeners.main.local_addr().expect("addr"));
+        let metrics_url = listeners.metrics.as_ref().map(|l| format!("http://{}", l.local_addr().expect("addr")));
         let (stop, stopped) = oneshot::channel::<()>();
         let background = std::sync::Mutex::new(Some(Background::start(&state)));
-        let serving = orgraph::app::serve(state.clone(), listener, async {
+        let serving = orgraph::app::serve(state.clone(), listeners, async {
             let _ = stopped.await;
         });
         tokio::spawn(serving.map_unit());
-        TestServer { url, pool_id, state, stop: Some(stop), background, db }
+        TestServer { url, metrics_url, pool_id, state, stop: Some(stop), background, db }
     }
 
     /// Stop the background tasks (the delivery worker, the PostgreSQL relay, the SQLite

@@ -354,7 +354,11 @@ where
 
 #[tokio::test]
 async fn nested_fields_cost_a_fixed_number_of_queries_whatever_the_tree_size() {
-    let s = TestServer::start_with(|c| c.webhooks.poll_ms = 60_000).await;
+    let s = TestServer::start_with(|c| {
+        c.webhooks.poll_ms = 60_000;
+        c.metrics.public = true;
+    })
+    .await;
     let c = s.admin().await;
     let nested = "query($id: String!) { nodeById(id: $id) { childNodes { path children users { totalCount list { id } }
         childNodes { path codePath children users(includeChildrenNodes: true) { totalCount list { id } } childNodes { id } } } } }";

@@ -105,7 +105,8 @@ async fn the_playground_works_in_chromium_with_no_other_origin() {
         std::path::Path::new(CHROMIUM).exists(),
         "{CHROMIUM} is missing: the playground's browser test needs Debian's Chromium (apt-get install -y chromium; .ci/run installs it)"
     );
-    let s = TestServer::start().await;
+    // The script reads /metrics to know when the server listens for the subscription's events.
+    let s = TestServer::start_with(|c| c.metrics.public = true).await;
     let c = s.admin().await;
     // A small tree for the OrgTree tab: Playground Co > Engineering > Backend, with members.
     let org = create_org(&c, "Playground Co", "pgco").await;
@@ -181,7 +182,7 @@ async fn the_playground_works_in_chromium_with_no_other_origin() {
 }
 
 /// `tests/browser` (npm playwright-core) installed into `target/browser-node`, once per run.
-fn browser_dir() -> PathBuf {
+pub(crate) fn browser_dir() -> PathBuf {
     static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| crate::harness::npm_package("tests/browser", "target/browser-node")).clone()
 }

@@ -1,11 +1,14 @@
 //! Server basics: health, GraphiQL, limits, both GraphQL paths, and the binary itself (first
 //! start, restart, --help, SIGTERM).
 
-use std::{io::{BufRead, BufReader}, process::{Command, Stdio}};
+use std::{
+    io::{BufRead, BufReader},
+    process::{Command, Stdio},
+};
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, TestServer, WAIT_DEADLINE};
+use crate::harness::{TestDb, TestServer, WAIT_DEADLINE, before_deadline, wait_until};
 
 #[tokio::test]
 async fn health_readiness_and_graphiql() {
@@ -98,8 +101,17 @@ async fn wait_ready(port: u16) {
 /// SIGTERM, then the exit status once the process has exited; if it has not by the deadline,
 /// SIGKILL and fail.
 fn sigterm_and_wait(child: &mut std::process::Child) -> std::process::ExitStatus {
+    sigterm(child);
+    wait_for_exit(child)
+}
+
+fn sigterm(child: &std::process::Child) {
+    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+}
+
+/// The exit status once the process has exited; if it has not by the deadline, SIGKILL and fail.
+fn wait_for_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
-    Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
     let (exited, exit) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
         scope.spawn(|| {
@@ -155,7 +167,9 @@ fn help_explains_every_option() {
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
     for flag in ["--listen", "--database-url", "--jwt-secret", "--token-ttl-secs", "--log-level",
-                 "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size"] {
+                 "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size",
+                 "--trusted-proxies", "--forwarded-header", "--cors-allowed-origins", "--metrics-listen", "--metrics-token",
+                 "--metrics-public"] {
         assert!(help.contains(flag), "--help mentions {flag}");
     }
 }
@@ -271,4 +285,79 @@ async fn each_rest_dialect_answers_its_refusals_in_its_own_shape() {
         let body: Value = res.json().await.expect("a JSON body");
         assert_eq!(body["status"], status.to_string(), "{body}");
     }
+}
+
+/// A webhook receiver that never answers: it tells when a request has arrived, and holds the
+/// connection open until `hold` is dropped.
+async fn silent_receiver() -> (String, tokio::sync::oneshot::Receiver<()>, tokio::sync::oneshot::Sender<()>) {
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (arrived_tx, arrived) = tokio::sync::oneshot::channel();
+    let (hold, held) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.expect("the webhook request");
+        let mut buf = vec![0u8; 64 * 1024];
+        let _ = conn.read(&mut buf).await;
+        let _ = arrived_tx.send(());
+        let _ = held.await;
+        drop(conn);
+    });
+    (url, arrived, hold)
+}
+
+/// SIGTERM while a request is in flight: the listener closes at once (new connections are
+/// refused), the request still completes, and the process exits 0. The request is slow for
+/// real: testWebhook waits for a receiver that never answers, until the server's own webhook
+/// timeout (3 s) ends it; a server that did not drain would be gone long before. The request
+/// log names each request's client as the trusted proxy forwarded it.
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_drains_requests_in_flight_and_refuses_new_ones() {
+    let db = TestDb::new().await;
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_orgraph"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url])
+        .args(["--webhook-allow-hosts", "127.0.0.1", "--webhook-timeout-secs", "3", "--trusted-proxies", "127.0.0.1/32"])
+        .env("ORGRAPH_BOOTSTRAP_POOL_ID", "draintest")
+        .env("ORGRAPH_BOOTSTRAP_POOL_SECRET", "drain-test-secret-0123")
+        .env("ORGRAPH_LOG_FORMAT", "json")
+        .env_remove("ORGRAPH_JWT_SECRET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    // The log is read as it comes, so that the pipe never fills.
+    let stderr = child.stderr.take().expect("stderr");
+    let log = std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    wait_ready(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("{base}/graphql"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({ "query": "{ accessToken(userPoolId: \"draintest\", secret: \"drain-test-secret-0123\") { accessToken } }" }))
+        .send().await.unwrap().json().await.unwrap();
+    let token = token["data"]["accessToken"]["accessToken"].as_str().expect("a token").to_string();
+    let (hook_url, arrived, hold) = silent_receiver().await;
+    let gql = |query: String| http.post(format!("{base}/graphql")).bearer_auth(&token).json(&json!({ "query": query })).send();
+    let hook: Value = gql(format!("mutation {{ createWebhook(name: \"d\", url: \"{hook_url}\", events: [\"login\"]) {{ id }} }}"))
+        .await.unwrap().json().await.unwrap();
+    let id = hook["data"]["createWebhook"]["id"].as_str().expect("a webhook").to_string();
+
+    // testWebhook waits for the receiver: a request in flight.
+    let in_flight = tokio::spawn(gql(format!("mutation {{ testWebhook(id: \"{id}\") {{ responseStatus error }} }}")));
+    before_deadline("the webhook request to arrive", arrived).await.expect("arrived");
+    sigterm(&child);
+    wait_until("the listener to close", || async { tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() }).await;
+    let res = before_deadline("the request in flight to finish", in_flight).await.expect("joined").expect("answered despite SIGTERM");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("JSON");
+    let test = &body["data"]["testWebhook"];
+    assert!(test["responseStatus"].is_null() && test["error"].as_str().is_some_and(|e| !e.is_empty()), "the send timed out: {body}");
+    drop(hold);
+
+    let status = tokio::task::spawn_blocking(move || wait_for_exit(&mut child)).await.expect("joined");
+    assert!(status.success(), "exit 0 after draining: {status}");
+    let log = log.join().expect("log read");
+    assert!(log.contains(r#""client":"203.0.113.9""#), "the request log names the forwarded client: {log}");
 }

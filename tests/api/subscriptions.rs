@@ -19,7 +19,12 @@ use crate::{
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn open(s: &TestServer, path: &str, protocol: &str) -> Ws {
-    let url = format!("{}{path}", s.url.replacen("http", "ws", 1));
+    open_at(&s.url.replacen("http", "ws", 1), path, protocol).await
+}
+
+/// A WebSocket to `ws_base` (`ws://host:port`) and `path`.
+async fn open_at(ws_base: &str, path: &str, protocol: &str) -> Ws {
+    let url = format!("{ws_base}{path}");
     let mut req = url.into_client_request().expect("request");
     req.headers_mut().insert("sec-websocket-protocol", protocol.parse().expect("header"));
     connect_async(req).await.expect("websocket connects").0
@@ -51,7 +56,12 @@ const SUB: &str = "subscription($names: [String!], $after: String) { events(even
 
 /// A `graphql-transport-ws` subscription of `client`'s pool.
 pub(crate) async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Value) -> Ws {
-    let mut ws = open(s, path, "graphql-transport-ws").await;
+    subscribe_at(&s.url.replacen("http", "ws", 1), c, path, vars).await
+}
+
+/// The same through any address (a reverse proxy's).
+pub(crate) async fn subscribe_at(ws_base: &str, c: &Client, path: &str, vars: Value) -> Ws {
+    let mut ws = open_at(ws_base, path, "graphql-transport-ws").await;
     send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", c.token.as_ref().unwrap()) } })).await;
     assert_eq!(recv(&mut ws).await.expect("ack")["type"], "connection_ack");
     send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": SUB, "variables": vars } })).await;

@@ -14,7 +14,7 @@ use crate::{
     auth::Auth,
     domain::PoolId,
     error::{AppError, AppResult},
-    http::{HttpState, envelope::V3Error, listener::client_address},
+    http::{HttpState, envelope::V3Error, client_address::client_address},
 };
 
 /// How far a signed request's `date` may be from the server's clock.
