@@ -120,6 +120,34 @@ pub async fn v3_errors(req: axum::extract::Request, next: axum::middleware::Next
     }
 }
 
+/// The GraphQL routes' error layer: refusals no resolver made (a body over the limit, a
+/// timeout, a method the route does not take) become GraphQL error answers, with the code in
+/// `extensions.code`; on `/graphql/v2` the `message` is the object Authing's SDKs read.
+/// Upgrades (101) and answers that are JSON already pass as they are.
+pub async fn graphql_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let authing = req.uri().path() == "/graphql/v2";
+    let response = next.run(req).await;
+    if !(response.status().is_client_error() || response.status().is_server_error()) {
+        return response;
+    }
+    match unenveloped_error(response).await {
+        Ok(response) => response,
+        Err((status, code, text)) => {
+            let message = if authing {
+                json!({ "code": crate::error::authing_code_of(code), "message": text, "statusCode": status.as_u16(), "data": null })
+            } else {
+                json!(text)
+            };
+            let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+            let content_type = if authing { "application/json" } else { "application/graphql-response+json" };
+            match serde_json::to_vec(&body) {
+                Ok(bytes) => (status, [(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
+                Err(_) => status.into_response(),
+            }
+        }
+    }
+}
+
 /// `Ok` with an answer to leave as it is (a success, or an envelope already); else the error's
 /// status, stable code and text.
 async fn unenveloped_error(response: Response) -> Result<Response, (StatusCode, &'static str, String)> {

@@ -65,12 +65,17 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     // Each dialect is its own router with its own error layer, outside its body limit and its
     // timeout so that their refusals are answered in the dialect too.
-    let mut graphql_and_health = Router::new()
+    let graphql = Router::new()
         .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
         .route("/graphql/ws", get(subscriptions::upgrade))
+        .route("/graphql/v2", post(graphql::execute_v2))
+        .with_state(state.clone())
+        .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn(envelope::graphql_errors));
+    let mut graphql_and_health = Router::new()
         .route("/graphql/assets/{name}", get(playground::asset))
         .route("/events/v1/management/sub", get(event_socket::subscribe))
-        .route("/graphql/v2", post(graphql::execute_v2))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz));
     if metrics_here {
@@ -95,6 +100,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn(scim::error::scim_errors));
     let routes = Router::new()
+        .merge(graphql)
         .merge(graphql_and_health)
         .merge(v2_rest(state.clone(), &limits, timeout))
         .merge(v3)

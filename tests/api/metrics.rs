@@ -184,18 +184,27 @@ async fn a_request_longer_than_the_timeout_is_cancelled_and_answered_in_its_dial
     held.await.expect("the test holds the write");
 
     let started = std::time::Instant::now();
-    // GraphQL: HTTP 408.
-    let res = c
-        .post_json("/graphql/v2", json!({ "query": "mutation($id: String!) { updateUser(id: $id, input: { nickname: \"graphql\" }) { id } }", "variables": { "id": user } }))
-        .await;
+    // GraphQL: HTTP 408 with a GraphQL error: the code in extensions, and on /graphql/v2 the
+    // message object Authing's SDKs read.
+    let update = json!({ "query": "mutation($id: String!) { updateUser(id: $id, input: { nickname: \"graphql\" }) { id } }", "variables": { "id": user } });
+    let res = c.post_json("/graphql/v2", update.clone()).await;
     assert_eq!(res.status(), 408);
+    let body: Value = res.json().await.expect("a JSON body");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert_eq!(body["errors"][0]["message"]["statusCode"], 408, "{body}");
+    assert!(body["errors"][0]["message"]["code"].is_i64(), "{body}");
+    let res = c.post_json("/graphql", update).await;
+    assert_eq!(res.status(), 408);
+    let body: Value = res.json().await.expect("a JSON body");
+    assert_eq!(body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE", "{body}");
+    assert!(body["errors"][0]["message"].is_string(), "{body}");
     // REST v3: 408 in the v3 envelope.
     let res = c.post_json("/api/v3/update-user", json!({ "userId": user, "nickname": "v3" })).await;
     assert_eq!(res.status(), 408);
     let body: Value = res.json().await.expect("a JSON body");
     assert_eq!((body["statusCode"].as_u64(), body["errorCode"].as_str()), (Some(408), Some("SERVICE_UNAVAILABLE")), "{body}");
     let waited = started.elapsed();
-    assert!(waited < std::time::Duration::from_secs(8), "both cut at about 1 s each, long before the write wait: {waited:?}");
+    assert!(waited < std::time::Duration::from_secs(9), "all three cut at about 1 s each, long before the write wait: {waited:?}");
 
     // The held write commits; neither cancelled change was made.
     let _ = release.send(());
