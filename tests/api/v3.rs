@@ -83,9 +83,14 @@ fn sign(secret: &str, text: &str) -> String {
 
 /// A request signed the way authing-node-sdk signs, with a chosen date and secret.
 async fn signed_get(s: &TestServer, path_and_query: &str, signed_query: &str, secret: &str, date: &str) -> (u16, Value) {
+    signed_get_by(&reqwest::Client::new(), s, path_and_query, signed_query, secret, date).await
+}
+
+/// The same, sent by `http` (one client for many requests).
+async fn signed_get_by(http: &reqwest::Client, s: &TestServer, path_and_query: &str, signed_query: &str, secret: &str, date: &str) -> (u16, Value) {
     let (path, _) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let text = format!("GET\ndate:{date}\nx-authing-sdk-version:test\n{path}?{signed_query}");
-    let r = reqwest::Client::new()
+    let r = http
         .get(format!("{}{path_and_query}", s.url))
         .header("date", date)
         .header("x-authing-sdk-version", "test")
@@ -191,4 +196,50 @@ async fn graphql_and_v3_read_and_write_the_same_department_fields() {
     assert_eq!(r.status(), 200);
     let d = c.data("query($id: String!) { nodeById(id: $id) { leaderUserId leaderUserIds enabled } }", json!({ "id": dep })).await;
     assert_eq!(d["nodeById"], json!({ "leaderUserId": null, "leaderUserIds": [], "enabled": true }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn correctly_signed_requests_are_never_throttled_and_failed_ones_are() {
+    use futures_util::{StreamExt as _, stream};
+    // The default limits: 20 failed checks a minute from one address.
+    let s = TestServer::start().await;
+    let now = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let path = "/api/v3/list-organizations?page=1&limit=5";
+    let started = std::time::Instant::now();
+    const REQUESTS: usize = 2_100;
+    let http = reqwest::Client::new();
+    let statuses: Vec<u16> = stream::iter(0..REQUESTS)
+        .map(|_| async { signed_get_by(&http, &s, path, "limit=5&page=1", POOL_SECRET, &now).await.0 })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(60), "sent within a minute: {elapsed:?}");
+    let refused = statuses.iter().filter(|s| **s != 200).count();
+    assert_eq!(refused, 0, "{refused} of {REQUESTS} signed requests refused: {:?}", statuses.iter().find(|s| **s != 200));
+
+    // Failures spend the budget: 20 a minute, then every signed attempt of this address is
+    // refused before its check, a correct one too (else a right guess would show). The budget
+    // comes back at one failure per 3 s: a slow machine may see one more failure per 3 s taken.
+    let failing = std::time::Instant::now();
+    let mut failures = 0;
+    let refusal = loop {
+        let (status, body) = signed_get_by(&http, &s, path, "limit=5&page=1", "a-guessed-secret", &now).await;
+        match status {
+            401 => {
+                assert_eq!(body["errorCode"], "INVALID_CREDENTIALS", "{body}");
+                failures += 1;
+            }
+            _ => break (status, body),
+        }
+        assert!(failures <= 20 + failing.elapsed().as_secs() / 3 + 1, "{failures} failures not refused");
+    };
+    assert_eq!((refusal.0, refusal.1["errorCode"].clone()), (429, json!("RATE_LIMITED")), "{}", refusal.1);
+    assert!(failures >= 20, "refused after {failures} failures only");
+    let (status, _) = signed_get(&s, path, "limit=5&page=1", POOL_SECRET, &now).await;
+    assert_eq!(status, 429, "a correct signature waits too");
+    // A bearer token (no credential check) is not affected.
+    let token = s.state.tokens.issue(&s.pool_id, 0).expect("a token").token;
+    let r = reqwest::Client::new().get(format!("{}{path}", s.url)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
 }
