@@ -243,3 +243,97 @@ async fn correctly_signed_requests_are_never_throttled_and_failed_ones_are() {
     let r = reqwest::Client::new().get(format!("{}{path}", s.url)).bearer_auth(token).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_organization_batch_answers_each_named_organization_as_get_organization_does() {
+    use crate::orgs::{create_org, id};
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let acme = create_org(&c, "Acme", "acme").await;
+    create_org(&c, "Beta", "beta").await;
+    create_org(&c, "Gamma", "gamma").await;
+    c.data("mutation($id: String!) { updateNode(id: $id, customData: { tier: \"gold\" }) { id } }", json!({ "id": id(&acme["rootNode"]) })).await;
+
+    // As authing-node-sdk's getOrganizationsBatch sends it: `k[]` values, signed as a JSON array.
+    let now = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let (status, body) = signed_get(
+        &s,
+        "/api/v3/get-organization-batch?organizationCodeList[]=beta&organizationCodeList[]=nope&organizationCodeList[]=acme&withCustomData=true&withPost=false",
+        r#"organizationCodeList=["beta","nope","acme"]&withCustomData=true&withPost=false"#,
+        POOL_SECRET,
+        &now,
+    )
+    .await;
+    assert_eq!((status, body["statusCode"].clone()), (200, json!(200)), "{body}");
+    let list = body["data"].as_array().expect("a list");
+    // In the order asked, the unknown code left out, each as get-organization shows it.
+    assert_eq!(list.iter().map(|o| o["organizationCode"].as_str().unwrap()).collect::<Vec<_>>(), ["beta", "acme"], "{body}");
+    for org in list {
+        let code = org["organizationCode"].as_str().unwrap();
+        let one: Value = c.get(&format!("/api/v3/get-organization?organizationCode={code}&withCustomData=true")).await.json().await.unwrap();
+        assert_eq!(org, &one["data"], "{code}");
+    }
+    assert_eq!(list[1]["customData"], json!({ "tier": "gold" }));
+    assert_eq!(list[1]["organizationName"], "Acme");
+    assert_eq!(list[1]["departmentId"], id(&acme["rootNode"]).as_str());
+    // As the Python SDK sends it (a repeated key, a bearer token), without custom data.
+    let r = c.get("/api/v3/get-organization-batch?organizationCodeList=acme&organizationCodeList=gamma").await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().iter().map(|o| o["organizationName"].as_str().unwrap()).collect::<Vec<_>>(), ["Acme", "Gamma"], "{body}");
+    assert!(body["data"][0]["customData"].is_null(), "custom data only when asked: {body}");
+    // No list, or another pool's token: nothing of this pool.
+    let r = c.get("/api/v3/get-organization-batch").await;
+    assert_eq!(r.status(), 400);
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let body: Value = b.get("/api/v3/get-organization-batch?organizationCodeList[]=acme").await.json().await.unwrap();
+    assert_eq!(body["data"], json!([]), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_department_status_disables_and_enables_the_department() {
+    use crate::orgs::{add_node, create_org, id};
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Acme", "acme").await;
+    let sales = id(&add_node(&c, &id(&org), &id(&org["rootNode"]), "Sales", Some("sales")).await);
+    let enabled = |node: String| {
+        let c = c.clone();
+        async move { c.data("query($id: String!) { nodeById(id: $id) { enabled } }", json!({ "id": node })).await["nodeById"]["enabled"].clone() }
+    };
+    let v3_status = |node: String| {
+        let c = c.clone();
+        async move {
+            let body: Value = c.get(&format!("/api/v3/get-department?organizationCode=acme&departmentId={node}")).await.json().await.unwrap();
+            body["data"]["status"].clone()
+        }
+    };
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(true), json!(true)));
+
+    // authing-node-sdk's updateNodeStatus body: {departmentId, status}.
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": false })).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["statusCode"].clone(), body["data"]["departmentId"].clone(), body["data"]["status"].clone()), (json!(200), json!(sales), json!(false)), "{body}");
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(false), json!(false)), "read back disabled");
+    let children: Value = c.get("/api/v3/list-children-departments?organizationCode=acme&departmentId=root&status=true").await.json().await.unwrap();
+    assert_eq!(children["data"]["list"], json!([]), "left out of the enabled children: {children}");
+    let children: Value = c.get("/api/v3/list-children-departments?organizationCode=acme&departmentId=root&status=false").await.json().await.unwrap();
+    assert_eq!(children["data"]["list"][0]["departmentId"], sales.as_str(), "one of the disabled ones: {children}");
+    let ev = c.data("{ events(eventNames: [\"organization:node-updated\"]) { data } }", json!({})).await;
+    assert_eq!(ev["events"].as_array().unwrap().len(), 1, "one change, one event: {ev}");
+
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": true })).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(true), json!(true)), "read back enabled");
+
+    // Refused without a change: no status, an unknown department, another pool's token.
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales })).await;
+    assert_eq!(r.status(), 400);
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": "nope", "status": false })).await;
+    assert_eq!(r.status(), 404);
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let r = b.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": false })).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(enabled(sales.clone()).await, json!(true), "unchanged");
+}
