@@ -99,7 +99,7 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(orgraph::app::serve(state.clone(), listener, std::future::pending()));
-    let token = state.tokens.issue("benchpool")?.token;
+    let token = state.pools.login("benchpool", "bench-secret-0123456789", None).await?.token;
     let http = reqwest::Client::new();
     println!("backend: {backend}");
 

@@ -110,7 +110,7 @@ async fn main() -> anyhow::Result<()> {
     let server = tokio::spawn(orgraph::app::serve(state.clone(), listener, async {
         let _ = stopped.await;
     }));
-    let token = state.tokens.issue("benchpool")?.token;
+    let token = state.pools.login("benchpool", "bench-secret-0123456789", None).await?.token;
     let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let meter = Meter::new(&state)?;
     let (leaf, leaf_members) = leaf_node(&state, &ds.org_id).await?;

@@ -3,7 +3,13 @@
 
 use axum::http::HeaderMap;
 
-use crate::{domain::PoolId, error::AppError, security::tokens::TokenService};
+use std::sync::Arc;
+
+use crate::{
+    domain::PoolId,
+    error::AppError,
+    security::tokens::{Claims, TokenService},
+};
 
 pub const POOL_HEADER: &str = "x-authing-userpool-id";
 
@@ -12,7 +18,8 @@ pub const POOL_HEADER: &str = "x-authing-userpool-id";
 #[derive(Debug, Clone)]
 pub enum Auth {
     Anonymous,
-    Pool(PoolId),
+    /// A valid token: its pool, and its claims (what `refreshAccessToken` renews).
+    Pool(PoolId, Arc<Claims>),
     Rejected(Rejection),
 }
 
@@ -24,12 +31,12 @@ pub enum Rejection {
 }
 
 impl Auth {
-    pub fn from_headers(tokens: &TokenService, headers: &HeaderMap) -> Auth {
+    pub async fn from_headers(tokens: &TokenService, headers: &HeaderMap) -> Auth {
         let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else { return Auth::Anonymous };
         let Some(token) = value.to_str().ok().and_then(bearer) else {
             return Auth::Rejected(Rejection::Invalid("Authorization must be `Bearer <token>`".into()));
         };
-        let claims = match tokens.verify(token) {
+        let claims = match tokens.verify(token).await {
             Ok(c) => c,
             Err(AppError::TokenExpired) => return Auth::Rejected(Rejection::Expired),
             Err(e) => return Auth::Rejected(Rejection::Invalid(e.to_string())),
@@ -41,13 +48,18 @@ impl Auth {
                 header_pool: header_pool.to_string(),
             });
         }
-        Auth::Pool(PoolId::trusted(claims.scoped_userpool_id))
+        Auth::Pool(PoolId::trusted(claims.scoped_userpool_id.clone()), Arc::new(claims))
     }
 
     /// The caller's pool, or why there is none.
     pub fn require(&self) -> Result<PoolId, AppError> {
+        self.claims().map(|c| PoolId::trusted(c.scoped_userpool_id.clone()))
+    }
+
+    /// The claims of the caller's token, or why there is none.
+    pub fn claims(&self) -> Result<Arc<Claims>, AppError> {
         match self {
-            Auth::Pool(p) => Ok(p.clone()),
+            Auth::Pool(_, claims) => Ok(claims.clone()),
             Auth::Anonymous => Err(AppError::Unauthenticated),
             Auth::Rejected(Rejection::Expired) => Err(AppError::TokenExpired),
             Auth::Rejected(Rejection::Invalid(why)) => Err(AppError::InvalidToken(why.clone())),

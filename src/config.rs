@@ -42,6 +42,21 @@ pub struct Config {
     #[arg(long, env = "ORGRAPH_TOKEN_TTL_SECS", default_value_t = 86_400)]
     pub token_ttl_secs: u64,
 
+    /// Longest a session lasts from its login with the pool secret, in seconds (7 days by
+    /// default): `refreshAccessToken` gives tokens that expire no later than that, and refuses
+    /// once it has passed.
+    #[arg(long, env = "ORGRAPH_TOKEN_MAX_LIFETIME_SECS", default_value_t = 7 * 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub token_max_lifetime_secs: u64,
+
+    /// Longest this server goes on accepting a pool's tokens after another process (the
+    /// command line, another instance) changed the pool's secret, in seconds: it reads the
+    /// pools' token epochs again, in one query, when what it read is older than this. A change
+    /// made through this server applies at once.
+    #[arg(long, env = "ORGRAPH_TOKEN_REVOCATION_CHECK_SECS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub token_revocation_check_secs: u64,
+
     /// Log filter in `tracing` syntax, e.g. `info` or `orgraph=debug,sea_orm=warn`.
     #[arg(long, env = "ORGRAPH_LOG", default_value = "info")]
     pub log_level: String,
@@ -227,8 +242,9 @@ pub struct Limits {
     #[arg(long, env = "ORGRAPH_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
 
-    /// Failed credential checks (`accessToken`, `get-management-token`) one client address may
-    /// make per minute; a successful check costs a tenth of a failed one.
+    /// Failed credential checks (`accessToken`, `get-management-token`, signed v3 requests) one
+    /// client address may make per minute; a successful secret check costs a tenth of a failed
+    /// one, a correctly signed request nothing.
     #[arg(long, env = "ORGRAPH_AUTH_FAILURES_PER_MINUTE", default_value_t = 20)]
     pub auth_failures_per_minute: u32,
 

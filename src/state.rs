@@ -13,14 +13,14 @@ use crate::{
         company::CompanyService,
         events::{EventBus, EventService},
         org_tree::OrgService,
-        pools::{Bootstrap, PoolService},
+        pools::{Bootstrap, PoolService, StoredEpochs},
         scim::{ScimService, tokens::ScimTokenService},
         users::UserService,
         webhooks::WebhookService,
         write::Writer,
     },
     error::AppResult,
-    security::{secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::TokenService},
+    security::{secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::{TokenService, TokenSettings}},
     metrics::Metrics,
     storage::{self, WriteGate, server_keys::{self, PasswordKeyring}},
 };
@@ -65,13 +65,18 @@ impl AppState {
                 stored.into_bytes()
             }
         };
-        let tokens = TokenService::new(&jwt_key, Duration::from_secs(config.token_ttl_secs))?;
+        let settings = TokenSettings {
+            ttl: Duration::from_secs(config.token_ttl_secs),
+            max_lifetime: Duration::from_secs(config.token_max_lifetime_secs),
+            epoch_recheck: Duration::from_secs(config.token_revocation_check_secs),
+        };
+        let tokens = Arc::new(TokenService::new(&jwt_key, settings, Arc::new(StoredEpochs::new(db.clone())))?);
         let limits = &config.limits;
         let hasher = Hasher::new(limits.hash_concurrency);
         let throttle = Arc::new(CredentialThrottle::new(limits.auth_failures_per_minute, limits.auth_pool_failures_per_minute));
         let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
         let seal_key = server_keys::get_or_create(&db, server_keys::SECRET_SEAL_KEY, || async { Ok(SecretSeal::generate_key()) }).await?;
-        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?);
+        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?, tokens.clone());
         let bootstrap = pools
             .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
             .await?;
@@ -91,7 +96,7 @@ impl AppState {
             metrics,
             pools,
             password_keys: Arc::new(PasswordKeyring::new(db.clone())),
-            tokens: Arc::new(tokens),
+            tokens,
             db,
             config: Arc::new(config),
         };

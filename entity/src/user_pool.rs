@@ -11,6 +11,9 @@ pub struct Model {
     pub secret_hash: String,
     /// The secret sealed with the server key (AES-256-GCM): v3 request signatures are HMACs of it.
     pub secret_sealed: Option<String>,
+    /// The generation of the pool's access tokens: every change of the secret adds one, and a
+    /// token issued at an older epoch is refused.
+    pub token_epoch: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

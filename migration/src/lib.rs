@@ -13,6 +13,7 @@ mod m20261124_000007_v3;
 mod m20261124_000008_scim;
 mod m20261124_000009_lean_fanout;
 mod m20261124_000010_org_tree_revision;
+mod m20261125_000011_token_epoch;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000008_scim::Migration),
             Box::new(m20261124_000009_lean_fanout::Migration),
             Box::new(m20261124_000010_org_tree_revision::Migration),
+            Box::new(m20261125_000011_token_epoch::Migration),
         ]
     }
 }

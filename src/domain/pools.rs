@@ -1,13 +1,14 @@
-//! User pools (tenants): creation, the first pool on an empty database, secret checks.
+//! User pools (tenants): creation, the first pool on an empty database, secret checks, and the
+//! management tokens a secret gives (login, refresh, and their revocation when the secret changes).
 
 use entity::user_pool;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::{Expr, ExprTrait},
 };
 
 use super::{PoolId, validate, write::Writer};
-use std::{net::IpAddr, sync::Arc};
+use std::{collections::HashMap, net::IpAddr, sync::Arc};
 
 use crate::{
     error::{AppError, AppResult},
@@ -16,6 +17,7 @@ use crate::{
         secret_hash::Hasher,
         secret_seal::{SecretSeal, hmac_sha1_matches},
         throttle::CredentialThrottle,
+        tokens::{self, Claims, EpochSource, IssuedToken, TokenService},
     },
 };
 
@@ -35,6 +37,34 @@ pub enum Bootstrap {
     Unchanged,
 }
 
+/// The pools' token epochs as the database holds them: what the token service checks tokens
+/// against.
+pub struct StoredEpochs {
+    db: DatabaseConnection,
+}
+
+impl StoredEpochs {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait::async_trait]
+impl EpochSource for StoredEpochs {
+    async fn epochs(&self, pools: &[String]) -> AppResult<HashMap<String, i64>> {
+        // The token service asks for at most EPOCHS_CAPACITY + 1 pools: one statement.
+        let rows: Vec<(String, i64)> = user_pool::Entity::find()
+            .select_only()
+            .column(user_pool::Column::Id)
+            .column(user_pool::Column::TokenEpoch)
+            .filter(user_pool::Column::Id.is_in(pools.iter().cloned()))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+}
+
 #[derive(Clone)]
 pub struct PoolService {
     db: DatabaseConnection,
@@ -42,11 +72,12 @@ pub struct PoolService {
     hasher: Hasher,
     throttle: Arc<CredentialThrottle>,
     seal: SecretSeal,
+    tokens: Arc<TokenService>,
 }
 
 impl PoolService {
-    pub fn new(writer: Writer, hasher: Hasher, throttle: Arc<CredentialThrottle>, seal: SecretSeal) -> Self {
-        Self { db: writer.db().clone(), writer, hasher, throttle, seal }
+    pub fn new(writer: Writer, hasher: Hasher, throttle: Arc<CredentialThrottle>, seal: SecretSeal, tokens: Arc<TokenService>) -> Self {
+        Self { db: writer.db().clone(), writer, hasher, throttle, seal, tokens }
     }
 
     /// Create a pool; `id` and `secret` are random unless given.
@@ -73,6 +104,7 @@ impl PoolService {
             name: Set(name.clone()),
             secret_hash: Set(self.hasher.hash(secret.clone()).await?),
             secret_sealed: Set(Some(self.seal.seal(&secret)?)),
+            token_epoch: Set(0),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -125,7 +157,8 @@ impl PoolService {
             .await?)
     }
 
-    /// Replace a pool's secret with a new random one, returned in clear.
+    /// Replace a pool's secret with a new random one, returned in clear. The pool's tokens issued
+    /// before are refused from then on (see `security::tokens` for how soon in other processes).
     pub async fn reset_secret(&self, id: &str) -> AppResult<String> {
         let pool = user_pool::Entity::find_by_id(id.to_string())
             .one(&self.db)
@@ -136,12 +169,32 @@ impl PoolService {
         Ok(secret)
     }
 
+    /// Make `secret` the pool's secret and raise its token epoch, which revokes its tokens.
     async fn set_secret(&self, pool: user_pool::Model, secret: &str) -> AppResult<()> {
-        let mut active: user_pool::ActiveModel = pool.into();
-        active.secret_hash = Set(self.hasher.hash(secret.to_string()).await?);
-        active.secret_sealed = Set(Some(self.seal.seal(secret)?));
-        active.updated_at = Set(chrono::Utc::now());
-        self.writer.write_plain(async |txn| Ok(active.update(txn).await?)).await?;
+        let hash = self.hasher.hash(secret.to_string()).await?;
+        let sealed = self.seal.seal(secret)?;
+        let epoch = self
+            .writer
+            .write_plain(async |txn| {
+                // Raised in the statement: two changes at once raise it twice.
+                user_pool::Entity::update_many()
+                    .col_expr(user_pool::Column::SecretHash, Expr::value(hash.clone()))
+                    .col_expr(user_pool::Column::SecretSealed, Expr::value(sealed.clone()))
+                    .col_expr(user_pool::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+                    .col_expr(user_pool::Column::TokenEpoch, Expr::col(user_pool::Column::TokenEpoch).add(1))
+                    .filter(user_pool::Column::Id.eq(pool.id.as_str()))
+                    .exec(txn)
+                    .await?;
+                let epoch: Option<i64> = user_pool::Entity::find_by_id(pool.id.clone())
+                    .select_only()
+                    .column(user_pool::Column::TokenEpoch)
+                    .into_tuple()
+                    .one(txn)
+                    .await?;
+                epoch.ok_or_else(|| AppError::not_found("user pool", pool.id.clone()))
+            })
+            .await?;
+        self.tokens.note_epoch(&pool.id, epoch);
         Ok(())
     }
 
@@ -165,35 +218,70 @@ impl PoolService {
     /// and a wrong secret give the same error after the same work, so the answer does not reveal
     /// which pools exist. Failed checks are rate-limited per address and per pool.
     pub async fn authenticate(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
+        self.checked(id, secret, address).await.map(|pool| PoolId::trusted(pool.id))
+    }
+
+    /// A management token of the pool whose id and secret these are: a new session (see
+    /// [`Self::authenticate`]).
+    pub async fn login(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<IssuedToken> {
+        let pool = self.checked(id, secret, address).await?;
+        self.tokens.issue(&pool.id, pool.token_epoch)
+    }
+
+    /// A new token of the session of a verified token, when its pool still exists and its secret
+    /// has not changed since (read now, not as remembered by the token service).
+    pub async fn refresh(&self, claims: &Claims) -> AppResult<IssuedToken> {
+        let epoch: Option<i64> = user_pool::Entity::find_by_id(claims.scoped_userpool_id.clone())
+            .select_only()
+            .column(user_pool::Column::TokenEpoch)
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        match epoch {
+            None => Err(tokens::pool_gone()),
+            Some(epoch) if epoch > claims.token_epoch => {
+                self.tokens.note_epoch(&claims.scoped_userpool_id, epoch);
+                Err(tokens::revoked())
+            }
+            Some(_) => self.tokens.refresh(claims),
+        }
+    }
+
+    async fn checked(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<user_pool::Model> {
         let pool = match id.len() {
             1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
             _ => None,
         };
-        let known = pool.as_ref().map(|p| p.id.as_str());
-        self.throttle.before_check(address, known)?;
-        let hash = pool.as_ref().map(|p| p.secret_hash.clone());
-        if self.hasher.verify(secret.to_string(), hash).await? {
-            if pool.as_ref().is_some_and(|p| p.secret_sealed.is_none()) {
-                self.keep_sealed(id, secret).await?;
+        let known = pool.as_ref().map(|p| p.id.clone());
+        self.throttle.before_check(address, known.as_deref())?;
+        // Hashed even for an unknown pool: the same work as a wrong secret.
+        let matches = self.hasher.verify(secret.to_string(), pool.as_ref().map(|p| p.secret_hash.clone())).await?;
+        match pool {
+            Some(pool) if matches => {
+                if pool.secret_sealed.is_none() {
+                    self.keep_sealed(id, secret).await?;
+                }
+                Ok(pool)
             }
-            Ok(PoolId::trusted(id))
-        } else {
-            self.throttle.after_failure(address, known);
-            Err(AppError::InvalidCredentials)
+            _ => {
+                self.throttle.after_failure(address, known.as_deref());
+                Err(AppError::InvalidCredentials)
+            }
         }
     }
 
     /// The pool whose id is `id` when `signature` is the base64 HMAC-SHA1 under its secret of one
     /// of `messages` (the forms a request may have been signed in; how the v3 SDKs sign requests
-    /// and their event socket). Throttled like [`Self::authenticate`]; an unknown pool and a wrong
-    /// signature give the same error.
+    /// and their event socket). Only failures are throttled (a signature check is cheap), but once
+    /// they have spent the budget of the address or the pool, every signed attempt is refused
+    /// before it is checked; an unknown pool and a wrong signature give the same error.
     pub async fn authenticate_signed(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
         let pool = match id.len() {
             1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
             _ => None,
         };
         let known = pool.as_ref().map(|p| p.id.as_str());
-        self.throttle.before_check(address, known)?;
+        self.throttle.before_signature_check(address, known)?;
         let secret = match pool.as_ref().map(|p| p.secret_sealed.as_deref()) {
             Some(Some(sealed)) => Some(self.seal.open(sealed)?),
             Some(None) => {
@@ -207,7 +295,7 @@ impl PoolService {
         match secret {
             Some(secret) if messages.iter().any(|m| hmac_sha1_matches(&secret, m, signature)) => Ok(PoolId::trusted(id)),
             _ => {
-                self.throttle.after_failure(address, known);
+                self.throttle.after_signature_failure(address, known);
                 Err(AppError::InvalidCredentials)
             }
         }
@@ -218,14 +306,6 @@ impl PoolService {
         match user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await? {
             Some(_) => Ok(PoolId::trusted(id)),
             None => Err(AppError::not_found("user pool", id)),
-        }
-    }
-
-    /// The pool of a verified token, if it still exists.
-    pub async fn existing(&self, id: &str) -> AppResult<PoolId> {
-        match user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await? {
-            Some(_) => Ok(PoolId::trusted(id)),
-            None => Err(AppError::InvalidToken("the token's user pool no longer exists".into())),
         }
     }
 }

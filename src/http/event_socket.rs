@@ -75,7 +75,7 @@ pub async fn subscribe(
 /// Whose events the socket carries: the pool of the `token`, else of the signed header.
 async fn caller(http: &HttpState, token: Option<&str>, headers: &HeaderMap, extensions: &Extensions) -> AppResult<PoolId> {
     if let Some(token) = token.filter(|t| !t.is_empty()) {
-        return Ok(PoolId::trusted(http.app.tokens.verify(token)?.scoped_userpool_id));
+        return Ok(PoolId::trusted(http.app.tokens.verify(token).await?.scoped_userpool_id));
     }
     let credential = call::signed_credential(headers).ok_or(AppError::Unauthenticated)?;
     let (pool_id, signature) = call::split_credential(credential)?;

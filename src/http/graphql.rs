@@ -81,7 +81,7 @@ fn json_answer(answer: &impl serde::Serialize, raw: &RawJson, content_type: &'st
 
 /// Execute `request`; resolvers may place serialized JSON in the returned `RawJson`.
 async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request) -> (async_graphql::Response, Arc<RawJson>) {
-    let auth = Auth::from_headers(&http.app.tokens, headers);
+    let auth = Auth::from_headers(&http.app.tokens, headers).await;
     let raw = Arc::new(RawJson::default());
     let mut request = request.data(auth).data(raw.clone());
     if let Some(address) = super::client_address::client_address(extensions) {

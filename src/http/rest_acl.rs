@@ -288,34 +288,38 @@ pub struct BatchBody {
 }
 
 /// `POST /api/v2/acl/authorize-resources` and `…/revoke-resources` `{namespace, opts:
-/// [{targetType, targetIdentifiers, resources: [{code, actions}]}]}`: each resource is one
-/// transaction of its targets.
+/// [{targetType, targetIdentifiers, resources: [{code, actions, resourceType}]}]}` (authing-js-sdk's
+/// `acl.authorizeResources` / `revokeResources`; `resourceType` is the resource's own, ignored):
+/// one transaction, all or nothing.
 pub async fn authorize_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
-    batch(http, pool, body, true).await
-}
-
-pub async fn revoke_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
-    batch(http, pool, body, false).await
-}
-
-async fn batch(http: HttpState, pool: PoolId, body: Option<Json<BatchBody>>, grant: bool) -> Result<Response, V2Error> {
     let Some(Json(b)) = body else { return Err(AppError::invalid("opts", "send {namespace, opts}").into()) };
+    let mut grants = Vec::new();
     for opt in b.opts.unwrap_or_default() {
         let ty = target_type("opts.targetType", &opt.target_type)?;
         for r in opt.resources {
-            if grant {
-                let targets = opt
-                    .target_identifiers
-                    .iter()
-                    .map(|id| GrantTarget { target_type: ty, target_id: id.clone(), actions: r.actions.clone().unwrap_or_default() })
-                    .collect();
-                http.app.acl.authorize(&pool, b.namespace.as_deref(), &r.code, targets).await?;
-            } else {
-                let targets = opt.target_identifiers.iter().map(|id| (ty, id.clone())).collect();
-                http.app.acl.revoke(&pool, b.namespace.as_deref(), &r.code, targets).await?;
-            }
+            let actions = r.actions.unwrap_or_default();
+            let targets = opt
+                .target_identifiers
+                .iter()
+                .map(|id| GrantTarget { target_type: ty, target_id: id.clone(), actions: actions.clone() })
+                .collect();
+            grants.push((r.code, targets));
         }
     }
+    http.app.acl.authorize_all(&pool, b.namespace.as_deref(), grants).await?;
+    Ok(v2_ok(Value::Null))
+}
+
+pub async fn revoke_resources(State(http): State<HttpState>, V2Caller(pool): V2Caller, body: Option<Json<BatchBody>>) -> Result<Response, V2Error> {
+    let Some(Json(b)) = body else { return Err(AppError::invalid("opts", "send {namespace, opts}").into()) };
+    let mut revokes = Vec::new();
+    for opt in b.opts.unwrap_or_default() {
+        let ty = target_type("opts.targetType", &opt.target_type)?;
+        for r in opt.resources {
+            revokes.push((r.code, opt.target_identifiers.iter().map(|id| (ty, id.clone())).collect()));
+        }
+    }
+    http.app.acl.revoke_all(&pool, b.namespace.as_deref(), revokes).await?;
     Ok(v2_ok(Value::Null))
 }
 

@@ -33,8 +33,7 @@ pub async fn management_token(
         return Err(AppError::invalid("accessKeyId", "accessKeyId and accessKeySecret are required").into());
     }
     let address = super::client_address::client_address(&extensions);
-    let pool = http.app.pools.authenticate(&id, &secret, address).await?;
-    let token = http.app.tokens.issue(pool.as_str())?;
+    let token = http.app.pools.login(&id, &secret, address).await?;
     Ok(v3_ok(json!({ "access_token": token.token, "expires_in": token.exp - token.iat })))
 }
 

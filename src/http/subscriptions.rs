@@ -53,7 +53,7 @@ pub async fn upgrade(State(http): State<HttpState>, req: Request) -> Response {
             let sink = sink.with(|msg: Message| async move { Ok::<_, axum::Error>(fit_close_reason(msg)) });
             GraphQLWebSocket::new_with_pair(sink, first_message_within(init_wait, stream), schema, protocol)
                 .on_connection_init(move |payload| async move {
-                    let auth = auth_from_init(&tokens, &payload);
+                    let auth = auth_from_init(&tokens, &payload).await;
                     // Refuse the connection itself, not each subscription later; the close
                     // reason carries the code and a short message.
                     auth.require().map_err(|e| async_graphql::Error::new(format!("{}: {}", e.code(), e)))?;
@@ -104,7 +104,7 @@ where
 /// The credentials of `connection_init`: `{"Authorization": "Bearer <token>"}` (any case), or
 /// `{"token": "<token>"}` / `{"accessToken": "<token>"}`, with an optional
 /// `x-authing-userpool-id` that must match the token.
-fn auth_from_init(tokens: &crate::security::tokens::TokenService, payload: &Value) -> Auth {
+async fn auth_from_init(tokens: &crate::security::tokens::TokenService, payload: &Value) -> Auth {
     let mut headers = axum::http::HeaderMap::new();
     if let Some(obj) = payload.as_object() {
         for (k, v) in obj {
@@ -124,5 +124,5 @@ fn auth_from_init(tokens: &crate::security::tokens::TokenService, payload: &Valu
             }
         }
     }
-    Auth::from_headers(tokens, &headers)
+    Auth::from_headers(tokens, &headers).await
 }

@@ -13,6 +13,6 @@ impl FromRequestParts<HttpState> for V2Caller {
     type Rejection = V2Error;
 
     async fn from_request_parts(parts: &mut Parts, http: &HttpState) -> Result<Self, V2Error> {
-        Ok(V2Caller(Auth::from_headers(&http.app.tokens, &parts.headers).require()?))
+        Ok(V2Caller(Auth::from_headers(&http.app.tokens, &parts.headers).await.require()?))
     }
 }

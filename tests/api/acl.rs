@@ -175,3 +175,180 @@ async fn permission_checks_cost_a_fixed_number_of_statements_whatever_the_tree_s
     assert_eq!(costs[0], costs[1], "must not grow with the tree: {costs:?}");
     assert!(costs[0].0 <= 3 && costs[0].1 <= 3, "{costs:?}");
 }
+
+/// A v2 REST answer's body (HTTP 200 whether it succeeded or not).
+async fn v2(res: reqwest::Response) -> Value {
+    assert_eq!(res.status(), 200);
+    res.json().await.expect("a v2 envelope")
+}
+
+/// What `user authorizedResources` lists for a user (GraphQL), to compare the batch list with.
+async fn resources_of(c: &Client, user: &str) -> Value {
+    c.data(USER_RESOURCES, json!({ "id": user, "ns": "books-ns" })).await["user"]["authorizedResources"].clone()
+}
+
+#[tokio::test]
+async fn batch_grants_and_revokes_are_all_or_nothing_and_list_back_per_target() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    setup(&c, &s.pool_id).await;
+    let pens: Value = v2(c.post_json("/api/v2/resources", json!({ "namespace": "books-ns", "code": "pens", "type": "DATA", "actions": [{ "name": "pens:use" }] })).await).await;
+    assert_eq!(pens["code"], 200, "{pens}");
+    let menu: Value = v2(c.post_json("/api/v2/resources", json!({ "namespace": "books-ns", "code": "menu", "type": "MENU", "actions": [{ "name": "show" }] })).await).await;
+    assert_eq!(menu["code"], 200, "{menu}");
+    let org = create_org(&c, "Acme", "acme").await;
+    let sales = id(&add_node(&c, &id(&org), &id(&org["rootNode"]), "Sales", Some("sales")).await);
+    let ann = id(&create(&c, json!({ "username": "ann" })).await);
+    let bob = id(&create(&c, json!({ "username": "bob" })).await);
+    c.data("mutation($n: String!, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }", json!({ "n": sales, "u": [ann] })).await;
+
+    // authing-js-sdk's acl.authorizeResources body: several targets, several resources each.
+    let granted = v2(c.post_json("/api/v2/acl/authorize-resources", json!({ "namespace": "books-ns", "opts": [
+        { "targetType": "USER", "targetIdentifiers": [bob], "resources": [
+            { "code": "books", "actions": ["books:read", "books:write"], "resourceType": "DATA" },
+            { "code": "pens", "actions": ["pens:use"], "resourceType": "DATA" },
+            { "code": "menu", "actions": ["show"], "resourceType": "MENU" }] },
+        { "targetType": "ORG", "targetIdentifiers": [sales], "resources": [
+            { "code": "books", "actions": ["books:read"], "resourceType": "DATA" }] }] })).await).await;
+    assert_eq!(granted["code"], 200, "{granted}");
+    assert!(allowed(&c, &bob, "books", "books:write").await);
+    assert!(allowed(&c, &bob, "pens", "pens:use").await);
+    assert!(allowed(&c, &ann, "books", "books:read").await, "through Sales");
+    assert!(!allowed(&c, &ann, "books", "books:write").await);
+
+    // acl.listAuthorizedResourcesBatch: one answer per target, in their order, as each one's own
+    // list says; of one type when asked.
+    let listed = v2(c.post_json("/api/v2/acl/list-authorized-resources-batch", json!({ "namespace": "books-ns", "targets": [
+        { "targetType": "USER", "targetIdentifier": bob }, { "targetType": "USER", "targetIdentifier": ann },
+        { "targetType": "ORG", "targetIdentifier": sales }] })).await).await;
+    let list = listed["data"]["list"].as_array().expect("a list");
+    assert_eq!(list.len(), 3, "{listed}");
+    assert_eq!(list[0]["totalCount"], 3);
+    assert_eq!(list[0]["list"].as_array().unwrap().iter().map(|r| r["code"].as_str().unwrap()).collect::<Vec<_>>(), ["books", "menu", "pens"]);
+    assert_eq!(list[0]["list"][0], json!({ "code": "books", "type": "DATA", "actions": ["books:read", "books:write"], "apiIdentifier": "https://api/books" }));
+    for (i, user) in [(0, &bob), (1, &ann)] {
+        let own = resources_of(&c, user).await;
+        assert_eq!(list[i]["totalCount"], own["totalCount"], "{listed} vs {own}");
+        assert_eq!(list[i]["list"].as_array().unwrap().iter().map(|r| &r["code"]).collect::<Vec<_>>(),
+                   own["list"].as_array().unwrap().iter().map(|r| &r["code"]).collect::<Vec<_>>());
+    }
+    assert_eq!(list[2], json!({ "totalCount": 1, "list": [{ "code": "books", "type": "DATA", "actions": ["books:read"], "apiIdentifier": "https://api/books" }] }));
+    let menus = v2(c.post_json("/api/v2/acl/list-authorized-resources-batch", json!({ "namespace": "books-ns", "resourceType": "MENU",
+        "targets": [{ "targetType": "USER", "targetIdentifier": bob }] })).await).await;
+    assert_eq!(menus["data"]["list"], json!([{ "totalCount": 1, "list": [{ "code": "menu", "type": "MENU", "actions": ["show"], "apiIdentifier": null }] }]));
+
+    // A batch with one bad target grants nothing at all: Ann does not get the pens.
+    let refused = v2(c.post_json("/api/v2/acl/authorize-resources", json!({ "namespace": "books-ns", "opts": [
+        { "targetType": "USER", "targetIdentifiers": [ann], "resources": [{ "code": "pens", "actions": ["pens:use"] }] },
+        { "targetType": "USER", "targetIdentifiers": ["nobody"], "resources": [{ "code": "books", "actions": ["books:read"] }] }] })).await).await;
+    assert_eq!(refused["errorCode"], "NOT_FOUND", "{refused}");
+    assert!(!allowed(&c, &ann, "pens", "pens:use").await, "nothing of the refused batch was granted");
+
+    // acl.revokeResources: Bob loses the books, keeps the pens; Sales loses the books.
+    let revoked = v2(c.post_json("/api/v2/acl/revoke-resources", json!({ "namespace": "books-ns", "opts": [
+        { "targetType": "USER", "targetIdentifiers": [bob], "resources": [{ "code": "books", "actions": ["books:read", "books:write"], "resourceType": "DATA" }] },
+        { "targetType": "ORG", "targetIdentifiers": [sales], "resources": [{ "code": "books", "actions": ["books:read"], "resourceType": "DATA" }] }] })).await).await;
+    assert_eq!(revoked["code"], 200, "{revoked}");
+    assert!(!allowed(&c, &bob, "books", "books:read").await);
+    assert!(allowed(&c, &bob, "pens", "pens:use").await, "only what was named is revoked");
+    assert!(!allowed(&c, &ann, "books", "books:read").await);
+    let t = c.data("{ authorizedTargets(namespace: \"books-ns\", resource: \"books\", resourceType: DATA) { totalCount } }", json!({})).await;
+    assert_eq!(t["authorizedTargets"]["totalCount"], 0);
+    // A revoke batch with a bad entry revokes nothing: Bob keeps the pens.
+    let refused = v2(c.post_json("/api/v2/acl/revoke-resources", json!({ "namespace": "books-ns", "opts": [
+        { "targetType": "USER", "targetIdentifiers": [bob], "resources": [{ "code": "pens" }] },
+        { "targetType": "USER", "targetIdentifiers": [bob], "resources": [{ "code": "bad code" }] }] })).await).await;
+    assert_eq!(refused["errorCode"], "INVALID_INPUT", "{refused}");
+    assert!(allowed(&c, &bob, "pens", "pens:use").await, "nothing of the refused batch was revoked");
+
+    // Each batch was one change: one transaction's events, permission:add then permission:revoke.
+    let ev = c.data("{ events(eventNames: [\"permission:add\", \"permission:revoke\"]) { eventName data } }", json!({})).await;
+    let names: Vec<&str> = ev["events"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
+    assert_eq!(names, ["permission:add", "permission:add", "permission:add", "permission:add", "permission:revoke", "permission:revoke"], "{ev}");
+}
+
+#[tokio::test]
+async fn namespaces_are_updated_and_deleted_by_id() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    setup(&c, &s.pool_id).await;
+    let spare = v2(c.post_json(&format!("/api/v2/resource-namespace/{}", s.pool_id), json!({ "code": "spare", "name": "Spare" })).await).await;
+    let spare_id = spare["data"]["id"].as_i64().expect("a numeric id");
+    let res = v2(c.post_json("/api/v2/resources", json!({ "namespace": "spare", "code": "bolts", "actions": [{ "name": "bolts:use" }] })).await).await;
+    assert_eq!(res["code"], 200, "{res}");
+    let ann = id(&create(&c, json!({ "username": "ann" })).await);
+    c.data(AUTHORIZE, json!({ "ns": "spare", "r": "bolts", "opts": [{ "targetType": "USER", "targetIdentifier": ann, "actions": ["bolts:use"] }] })).await;
+
+    // PUT …/{pool}/{id}: renamed, recoded, described; read back from the list.
+    let path = format!("/api/v2/resource-namespace/{}/{spare_id}", s.pool_id);
+    let updated = v2(c.put_json(&path, json!({ "code": "parts", "name": "Spare parts", "description": "tmp" })).await).await;
+    assert_eq!(updated["code"], 200, "{updated}");
+    assert_eq!((updated["data"]["id"].as_i64(), updated["data"]["code"].as_str()), (Some(spare_id), Some("parts")));
+    let listed = v2(c.get(&format!("/api/v2/resource-namespace/{}?page=1&limit=10", s.pool_id)).await).await;
+    let row = listed["data"]["list"].as_array().unwrap().iter().find(|n| n["id"] == spare_id).cloned().expect("still listed");
+    assert_eq!((row["code"].clone(), row["name"].clone(), row["description"].clone()), (json!("parts"), json!("Spare parts"), json!("tmp")));
+    let bolts = v2(c.get("/api/v2/resources?namespace=parts").await).await;
+    assert_eq!(bolts["data"]["totalCount"], 1, "its resources follow it: {bolts}");
+    // Refusals: a code taken, an id that is not a number, another pool's id in the route, another
+    // pool's token on this pool's namespace id.
+    let taken = v2(c.put_json(&path, json!({ "code": "books-ns" })).await).await;
+    assert_eq!(taken["errorCode"], "CONFLICT", "{taken}");
+    assert_eq!(v2_status(c.put_json(&format!("/api/v2/resource-namespace/{}/x1", s.pool_id), json!({ "name": "n" })).await).await, 400);
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    assert_eq!(v2_status(b.put_json(&path, json!({ "name": "mine" })).await).await, 403);
+    assert_eq!(v2_status(b.put_json(&format!("/api/v2/resource-namespace/{pool_b}/{spare_id}"), json!({ "name": "mine" })).await).await, 404);
+    assert_eq!(v2_status(b.delete(&format!("/api/v2/resource-namespace/{pool_b}/{spare_id}")).await).await, 404);
+
+    // DELETE …/{pool}/{id}: gone from the list, with its resources and their grants.
+    let deleted = v2(c.delete(&path).await).await;
+    assert_eq!(deleted["code"], 200, "{deleted}");
+    let listed = v2(c.get(&format!("/api/v2/resource-namespace/{}", s.pool_id)).await).await;
+    assert!(listed["data"]["list"].as_array().unwrap().iter().all(|n| n["id"] != spare_id), "{listed}");
+    assert_eq!(v2(c.get("/api/v2/resources?namespace=parts").await).await["errorCode"], "NOT_FOUND");
+    let list = c.data(USER_RESOURCES, json!({ "id": ann, "ns": "parts" })).await;
+    assert_eq!(list["user"]["authorizedResources"]["totalCount"], 0);
+    assert_eq!(v2_status(c.delete(&path).await).await, 404, "deleted once");
+    // The other namespace is untouched.
+    assert_eq!(v2(c.get("/api/v2/resources?namespace=books-ns").await).await["data"]["totalCount"], 1);
+}
+
+/// The document authing-js-sdk 4.23.55 sends (src/types/graphql.v2.ts): no namespace, so the
+/// default one.
+const SDK_IS_ACTION_DENIED: &str = "query isActionDenied($resource: String!, $action: String!, $userId: String!) {
+  isActionDenied(resource: $resource, action: $action, userId: $userId)
+}";
+
+#[tokio::test]
+async fn is_action_denied_answers_the_opposite_of_the_grants() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    setup(&c, &s.pool_id).await;
+    let ann = id(&create(&c, json!({ "username": "ann" })).await);
+    let bob = id(&create(&c, json!({ "username": "bob" })).await);
+    let denied = |user: &str, resource: &str, action: &str| {
+        let (c, v) = (c.clone(), json!({ "resource": resource, "action": action, "userId": user }));
+        async move { c.data(SDK_IS_ACTION_DENIED, v).await["isActionDenied"].as_bool().expect("a boolean") }
+    };
+    // Nothing granted yet: denied.
+    assert!(denied(&ann, "docs:1", "docs:read").await);
+    // A grant in the default namespace (where the SDK's document asks).
+    c.data("mutation($u: String) { allow(resource: \"docs:*\", action: \"docs:read\", userId: $u) { code } }", json!({ "u": ann })).await;
+    assert!(!denied(&ann, "docs:1", "docs:read").await, "granted: not denied");
+    assert!(denied(&ann, "docs:1", "docs:write").await, "another action");
+    assert!(denied(&ann, "notes:1", "docs:read").await, "another resource");
+    assert!(denied(&bob, "docs:1", "docs:read").await, "another user");
+    // With a namespace: the grant is in another one.
+    let q = "query($r: String!, $a: String!, $u: String!, $ns: String) { isActionDenied(resource: $r, action: $a, userId: $u, namespace: $ns) }";
+    let d = c.data(q, json!({ "r": "docs:1", "a": "docs:read", "u": ann, "ns": "books-ns" })).await;
+    assert_eq!(d["isActionDenied"], true);
+    c.data(AUTHORIZE, json!({ "ns": "books-ns", "r": "books", "opts": [{ "targetType": "USER", "targetIdentifier": bob, "actions": ["books:read"] }] })).await;
+    let d = c.data(q, json!({ "r": "books", "a": "books:read", "u": bob, "ns": "books-ns" })).await;
+    assert_eq!(d["isActionDenied"], false);
+    // Revoked: denied again. An unknown user is an error, not an answer.
+    let r = v2(c.post_json("/api/v2/acl/revoke-resource", json!({ "resource": "docs:*", "opts": [{ "targetType": "USER", "targetIdentifier": ann }] })).await).await;
+    assert_eq!(r["code"], 200, "{r}");
+    assert!(denied(&ann, "docs:1", "docs:read").await);
+    let (code, _) = c.error(SDK_IS_ACTION_DENIED, json!({ "resource": "docs:1", "action": "docs:read", "userId": "nobody" })).await;
+    assert_eq!(code, "NOT_FOUND");
+}

@@ -390,6 +390,14 @@ impl Client {
     pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
         self.request(reqwest::Method::POST, path).json(&body).send().await.expect("request sent")
     }
+
+    pub async fn put_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.request(reqwest::Method::PUT, path).json(&body).send().await.expect("request sent")
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::DELETE, path).send().await.expect("request sent")
+    }
 }
 
 /// The Node.js package in `folder` (package.json, package-lock.json and scripts) copied into

@@ -166,7 +166,7 @@ fn help_explains_every_option() {
     let out = Command::new(env!("CARGO_BIN_EXE_orgraph")).arg("--help").output().expect("runs");
     assert!(out.status.success());
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--listen", "--database-url", "--jwt-secret", "--token-ttl-secs", "--log-level",
+    for flag in ["--listen", "--database-url", "--jwt-secret", "--token-ttl-secs", "--token-max-lifetime-secs", "--token-revocation-check-secs", "--log-level",
                  "--bootstrap-pool-id", "--bootstrap-pool-secret", "--max-query-depth", "--max-page-size",
                  "--trusted-proxies", "--forwarded-header", "--cors-allowed-origins", "--metrics-listen", "--metrics-token",
                  "--metrics-public"] {

@@ -83,9 +83,14 @@ fn sign(secret: &str, text: &str) -> String {
 
 /// A request signed the way authing-node-sdk signs, with a chosen date and secret.
 async fn signed_get(s: &TestServer, path_and_query: &str, signed_query: &str, secret: &str, date: &str) -> (u16, Value) {
+    signed_get_by(&reqwest::Client::new(), s, path_and_query, signed_query, secret, date).await
+}
+
+/// The same, sent by `http` (one client for many requests).
+async fn signed_get_by(http: &reqwest::Client, s: &TestServer, path_and_query: &str, signed_query: &str, secret: &str, date: &str) -> (u16, Value) {
     let (path, _) = path_and_query.split_once('?').unwrap_or((path_and_query, ""));
     let text = format!("GET\ndate:{date}\nx-authing-sdk-version:test\n{path}?{signed_query}");
-    let r = reqwest::Client::new()
+    let r = http
         .get(format!("{}{path_and_query}", s.url))
         .header("date", date)
         .header("x-authing-sdk-version", "test")
@@ -191,4 +196,144 @@ async fn graphql_and_v3_read_and_write_the_same_department_fields() {
     assert_eq!(r.status(), 200);
     let d = c.data("query($id: String!) { nodeById(id: $id) { leaderUserId leaderUserIds enabled } }", json!({ "id": dep })).await;
     assert_eq!(d["nodeById"], json!({ "leaderUserId": null, "leaderUserIds": [], "enabled": true }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn correctly_signed_requests_are_never_throttled_and_failed_ones_are() {
+    use futures_util::{StreamExt as _, stream};
+    // The default limits: 20 failed checks a minute from one address.
+    let s = TestServer::start().await;
+    let now = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let path = "/api/v3/list-organizations?page=1&limit=5";
+    let started = std::time::Instant::now();
+    const REQUESTS: usize = 2_100;
+    let http = reqwest::Client::new();
+    let statuses: Vec<u16> = stream::iter(0..REQUESTS)
+        .map(|_| async { signed_get_by(&http, &s, path, "limit=5&page=1", POOL_SECRET, &now).await.0 })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(60), "sent within a minute: {elapsed:?}");
+    let refused = statuses.iter().filter(|s| **s != 200).count();
+    assert_eq!(refused, 0, "{refused} of {REQUESTS} signed requests refused: {:?}", statuses.iter().find(|s| **s != 200));
+
+    // Failures spend the budget: 20 a minute, then every signed attempt of this address is
+    // refused before its check, a correct one too (else a right guess would show). The budget
+    // comes back at one failure per 3 s: a slow machine may see one more failure per 3 s taken.
+    let failing = std::time::Instant::now();
+    let mut failures = 0;
+    let refusal = loop {
+        let (status, body) = signed_get_by(&http, &s, path, "limit=5&page=1", "a-guessed-secret", &now).await;
+        match status {
+            401 => {
+                assert_eq!(body["errorCode"], "INVALID_CREDENTIALS", "{body}");
+                failures += 1;
+            }
+            _ => break (status, body),
+        }
+        assert!(failures <= 20 + failing.elapsed().as_secs() / 3 + 1, "{failures} failures not refused");
+    };
+    assert_eq!((refusal.0, refusal.1["errorCode"].clone()), (429, json!("RATE_LIMITED")), "{}", refusal.1);
+    assert!(failures >= 20, "refused after {failures} failures only");
+    let (status, _) = signed_get(&s, path, "limit=5&page=1", POOL_SECRET, &now).await;
+    assert_eq!(status, 429, "a correct signature waits too");
+    // A bearer token (no credential check) is not affected.
+    let token = s.state.tokens.issue(&s.pool_id, 0).expect("a token").token;
+    let r = reqwest::Client::new().get(format!("{}{path}", s.url)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn get_organization_batch_answers_each_named_organization_as_get_organization_does() {
+    use crate::orgs::{create_org, id};
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let acme = create_org(&c, "Acme", "acme").await;
+    create_org(&c, "Beta", "beta").await;
+    create_org(&c, "Gamma", "gamma").await;
+    c.data("mutation($id: String!) { updateNode(id: $id, customData: { tier: \"gold\" }) { id } }", json!({ "id": id(&acme["rootNode"]) })).await;
+
+    // As authing-node-sdk's getOrganizationsBatch sends it: `k[]` values, signed as a JSON array.
+    let now = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let (status, body) = signed_get(
+        &s,
+        "/api/v3/get-organization-batch?organizationCodeList[]=beta&organizationCodeList[]=nope&organizationCodeList[]=acme&withCustomData=true&withPost=false",
+        r#"organizationCodeList=["beta","nope","acme"]&withCustomData=true&withPost=false"#,
+        POOL_SECRET,
+        &now,
+    )
+    .await;
+    assert_eq!((status, body["statusCode"].clone()), (200, json!(200)), "{body}");
+    let list = body["data"].as_array().expect("a list");
+    // In the order asked, the unknown code left out, each as get-organization shows it.
+    assert_eq!(list.iter().map(|o| o["organizationCode"].as_str().unwrap()).collect::<Vec<_>>(), ["beta", "acme"], "{body}");
+    for org in list {
+        let code = org["organizationCode"].as_str().unwrap();
+        let one: Value = c.get(&format!("/api/v3/get-organization?organizationCode={code}&withCustomData=true")).await.json().await.unwrap();
+        assert_eq!(org, &one["data"], "{code}");
+    }
+    assert_eq!(list[1]["customData"], json!({ "tier": "gold" }));
+    assert_eq!(list[1]["organizationName"], "Acme");
+    assert_eq!(list[1]["departmentId"], id(&acme["rootNode"]).as_str());
+    // As the Python SDK sends it (a repeated key, a bearer token), without custom data.
+    let r = c.get("/api/v3/get-organization-batch?organizationCodeList=acme&organizationCodeList=gamma").await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"].as_array().unwrap().iter().map(|o| o["organizationName"].as_str().unwrap()).collect::<Vec<_>>(), ["Acme", "Gamma"], "{body}");
+    assert!(body["data"][0]["customData"].is_null(), "custom data only when asked: {body}");
+    // No list, or another pool's token: nothing of this pool.
+    let r = c.get("/api/v3/get-organization-batch").await;
+    assert_eq!(r.status(), 400);
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let body: Value = b.get("/api/v3/get-organization-batch?organizationCodeList[]=acme").await.json().await.unwrap();
+    assert_eq!(body["data"], json!([]), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn update_department_status_disables_and_enables_the_department() {
+    use crate::orgs::{add_node, create_org, id};
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Acme", "acme").await;
+    let sales = id(&add_node(&c, &id(&org), &id(&org["rootNode"]), "Sales", Some("sales")).await);
+    let enabled = |node: String| {
+        let c = c.clone();
+        async move { c.data("query($id: String!) { nodeById(id: $id) { enabled } }", json!({ "id": node })).await["nodeById"]["enabled"].clone() }
+    };
+    let v3_status = |node: String| {
+        let c = c.clone();
+        async move {
+            let body: Value = c.get(&format!("/api/v3/get-department?organizationCode=acme&departmentId={node}")).await.json().await.unwrap();
+            body["data"]["status"].clone()
+        }
+    };
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(true), json!(true)));
+
+    // authing-node-sdk's updateNodeStatus body: {departmentId, status}.
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": false })).await;
+    let body: Value = r.json().await.unwrap();
+    assert_eq!((body["statusCode"].clone(), body["data"]["departmentId"].clone(), body["data"]["status"].clone()), (json!(200), json!(sales), json!(false)), "{body}");
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(false), json!(false)), "read back disabled");
+    let children: Value = c.get("/api/v3/list-children-departments?organizationCode=acme&departmentId=root&status=true").await.json().await.unwrap();
+    assert_eq!(children["data"]["list"], json!([]), "left out of the enabled children: {children}");
+    let children: Value = c.get("/api/v3/list-children-departments?organizationCode=acme&departmentId=root&status=false").await.json().await.unwrap();
+    assert_eq!(children["data"]["list"][0]["departmentId"], sales.as_str(), "one of the disabled ones: {children}");
+    let ev = c.data("{ events(eventNames: [\"organization:node-updated\"]) { data } }", json!({})).await;
+    assert_eq!(ev["events"].as_array().unwrap().len(), 1, "one change, one event: {ev}");
+
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": true })).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!((enabled(sales.clone()).await, v3_status(sales.clone()).await), (json!(true), json!(true)), "read back enabled");
+
+    // Refused without a change: no status, an unknown department, another pool's token.
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": sales })).await;
+    assert_eq!(r.status(), 400);
+    let r = c.post_json("/api/v3/update-department-status", json!({ "departmentId": "nope", "status": false })).await;
+    assert_eq!(r.status(), 404);
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let r = b.post_json("/api/v3/update-department-status", json!({ "departmentId": sales, "status": false })).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(enabled(sales.clone()).await, json!(true), "unchanged");
 }

@@ -88,6 +88,19 @@ async function main() {
     actions: { op: 'OR', list: ['invoices:read'] } });
   assert.deepEqual(orgTargets.list.map((t) => t.targetIdentifier), [financeId]);
 
+  // The batch routes (REST): authorizeResources, listAuthorizedResourcesBatch, revokeResources.
+  assert.equal(await acl.authorizeResources({ namespace: 'erp', opts: [
+    { targetType: 'USER', targetIdentifiers: [bob.id], resources: [{ code: 'invoices', actions: ['invoices:read'], resourceType: 'DATA' }] }] }), true);
+  assert.equal(await acl.isAllowed(bob.id, 'invoices', 'invoices:read', { namespace: 'erp' }), true);
+  const batch = await acl.listAuthorizedResourcesBatch({ namespace: 'erp', targets: [
+    { targetType: 'USER', targetIdentifier: bob.id }, { targetType: 'ORG', targetIdentifier: financeId }] });
+  assert.deepEqual(batch.list.map((l) => l.list.map((r) => r.code)), [['invoices', 'invoices:7'], ['invoices']]);
+  assert.deepEqual(batch.list[0].list[0], { code: 'invoices', type: 'DATA', actions: ['invoices:read'], apiIdentifier: 'https://erp.example.com/invoices' });
+  assert.equal(await acl.revokeResources({ namespace: 'erp', opts: [
+    { targetType: 'USER', targetIdentifiers: [bob.id], resources: [{ code: 'invoices', actions: ['invoices:read'], resourceType: 'DATA' }] }] }), true);
+  assert.equal(await acl.isAllowed(bob.id, 'invoices', 'invoices:read', { namespace: 'erp' }), false);
+  assert.equal(await acl.isAllowed(bob.id, 'invoices:7', 'invoices:pay', { namespace: 'erp' }), true, 'only what was named is revoked');
+
   // Moving Payables out of Finance takes Ann's permission away at once.
   await org.moveNode(acme.id, payablesId, acme.rootNode.id);
   assert.equal(await acl.isAllowed(ann.id, 'invoices:2024-01', 'invoices:read', { namespace: 'erp' }), false);

@@ -43,7 +43,8 @@ use crate::{
 
 /// The namespace every pool has.
 pub const DEFAULT_NAMESPACE: &str = "default";
-/// Most targets one call grants to, and most actions one grant holds.
+/// Most targets one call grants to or revokes from (all its resources together), and most
+/// actions one grant holds.
 pub const MAX_TARGETS: usize = 1_000;
 pub const MAX_ACTIONS: usize = 100;
 /// Resource codes Authing reserves.
@@ -350,22 +351,34 @@ impl AclService {
     /// Grant actions of `resource` to each target (adding to what it already holds). Every user
     /// and node must exist in the pool, or nothing is granted.
     pub async fn authorize(&self, pool: &PoolId, namespace: Option<&str>, resource: &str, targets: Vec<GrantTarget>) -> AppResult<()> {
-        let resource = check_resource_string(resource)?;
-        let targets = check_targets(targets)?;
+        self.authorize_all(pool, namespace, vec![(resource.to_string(), targets)]).await
+    }
+
+    /// Grant several resources at once, each to its targets, in one transaction: all or nothing.
+    /// At most [`MAX_TARGETS`] grants in all.
+    pub async fn authorize_all(&self, pool: &PoolId, namespace: Option<&str>, grants: Vec<(String, Vec<GrantTarget>)>) -> AppResult<()> {
+        check_batch_size(grants.iter().map(|(_, t)| t.len()))?;
+        let grants = grants
+            .into_iter()
+            .map(|(resource, targets)| Ok((check_resource_string(&resource)?, check_targets(targets)?)))
+            .collect::<AppResult<Vec<_>>>()?;
         let ns_code = namespace_code(namespace).to_string();
         self.writer
             .write(pool, async |txn, outbox| {
                 let ns = namespace_for_write(txn, pool, &ns_code).await?;
-                ensure_targets_exist(txn, pool, &targets).await?;
-                let mut granted: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
-                for t in &targets {
-                    let id = upsert_grant(txn, pool, ns.id, &resource, t).await?;
-                    let entry = granted.entry(t.target_type).or_default();
-                    entry.0.push(id);
-                    entry.1.push(t.target_id.clone());
-                }
-                for (target_type, (grant_ids, target_ids)) in granted {
-                    outbox.record(DomainEvent::PermissionAdd(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
+                let every: Vec<GrantTarget> = grants.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
+                ensure_targets_exist(txn, pool, &every).await?;
+                for (resource, targets) in &grants {
+                    let mut granted: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
+                    for t in targets {
+                        let id = upsert_grant(txn, pool, ns.id, resource, t).await?;
+                        let entry = granted.entry(t.target_type).or_default();
+                        entry.0.push(id);
+                        entry.1.push(t.target_id.clone());
+                    }
+                    for (target_type, (grant_ids, target_ids)) in granted {
+                        outbox.record(DomainEvent::PermissionAdd(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
+                    }
                 }
                 Ok(())
             })
@@ -375,34 +388,46 @@ impl AclService {
     /// Take back every action of `resource` from each target. Targets that hold nothing are
     /// skipped.
     pub async fn revoke(&self, pool: &PoolId, namespace: Option<&str>, resource: &str, targets: Vec<(TargetType, String)>) -> AppResult<()> {
-        let resource = check_resource_string(resource)?;
-        if targets.is_empty() || targets.len() > MAX_TARGETS {
-            return Err(AppError::invalid("opts", format!("give 1 to {MAX_TARGETS} targets")));
-        }
+        self.revoke_all(pool, namespace, vec![(resource.to_string(), targets)]).await
+    }
+
+    /// Take back several resources at once, each from its targets, in one transaction. At most
+    /// [`MAX_TARGETS`] in all.
+    pub async fn revoke_all(&self, pool: &PoolId, namespace: Option<&str>, revokes: Vec<(String, Vec<(TargetType, String)>)>) -> AppResult<()> {
+        check_batch_size(revokes.iter().map(|(_, t)| t.len()))?;
+        let revokes = revokes
+            .into_iter()
+            .map(|(resource, targets)| match targets.is_empty() {
+                true => Err(AppError::invalid("opts", format!("give 1 to {MAX_TARGETS} targets"))),
+                false => Ok((check_resource_string(&resource)?, targets)),
+            })
+            .collect::<AppResult<Vec<_>>>()?;
         let ns_code = namespace_code(namespace).to_string();
         self.writer
             .write(pool, async |txn, outbox| {
                 let Some(ns) = find_namespace(txn, pool, &NamespaceRef::Code(ns_code.clone())).await? else {
                     return if ns_code == DEFAULT_NAMESPACE { Ok(()) } else { Err(not_found_namespace(&NamespaceRef::Code(ns_code.clone()))) };
                 };
-                let mut revoked: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
-                for (target_type, target_id) in &targets {
-                    let existing = acl_grant::Entity::find()
-                        .filter(acl_grant::Column::NamespaceId.eq(ns.id))
-                        .filter(acl_grant::Column::Resource.eq(resource.as_str()))
-                        .filter(acl_grant::Column::TargetType.eq(*target_type))
-                        .filter(acl_grant::Column::TargetId.eq(target_id.as_str()))
-                        .one(txn)
-                        .await?;
-                    if let Some(g) = existing {
-                        acl_grant::Entity::delete_by_id(g.id.clone()).exec(txn).await?;
-                        let entry = revoked.entry(*target_type).or_default();
-                        entry.0.push(g.id);
-                        entry.1.push(target_id.clone());
+                for (resource, targets) in &revokes {
+                    let mut revoked: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
+                    for (target_type, target_id) in targets {
+                        let existing = acl_grant::Entity::find()
+                            .filter(acl_grant::Column::NamespaceId.eq(ns.id))
+                            .filter(acl_grant::Column::Resource.eq(resource.as_str()))
+                            .filter(acl_grant::Column::TargetType.eq(*target_type))
+                            .filter(acl_grant::Column::TargetId.eq(target_id.as_str()))
+                            .one(txn)
+                            .await?;
+                        if let Some(g) = existing {
+                            acl_grant::Entity::delete_by_id(g.id.clone()).exec(txn).await?;
+                            let entry = revoked.entry(*target_type).or_default();
+                            entry.0.push(g.id);
+                            entry.1.push(target_id.clone());
+                        }
                     }
-                }
-                for (target_type, (grant_ids, target_ids)) in revoked {
-                    outbox.record(DomainEvent::PermissionRevoke(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
+                    for (target_type, (grant_ids, target_ids)) in revoked {
+                        outbox.record(DomainEvent::PermissionRevoke(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
+                    }
                 }
                 Ok(())
             })
@@ -594,6 +619,14 @@ fn check_action_defs(actions: Vec<ActionDef>) -> AppResult<Vec<ActionDef>> {
         out.push(ActionDef { name, description });
     }
     Ok(out)
+}
+
+/// A batch holds at most [`MAX_TARGETS`] targets in all.
+fn check_batch_size(sizes: impl Iterator<Item = usize>) -> AppResult<()> {
+    if sizes.sum::<usize>() > MAX_TARGETS {
+        return Err(AppError::invalid("opts", format!("at most {MAX_TARGETS} targets in all per call")));
+    }
+    Ok(())
 }
 
 fn check_targets(targets: Vec<GrantTarget>) -> AppResult<Vec<GrantTarget>> {

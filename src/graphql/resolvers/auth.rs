@@ -1,10 +1,6 @@
 use async_graphql::{Context, Object, Result};
 
-use crate::{
-    error::AppError,
-    graphql::{context::{ClientAddress, ContextExt}, types::common::{AccessTokenRes, RefreshAccessTokenRes}},
-    auth::Auth,
-};
+use crate::graphql::{context::{ClientAddress, ContextExt}, types::common::{AccessTokenRes, RefreshAccessTokenRes}};
 
 #[derive(Default)]
 pub struct AuthQuery;
@@ -20,8 +16,7 @@ impl AuthQuery {
     ) -> Result<AccessTokenRes> {
         let state = ctx.state();
         let address = ctx.data_opt::<ClientAddress>().map(|a| a.0);
-        let pool = state.pools.authenticate(&user_pool_id, &secret, address).await?;
-        Ok(state.tokens.issue(pool.as_str())?.into())
+        Ok(state.pools.login(&user_pool_id, &secret, address).await?.into())
     }
 }
 
@@ -30,21 +25,18 @@ pub struct AuthMutation;
 
 #[Object]
 impl AuthMutation {
-    /// A fresh token for the pool of a still valid one (the argument, else the bearer token).
+    /// A fresh token of the session of a still valid one (the argument, else the bearer token):
+    /// it expires no later than the session's maximum lifetime, counted from the login.
     async fn refresh_access_token(
         &self,
         ctx: &Context<'_>,
         access_token: Option<String>,
     ) -> Result<RefreshAccessTokenRes> {
         let state = ctx.state();
-        let pool_id = match access_token.filter(|t| !t.is_empty()) {
-            Some(token) => state.tokens.verify(&token)?.scoped_userpool_id,
-            None => match ctx.auth() {
-                Auth::Anonymous => return Err(AppError::Unauthenticated.into()),
-                auth => auth.require()?.as_str().to_string(),
-            },
+        let claims = match access_token.filter(|t| !t.is_empty()) {
+            Some(token) => std::sync::Arc::new(state.tokens.verify(&token).await?),
+            None => ctx.auth().claims()?,
         };
-        let pool = state.pools.existing(&pool_id).await?;
-        Ok(state.tokens.issue(pool.as_str())?.into())
+        Ok(state.pools.refresh(&claims).await?.into())
     }
 }

@@ -41,7 +41,7 @@ impl FromRequest<HttpState> for V3Call {
                 let texts = strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), query, &body);
                 verify_signed(http, &credential, &texts, &parts.headers, client_address(&parts.extensions)).await?
             }
-            None => Auth::from_headers(&http.app.tokens, &parts.headers).require()?,
+            None => Auth::from_headers(&http.app.tokens, &parts.headers).await.require()?,
         };
         let params = if parts.method == Method::GET || parts.method == Method::DELETE {
             let pairs: Vec<(String, String)> =
