@@ -81,7 +81,7 @@ impl AppState {
         match opening {
             Opening::Existing => schema::require_current(&db, &storage::describe(url)).await?,
             Opening::Serve | Opening::Provision => {
-                let applied = schema::migrate(&db).await?;
+                let applied = schema::migrate(&db, &storage::describe(url)).await?;
                 if !applied.is_empty() {
                     tracing::info!(migrations = %applied.join(", "), "applied the pending migrations");
                 }

@@ -118,14 +118,15 @@ pub async fn require_current(db: &DatabaseConnection, database: &str) -> anyhow:
 }
 
 /// Apply pending migrations, then make the listing trigger again if its columns changed; the
-/// names of the migrations applied. On PostgreSQL all of it is one transaction under an advisory
+/// names of the migrations applied. A database with migrations this binary does not know is
+/// refused (`database` names it). On PostgreSQL all of it is one transaction under an advisory
 /// lock: instances starting together on an older database take turns, and the later ones find
 /// nothing left to do.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
+pub async fn migrate(db: &DatabaseConnection, database: &str) -> anyhow::Result<Vec<String>> {
     if db.get_database_backend() == DatabaseBackend::Postgres {
         let txn = db.begin().await?;
         lock(&txn).await?;
-        let pending = pending(&txn).await?;
+        let pending = pending(&txn, database).await?;
         Migrator::up(&txn, None).await?;
         tree::revision_trigger::ensure(&txn).await?;
         txn.commit().await?;
@@ -133,14 +134,22 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<Vec<String>> {
     }
     // SQLite: a migration that rebuilds a table turns foreign keys off, which a transaction
     // would ignore; one process serves a SQLite file.
-    let pending = pending(db).await?;
+    let pending = pending(db, database).await?;
     Migrator::up(db, None).await?;
     tree::revision_trigger::ensure(db).await?;
     Ok(pending)
 }
 
-async fn pending(db: &impl ConnectionTrait) -> anyhow::Result<Vec<String>> {
-    Ok(Migrations::read(db).await?.pending().into_iter().map(str::to_string).collect())
+/// The pending migrations, unless some applied ones are not this binary's: it cannot tell what
+/// they did, nor apply its own after them.
+async fn pending(db: &impl ConnectionTrait, database: &str) -> anyhow::Result<Vec<String>> {
+    let m = Migrations::read(db).await?;
+    if !m.unknown.is_empty()
+        && let Some(problem) = m.problem(database)
+    {
+        return Err(problem.into());
+    }
+    Ok(m.pending().into_iter().map(str::to_string).collect())
 }
 
 /// Roll back the last `steps` applied migrations (under the same lock on PostgreSQL).

@@ -53,10 +53,8 @@ pub async fn run(config: &Config, repair: bool) -> anyhow::Result<Report> {
             }
         },
         Err(e) => {
-            report.fail(
-                &format!("database: {e:#}"),
-                "check --database-url / DATABASE_URL (sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB) and that the server is up",
-            );
+            // The error names the database and what to check.
+            report.fail("database: cannot open it", &format!("{e:#}"));
             return Ok(report);
         }
     };

@@ -229,3 +229,43 @@ async fn instances_migrating_together_take_turns_on_postgresql() {
     assert_eq!(applied, Migrator::migrations().len(), "each migration was applied once, by one of them");
     assert!(status(&db.url).await.iter().all(|(_, applied)| *applied));
 }
+
+/// Record `version` as applied, as another program's migrator would.
+async fn record_migration(url: &str, version: &str) {
+    let db = Database::connect(url.replace("mode=rwc", "mode=rw")).await.expect("connect");
+    let sql = format!("INSERT INTO seaql_migrations (version, applied_at) VALUES ('{version}', 0)");
+    db.execute_unprepared(&sql).await.expect("recorded");
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_orgraph_or_another_program_is_refused() {
+    let db = TestDb::new().await;
+    ok_on(&db.url, &["migrate", "up"]).await;
+    record_migration(&db.url, "m20991231_000099_from_the_future").await;
+    let st = ok_on(&db.url, &["migrate", "status"]).await;
+    assert!(st.contains("unknown m20991231_000099_from_the_future"), "{st}");
+    let serve = ["serve", "--listen", "127.0.0.1:0"];
+    for args in [&["pool", "list"][..], &["migrate", "up"], &["migrate", "down"], &serve] {
+        let out = tokio::time::timeout(crate::harness::WAIT_DEADLINE, orgraph_on(&db.url, args)).await.expect("it exits");
+        assert!(!out.status.success(), "orgraph {args:?}: {}", said(&out));
+        assert!(said(&out).contains("migrated by a newer orgraph") && said(&out).contains("m20991231_000099_from_the_future"), "{}", said(&out));
+    }
+
+    // A database only another program migrated with the same migrator: not orgraph's.
+    let other = TestDb::new().await;
+    if !other.is_postgres() {
+        std::fs::write(sqlite_file(&other.url), b"").unwrap();
+    }
+    let url = other.url.replace("mode=rwc", "mode=rw");
+    let created = Database::connect(&url).await.expect("connect");
+    created.execute_unprepared("CREATE TABLE seaql_migrations (version VARCHAR PRIMARY KEY, applied_at BIGINT NOT NULL)").await.expect("made");
+    created.close().await.ok();
+    record_migration(&url, "m20200101_000001_their_tables").await;
+    for args in [&["pool", "list"][..], &["migrate", "up"], &serve] {
+        let out = tokio::time::timeout(crate::harness::WAIT_DEADLINE, orgraph_on(&url, args)).await.expect("it exits");
+        assert!(!out.status.success(), "orgraph {args:?}: {}", said(&out));
+        assert!(said(&out).contains("another application's database"), "{}", said(&out));
+    }
+    assert_eq!(tables(&url).await, 1, "nothing was added to it");
+}
