@@ -265,7 +265,8 @@ async fn restoring_a_sqlite_backup_is_stop_copy_start() {
     company(&c).await;
     let at_backup = answers(&c).await;
     let dir = tempfile::tempdir().unwrap();
-    let backup = dir.path().join("orgraph-backup.db");
+    // A quote and a space in the name: the name is passed to SQLite as a value, never quoted.
+    let backup = dir.path().join("orgraph's backup.db");
     ok_on(&db.url, &["backup", backup.to_str().unwrap()]).await;
     c.data("mutation { createUser(userInfo: { username: \"after\" }) { id } }", json!({})).await;
     assert_ne!(answers(&c).await, at_backup);
