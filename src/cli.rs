@@ -1,12 +1,14 @@
 //! Command line: `orgraph` (or `orgraph serve`) runs the server; `orgraph pool ...` manages user
 //! pools; `orgraph scim-token ...` their SCIM tokens; `orgraph schema` prints the GraphQL SDL;
-//! `orgraph import`, `export` and `doctor` are the operator tools (`tools`).
+//! `orgraph import`, `export`, `doctor`, `backup` and `migrate` are the operator tools (`tools`).
+//! Only `serve`, `pool create` and `migrate up` may create a database; the others need an
+//! existing, migrated one (`state::Opening`).
 
 use clap::{Parser, Subcommand};
 
 use crate::{
     app::{self, Background},
-    state::AppState,
+    state::{AppState, Opening},
     config::Config,
     domain::pools::{Bootstrap, NewPool},
     graphql, telemetry,
@@ -77,6 +79,30 @@ pub enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Copy the SQLite database, while the server runs, into FILE (a new file; an existing one
+    /// is refused). On PostgreSQL use pg_dump.
+    Backup {
+        /// The copy to write.
+        file: std::path::PathBuf,
+    },
+    /// Show, apply or roll back the database's schema migrations (the server applies pending
+    /// ones when it starts).
+    #[command(subcommand)]
+    Migrate(MigrateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MigrateCommand {
+    /// List every migration, applied or pending.
+    Status,
+    /// Apply the pending migrations (creating the database if it is missing).
+    Up,
+    /// Roll back the last applied migrations, newest first, before running an older orgraph.
+    Down {
+        /// How many to roll back.
+        #[arg(short = 'n', long = "steps", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        steps: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -127,15 +153,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             anyhow::ensure!(report.problems == 0, "doctor found {} problem(s)", report.problems);
             Ok(())
         }
+        Command::Backup { file } => tools::backup::run(&cli.config, &file).await,
+        Command::Migrate(cmd) => match cmd {
+            MigrateCommand::Status => tools::migrate::status(&cli.config).await,
+            MigrateCommand::Up => tools::migrate::up(&cli.config).await,
+            MigrateCommand::Down { steps } => tools::migrate::down(&cli.config, steps).await,
+        },
         Command::Import { pool, path, format, batch_size, limit, new_ids } => {
-            let (state, bootstrap) = AppState::open(cli.config).await?;
-            report_bootstrap(&bootstrap);
+            let (state, _) = AppState::open_as(cli.config, Opening::Existing).await?;
             let options = ImportOptions { batch: batch_size as usize, limit, new_ids };
             tools::import(&state, &pool, &path, format, options).await.map(|_| ())
         }
         Command::Export { pool, path, format, with_password_hashes } => {
-            let (state, bootstrap) = AppState::open(cli.config).await?;
-            report_bootstrap(&bootstrap);
+            let (state, _) = AppState::open_as(cli.config, Opening::Existing).await?;
             tools::export(&state, &pool, &path, format, with_password_hashes).await
         }
         Command::Schema => {
@@ -143,8 +173,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::ScimToken(cmd) => {
-            let (state, bootstrap) = AppState::open(cli.config).await?;
-            report_bootstrap(&bootstrap);
+            let (state, _) = AppState::open_as(cli.config, Opening::Existing).await?;
             match cmd {
                 ScimTokenCommand::Create { pool, name } => {
                     let pool = state.pools.named(&pool).await?;
@@ -169,8 +198,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Pool(cmd) => {
-            let (state, bootstrap) = AppState::open(cli.config).await?;
-            report_bootstrap(&bootstrap);
+            // Creating a pool may be the first thing done with a new database (before the first
+            // start); listing and changing one need it to exist.
+            let opening = if matches!(cmd, PoolCommand::Create { .. }) { Opening::Provision } else { Opening::Existing };
+            let (state, _) = AppState::open_as(cli.config, opening).await?;
             match cmd {
                 PoolCommand::Create { name, id, secret } => {
                     print_pool(&state.pools.create(&name, id, secret).await?);

@@ -1,5 +1,7 @@
 //! The application state: every service, built once from the configuration (database,
-//! migrations, keys, first pool). Building it starts no task; see `app::Background`.
+//! migrations, keys, first pool). Building it starts no task; see `app::Background`. Only the
+//! server (and `pool create`) may create the database or migrate it; the other operator commands
+//! open it as it is ([`Opening`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -22,8 +24,22 @@ use crate::{
     error::AppResult,
     security::{secret_hash::Hasher, secret_seal::SecretSeal, throttle::CredentialThrottle, tokens::{TokenService, TokenSettings}},
     metrics::Metrics,
-    storage::{self, WriteGate, server_keys::{self, PasswordKeyring}},
+    storage::{self, Missing, WriteGate, schema, server_keys::{self, PasswordKeyring}},
 };
+
+/// What opening the state may do to the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// The server: create the database when missing, apply pending migrations, make the first
+    /// user pool.
+    Serve,
+    /// `orgraph pool create`: create and migrate like the server, but make no pool (the
+    /// command makes the one asked for).
+    Provision,
+    /// Every other operator command: the database must exist with every migration applied;
+    /// a mistyped URL is an error, not a new empty database.
+    Existing,
+}
 
 /// What every request handler and resolver can reach. Cheap to clone.
 #[derive(Clone)]
@@ -47,14 +63,30 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Connect, migrate and load keys; create the first user pool when the database has none.
-    /// Starts no task: see [`Background`].
+    /// Open as the server does: connect (creating the database if missing), migrate and load
+    /// keys; create the first user pool when the database has none. Starts no task: see
+    /// [`Background`].
     pub async fn open(config: Config) -> anyhow::Result<(Self, Bootstrap)> {
+        Self::open_as(config, Opening::Serve).await
+    }
+
+    /// Open for `opening`; the bootstrap is `Unchanged` unless it is [`Opening::Serve`].
+    pub async fn open_as(config: Config, opening: Opening) -> anyhow::Result<(Self, Bootstrap)> {
         let metrics = Metrics::new();
         let counted = metrics.clone();
         let write_wait = Duration::from_secs(config.db_write_wait_secs.max(1));
-        let db = storage::connect(&config.database_url, config.db_max_connections, write_wait, move |t, failed| counted.statement(t, failed)).await?;
-        storage::migrate(&db).await?;
+        let missing = if opening == Opening::Existing { Missing::Refuse } else { Missing::Create };
+        let url = &config.database_url;
+        let db = storage::connect(url, config.db_max_connections, write_wait, missing, move |t, failed| counted.statement(t, failed)).await?;
+        match opening {
+            Opening::Existing => schema::require_current(&db, &storage::describe(url)).await?,
+            Opening::Serve | Opening::Provision => {
+                let applied = schema::migrate(&db, &storage::describe(url)).await?;
+                if !applied.is_empty() {
+                    tracing::info!(migrations = %applied.join(", "), "applied the pending migrations");
+                }
+            }
+        }
         let jwt_key = match &config.jwt_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => {
@@ -77,9 +109,12 @@ impl AppState {
         let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
         let seal_key = server_keys::get_or_create(&db, server_keys::SECRET_SEAL_KEY, || async { Ok(SecretSeal::generate_key()) }).await?;
         let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?, tokens.clone());
-        let bootstrap = pools
-            .bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone())
-            .await?;
+        let bootstrap = match opening {
+            Opening::Serve => {
+                pools.bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone()).await?
+            }
+            Opening::Provision | Opening::Existing => Bootstrap::Unchanged,
+        };
         let users = UserService::new(writer.clone(), hasher);
         crate::domain::validate::identifier("scim-org-code", &config.scim_org_code)?;
         let state = AppState {

@@ -1,5 +1,5 @@
 //! Database schema of orgraph, one migration per step. The server applies pending migrations at
-//! start; `cargo run -p migration -- <up|down|status|fresh>` runs them by hand.
+//! start; `orgraph migrate status|up|down` runs them by hand.
 
 pub use sea_orm_migration::prelude::*;
 

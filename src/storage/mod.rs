@@ -1,5 +1,7 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
 
+pub mod backup;
+pub mod schema;
 pub mod server_keys;
 pub mod sql;
 pub mod tree;
@@ -8,15 +10,26 @@ mod write_gate;
 
 pub use write_gate::{WriteGate, WriteTxn};
 
-use std::time::Duration;
+use std::{path::PathBuf, str::FromStr, time::Duration};
 
-use migration::{Migrator, MigratorTrait};
+use anyhow::Context;
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
     sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
 };
 
 use crate::error::{AppError, AppResult};
+
+/// What opening a database that does not exist does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// Create it, as the URL allows (a SQLite file with `mode=rwc`): the server, `pool create`,
+    /// `migrate up`.
+    Create,
+    /// Refuse, naming it: every other command, so that a mistyped URL is an error rather than
+    /// a new empty database.
+    Refuse,
+}
 
 /// Open the pool. SQLite gets WAL and the per-connection pragmas every server needs (set on each
 /// connection, not once on the pool); an in-memory SQLite database must stay on one connection.
@@ -25,8 +38,17 @@ pub async fn connect(
     url: &str,
     max_connections: u32,
     lock_wait: Duration,
+    missing: Missing,
     on_statement: impl Fn(Duration, bool) + Send + Sync + 'static,
 ) -> anyhow::Result<DatabaseConnection> {
+    if missing == Missing::Refuse && checkpoints_in_background(url) {
+        let file = sqlite_file(url)?;
+        anyhow::ensure!(
+            file.exists(),
+            "the SQLite database {} does not exist: check --database-url / DATABASE_URL (`orgraph serve` and `orgraph migrate up` create it)",
+            file.display()
+        );
+    }
     let mut options = ConnectOptions::new(url.to_string());
     options
         .sqlx_logging(false)
@@ -47,7 +69,16 @@ pub async fn connect(
             // Checkpoints run in the background (`checkpoint`), not in the commit of whichever
             // write crosses the WAL threshold: a big write (a subtree move dirties ~20,000 pages)
             // would otherwise also copy them into the database file before it answers.
-            if in_memory { o } else { o.journal_mode(SqliteJournalMode::Wal).pragma("wal_autocheckpoint", "0") }
+            let o = if in_memory { o } else { o.pragma("wal_autocheckpoint", "0") };
+            match missing {
+                Missing::Create if !in_memory => o.journal_mode(SqliteJournalMode::Wal),
+                Missing::Create => o,
+                // The URL's `mode=rwc` would create a missing file (the check above names it;
+                // this keeps one that vanished since from being made), and an existing database
+                // keeps its journal mode: the server made it WAL, and an empty file that is not
+                // orgraph's is left unwritten.
+                Missing::Refuse => o.create_if_missing(false),
+            }
         });
         options.map_sqlx_sqlite_pool_opts(|pool| pool.after_connect(|conn, _| Box::pin(stable_plans(conn))));
     } else {
@@ -56,7 +87,7 @@ pub async fn connect(
         let lock_timeout = format!("{}ms", lock_wait.as_millis().max(1));
         options.map_sqlx_postgres_opts(move |o| o.options([("lock_timeout", lock_timeout.as_str())]));
     }
-    let mut db = Database::connect(options).await?;
+    let mut db = Database::connect(options).await.with_context(|| format!("cannot open the database {}", describe(url)))?;
     db.set_metric_callback(move |info| on_statement(info.elapsed, info.failed));
     Ok(db)
 }
@@ -79,11 +110,29 @@ async fn stable_plans(conn: &mut sea_orm::sqlx::SqliteConnection) -> Result<(), 
     Ok(())
 }
 
-/// Apply pending migrations.
-pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None).await?;
-    tree::revision_trigger::ensure(db).await?;
-    Ok(())
+/// The file of a SQLite URL, as an absolute path (messages name it).
+pub fn sqlite_file(url: &str) -> anyhow::Result<PathBuf> {
+    let options = SqliteConnectOptions::from_str(url).with_context(|| format!("{url} is not a SQLite URL"))?;
+    Ok(std::path::absolute(options.get_filename())?)
+}
+
+/// The database a URL names, for messages: a SQLite file's absolute path; a PostgreSQL URL
+/// without its password.
+pub fn describe(url: &str) -> String {
+    if url.starts_with("sqlite:") {
+        if !checkpoints_in_background(url) {
+            return "in memory".into();
+        }
+        return sqlite_file(url).map_or_else(|_| url.to_string(), |f| f.display().to_string());
+    }
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.to_string()
+        }
+        Err(_) => "(an unreadable database URL)".into(),
+    }
 }
 
 /// True for a SQLite file database: it runs in WAL mode with automatic checkpoints off, so the
@@ -124,7 +173,7 @@ mod tests {
     async fn sqlite_connections_plan_without_bound_values() {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let db = super::connect(&url, 2, std::time::Duration::from_secs(1), |_, _| {}).await.expect("connect");
+        let db = super::connect(&url, 2, std::time::Duration::from_secs(1), super::Missing::Create, |_, _| {}).await.expect("connect");
         let mut conn = db.get_sqlite_connection_pool().acquire().await.expect("a connection");
         let mut handle = conn.lock_handle().await.expect("handle");
         let mut on: std::ffi::c_int = -1;

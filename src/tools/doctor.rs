@@ -6,13 +6,12 @@
 use std::time::{Duration, Instant};
 
 use entity::{delivery::{self, DeliveryStatus}, org, webhook};
-use migration::{Migrator, MigratorTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
     config::Config,
     domain::{events::EventBus, org_tree::OrgService, write::Writer},
-    storage::{self, WriteGate},
+    storage::{self, Missing, WriteGate, schema::Migrations},
 };
 
 /// A delivery due for longer than this means no worker is taking them.
@@ -45,30 +44,34 @@ impl Report {
 pub async fn run(config: &Config, repair: bool) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let wait = Duration::from_secs(config.db_write_wait_secs.max(1));
-    let db = match storage::connect(&config.database_url, 2, wait, |_, _| {}).await {
-        Ok(db) if storage::ping(&db).await.is_ok() => db,
-        Ok(_) | Err(_) => {
-            report.fail(
-                "database: cannot connect",
-                "check --database-url / DATABASE_URL (sqlite://FILE?mode=rwc or postgres://USER@HOST:PORT/DB) and that the server is up",
-            );
+    let db = match storage::connect(&config.database_url, 2, wait, Missing::Refuse, |_, _| {}).await {
+        Ok(db) => match storage::ping(&db).await {
+            Ok(()) => db,
+            Err(e) => {
+                report.fail(&format!("database: no answer: {e}"), "check that the database server is up");
+                return Ok(report);
+            }
+        },
+        Err(e) => {
+            // The error names the database and what to check.
+            report.fail("database: cannot open it", &format!("{e:#}"));
             return Ok(report);
         }
     };
     report.ok(&format!("database: connected ({:?})", db.get_database_backend()));
 
-    match Migrator::get_pending_migrations_read_only(&db).await {
-        Ok(pending) if pending.is_empty() => report.ok("migrations: all applied"),
-        Ok(pending) => {
-            let names: Vec<&str> = pending.iter().map(|m| m.name()).collect();
-            report.fail(
-                &format!("migrations: {} pending ({})", names.len(), names.join(", ")),
-                "start `orgraph serve` (or run `orgraph pool list`) once with this binary: it applies them; the other checks need them",
-            );
+    let migrations = match Migrations::read(&db).await {
+        Ok(m) => m,
+        Err(e) => {
+            report.fail(&format!("migrations: cannot read their state: {e:#}"), "check the database user's rights to read the tables");
             return Ok(report);
         }
-        Err(e) => {
-            report.fail(&format!("migrations: cannot read their state: {e}"), "is this an orgraph database, written by a newer orgraph?");
+    };
+    match migrations.problem(&storage::describe(&config.database_url)) {
+        None => report.ok("migrations: all applied"),
+        Some(problem) => {
+            // The other checks read the tables of every migration.
+            report.fail(&format!("migrations: {}", problem.what), &problem.todo);
             return Ok(report);
         }
     }

@@ -1,8 +1,11 @@
 //! Operator tools of the command line: `orgraph import`, `orgraph export` (files of a whole
-//! company, `files`; the rules and writes are `domain::company`'s) and `orgraph doctor`.
+//! company, `files`; the rules and writes are `domain::company`'s), `orgraph doctor`, `orgraph
+//! backup` and `orgraph migrate`.
 
+pub mod backup;
 pub mod doctor;
 pub mod files;
+pub mod migrate;
 
 use std::{path::Path, time::Instant};
 

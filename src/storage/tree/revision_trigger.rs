@@ -5,7 +5,7 @@
 //! migrations, the trigger is made again whenever its columns differ from the entity's.
 
 use entity::node;
-use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, FromQueryResult, IdenStatic, Iterable, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, IdenStatic, Iterable, TransactionSession, TransactionTrait};
 
 use crate::{
     error::AppResult,
@@ -45,7 +45,7 @@ fn columns_of(definition: &str) -> Vec<String> {
 }
 
 /// Make the trigger again when its columns are not the entity's.
-pub async fn ensure(db: &DatabaseConnection) -> AppResult<()> {
+pub async fn ensure(db: &(impl ConnectionTrait + TransactionTrait)) -> AppResult<()> {
     let mut wanted: Vec<String> = listed_columns().into_iter().map(str::to_string).collect();
     wanted.sort();
     if let Some(mut current) = trigger_columns(db).await? {
