@@ -576,6 +576,31 @@ pub async fn authorize_in(db: &impl ConnectionTrait, outbox: &mut Outbox, pool: 
     Ok(())
 }
 
+/// The pool's namespace of `code`, if any.
+pub async fn namespace_of_code(db: &impl ConnectionTrait, pool: &PoolId, code: &str) -> AppResult<Option<resource_namespace::Model>> {
+    find_namespace(db, pool, &NamespaceRef::Code(code.to_string())).await
+}
+
+/// The pool's resource `code` of namespace `ns_code`, if any.
+pub async fn resource_of_code(db: &impl ConnectionTrait, pool: &PoolId, ns_code: &str, code: &str) -> AppResult<Option<acl_resource::Model>> {
+    match namespace_of_code(db, pool, ns_code).await? {
+        Some(ns) => find_resource(db, ns.id, code).await,
+        None => Ok(None),
+    }
+}
+
+/// The grant of `resource` (as granted) to one target in namespace `ns_code`, if any.
+pub async fn grant_of(db: &impl ConnectionTrait, pool: &PoolId, ns_code: &str, resource: &str, target_type: TargetType, target_id: &str) -> AppResult<Option<acl_grant::Model>> {
+    let Some(ns) = namespace_of_code(db, pool, ns_code).await? else { return Ok(None) };
+    Ok(acl_grant::Entity::find()
+        .filter(acl_grant::Column::NamespaceId.eq(ns.id))
+        .filter(acl_grant::Column::Resource.eq(resource))
+        .filter(acl_grant::Column::TargetType.eq(target_type))
+        .filter(acl_grant::Column::TargetId.eq(target_id))
+        .one(db)
+        .await?)
+}
+
 /// Delete the grants made to these users or nodes (they are being deleted), in the caller's
 /// transaction.
 pub async fn forget_targets(db: &impl ConnectionTrait, target_type: TargetType, ids: &[String]) -> AppResult<()> {

@@ -2,7 +2,8 @@
 //! organization (oldest organization first, each breadth first), and the memberships in node
 //! order. Every field a client can read comes out, so that an import gives it back: a node's
 //! listed fields (`org_tree::fields`), its leaders in order, its organization's id and tenant,
-//! times and ids. Password hashes only when asked.
+//! times and ids; then the pool's event types, permissions and webhooks (their modules). Password
+//! hashes and webhook secrets only when asked.
 
 use std::collections::HashMap;
 
@@ -10,7 +11,7 @@ use entity::{membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value};
 
-use super::{Company, CompanyService, Row, plan::object};
+use super::{Company, CompanyService, Row, event_types, permissions, plan::object, webhooks};
 use crate::{
     domain::{
         PoolId,
@@ -23,8 +24,18 @@ use crate::{
 /// Fields of the event document that are not the user's data.
 const NOT_EXPORTED: &[&str] = &["userPoolId", "isRoot", "isDeleted"];
 
+/// What an export includes beyond what a client can read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// The users' password hashes.
+    pub with_password_hashes: bool,
+    /// The webhooks' signing secrets.
+    pub with_webhook_secrets: bool,
+}
+
 impl CompanyService {
-    pub async fn export(&self, pool: &PoolId, with_password_hashes: bool) -> AppResult<Company> {
+    pub async fn export(&self, pool: &PoolId, options: ExportOptions) -> AppResult<Company> {
+        let with_password_hashes = options.with_password_hashes;
         let db = self.writer.db();
         let mut company = Company::default();
         let users = user::Entity::find()
@@ -89,6 +100,9 @@ impl CompanyService {
             ]);
             company.memberships.push(Row { at: String::new(), fields });
         }
+        (company.event_apps, company.event_types) = event_types::export(db, pool).await?;
+        (company.namespaces, company.resources, company.grants) = permissions::export(db, pool).await?;
+        company.webhooks = webhooks::export(db, pool, options.with_webhook_secrets).await?;
         Ok(company)
     }
 }
