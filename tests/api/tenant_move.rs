@@ -214,6 +214,19 @@ async fn delivery_of_new_user(c: &Client, r: &Receiver, name: &str) -> (String, 
     .await
 }
 
+/// A SCIM request that must succeed; its answer.
+async fn scim(s: &TestServer, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = reqwest::Client::new().request(method, format!("{}/scim/v2{path}", s.url)).bearer_auth(token);
+    if let Some(b) = body {
+        req = req.header("content-type", "application/scim+json").body(b.to_string());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let v: Value = res.json().await.unwrap();
+    assert!(status.is_success(), "{path}: {status} {v}");
+    v
+}
+
 /// The secrets an import printed: webhook id → secret.
 fn printed_secrets(stdout: &str) -> HashMap<String, String> {
     stdout
@@ -237,6 +250,12 @@ async fn a_tenant_moves_whole_with_permissions_webhooks_and_event_types_in_json_
     assert_eq!(before["user:ann allowed"], json!([true, true, true, true, false, true, true, false]), "{before}");
     assert_eq!(before["webhooks"].as_array().map(Vec::len), Some(2));
     let crm_hook = before["webhooks"][0]["id"].as_str().unwrap().to_string();
+    // A department an identity provider made as a SCIM group, with its externalId.
+    let pool = s.pool().await;
+    let old_token = s.state.scim_tokens.create(&pool, "idp").await.unwrap().secret;
+    let group = scim(&s, &old_token, reqwest::Method::POST, "/Groups", Some(json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Guild", "externalId": "entra-guild-7" }))).await;
+    let group = group["id"].as_str().unwrap().to_string();
 
     let dir = tempfile::tempdir().unwrap();
     for (format, secrets) in [("json", true), ("csv", false), ("json", false), ("csv", true)] {
@@ -264,6 +283,12 @@ async fn a_tenant_moves_whole_with_permissions_webhooks_and_event_types_in_json_
         assert!(stderr.contains("1 event apps, 2 event types, 2 permission namespaces, 2 resources, 4 grants, 2 webhooks; skipped"), "{stderr}");
         let tc = t.admin().await;
         assert_eq!(answers(&tc, &t.pool_id, &names, true).await, before, "{format}, secrets {secrets}");
+        // The group keeps its externalId; SCIM tokens are credentials and stay behind.
+        let res = reqwest::Client::new().get(format!("{}/scim/v2/Groups/{group}", t.url)).bearer_auth(&old_token).send().await.unwrap();
+        assert_eq!(res.status(), 401, "the old server's SCIM token does not open the new one");
+        let t_pool = t.pool().await;
+        let token = t.state.scim_tokens.create(&t_pool, "idp").await.unwrap().secret;
+        assert_eq!(scim(&t, &token, reqwest::Method::GET, &format!("/Groups/{group}"), None).await["externalId"], "entra-guild-7");
 
         // A delivery from the new server: signed with the old secret only when it moved.
         let (id, ts, sig, body) = delivery_of_new_user(&tc, &r, &format!("new-{format}-{secrets}")).await;
@@ -285,6 +310,35 @@ async fn a_tenant_moves_whole_with_permissions_webhooks_and_event_types_in_json_
         assert!(stderr.contains("created 0 departments, 0 users, 0 memberships, 0 event apps, 0 event types, 0 permission namespaces, 0 resources, 0 grants, 0 webhooks"), "{stderr}");
         assert_eq!(answers(&tc, &t.pool_id, &names, true).await, before);
     }
+}
+
+#[tokio::test]
+async fn an_import_stopped_inside_the_pool_state_is_finished_by_running_it_again() {
+    let (_r, url) = receiver(&[]).await;
+    let s = server(None).await;
+    let c = s.admin().await;
+    let names = tenant(&c, &s.pool_id, &url).await;
+    let before = answers(&c, &s.pool_id, &names, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("tenant.json");
+    let path = file.to_str().unwrap();
+    ok(&s, &["export", "--pool", &s.pool_id, "--with-webhook-secrets", path]).await;
+
+    let t = server(Some(s.pool_id.clone())).await;
+    // 8 rows of the company, then 1 event app, 2 types, 2 namespaces, 2 resources, 4 grants and
+    // 2 webhooks, in batches of 2: stop inside each of those kinds in turn.
+    for limit in ["10", "14", "17", "20"] {
+        let stderr = ok(&t, &["import", "--pool", &t.pool_id, "--batch-size", "2", "--limit", limit, path]).await;
+        assert!(stderr.contains("stopped at --limit"), "{stderr}");
+    }
+    let stderr = ok(&t, &["import", "--pool", &t.pool_id, "--batch-size", "2", path]).await;
+    assert!(stderr.contains("0 grants, 1 webhooks; skipped (already there)") && stderr.contains("4 grants, 1 webhooks; refused 0"), "{stderr}");
+    let tc = t.admin().await;
+    assert_eq!(answers(&tc, &t.pool_id, &names, true).await, before);
+    let after = dir.path().join("after.json");
+    ok(&t, &["export", "--pool", &t.pool_id, "--with-webhook-secrets", after.to_str().unwrap()]).await;
+    let raw = |p: &std::path::Path| serde_json::from_slice::<Value>(&std::fs::read(p).unwrap()).unwrap();
+    assert_eq!(raw(&after), raw(&file), "the same rows, ids, times and secrets");
 }
 
 #[tokio::test]

@@ -17,6 +17,7 @@ use crate::{
         PoolId,
         docs::{Iso, UserDoc, iso, to_json},
         org_tree::fields::{self, Names},
+        scim,
     },
     error::AppResult,
 };
@@ -54,6 +55,7 @@ impl CompanyService {
             company.users.push(Row { at: String::new(), fields });
         }
 
+        let scim_ids = scim::external_ids(db, pool).await?;
         let mut position: HashMap<String, usize> = HashMap::new();
         for org_id in self.orgs.org_ids(pool).await? {
             let org = self.orgs.org(pool, &org_id).await?;
@@ -76,6 +78,7 @@ impl CompanyService {
                 fields.extend(object([
                     ("leaderUserIds", leader_ids),
                     ("tenantId", org.tenant_id.clone().filter(|_| root).map(Value::from).unwrap_or(Value::Null)),
+                    ("scimExternalId", scim_ids.get(&n.id).cloned().map(Value::from).unwrap_or(Value::Null)),
                     ("createdAt", Value::from(iso(n.created_at))),
                     ("updatedAt", Value::from(iso(n.updated_at))),
                 ]));

@@ -35,6 +35,7 @@ use crate::{
         PoolId,
         docs::{NodeDoc, OrgDoc},
         events::{DomainEvent, Outbox},
+        scim,
         org_tree::{NodePatch, OrgInput, add_members_joined_in, add_node_in, create_org_with_root_in, find_node, find_org, update_node_in},
         validate,
     },
@@ -560,6 +561,9 @@ async fn import_node(
             (n.id, n.org_id)
         }
     };
+    if let Some(ext) = &plan.scim_external_id {
+        scim::set_external_id(txn, pool, &node.0, Some(ext)).await?;
+    }
     if !plan.leaders.is_empty() {
         let leaders = plan
             .leaders

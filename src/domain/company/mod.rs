@@ -33,9 +33,10 @@ use crate::domain::{
 
 /// Node columns before and after the department's listed fields (`org_tree::fields`). A row
 /// without `parentId` is the root of an organization; `orgId` and `tenantId` are the
-/// organization's.
+/// organization's; `scimExternalId` is the `externalId` a SCIM client gave the department as a
+/// group.
 const NODE_HEAD: &[&str] = &["id", "orgId", "parentId"];
-const NODE_TAIL: &[&str] = &["leaderUserIds", "tenantId", "createdAt", "updatedAt"];
+const NODE_TAIL: &[&str] = &["leaderUserIds", "tenantId", "scimExternalId", "createdAt", "updatedAt"];
 
 /// Node columns: place in the tree, every listed field, leaders (in order), times.
 pub fn node_columns() -> Vec<&'static str> {

@@ -50,6 +50,8 @@ pub struct NodePlan {
     pub input: NodeInput,
     pub leaders: Vec<Leader>,
     pub org: Option<OrgPlan>,
+    /// The SCIM `externalId` of the department as a group.
+    pub scim_external_id: Option<String>,
 }
 
 /// A leader of a node: a user of the file, or (a leader who is in no file's user list, as
@@ -325,6 +327,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
         input: NodeInput,
         leaders: Vec<Leader>,
         org: OrgPlan,
+        scim_external_id: Option<String>,
     }
     let columns = node_columns();
     let mut read: Vec<Read> = Vec::with_capacity(rows.len());
@@ -361,7 +364,13 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             }
             let tenant_id = row.text("tenantId").map(|t| validate::optional_text("tenantId", &t, 64)).transpose().map_err(|e| e.to_string())?.flatten();
             let org = OrgPlan { key: row.text("orgId"), tenant_id };
-            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders, org })
+            let scim_external_id = row
+                .text("scimExternalId")
+                .map(|t| validate::optional_text("scimExternalId", &t, validate::MAX_TEXT))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .flatten();
+            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders, org, scim_external_id })
         })();
         match parsed {
             Err(why) => bad.add(&row.at, why),
@@ -441,7 +450,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             let r = slots[i].take()?;
             let parent = r.parent.as_ref().and_then(|p| index.get(p)).and_then(|pi| position.get(pi)).copied();
             let org = r.parent.is_none().then_some(r.org);
-            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org })
+            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org, scim_external_id: r.scim_external_id })
         })
         .collect()
 }
