@@ -11,7 +11,7 @@ use entity::{event_app, event_definition};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
-use super::{Row, kept, plan::{Refusal, Refusals, object}};
+use super::{Row, import::at_row, kept, plan::{Refusal, Refusals, object}};
 use crate::{
     domain::{
         Kept, PoolId,
@@ -164,7 +164,7 @@ pub(super) async fn write_apps(txn: &DatabaseTransaction, pool: &PoolId, chunk: 
             continue;
         }
         let kept = Kept { id: (!new_ids).then(|| a.key.clone()), created_at: a.created_at, updated_at: None };
-        create_app_in(txn, pool, &a.app, &kept).await?;
+        create_app_in(txn, pool, &a.app, &kept).await.map_err(|e| at_row(&a.at, e))?;
         out.push(true);
     }
     Ok(out)
@@ -179,7 +179,7 @@ pub(super) async fn write_types(txn: &DatabaseTransaction, pool: &PoolId, chunk:
             continue;
         }
         let kept = Kept { id: (!new_ids).then(|| t.key.clone()), created_at: t.created_at, updated_at: None };
-        define_in(txn, pool, &t.def, &kept).await?;
+        define_in(txn, pool, &t.def, &kept).await.map_err(|e| at_row(&t.at, e))?;
         out.push(true);
     }
     Ok(out)

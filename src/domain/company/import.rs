@@ -133,9 +133,7 @@ impl CompanyService {
         let db = self.writer.db();
         let mut refusals = if new_ids { Vec::new() } else { kept_ids_refused(db, pool, &plan, max_refusals).await? };
         refusals.extend(event_types::refused(db, pool, &plan.event_apps, &plan.event_types, new_ids).await?);
-        let user_keys: Vec<&str> = plan.users.iter().map(|u| u.key.as_str()).collect();
-        let node_keys: Vec<&str> = plan.nodes.iter().map(|n| n.key.as_str()).collect();
-        refusals.extend(permissions::refused(db, pool, &plan.namespaces, &plan.resources, &plan.grants, &user_keys, &node_keys, new_ids).await?);
+        refusals.extend(permissions::refused(db, pool, &plan, new_ids).await?);
         let file_types: HashSet<&str> = plan.event_types.iter().map(|t| t.def.event_type.as_str()).collect();
         refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, new_ids).await?);
         refusals.truncate(max_refusals.max(1));
@@ -422,7 +420,7 @@ impl Upkeep {
 }
 
 /// A write-time error, saying which row caused it.
-fn at_row(at: &str, e: AppError) -> AppError {
+pub(super) fn at_row(at: &str, e: AppError) -> AppError {
     match e {
         AppError::InvalidInput { field, message } => AppError::InvalidInput { field, message: format!("{at}: {message}") },
         AppError::Conflict { field, message } => AppError::Conflict { field, message: format!("{at}: {message}") },

@@ -20,7 +20,7 @@ use entity::{
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Iterable, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
-use super::{Row, kept, plan::{Refusal, Refusals, object}};
+use super::{Row, import::at_row, kept, plan::{Plan, Refusal, Refusals, object}};
 use crate::{
     domain::{
         Kept, PoolId,
@@ -215,18 +215,9 @@ async fn namespace_known(db: &impl ConnectionTrait, pool: &PoolId, file: &HashSe
 }
 
 /// The rows that conflict with the pool (see the module comment), name a namespace or a target
-/// the import would not find, or keep an id another row holds. `user_keys` and `node_keys` are
-/// the ids of the plan's users and nodes (a target of the file, with ids kept, has its id).
-pub(super) async fn refused(
-    db: &impl ConnectionTrait,
-    pool: &PoolId,
-    namespaces: &[NamespacePlan],
-    resources: &[ResourcePlan],
-    grants: &[GrantPlan],
-    user_keys: &[&str],
-    node_keys: &[&str],
-    new_ids: bool,
-) -> AppResult<Vec<Refusal>> {
+/// the import would not find, or keep an id another row holds.
+pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, plan: &Plan, new_ids: bool) -> AppResult<Vec<Refusal>> {
+    let (namespaces, resources, grants) = (&plan.namespaces, &plan.resources, &plan.grants);
     let mut out = Vec::new();
     for n in namespaces {
         if let Some(e) = namespace_of_code(db, pool, &n.ns.code).await?
@@ -278,8 +269,8 @@ pub(super) async fn refused(
                 continue;
             }
             Target::Pool(id) => Some(id.as_str()),
-            Target::User(u) if !new_ids => user_keys.get(*u).copied(),
-            Target::Node(n) if !new_ids => node_keys.get(*n).copied(),
+            Target::User(u) if !new_ids => plan.users.get(*u).map(|u| u.key.as_str()),
+            Target::Node(n) if !new_ids => plan.nodes.get(*n).map(|n| n.key.as_str()),
             _ => None,
         };
         let existing = match target_id {
@@ -348,7 +339,7 @@ pub(super) async fn write_namespaces(txn: &DatabaseTransaction, outbox: &mut Out
     for n in chunk {
         let absent = namespace_of_code(txn, pool, &n.ns.code).await?.is_none();
         if absent {
-            create_namespace_in(txn, outbox, pool, &n.ns, &n.kept).await?;
+            create_namespace_in(txn, outbox, pool, &n.ns, &n.kept).await.map_err(|e| at_row(&n.at, e))?;
         }
         out.push(absent);
     }
@@ -362,7 +353,7 @@ pub(super) async fn write_resources(txn: &DatabaseTransaction, outbox: &mut Outb
         let absent = resource_of_code(txn, pool, &r.namespace, &r.resource.code).await?.is_none();
         if absent {
             let kept = Kept { id: (!new_ids).then(|| r.key.clone()), ..r.kept.clone() };
-            create_resource_in(txn, outbox, pool, &r.namespace, &r.resource, &kept).await?;
+            create_resource_in(txn, outbox, pool, &r.namespace, &r.resource, &kept).await.map_err(|e| at_row(&r.at, e))?;
         }
         out.push(absent);
     }
@@ -392,7 +383,7 @@ pub(super) async fn write_grants(
             let targets = vec![GrantTarget { target_type: g.target_type(), target_id, actions: g.actions().to_vec() }];
             let grant = NewGrant { resource: g.grant.resource.clone(), targets };
             let kept = Kept { id: (!new_ids).then(|| g.key.clone()), ..g.kept.clone() };
-            authorize_in(txn, outbox, pool, &g.namespace, &grant, &kept).await?;
+            authorize_in(txn, outbox, pool, &g.namespace, &grant, &kept).await.map_err(|e| at_row(&g.at, e))?;
         }
         out.push(absent);
     }

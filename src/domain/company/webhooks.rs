@@ -14,7 +14,7 @@ use entity::webhook::{self, ContentType};
 use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Iterable, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
-use super::{Row, kept, plan::{Refusal, Refusals, object}, import::NewSecret};
+use super::{Row, import::{NewSecret, at_row}, kept, plan::{Refusal, Refusals, object}};
 use crate::{
     domain::{
         Kept, PoolId,
@@ -170,6 +170,9 @@ pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, hooks: &[W
 /// Create the webhooks of `chunk` the pool does not have: whether each was created, and the
 /// secret generated for one the file gave none.
 pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[WebhookPlan], new_ids: bool) -> AppResult<Vec<(bool, Option<NewSecret>)>> {
+    if chunk.is_empty() {
+        return Ok(Vec::new());
+    }
     let existing = pool_webhooks(txn, pool).await?;
     let mut out = Vec::with_capacity(chunk.len());
     for h in chunk {
@@ -179,7 +182,7 @@ pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[Web
             continue;
         }
         let kept = Kept { id: (!new_ids).then(|| h.key.clone()), ..h.kept.clone() };
-        let made = create_in(txn, pool, &h.hook, &kept).await?;
+        let made = create_in(txn, pool, &h.hook, &kept).await.map_err(|e| at_row(&h.at, e))?;
         let secret = made.generated_secret.map(|secret| NewSecret { webhook_id: made.webhook.id.clone(), name: made.webhook.name.clone(), url: made.webhook.url.clone(), secret });
         out.push((true, secret));
     }
