@@ -122,13 +122,11 @@ impl NewResource {
         if RESERVED_CODES.contains(&code.as_str()) {
             return Err(AppError::invalid("code", format!("{code:?} is a reserved resource code")));
         }
-        Ok(NewResource {
-            code,
-            resource_type: input.resource_type.unwrap_or(ResourceType::Data),
-            description: validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?,
-            actions: check_action_defs(input.actions.unwrap_or_default())?,
-            api_identifier: validate::optional_text("apiIdentifier", input.api_identifier.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?,
-        })
+        // Checked in this order, as the APIs always have: the first bad field is the one named.
+        let actions = check_action_defs(input.actions.unwrap_or_default())?;
+        let description = validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        let api_identifier = validate::optional_text("apiIdentifier", input.api_identifier.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        Ok(NewResource { code, resource_type: input.resource_type.unwrap_or(ResourceType::Data), description, actions, api_identifier })
     }
 
     /// Whether `r` is this resource (its fields, not its id or times).
