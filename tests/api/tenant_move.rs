@@ -438,3 +438,41 @@ async fn an_import_that_conflicts_with_the_pool_is_refused_before_anything_is_wr
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("with another url, name, events"), "{stderr}");
 }
+
+#[tokio::test]
+async fn bad_rows_of_the_pool_state_are_refused_with_where_they_are() {
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("csv");
+    std::fs::create_dir_all(&csv).unwrap();
+    let files = [
+        ("event_apps.csv", "id,identifier,name\na1,crm,CRM\na2,crm,CRM again\n"),
+        ("event_types.csv", "id,eventType,description\nt1,noapp,no dot\n"),
+        ("acl_namespaces.csv", "code,name\nbooks-ns,Books\n"),
+        ("acl_resources.csv", "id,namespace,code,type,actions\nr1,books-ns,user,DATA,[]\nr2,books-ns,books,PAPER,[]\nr3,books-ns,pens,DATA,\"[{\"\"name\"\":\"\"pens:use\"\"}]\"\n"),
+        ("acl_grants.csv", "id,namespace,resource,targetType,targetId,actions\ng1,books-ns,books,ROLE,u1,\"[\"\"books:read\"\"]\"\ng2,books-ns,pens,USER,u1,not json\n"),
+        ("webhooks.csv", "id,name,url,events\nw1,crm,ftp://crm.example.com,\"[\"\"user:created\"\"]\"\n"),
+    ];
+    for (f, text) in files {
+        std::fs::write(csv.join(f), text).unwrap();
+    }
+    let out = orgraph(&s, &["import", "--pool", &s.pool_id, csv.to_str().unwrap()]).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    for needle in [
+        "event_apps.csv:3: identifier \"crm\" is also the identifier of the event app at event_apps.csv:2",
+        "event_types.csv:2: ",
+        "acl_resources.csv:2: ",
+        "reserved resource code",
+        "acl_resources.csv:3: ",
+        "acl_grants.csv:2: targetType must be USER or ORG",
+        "acl_grants.csv:3: actions is not valid JSON",
+        "webhooks.csv:2: ",
+        "7 of 10 rows refused; nothing was written",
+    ] {
+        assert!(stderr.contains(needle), "{needle:?} in {stderr}");
+    }
+    let c = s.admin().await;
+    assert_eq!(get(&c, &format!("/api/v2/resource-namespace/{}", s.pool_id)).await["totalCount"], 0, "no namespace written");
+    assert_eq!(get(&c, "/api/v3/list-event-apps").await["totalCount"], 0, "no event app written");
+}
