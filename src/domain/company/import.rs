@@ -123,8 +123,10 @@ const USERS_PER_INSERT: usize = 300;
 
 impl CompanyService {
     /// Check `company` for an import into `pool`: every row by the domain's rules and, unless
-    /// `new_ids`, that each id the file keeps is a valid id and no other pool's. All the
-    /// refusals (at most `max_refusals`) when any row is bad.
+    /// `new_ids`, that each id the file keeps is a valid id and no other pool's; the pool's
+    /// event types, permissions and webhooks also against what the pool has (conflicts and
+    /// references, see their modules), so that none is refused halfway. All the refusals (at
+    /// most `max_refusals`) when any row is bad.
     pub async fn plan(&self, pool: &PoolId, company: Company, max_refusals: usize, new_ids: bool) -> AppResult<Result<Plan, Vec<Refusal>>> {
         let plan = match Plan::new(pool, company, max_refusals) {
             Ok(plan) => plan,
