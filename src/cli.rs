@@ -12,7 +12,7 @@ use crate::{
     config::Config,
     domain::pools::{Bootstrap, NewPool},
     graphql, telemetry,
-    domain::company::ImportOptions,
+    domain::company::{ExportOptions, ImportOptions},
     tools::{self, files::Format},
 };
 
@@ -38,12 +38,13 @@ pub enum Command {
     /// Print the GraphQL schema (SDL), as `schema.graphql` holds it.
     Schema,
     /// Import a whole company (departments, users, memberships, main departments, leaders, with
-    /// their ids and times) from a JSON file or a folder of CSV files, in batches; run it again to
-    /// finish an interrupted one.
+    /// their ids and times; the pool's custom event types, permissions and webhooks) from a JSON
+    /// file or a folder of CSV files, in batches; run it again to finish an interrupted one.
     Import {
         #[arg(long)]
         pool: String,
-        /// A `.json` file, or a folder with nodes.csv, users.csv and memberships.csv.
+        /// A `.json` file, or a folder with nodes.csv, users.csv, memberships.csv and the other
+        /// tables' files.
         path: std::path::PathBuf,
         /// The format (by default: a folder is CSV, a file JSON).
         #[arg(long, value_enum)]
@@ -51,26 +52,33 @@ pub enum Command {
         /// Rows per transaction.
         #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=50_000))]
         batch_size: u64,
-        /// Stop after this many rows (users, then departments, then memberships); run again to go on.
+        /// Stop after this many rows (users, departments, memberships, event apps, event types,
+        /// namespaces, resources, grants, webhooks, in that order); run again to go on.
         #[arg(long)]
         limit: Option<usize>,
-        /// Give every organization, department and user a new id instead of the file's (for files
-        /// meant as templates). Without it the file's ids are kept, and a row whose id belongs to
+        /// Give every organization, department, user, resource, grant, webhook, event app and
+        /// event type a new id instead of the file's (for files meant as templates). Without it the file's ids are kept, and a row whose id belongs to
         /// another pool is refused.
         #[arg(long)]
         new_ids: bool,
     },
-    /// Export a pool's whole company to a JSON file or a folder of CSV files.
+    /// Export a pool's whole company (and its custom event types, permissions and webhooks) to a
+    /// JSON file or a folder of CSV files.
     Export {
         #[arg(long)]
         pool: String,
-        /// A `.json` file, or a folder (created) for nodes.csv, users.csv and memberships.csv.
+        /// A `.json` file, or a folder (created) for nodes.csv, users.csv, memberships.csv and the
+        /// other tables' files.
         path: std::path::PathBuf,
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// Include the users' password hashes (Argon2 PHC strings; import keeps them as they are).
         #[arg(long)]
         with_password_hashes: bool,
+        /// Include the webhooks' signing secrets (import keeps them, so receivers verify deliveries
+        /// as before); without it, imported webhooks get new secrets.
+        #[arg(long)]
+        with_webhook_secrets: bool,
     },
     /// Check the database, its migrations, every org tree and the webhook delivery queue; exit
     /// status 1 when something is wrong.
@@ -164,9 +172,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = ImportOptions { batch: batch_size as usize, limit, new_ids };
             tools::import(&state, &pool, &path, format, options).await.map(|_| ())
         }
-        Command::Export { pool, path, format, with_password_hashes } => {
+        Command::Export { pool, path, format, with_password_hashes, with_webhook_secrets } => {
             let (state, _) = AppState::open_as(cli.config, Opening::Existing).await?;
-            tools::export(&state, &pool, &path, format, with_password_hashes).await
+            let options = ExportOptions { with_password_hashes, with_webhook_secrets };
+            tools::export(&state, &pool, &path, format, options).await
         }
         Command::Schema => {
             print!("{}", graphql::sdl(&graphql::bare_schema()));

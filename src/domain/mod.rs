@@ -34,3 +34,25 @@ impl std::fmt::Display for PoolId {
         f.write_str(&self.0)
     }
 }
+
+/// The id and times of a row as an import keeps them; `None`s give a new id and the current
+/// time, as any other change does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kept {
+    pub id: Option<String>,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Kept {
+    /// (created, updated): the kept ones, else now; a row never updated was updated when made.
+    pub fn times(&self) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+        let created = self.created_at.unwrap_or_else(chrono::Utc::now);
+        (created, self.updated_at.unwrap_or(created))
+    }
+
+    /// The kept id, or a new one.
+    pub fn id(&self) -> String {
+        self.id.clone().unwrap_or_else(crate::ids::new_id)
+    }
+}

@@ -1,13 +1,15 @@
-//! The files of `orgraph import` and `orgraph export`: one JSON document, or a folder of three
-//! CSV files, holding the same rows (`domain::company`).
+//! The files of `orgraph import` and `orgraph export`: one JSON document, or a folder of CSV
+//! files, one per table, holding the same rows (`domain::company`, whose `TABLES` lists them).
 //!
-//! JSON: `{"format": "orgraph-company", "version": 1, "nodes": [...], "users": [...],
-//! "memberships": [...]}`, one row per line; a row is an object of the columns. A row is named
-//! by its JSON pointer (`/users/12`).
-//! CSV: `nodes.csv`, `users.csv`, `memberships.csv` (UTF-8, a header line of column names, in
-//! any order; a missing file is an empty table). Lists (`leaderUserIds`) are ids separated by
-//! spaces; JSON values (`customData`, `registerSource`) are JSON text. A row is named by its
-//! file and line (`users.csv:13`).
+//! JSON: `{"format": "orgraph-company", "version": 2, "nodes": [...], "users": [...],
+//! "memberships": [...], "eventApps": [...], ...}`, one row per line; a row is an object of the
+//! columns. A row is named by its JSON pointer (`/users/12`). Version 1 files (no tables after
+//! the memberships) are read as they are.
+//! CSV: `nodes.csv`, `users.csv`, `memberships.csv`, `event_apps.csv`, ... (UTF-8, a header line
+//! of column names, in any order; a missing file is an empty table). Lists of ids
+//! (`leaderUserIds`) are ids separated by spaces; other JSON values (`customData`,
+//! `registerSource`, a resource's `actions`, a webhook's `events`) are JSON text. A row is named
+//! by its file and line (`users.csv:13`).
 
 use std::{
     io::{BufWriter, Write},
@@ -18,10 +20,12 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::domain::company::{Company, MEMBERSHIP_COLUMNS, Row, node_columns, user_columns};
+use crate::domain::company::{Company, Row, TABLES};
 
 pub const FORMAT_NAME: &str = "orgraph-company";
-pub const FORMAT_VERSION: u64 = 1;
+/// 2: the pool's event types, permissions and webhooks after the memberships (an older orgraph
+/// refuses the file rather than leave them out unsaid).
+pub const FORMAT_VERSION: u64 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -43,16 +47,16 @@ impl Format {
     }
 }
 
-const TABLES: [&str; 3] = ["nodes", "users", "memberships"];
-
 pub fn read(path: &Path, format: Format) -> anyhow::Result<Company> {
     match format {
         Format::Json => read_json(path),
-        Format::Csv => Ok(Company {
-            nodes: read_csv(&path.join("nodes.csv"))?,
-            users: read_csv(&path.join("users.csv"))?,
-            memberships: read_csv(&path.join("memberships.csv"))?,
-        }),
+        Format::Csv => {
+            let mut company = Company::default();
+            for (slot, table) in company.tables_mut().into_iter().zip(TABLES) {
+                *slot = read_csv(&path.join(table.file))?;
+            }
+            Ok(company)
+        }
     }
 }
 
@@ -65,8 +69,9 @@ fn read_json(path: &Path) -> anyhow::Result<Company> {
     {
         bail!("{}: version {v} is newer than this orgraph reads ({FORMAT_VERSION})", path.display());
     }
-    let mut tables = TABLES.map(|_| Vec::new());
-    for (slot, name) in tables.iter_mut().zip(TABLES) {
+    let mut company = Company::default();
+    for (slot, table) in company.tables_mut().into_iter().zip(TABLES) {
+        let name = table.name;
         let rows = match doc.remove(name) {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(rows)) => rows,
@@ -78,8 +83,7 @@ fn read_json(path: &Path) -> anyhow::Result<Company> {
             slot.push(Row { at, fields });
         }
     }
-    let [nodes, users, memberships] = tables;
-    Ok(Company { nodes, users, memberships })
+    Ok(company)
 }
 
 fn read_csv(path: &Path) -> anyhow::Result<Vec<Row>> {
@@ -112,10 +116,10 @@ pub fn write(company: &Company, path: &Path, format: Format) -> anyhow::Result<(
         Format::Json => write_json(company, path),
         Format::Csv => {
             std::fs::create_dir_all(path).with_context(|| format!("cannot create {}", path.display()))?;
-            let users = user_columns();
-            write_csv(&company.nodes, &node_columns(), &path.join("nodes.csv"))?;
-            write_csv(&company.users, &users, &path.join("users.csv"))?;
-            write_csv(&company.memberships, MEMBERSHIP_COLUMNS, &path.join("memberships.csv"))
+            for (rows, table) in company.tables().into_iter().zip(TABLES) {
+                write_csv(rows, &(table.columns)(), &path.join(table.file))?;
+            }
+            Ok(())
         }
     }
 }
@@ -124,7 +128,8 @@ fn write_json(company: &Company, path: &Path) -> anyhow::Result<()> {
     let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::new(file);
     write!(out, "{{\"format\": \"{FORMAT_NAME}\", \"version\": {FORMAT_VERSION}")?;
-    for (name, rows) in TABLES.iter().zip([&company.nodes, &company.users, &company.memberships]) {
+    for (rows, table) in company.tables().into_iter().zip(TABLES) {
+        let name = table.name;
         write!(out, ",\n\"{name}\": [")?;
         for (i, row) in rows.iter().enumerate() {
             out.write_all(if i == 0 { b"\n" } else { b",\n" })?;

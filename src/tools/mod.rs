@@ -12,7 +12,7 @@ use std::{path::Path, time::Instant};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::{
-    domain::company::{ImportOptions, Progress, Summary},
+    domain::company::{Counts, ExportOptions, ImportOptions, NewSecret, Progress, Summary},
     state::AppState,
 };
 use files::Format;
@@ -21,18 +21,34 @@ use files::Format;
 const MAX_REFUSALS: usize = 100;
 
 /// `orgraph export`: write the pool's company to `path`.
-pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Format>, with_password_hashes: bool) -> anyhow::Result<()> {
+pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Format>, options: ExportOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     let pool = state.pools.named(pool).await?;
     let format = format.unwrap_or(if path.extension().is_some() { Format::Json } else { Format::Csv });
-    let company = state.company.export(&pool, with_password_hashes).await?;
+    let company = state.company.export(&pool, options).await?;
     files::write(&company, path, format)?;
+    let c = &company;
     eprintln!(
-        "exported {} departments, {} users, {} memberships to {} ({}) in {:.1} s",
-        company.nodes.len(), company.users.len(), company.memberships.len(), path.display(), format.name(),
-        started.elapsed().as_secs_f64()
+        "exported {} departments, {} users, {} memberships, {} event apps, {} event types, {} permission namespaces, {} resources, \
+         {} grants, {} webhooks to {} ({}) in {:.1} s",
+        c.nodes.len(), c.users.len(), c.memberships.len(), c.event_apps.len(), c.event_types.len(), c.namespaces.len(),
+        c.resources.len(), c.grants.len(), c.webhooks.len(), path.display(), format.name(), started.elapsed().as_secs_f64()
     );
+    if !c.webhooks.is_empty() && !options.with_webhook_secrets {
+        eprintln!(
+            "the webhooks' signing secrets are not in the file (--with-webhook-secrets puts them in): \
+             an import gives each webhook a new secret, which its receiver will need"
+        );
+    }
     Ok(())
+}
+
+/// The rows of each kind, as the summary names them.
+fn counts(c: &Counts) -> String {
+    format!(
+        "{} departments, {} users, {} memberships, {} event apps, {} event types, {} permission namespaces, {} resources, {} grants, {} webhooks",
+        c.nodes, c.users, c.memberships, c.event_apps, c.event_types, c.namespaces, c.resources, c.grants, c.webhooks
+    )
 }
 
 /// `orgraph import`: check every row of `path`, then write them in batches. Any bad row refuses
@@ -65,13 +81,30 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
     let summary = result.map_err(|e| anyhow::anyhow!("{e}; the batches written before stay, run the import again to finish it"))?;
     let (c, s) = (summary.created, summary.skipped);
     eprintln!(
-        "imported {} ({}) in {:.1} s: created {} departments, {} users, {} memberships; skipped (already there) {} departments, {} users, {} memberships; refused 0",
-        path.display(), format.name(), started.elapsed().as_secs_f64(), c.nodes, c.users, c.memberships, s.nodes, s.users, s.memberships,
+        "imported {} ({}) in {:.1} s: created {}; skipped (already there) {}; refused 0",
+        path.display(), format.name(), started.elapsed().as_secs_f64(), counts(&c), counts(&s),
     );
+    report_new_secrets(&summary.new_secrets);
     if summary.stopped_early {
         eprintln!("stopped at --limit after {} rows: run the same import again to go on", c.total() + s.total());
     }
     Ok(summary)
+}
+
+/// The secrets generated for webhooks the file had none for: on standard output, once (they are
+/// not shown again; `rotateWebhookSecret` makes another), and what to do with them on stderr.
+fn report_new_secrets(secrets: &[NewSecret]) {
+    if secrets.is_empty() {
+        return;
+    }
+    eprintln!(
+        "{} webhook(s) had no signing secret in the file (exported without --with-webhook-secrets) and got a new one, \
+         printed once on standard output: give each to its receiver, which will not verify deliveries signed with it until then",
+        secrets.len()
+    );
+    for s in secrets {
+        println!("webhook {}\t{}\t{}\tnew secret: {}", s.webhook_id, s.name, s.url, s.secret);
+    }
 }
 
 struct Bar(ProgressBar);

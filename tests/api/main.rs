@@ -31,6 +31,7 @@ mod server;
 mod shapes;
 mod standard_webhooks;
 mod subscriptions;
+mod tenant_move;
 mod tools;
 mod tree_properties;
 mod users;

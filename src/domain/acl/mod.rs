@@ -28,16 +28,15 @@ use serde_json::{Value, json};
 
 use self::docs::{NamespaceDoc, ResourceDoc};
 use super::{
-    PoolId,
+    Kept, PoolId,
     docs::{changed_fields, to_json},
-    events::DomainEvent,
+    events::{DomainEvent, Outbox},
     pagination::{Page, Paginated},
     validate,
     write::Writer,
 };
 use crate::{
     error::{AppError, AppResult},
-    ids,
     storage::sql,
 };
 
@@ -89,6 +88,71 @@ pub struct NamespaceInput {
     pub code: Option<String>,
     pub name: Option<String>,
     pub description: Option<String>,
+}
+
+/// A namespace checked for a create: the one way its fields are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewNamespace {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+impl NewNamespace {
+    pub fn check(input: NamespaceInput) -> AppResult<NewNamespace> {
+        let code = check_code("code", input.code.as_deref().unwrap_or(""))?;
+        let name = validate::required_text("name", input.name.as_deref().unwrap_or(&code), validate::MAX_TEXT)?;
+        let description = validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        Ok(NewNamespace { code, name, description })
+    }
+}
+
+/// A resource checked for a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewResource {
+    pub code: String,
+    pub resource_type: ResourceType,
+    pub description: Option<String>,
+    pub actions: Vec<ActionDef>,
+    pub api_identifier: Option<String>,
+}
+
+impl NewResource {
+    pub fn check(input: ResourceInput) -> AppResult<NewResource> {
+        let code = check_code("code", input.code.as_deref().unwrap_or(""))?;
+        if RESERVED_CODES.contains(&code.as_str()) {
+            return Err(AppError::invalid("code", format!("{code:?} is a reserved resource code")));
+        }
+        // Checked in this order, as the APIs always have: the first bad field is the one named.
+        let actions = check_action_defs(input.actions.unwrap_or_default())?;
+        let description = validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        let api_identifier = validate::optional_text("apiIdentifier", input.api_identifier.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        Ok(NewResource { code, resource_type: input.resource_type.unwrap_or(ResourceType::Data), description, actions, api_identifier })
+    }
+
+    /// Whether `r` is this resource (its fields, not its id or times).
+    pub fn is(&self, r: &acl_resource::Model) -> bool {
+        r.code == self.code && r.resource_type == self.resource_type && r.description == self.description
+            && r.api_identifier == self.api_identifier && r.actions == json!(self.actions)
+    }
+}
+
+/// Actions of a granted resource to targets, checked for `authorize`.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    pub resource: String,
+    pub targets: Vec<GrantTarget>,
+}
+
+impl NewGrant {
+    pub fn check(resource: &str, targets: Vec<GrantTarget>) -> AppResult<NewGrant> {
+        Ok(NewGrant { resource: check_resource_string(resource)?, targets: check_targets(targets)? })
+    }
+}
+
+/// The actions a stored grant holds.
+pub fn grant_actions(g: &acl_grant::Model) -> Vec<String> {
+    strings(&g.actions)
 }
 
 /// A namespace named by code or by id.
@@ -146,30 +210,8 @@ impl AclService {
     // --- namespaces -------------------------------------------------------------------------
 
     pub async fn create_namespace(&self, pool: &PoolId, input: NamespaceInput) -> AppResult<resource_namespace::Model> {
-        let code = check_code("code", input.code.as_deref().unwrap_or(""))?;
-        let name = validate::required_text("name", input.name.as_deref().unwrap_or(&code), validate::MAX_TEXT)?;
-        let description = validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
-        self.writer
-            .write(pool, async |txn, outbox| {
-                if find_namespace(txn, pool, &NamespaceRef::Code(code.clone())).await?.is_some() {
-                    return Err(AppError::Conflict { field: Some("code"), message: format!("a namespace with code {code:?} already exists") });
-                }
-                let now = chrono::Utc::now();
-                let ns = resource_namespace::ActiveModel {
-                    user_pool_id: Set(pool.as_str().to_string()),
-                    code: Set(code.clone()),
-                    name: Set(name),
-                    description: Set(description),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(txn)
-                .await?;
-                outbox.record(DomainEvent::NamespaceCreated { namespace: NamespaceDoc::from(&ns) });
-                Ok(ns)
-            })
-            .await
+        let ns = NewNamespace::check(input)?;
+        self.writer.write(pool, async |txn, outbox| create_namespace_in(txn, outbox, pool, &ns, &Kept::default()).await).await
     }
 
     pub async fn namespaces(&self, pool: &PoolId, page: Page) -> AppResult<Paginated<resource_namespace::Model>> {
@@ -221,39 +263,9 @@ impl AclService {
     // --- resources --------------------------------------------------------------------------
 
     pub async fn create_resource(&self, pool: &PoolId, namespace: Option<&str>, input: ResourceInput) -> AppResult<(acl_resource::Model, String)> {
-        let code = check_code("code", input.code.as_deref().unwrap_or(""))?;
-        if RESERVED_CODES.contains(&code.as_str()) {
-            return Err(AppError::invalid("code", format!("{code:?} is a reserved resource code")));
-        }
-        let actions = check_action_defs(input.actions.unwrap_or_default())?;
-        let description = validate::optional_text("description", input.description.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
-        let api_identifier = validate::optional_text("apiIdentifier", input.api_identifier.as_deref().unwrap_or(""), validate::MAX_LONG_TEXT)?;
+        let resource = NewResource::check(input)?;
         let ns_code = namespace_code(namespace).to_string();
-        self.writer
-            .write(pool, async |txn, outbox| {
-                let ns = namespace_for_write(txn, pool, &ns_code).await?;
-                if find_resource(txn, ns.id, &code).await?.is_some() {
-                    return Err(AppError::Conflict { field: Some("code"), message: format!("resource {code:?} already exists in namespace {ns_code:?}") });
-                }
-                let now = chrono::Utc::now();
-                let resource = acl_resource::ActiveModel {
-                    id: Set(ids::new_id()),
-                    user_pool_id: Set(pool.as_str().to_string()),
-                    namespace_id: Set(ns.id),
-                    code: Set(code.clone()),
-                    resource_type: Set(input.resource_type.unwrap_or(ResourceType::Data)),
-                    description: Set(description),
-                    actions: Set(json!(actions)),
-                    api_identifier: Set(api_identifier),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                }
-                .insert(txn)
-                .await?;
-                outbox.record(DomainEvent::ResourceCreated { resource: ResourceDoc::new(&resource, &ns.code), namespace: ns.code.clone() });
-                Ok((resource, ns.code))
-            })
-            .await
+        self.writer.write(pool, async |txn, outbox| create_resource_in(txn, outbox, pool, &ns_code, &resource, &Kept::default()).await).await
     }
 
     /// Resources of a namespace (every namespace when absent), of one type when given.
@@ -360,25 +372,13 @@ impl AclService {
         check_batch_size(grants.iter().map(|(_, t)| t.len()))?;
         let grants = grants
             .into_iter()
-            .map(|(resource, targets)| Ok((check_resource_string(&resource)?, check_targets(targets)?)))
+            .map(|(resource, targets)| NewGrant::check(&resource, targets))
             .collect::<AppResult<Vec<_>>>()?;
         let ns_code = namespace_code(namespace).to_string();
         self.writer
             .write(pool, async |txn, outbox| {
-                let ns = namespace_for_write(txn, pool, &ns_code).await?;
-                let every: Vec<GrantTarget> = grants.iter().flat_map(|(_, t)| t.iter().cloned()).collect();
-                ensure_targets_exist(txn, pool, &every).await?;
-                for (resource, targets) in &grants {
-                    let mut granted: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
-                    for t in targets {
-                        let id = upsert_grant(txn, pool, ns.id, resource, t).await?;
-                        let entry = granted.entry(t.target_type).or_default();
-                        entry.0.push(id);
-                        entry.1.push(t.target_id.clone());
-                    }
-                    for (target_type, (grant_ids, target_ids)) in granted {
-                        outbox.record(DomainEvent::PermissionAdd(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
-                    }
+                for grant in &grants {
+                    authorize_in(txn, outbox, pool, &ns_code, grant, &Kept::default()).await?;
                 }
                 Ok(())
             })
@@ -526,6 +526,107 @@ impl AclService {
             .unwrap_or_default();
         Ok(Some((r, code)))
     }
+}
+
+/// Create a checked namespace in the caller's transaction (`namespace:created`); its code must
+/// be free in the pool.
+pub async fn create_namespace_in(db: &impl ConnectionTrait, outbox: &mut Outbox, pool: &PoolId, ns: &NewNamespace, kept: &Kept) -> AppResult<resource_namespace::Model> {
+    if find_namespace(db, pool, &NamespaceRef::Code(ns.code.clone())).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("code"), message: format!("a namespace with code {:?} already exists", ns.code) });
+    }
+    let (created_at, updated_at) = kept.times();
+    let ns = resource_namespace::ActiveModel {
+        user_pool_id: Set(pool.as_str().to_string()),
+        code: Set(ns.code.clone()),
+        name: Set(ns.name.clone()),
+        description: Set(ns.description.clone()),
+        created_at: Set(created_at),
+        updated_at: Set(updated_at),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    outbox.record(DomainEvent::NamespaceCreated { namespace: NamespaceDoc::from(&ns) });
+    Ok(ns)
+}
+
+/// Create a checked resource in namespace `ns_code` (the default one is made on first use) in
+/// the caller's transaction (`resource:created`); with its namespace's code.
+pub async fn create_resource_in(
+    db: &impl ConnectionTrait,
+    outbox: &mut Outbox,
+    pool: &PoolId,
+    ns_code: &str,
+    resource: &NewResource,
+    kept: &Kept,
+) -> AppResult<(acl_resource::Model, String)> {
+    let ns = namespace_for_write(db, pool, ns_code).await?;
+    let code = &resource.code;
+    if find_resource(db, ns.id, code).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("code"), message: format!("resource {code:?} already exists in namespace {ns_code:?}") });
+    }
+    let (created_at, updated_at) = kept.times();
+    let row = acl_resource::ActiveModel {
+        id: Set(kept.id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        namespace_id: Set(ns.id),
+        code: Set(code.clone()),
+        resource_type: Set(resource.resource_type),
+        description: Set(resource.description.clone()),
+        actions: Set(json!(resource.actions)),
+        api_identifier: Set(resource.api_identifier.clone()),
+        created_at: Set(created_at),
+        updated_at: Set(updated_at),
+    }
+    .insert(db)
+    .await?;
+    outbox.record(DomainEvent::ResourceCreated { resource: ResourceDoc::new(&row, &ns.code), namespace: ns.code.clone() });
+    Ok((row, ns.code))
+}
+
+/// Grant actions of a resource to each target of `grant` (adding to what it already holds) in
+/// the caller's transaction (`permission:add`). Every user and node must exist in the pool. A
+/// grant made for a target that held none gets `kept`'s id and times (an import grants one
+/// target at a time).
+pub async fn authorize_in(db: &impl ConnectionTrait, outbox: &mut Outbox, pool: &PoolId, ns_code: &str, grant: &NewGrant, kept: &Kept) -> AppResult<()> {
+    let ns = namespace_for_write(db, pool, ns_code).await?;
+    ensure_targets_exist(db, pool, &grant.targets).await?;
+    let mut granted: BTreeMap<TargetType, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for t in &grant.targets {
+        let id = upsert_grant(db, pool, ns.id, &grant.resource, t, kept).await?;
+        let entry = granted.entry(t.target_type).or_default();
+        entry.0.push(id);
+        entry.1.push(t.target_id.clone());
+    }
+    for (target_type, (grant_ids, target_ids)) in granted {
+        outbox.record(DomainEvent::PermissionAdd(permission(pool, &ns.code, target_type, grant_ids, target_ids)));
+    }
+    Ok(())
+}
+
+/// The pool's namespace of `code`, if any.
+pub async fn namespace_of_code(db: &impl ConnectionTrait, pool: &PoolId, code: &str) -> AppResult<Option<resource_namespace::Model>> {
+    find_namespace(db, pool, &NamespaceRef::Code(code.to_string())).await
+}
+
+/// The pool's resource `code` of namespace `ns_code`, if any.
+pub async fn resource_of_code(db: &impl ConnectionTrait, pool: &PoolId, ns_code: &str, code: &str) -> AppResult<Option<acl_resource::Model>> {
+    match namespace_of_code(db, pool, ns_code).await? {
+        Some(ns) => find_resource(db, ns.id, code).await,
+        None => Ok(None),
+    }
+}
+
+/// The grant of `resource` (as granted) to one target in namespace `ns_code`, if any.
+pub async fn grant_of(db: &impl ConnectionTrait, pool: &PoolId, ns_code: &str, resource: &str, target_type: TargetType, target_id: &str) -> AppResult<Option<acl_grant::Model>> {
+    let Some(ns) = namespace_of_code(db, pool, ns_code).await? else { return Ok(None) };
+    Ok(acl_grant::Entity::find()
+        .filter(acl_grant::Column::NamespaceId.eq(ns.id))
+        .filter(acl_grant::Column::Resource.eq(resource))
+        .filter(acl_grant::Column::TargetType.eq(target_type))
+        .filter(acl_grant::Column::TargetId.eq(target_id))
+        .one(db)
+        .await?)
 }
 
 /// Delete the grants made to these users or nodes (they are being deleted), in the caller's
@@ -676,7 +777,7 @@ async fn ensure_targets_exist(db: &impl ConnectionTrait, pool: &PoolId, targets:
 }
 
 /// Add the target's actions to its grant on `resource` (made when absent); its id.
-async fn upsert_grant(db: &impl ConnectionTrait, pool: &PoolId, namespace_id: i64, resource: &str, t: &GrantTarget) -> AppResult<String> {
+async fn upsert_grant(db: &impl ConnectionTrait, pool: &PoolId, namespace_id: i64, resource: &str, t: &GrantTarget, kept: &Kept) -> AppResult<String> {
     let existing = acl_grant::Entity::find()
         .filter(acl_grant::Column::NamespaceId.eq(namespace_id))
         .filter(acl_grant::Column::Resource.eq(resource))
@@ -704,7 +805,8 @@ async fn upsert_grant(db: &impl ConnectionTrait, pool: &PoolId, namespace_id: i6
             Ok(id)
         }
         None => {
-            let id = ids::new_id();
+            let id = kept.id();
+            let (created_at, updated_at) = kept.times();
             acl_grant::ActiveModel {
                 id: Set(id.clone()),
                 user_pool_id: Set(pool.as_str().to_string()),
@@ -714,8 +816,8 @@ async fn upsert_grant(db: &impl ConnectionTrait, pool: &PoolId, namespace_id: i6
                 target_type: Set(t.target_type),
                 target_id: Set(t.target_id.clone()),
                 actions: Set(json!(t.actions)),
-                created_at: Set(now),
-                updated_at: Set(now),
+                created_at: Set(created_at),
+                updated_at: Set(updated_at),
             }
             .insert(db)
             .await?;

@@ -2,7 +2,8 @@
 //! organization (oldest organization first, each breadth first), and the memberships in node
 //! order. Every field a client can read comes out, so that an import gives it back: a node's
 //! listed fields (`org_tree::fields`), its leaders in order, its organization's id and tenant,
-//! times and ids. Password hashes only when asked.
+//! times and ids; then the pool's event types, permissions and webhooks (their modules). Password
+//! hashes and webhook secrets only when asked.
 
 use std::collections::HashMap;
 
@@ -10,12 +11,13 @@ use entity::{membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value};
 
-use super::{Company, CompanyService, Row, plan::object};
+use super::{Company, CompanyService, Row, event_types, permissions, plan::object, webhooks};
 use crate::{
     domain::{
         PoolId,
         docs::{Iso, UserDoc, iso, to_json},
         org_tree::fields::{self, Names},
+        scim,
     },
     error::AppResult,
 };
@@ -23,8 +25,18 @@ use crate::{
 /// Fields of the event document that are not the user's data.
 const NOT_EXPORTED: &[&str] = &["userPoolId", "isRoot", "isDeleted"];
 
+/// What an export includes beyond what a client can read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExportOptions {
+    /// The users' password hashes.
+    pub with_password_hashes: bool,
+    /// The webhooks' signing secrets.
+    pub with_webhook_secrets: bool,
+}
+
 impl CompanyService {
-    pub async fn export(&self, pool: &PoolId, with_password_hashes: bool) -> AppResult<Company> {
+    pub async fn export(&self, pool: &PoolId, options: ExportOptions) -> AppResult<Company> {
+        let with_password_hashes = options.with_password_hashes;
         let db = self.writer.db();
         let mut company = Company::default();
         let users = user::Entity::find()
@@ -43,6 +55,7 @@ impl CompanyService {
             company.users.push(Row { at: String::new(), fields });
         }
 
+        let scim_ids = scim::external_ids(db, pool).await?;
         let mut position: HashMap<String, usize> = HashMap::new();
         for org_id in self.orgs.org_ids(pool).await? {
             let org = self.orgs.org(pool, &org_id).await?;
@@ -65,6 +78,7 @@ impl CompanyService {
                 fields.extend(object([
                     ("leaderUserIds", leader_ids),
                     ("tenantId", org.tenant_id.clone().filter(|_| root).map(Value::from).unwrap_or(Value::Null)),
+                    ("scimExternalId", scim_ids.get(&n.id).cloned().map(Value::from).unwrap_or(Value::Null)),
                     ("createdAt", Value::from(iso(n.created_at))),
                     ("updatedAt", Value::from(iso(n.updated_at))),
                 ]));
@@ -89,6 +103,9 @@ impl CompanyService {
             ]);
             company.memberships.push(Row { at: String::new(), fields });
         }
+        (company.event_apps, company.event_types) = event_types::export(db, pool).await?;
+        (company.namespaces, company.resources, company.grants) = permissions::export(db, pool).await?;
+        company.webhooks = webhooks::export(db, pool, options.with_webhook_secrets).await?;
         Ok(company)
     }
 }

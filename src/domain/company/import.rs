@@ -9,8 +9,11 @@
 //!   when a root of the pool has its root's code (or, without a code, the same name and no
 //!   code), and a node when its org has a node of its code (or, without a code, its parent has a
 //!   child of that name without a code);
-//! - a membership exists when the user is a member of the node.
+//! - a membership exists when the user is a member of the node;
+//! - event apps, event types, namespaces, resources, grants and webhooks: see their modules.
 //!
+//! Then the pool's event apps, event types, namespaces, resources, grants and webhooks, in that
+//! order (a type needs its app, a resource its namespace, a webhook its custom event types).
 //! Existing rows are skipped, never changed. Nodes and memberships go through the domain's
 //! in-transaction halves (`create_org_with_root_in`, `add_node_in`, `update_node_in` for
 //! leaders, `add_members_in`), so closure, fan-out and counts stay right after every batch. The
@@ -22,12 +25,17 @@ use std::collections::{HashMap, HashSet};
 use entity::{membership, node, org, user};
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
 
-use super::{Company, CompanyService, plan::{Leader, MemberPlan, NodePlan, Plan, Refusal, UserPlan, identifiers}};
+use super::{
+    Company, CompanyService, event_types, permissions,
+    plan::{Leader, MemberPlan, NodePlan, Plan, Refusal, UserPlan, identifiers},
+    webhooks,
+};
 use crate::{
     domain::{
         PoolId,
         docs::{NodeDoc, OrgDoc},
         events::{DomainEvent, Outbox},
+        scim,
         org_tree::{NodePatch, OrgInput, add_members_joined_in, add_node_in, create_org_with_root_in, find_node, find_org, update_node_in},
         validate,
     },
@@ -57,12 +65,29 @@ pub struct Counts {
     pub nodes: usize,
     pub users: usize,
     pub memberships: usize,
+    pub event_apps: usize,
+    pub event_types: usize,
+    pub namespaces: usize,
+    pub resources: usize,
+    pub grants: usize,
+    pub webhooks: usize,
 }
 
 impl Counts {
     pub fn total(&self) -> usize {
-        self.nodes + self.users + self.memberships
+        self.nodes + self.users + self.memberships + self.event_apps + self.event_types + self.namespaces + self.resources + self.grants
+            + self.webhooks
     }
+}
+
+/// The signing secret generated for an imported webhook the file gave none: its receiver
+/// verifies deliveries with it from now on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSecret {
+    pub webhook_id: String,
+    pub name: String,
+    pub url: String,
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -71,6 +96,25 @@ pub struct Summary {
     pub skipped: Counts,
     /// `--limit` stopped the run before the end: run it again to finish.
     pub stopped_early: bool,
+    /// One per webhook created without the file's secret.
+    pub new_secrets: Vec<NewSecret>,
+}
+
+/// What `--limit` leaves of a run.
+struct Budget {
+    left: usize,
+}
+
+impl Budget {
+    /// How many of `len` rows to write; fewer when the limit is reached.
+    fn take(&mut self, len: usize, summary: &mut Summary) -> usize {
+        let n = len.min(self.left);
+        self.left -= n;
+        if n < len {
+            summary.stopped_early = true;
+        }
+        n
+    }
 }
 
 /// Most rows of one multi-row user insert (about 50 columns each: within SQLite's 32,766
@@ -79,17 +123,22 @@ const USERS_PER_INSERT: usize = 300;
 
 impl CompanyService {
     /// Check `company` for an import into `pool`: every row by the domain's rules and, unless
-    /// `new_ids`, that each id the file keeps is a valid id and no other pool's. All the
-    /// refusals (at most `max_refusals`) when any row is bad.
+    /// `new_ids`, that each id the file keeps is a valid id and no other pool's; the pool's
+    /// event types, permissions and webhooks also against what the pool has (conflicts and
+    /// references, see their modules), so that none is refused halfway. All the refusals (at
+    /// most `max_refusals`) when any row is bad.
     pub async fn plan(&self, pool: &PoolId, company: Company, max_refusals: usize, new_ids: bool) -> AppResult<Result<Plan, Vec<Refusal>>> {
         let plan = match Plan::new(pool, company, max_refusals) {
             Ok(plan) => plan,
             Err(refusals) => return Ok(Err(refusals)),
         };
-        if new_ids {
-            return Ok(Ok(plan));
-        }
-        let refusals = kept_ids_refused(self.writer.db(), pool, &plan, max_refusals).await?;
+        let db = self.writer.db();
+        let mut refusals = if new_ids { Vec::new() } else { kept_ids_refused(db, pool, &plan, max_refusals).await? };
+        refusals.extend(event_types::refused(db, pool, &plan.event_apps, &plan.event_types, new_ids).await?);
+        refusals.extend(permissions::refused(db, pool, &plan, new_ids).await?);
+        let file_types: HashSet<&str> = plan.event_types.iter().map(|t| t.def.event_type.as_str()).collect();
+        refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, new_ids).await?);
+        refusals.truncate(max_refusals.max(1));
         Ok(if refusals.is_empty() { Ok(plan) } else { Err(refusals) })
     }
 
@@ -97,21 +146,13 @@ impl CompanyService {
     pub async fn import(&self, pool: &PoolId, plan: &Plan, options: ImportOptions, progress: &dyn Progress) -> AppResult<Summary> {
         let batch = options.batch.max(1);
         let new_ids = options.new_ids;
-        let mut budget = options.limit.unwrap_or(usize::MAX);
+        let mut budget = Budget { left: options.limit.unwrap_or(usize::MAX) };
         let mut summary = Summary::default();
-        let mut take = |len: usize, summary: &mut Summary| {
-            let n = len.min(budget);
-            budget -= n;
-            if n < len {
-                summary.stopped_early = true;
-            }
-            n
-        };
 
         let (mut user_stats, mut node_stats, mut member_stats) = (Upkeep::default(), Upkeep::default(), Upkeep::default());
         let mut user_ids: Vec<String> = Vec::with_capacity(plan.users.len());
         for chunk in plan.users.chunks(batch) {
-            let chunk = &chunk[..take(chunk.len(), &mut summary)];
+            let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
             if chunk.is_empty() {
                 return Ok(summary);
             }
@@ -127,7 +168,7 @@ impl CompanyService {
         // (node id, org id) of each node of the plan, in plan order.
         let mut node_ids: Vec<(String, String)> = Vec::with_capacity(plan.nodes.len());
         for (n, chunk) in plan.nodes.chunks(batch).enumerate() {
-            let chunk = &chunk[..take(chunk.len(), &mut summary)];
+            let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
             if chunk.is_empty() {
                 return Ok(summary);
             }
@@ -156,7 +197,7 @@ impl CompanyService {
         }
 
         for chunk in plan.memberships.chunks(batch) {
-            let chunk = &chunk[..take(chunk.len(), &mut summary)];
+            let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
             if chunk.is_empty() {
                 return Ok(summary);
             }
@@ -168,6 +209,40 @@ impl CompanyService {
             progress.advance("memberships", chunk.len());
         }
         storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership", "subtree_member"]).await?;
+
+        // The pool's other state: few rows, each kind in batches like the rest (events dropped).
+        let node_ids: Vec<String> = node_ids.into_iter().map(|(id, _)| id).collect();
+        for phase in Phase::ALL {
+            let len = phase.rows(plan);
+            let mut start = 0;
+            while start < len {
+                let end = start + budget.take((len - start).min(batch), &mut summary);
+                if end == start {
+                    return Ok(summary);
+                }
+                let done = self
+                    .writer
+                    .write_plain(async |txn| {
+                        let mut dropped = Outbox::new(pool);
+                        let range = start..end;
+                        Ok(match phase {
+                            Phase::EventApps => plain(event_types::write_apps(txn, pool, &plan.event_apps[range], new_ids).await?),
+                            Phase::EventTypes => plain(event_types::write_types(txn, pool, &plan.event_types[range], new_ids).await?),
+                            Phase::Namespaces => plain(permissions::write_namespaces(txn, &mut dropped, pool, &plan.namespaces[range]).await?),
+                            Phase::Resources => plain(permissions::write_resources(txn, &mut dropped, pool, &plan.resources[range], new_ids).await?),
+                            Phase::Grants => plain(permissions::write_grants(txn, &mut dropped, pool, &plan.grants[range], &user_ids, &node_ids, new_ids).await?),
+                            Phase::Webhooks => webhooks::write(txn, pool, &plan.webhooks[range], new_ids).await?,
+                        })
+                    })
+                    .await?;
+                for (created, secret) in done {
+                    *phase.count(if created { &mut summary.created } else { &mut summary.skipped }) += 1;
+                    summary.new_secrets.extend(secret);
+                }
+                progress.advance(phase.name(), end - start);
+                start = end;
+            }
+        }
         Ok(summary)
     }
 
@@ -194,6 +269,13 @@ impl CompanyService {
                     node_ids.push(ids);
                 }
                 import_members(txn, pool, &members(&plan.memberships, &node_ids, &users)).await?;
+                let node_keys: Vec<String> = node_ids.iter().map(|(id, _)| id.clone()).collect();
+                event_types::write_apps(txn, pool, &plan.event_apps, false).await?;
+                event_types::write_types(txn, pool, &plan.event_types, false).await?;
+                permissions::write_namespaces(txn, &mut inner, pool, &plan.namespaces).await?;
+                permissions::write_resources(txn, &mut inner, pool, &plan.resources, false).await?;
+                permissions::write_grants(txn, &mut inner, pool, &plan.grants, &users, &node_keys, false).await?;
+                webhooks::write(txn, pool, &plan.webhooks, false).await?;
                 let mut created = Vec::with_capacity(roots.len());
                 for (org_id, root) in roots {
                     let org = find_org(txn, pool, &org_id).await?;
@@ -208,6 +290,59 @@ impl CompanyService {
             })
             .await
     }
+}
+
+/// The kinds of rows written after the memberships, in order.
+#[derive(Debug, Clone, Copy)]
+enum Phase {
+    EventApps,
+    EventTypes,
+    Namespaces,
+    Resources,
+    Grants,
+    Webhooks,
+}
+
+impl Phase {
+    const ALL: [Phase; 6] = [Phase::EventApps, Phase::EventTypes, Phase::Namespaces, Phase::Resources, Phase::Grants, Phase::Webhooks];
+
+    fn name(self) -> &'static str {
+        match self {
+            Phase::EventApps => "event apps",
+            Phase::EventTypes => "event types",
+            Phase::Namespaces => "namespaces",
+            Phase::Resources => "resources",
+            Phase::Grants => "grants",
+            Phase::Webhooks => "webhooks",
+        }
+    }
+
+    fn rows(self, plan: &Plan) -> usize {
+        match self {
+            Phase::EventApps => plan.event_apps.len(),
+            Phase::EventTypes => plan.event_types.len(),
+            Phase::Namespaces => plan.namespaces.len(),
+            Phase::Resources => plan.resources.len(),
+            Phase::Grants => plan.grants.len(),
+            Phase::Webhooks => plan.webhooks.len(),
+        }
+    }
+
+    fn count(self, c: &mut Counts) -> &mut usize {
+        match self {
+            Phase::EventApps => &mut c.event_apps,
+            Phase::EventTypes => &mut c.event_types,
+            Phase::Namespaces => &mut c.namespaces,
+            Phase::Resources => &mut c.resources,
+            Phase::Grants => &mut c.grants,
+            Phase::Webhooks => &mut c.webhooks,
+        }
+    }
+}
+
+/// Outcomes of rows that carry no secret.
+fn plain(created: Vec<bool>) -> Vec<(bool, Option<NewSecret>)> {
+    created.into_iter().map(|c| (c, None)).collect()
 }
 
 /// The memberships of `plan` with the ids the import gave their nodes and users.
@@ -287,7 +422,7 @@ impl Upkeep {
 }
 
 /// A write-time error, saying which row caused it.
-fn at_row(at: &str, e: AppError) -> AppError {
+pub(super) fn at_row(at: &str, e: AppError) -> AppError {
     match e {
         AppError::InvalidInput { field, message } => AppError::InvalidInput { field, message: format!("{at}: {message}") },
         AppError::Conflict { field, message } => AppError::Conflict { field, message: format!("{at}: {message}") },
@@ -426,6 +561,9 @@ async fn import_node(
             (n.id, n.org_id)
         }
     };
+    if let Some(ext) = &plan.scim_external_id {
+        scim::set_external_id(txn, pool, &node.0, Some(ext)).await?;
+    }
     if !plan.leaders.is_empty() {
         let leaders = plan
             .leaders

@@ -1,17 +1,27 @@
-//! A whole company of a pool (its org trees, users, memberships, main departments and leaders)
-//! as rows, for `orgraph import` and `orgraph export`. The rows are the same in JSON and CSV
+//! A whole company of a pool (its org trees, users, memberships, main departments and leaders,
+//! and the pool's permissions, webhooks and custom event types) as rows, for `orgraph import`
+//! and `orgraph export`. The rows are the same in JSON and CSV
 //! (`tools::files` reads and writes them); this module checks them with the domain's own rules
 //! (`NodeInput`, `users::imported_row`, the tree's depth and code rules) and writes them in
 //! bounded transactions through the domain's in-transaction halves (`create_org_in`,
 //! `add_node_in`, `update_node_in`, `add_members_in`), so the closure, fan-out and counts are
-//! kept as by any other change.
+//! kept as by any other change. The pool's other state is carried by `permissions`,
+//! `webhooks` and `event_types`, each through its own domain's checks and in-transaction halves.
 
+mod event_types;
 mod export;
 mod import;
+mod kept;
+mod permissions;
 mod plan;
+mod webhooks;
 
-pub use import::{ImportOptions, Progress, Summary};
+pub use event_types::{EVENT_APP_COLUMNS, EVENT_TYPE_COLUMNS};
+pub use export::ExportOptions;
+pub use import::{Counts, ImportOptions, NewSecret, Progress, Summary};
+pub use permissions::{GRANT_COLUMNS, NAMESPACE_COLUMNS, RESOURCE_COLUMNS};
 pub use plan::{Plan, Refusal};
+pub use webhooks::WEBHOOK_COLUMNS;
 
 use serde_json::{Map, Value};
 
@@ -23,9 +33,10 @@ use crate::domain::{
 
 /// Node columns before and after the department's listed fields (`org_tree::fields`). A row
 /// without `parentId` is the root of an organization; `orgId` and `tenantId` are the
-/// organization's.
+/// organization's; `scimExternalId` is the `externalId` a SCIM client gave the department as a
+/// group.
 const NODE_HEAD: &[&str] = &["id", "orgId", "parentId"];
-const NODE_TAIL: &[&str] = &["leaderUserIds", "tenantId", "createdAt", "updatedAt"];
+const NODE_TAIL: &[&str] = &["leaderUserIds", "tenantId", "scimExternalId", "createdAt", "updatedAt"];
 
 /// Node columns: place in the tree, every listed field, leaders (in order), times.
 pub fn node_columns() -> Vec<&'static str> {
@@ -54,17 +65,56 @@ pub struct Row {
     pub fields: Map<String, Value>,
 }
 
-/// The three tables of a company.
+/// The tables of a company.
 #[derive(Debug, Clone, Default)]
 pub struct Company {
     pub nodes: Vec<Row>,
     pub users: Vec<Row>,
     pub memberships: Vec<Row>,
+    pub event_apps: Vec<Row>,
+    pub event_types: Vec<Row>,
+    pub namespaces: Vec<Row>,
+    pub resources: Vec<Row>,
+    pub grants: Vec<Row>,
+    pub webhooks: Vec<Row>,
 }
+
+/// A table of a company file: its name in JSON, its file in a CSV folder, its columns.
+#[derive(Debug, Clone, Copy)]
+pub struct Table {
+    pub name: &'static str,
+    pub file: &'static str,
+    pub columns: fn() -> Vec<&'static str>,
+}
+
+/// Every table, in the order of [`Company::tables`].
+pub const TABLES: [Table; 9] = [
+    Table { name: "nodes", file: "nodes.csv", columns: node_columns },
+    Table { name: "users", file: "users.csv", columns: user_columns },
+    Table { name: "memberships", file: "memberships.csv", columns: || MEMBERSHIP_COLUMNS.to_vec() },
+    Table { name: "eventApps", file: "event_apps.csv", columns: || EVENT_APP_COLUMNS.to_vec() },
+    Table { name: "eventTypes", file: "event_types.csv", columns: || EVENT_TYPE_COLUMNS.to_vec() },
+    Table { name: "aclNamespaces", file: "acl_namespaces.csv", columns: || NAMESPACE_COLUMNS.to_vec() },
+    Table { name: "aclResources", file: "acl_resources.csv", columns: || RESOURCE_COLUMNS.to_vec() },
+    Table { name: "aclGrants", file: "acl_grants.csv", columns: || GRANT_COLUMNS.to_vec() },
+    Table { name: "webhooks", file: "webhooks.csv", columns: || WEBHOOK_COLUMNS.to_vec() },
+];
 
 impl Company {
     pub fn rows(&self) -> usize {
-        self.nodes.len() + self.users.len() + self.memberships.len()
+        self.tables().iter().map(|t| t.len()).sum()
+    }
+
+    /// The tables in the order of [`TABLES`].
+    pub fn tables(&self) -> [&Vec<Row>; 9] {
+        [&self.nodes, &self.users, &self.memberships, &self.event_apps, &self.event_types, &self.namespaces, &self.resources, &self.grants, &self.webhooks]
+    }
+
+    pub fn tables_mut(&mut self) -> [&mut Vec<Row>; 9] {
+        [
+            &mut self.nodes, &mut self.users, &mut self.memberships, &mut self.event_apps, &mut self.event_types,
+            &mut self.namespaces, &mut self.resources, &mut self.grants, &mut self.webhooks,
+        ]
     }
 }
 

@@ -10,7 +10,14 @@ use entity::user;
 use sea_orm::ActiveValue;
 use serde_json::{Map, Value};
 
-use super::{Company, MEMBERSHIP_COLUMNS, Row, node_columns, user_columns};
+use super::{
+    Company, MEMBERSHIP_COLUMNS, Row,
+    event_types::{self, AppPlan, TypePlan},
+    node_columns,
+    permissions::{self, GrantPlan, NamespacePlan, ResourcePlan},
+    user_columns,
+    webhooks::{self, WebhookPlan},
+};
 use crate::{
     domain::{
         PoolId,
@@ -43,6 +50,8 @@ pub struct NodePlan {
     pub input: NodeInput,
     pub leaders: Vec<Leader>,
     pub org: Option<OrgPlan>,
+    /// The SCIM `externalId` of the department as a group.
+    pub scim_external_id: Option<String>,
 }
 
 /// A leader of a node: a user of the file, or (a leader who is in no file's user list, as
@@ -85,11 +94,18 @@ pub struct Plan {
     pub nodes: Vec<NodePlan>,
     pub users: Vec<UserPlan>,
     pub memberships: Vec<MemberPlan>,
+    pub event_apps: Vec<AppPlan>,
+    pub event_types: Vec<TypePlan>,
+    pub namespaces: Vec<NamespacePlan>,
+    pub resources: Vec<ResourcePlan>,
+    pub grants: Vec<GrantPlan>,
+    pub webhooks: Vec<WebhookPlan>,
 }
 
 impl Plan {
     pub fn rows(&self) -> usize {
-        self.nodes.len() + self.users.len() + self.memberships.len()
+        self.nodes.len() + self.users.len() + self.memberships.len() + self.event_apps.len() + self.event_types.len()
+            + self.namespaces.len() + self.resources.len() + self.grants.len() + self.webhooks.len()
     }
 
     /// The closure rows the nodes make: each node with each of its ancestors and itself (what
@@ -112,21 +128,27 @@ impl Plan {
         let nodes = nodes(company.nodes, &user_index, &mut bad);
         let node_index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
         let mut memberships = memberships(company.memberships, &node_index, &user_index, &mut bad);
+        let event_apps = event_types::plan_apps(company.event_apps, &mut bad);
+        let event_types = event_types::plan_types(company.event_types, &mut bad);
+        let namespaces = permissions::plan_namespaces(company.namespaces, &mut bad);
+        let resources = permissions::plan_resources(company.resources, &mut bad);
+        let grants = permissions::plan_grants(company.grants, &user_index, &node_index, &mut bad);
+        let webhooks = webhooks::plan(company.webhooks, &mut bad);
         if !bad.list.is_empty() {
             return Err(bad.list);
         }
         memberships.sort_by_key(|m| m.node);
-        Ok(Plan { nodes, users, memberships })
+        Ok(Plan { nodes, users, memberships, event_apps, event_types, namespaces, resources, grants, webhooks })
     }
 }
 
-struct Refusals {
-    list: Vec<Refusal>,
+pub(super) struct Refusals {
+    pub(super) list: Vec<Refusal>,
     max: usize,
 }
 
 impl Refusals {
-    fn add(&mut self, at: &str, message: impl Into<String>) {
+    pub(super) fn add(&mut self, at: &str, message: impl Into<String>) {
         if self.list.len() < self.max {
             self.list.push(Refusal { at: at.to_string(), message: message.into() });
         }
@@ -135,13 +157,13 @@ impl Refusals {
 
 /// Typed reads of a row's fields. A file gives strings (CSV) or JSON values; both are accepted.
 impl Row {
-    fn unknown(&self, columns: &[&str]) -> Option<String> {
+    pub(super) fn unknown(&self, columns: &[&str]) -> Option<String> {
         let unknown: Vec<&str> = self.fields.keys().map(String::as_str).filter(|k| !columns.contains(k)).collect();
         (!unknown.is_empty()).then(|| format!("unknown column(s) {} (expected some of: {})", unknown.join(", "), columns.join(", ")))
     }
 
     /// A text; empty and null are absent.
-    fn text(&self, name: &str) -> Option<String> {
+    pub(super) fn text(&self, name: &str) -> Option<String> {
         match self.fields.get(name)? {
             Value::Null => None,
             Value::String(s) if s.trim().is_empty() => None,
@@ -150,7 +172,7 @@ impl Row {
         }
     }
 
-    fn flag(&self, name: &str) -> Result<Option<bool>, String> {
+    pub(super) fn flag(&self, name: &str) -> Result<Option<bool>, String> {
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -164,7 +186,7 @@ impl Row {
         }
     }
 
-    fn integer(&self, name: &str) -> Result<Option<i64>, String> {
+    pub(super) fn integer(&self, name: &str) -> Result<Option<i64>, String> {
         match self.text(name) {
             None => Ok(None),
             Some(s) => s.trim().parse().map(Some).map_err(|_| format!("{name} must be an integer, got {s:?}")),
@@ -172,7 +194,7 @@ impl Row {
     }
 
     /// A JSON value given as such, or as JSON text (CSV).
-    fn json(&self, name: &str) -> Result<Option<Value>, String> {
+    pub(super) fn json(&self, name: &str) -> Result<Option<Value>, String> {
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
@@ -182,7 +204,7 @@ impl Row {
     }
 
     /// A list of ids: a JSON array, or (CSV) ids separated by spaces.
-    fn ids(&self, name: &str) -> Result<Vec<String>, String> {
+    pub(super) fn ids(&self, name: &str) -> Result<Vec<String>, String> {
         match self.fields.get(name) {
             None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(s.split_whitespace().map(str::to_string).collect()),
@@ -195,12 +217,12 @@ impl Row {
     }
 
     /// An ISO 8601 time; empty is absent.
-    fn time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
+    pub(super) fn time(&self, name: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, String> {
         self.text(name).map(|v| validate::timestamp(name, &v)).transpose().map(Option::flatten).map_err(|e| e.to_string())
     }
 
     /// The file's own id of the row, which other rows refer to.
-    fn key(&self, name: &str) -> Result<String, String> {
+    pub(super) fn key(&self, name: &str) -> Result<String, String> {
         let key = self.text(name).ok_or_else(|| format!("{name} is missing"))?;
         validate::required_text(name, &key, validate::MAX_TEXT).map_err(|e| e.to_string())
     }
@@ -305,6 +327,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
         input: NodeInput,
         leaders: Vec<Leader>,
         org: OrgPlan,
+        scim_external_id: Option<String>,
     }
     let columns = node_columns();
     let mut read: Vec<Read> = Vec::with_capacity(rows.len());
@@ -341,7 +364,13 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             }
             let tenant_id = row.text("tenantId").map(|t| validate::optional_text("tenantId", &t, 64)).transpose().map_err(|e| e.to_string())?.flatten();
             let org = OrgPlan { key: row.text("orgId"), tenant_id };
-            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders, org })
+            let scim_external_id = row
+                .text("scimExternalId")
+                .map(|t| validate::optional_text("scimExternalId", &t, validate::MAX_TEXT))
+                .transpose()
+                .map_err(|e| e.to_string())?
+                .flatten();
+            Ok(Read { at: row.at.clone(), key, parent: row.text("parentId"), input, leaders, org, scim_external_id })
         })();
         match parsed {
             Err(why) => bad.add(&row.at, why),
@@ -421,7 +450,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             let r = slots[i].take()?;
             let parent = r.parent.as_ref().and_then(|p| index.get(p)).and_then(|pi| position.get(pi)).copied();
             let org = r.parent.is_none().then_some(r.org);
-            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org })
+            Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org, scim_external_id: r.scim_external_id })
         })
         .collect()
 }
@@ -487,7 +516,7 @@ mod tests {
     fn company(leaders: &[String]) -> Company {
         let users = (0..51).map(|i| row(&format!("/users/{i}"), json!({ "id": format!("u{i}"), "username": format!("user{i}") }))).collect();
         let nodes = vec![row("/nodes/0", json!({ "id": "root", "name": "Root", "leaderUserIds": leaders }))];
-        Company { nodes, users, memberships: Vec::new() }
+        Company { nodes, users, ..Default::default() }
     }
 
     #[test]

@@ -12,12 +12,11 @@ use sea_orm::{
 use super::{EventService, catalog::EventName};
 use crate::{
     domain::{
-        PoolId,
+        Kept, PoolId,
         pagination::{Page, Paginated},
         validate,
     },
     error::{AppError, AppResult},
-    ids,
 };
 
 /// Longest custom event type, `<app identifier>.<name>`.
@@ -117,26 +116,8 @@ impl EventService {
 
     /// Register an app that defines and publishes custom events.
     pub async fn create_app(&self, pool: &PoolId, identifier: &str, name: &str, logo: &str) -> AppResult<event_app::Model> {
-        let identifier = identifier.trim();
-        validate::identifier("identifier", identifier)?;
-        let name = validate::required_text("name", name, validate::MAX_TEXT)?;
-        let logo = validate::optional_text("logo", logo, MAX_LOGO)?.unwrap_or_default();
-        let row = event_app::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            identifier: Set(identifier.to_string()),
-            name: Set(name),
-            logo: Set(logo),
-            created_at: Set(chrono::Utc::now()),
-        };
-        self.writer
-            .write(pool, async |txn, _| {
-                if find_app(txn, pool, identifier).await?.is_some() {
-                    return Err(AppError::Conflict { field: Some("identifier"), message: format!("an event app {identifier:?} already exists") });
-                }
-                Ok(row.insert(txn).await?)
-            })
-            .await
+        let app = NewEventApp::check(identifier, name, logo)?;
+        self.writer.write(pool, async |txn, _| create_app_in(txn, pool, &app, &Kept::default()).await).await
     }
 
     /// The pool's event apps, oldest first (at most [`MAX_LISTED`]), and how many there are.
@@ -149,33 +130,8 @@ impl EventService {
 
     /// Define the custom event type `<app identifier>.<name>`; the app must exist.
     pub async fn define(&self, pool: &PoolId, event_type: &str, description: &str) -> AppResult<event_definition::Model> {
-        let event_type = event_type.trim();
-        let (app, _) = split_event_type(event_type)?;
-        let description = validate::required_text("eventDescription", description, MAX_DESCRIPTION)?;
-        let row = event_definition::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            event_type: Set(event_type.to_string()),
-            app_identifier: Set(app.to_string()),
-            description: Set(description),
-            created_at: Set(chrono::Utc::now()),
-        };
-        self.writer
-            .write(pool, async |txn, _| {
-                if find_app(txn, pool, app).await?.is_none() {
-                    return Err(AppError::not_found("event app", app));
-                }
-                let taken = event_definition::Entity::find()
-                    .filter(event_definition::Column::UserPoolId.eq(pool.as_str()))
-                    .filter(event_definition::Column::EventType.eq(event_type))
-                    .one(txn)
-                    .await?;
-                if taken.is_some() {
-                    return Err(AppError::Conflict { field: Some("eventType"), message: format!("the event type {event_type:?} is already defined") });
-                }
-                Ok(row.insert(txn).await?)
-            })
-            .await
+        let def = NewEventType::check(event_type, description)?;
+        self.writer.write(pool, async |txn, _| define_in(txn, pool, &def, &Kept::default()).await).await
     }
 
     /// A page of the pool's custom event types, oldest first, of one app when `app` is given.
@@ -196,7 +152,91 @@ impl EventService {
     }
 }
 
-async fn find_app(db: &impl ConnectionTrait, pool: &PoolId, identifier: &str) -> AppResult<Option<event_app::Model>> {
+/// An event app checked for a create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEventApp {
+    pub identifier: String,
+    pub name: String,
+    pub logo: String,
+}
+
+impl NewEventApp {
+    pub fn check(identifier: &str, name: &str, logo: &str) -> AppResult<NewEventApp> {
+        let identifier = identifier.trim();
+        validate::identifier("identifier", identifier)?;
+        let name = validate::required_text("name", name, validate::MAX_TEXT)?;
+        let logo = validate::optional_text("logo", logo, MAX_LOGO)?.unwrap_or_default();
+        Ok(NewEventApp { identifier: identifier.to_string(), name, logo })
+    }
+}
+
+/// A custom event type checked for a definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEventType {
+    pub event_type: String,
+    pub app: String,
+    pub description: String,
+}
+
+impl NewEventType {
+    pub fn check(event_type: &str, description: &str) -> AppResult<NewEventType> {
+        let event_type = event_type.trim();
+        let (app, _) = split_event_type(event_type)?;
+        let description = validate::required_text("eventDescription", description, MAX_DESCRIPTION)?;
+        Ok(NewEventType { event_type: event_type.to_string(), app: app.to_string(), description })
+    }
+}
+
+/// Register a checked event app in the caller's transaction; its identifier must be free.
+pub async fn create_app_in(db: &impl ConnectionTrait, pool: &PoolId, app: &NewEventApp, kept: &Kept) -> AppResult<event_app::Model> {
+    let identifier = &app.identifier;
+    if find_app(db, pool, identifier).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("identifier"), message: format!("an event app {identifier:?} already exists") });
+    }
+    Ok(event_app::ActiveModel {
+        id: Set(kept.id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        identifier: Set(identifier.clone()),
+        name: Set(app.name.clone()),
+        logo: Set(app.logo.clone()),
+        created_at: Set(kept.times().0),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Define a checked custom event type in the caller's transaction; its app must exist and the
+/// type must not.
+pub async fn define_in(db: &impl ConnectionTrait, pool: &PoolId, def: &NewEventType, kept: &Kept) -> AppResult<event_definition::Model> {
+    if find_app(db, pool, &def.app).await?.is_none() {
+        return Err(AppError::not_found("event app", def.app.clone()));
+    }
+    if find_definition(db, pool, &def.event_type).await?.is_some() {
+        return Err(AppError::Conflict { field: Some("eventType"), message: format!("the event type {:?} is already defined", def.event_type) });
+    }
+    Ok(event_definition::ActiveModel {
+        id: Set(kept.id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        event_type: Set(def.event_type.clone()),
+        app_identifier: Set(def.app.clone()),
+        description: Set(def.description.clone()),
+        created_at: Set(kept.times().0),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// The pool's definition of `event_type`, if any.
+pub async fn find_definition(db: &impl ConnectionTrait, pool: &PoolId, event_type: &str) -> AppResult<Option<event_definition::Model>> {
+    Ok(event_definition::Entity::find()
+        .filter(event_definition::Column::UserPoolId.eq(pool.as_str()))
+        .filter(event_definition::Column::EventType.eq(event_type))
+        .one(db)
+        .await?)
+}
+
+/// The pool's event app of `identifier`, if any.
+pub async fn find_app(db: &impl ConnectionTrait, pool: &PoolId, identifier: &str) -> AppResult<Option<event_app::Model>> {
     Ok(event_app::Entity::find()
         .filter(event_app::Column::UserPoolId.eq(pool.as_str()))
         .filter(event_app::Column::Identifier.eq(identifier))

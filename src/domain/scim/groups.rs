@@ -249,6 +249,17 @@ fn one(mut groups: Vec<Group>, id: &str) -> AppResult<Group> {
     groups.pop().ok_or_else(|| no_group(id))
 }
 
+/// The SCIM `externalId`s of the pool's groups: node id → externalId (for the company export).
+pub(crate) async fn external_ids(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<HashMap<String, String>> {
+    Ok(scim_group::Entity::find()
+        .filter(scim_group::Column::UserPoolId.eq(pool.as_str()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|g| (g.node_id, g.external_id))
+        .collect())
+}
+
 /// A node of the SCIM org that is a group (not its root).
 async fn find_group_node(db: &impl ConnectionTrait, pool: &PoolId, org: &org::Model, id: &str) -> AppResult<node::Model> {
     let node = find_node(db, pool, id).await.map_err(|_| no_group(id))?;
@@ -259,7 +270,7 @@ async fn find_group_node(db: &impl ConnectionTrait, pool: &PoolId, org: &org::Mo
 }
 
 /// Set (or, with `None`, forget) a group's externalId.
-async fn set_external_id(db: &impl ConnectionTrait, pool: &PoolId, node_id: &str, external_id: Option<&str>) -> AppResult<()> {
+pub(crate) async fn set_external_id(db: &impl ConnectionTrait, pool: &PoolId, node_id: &str, external_id: Option<&str>) -> AppResult<()> {
     scim_group::Entity::delete_by_id(node_id.to_string()).exec(db).await?;
     if let Some(ext) = external_id {
         scim_group::ActiveModel {

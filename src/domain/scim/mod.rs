@@ -12,6 +12,7 @@ pub mod tokens;
 mod users;
 
 pub use groups::{Group, GroupChange, GroupField};
+pub(crate) use groups::{external_ids, set_external_id};
 pub use users::UserField;
 
 use entity::{node, org};

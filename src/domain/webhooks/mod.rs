@@ -19,7 +19,7 @@ use entity::event;
 
 use self::secret::{generate_secret, whsec_key};
 use super::{
-    PoolId,
+    Kept, PoolId,
     events::custom,
     pagination::{Page, Paginated},
     validate,
@@ -98,6 +98,60 @@ async fn check_events(db: &impl ConnectionTrait, pool: &PoolId, events: &[String
     Ok(known.iter().map(|k| k.as_str().to_string()).collect())
 }
 
+/// A webhook checked for a create (its events are checked against the pool when written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewWebhook {
+    pub name: String,
+    pub url: String,
+    /// `None`: a generated one.
+    pub secret: Option<String>,
+    pub content_type: ContentType,
+    pub events: Vec<String>,
+    pub enabled: bool,
+}
+
+impl NewWebhook {
+    pub fn check(input: WebhookInput) -> AppResult<NewWebhook> {
+        let name = validate::required_text("name", input.name.as_deref().unwrap_or(""), validate::MAX_TEXT)?;
+        let url = check_url(input.url.as_deref().unwrap_or(""))?;
+        let secret = check_secret(input.secret.as_deref().unwrap_or(""))?;
+        let events = input.events.unwrap_or_default();
+        if events.is_empty() {
+            return Err(AppError::invalid("events", "subscribe to at least one event"));
+        }
+        let content_type = input.content_type.unwrap_or(ContentType::Json);
+        Ok(NewWebhook { name, url, secret, content_type, events, enabled: input.enabled.unwrap_or(true) })
+    }
+}
+
+/// Create a checked webhook in the caller's transaction: its events must be the catalog's or
+/// the pool's custom types (those the transaction defined included).
+pub async fn create_in(db: &impl ConnectionTrait, pool: &PoolId, hook: &NewWebhook, kept: &Kept) -> AppResult<WithSecret> {
+    let (secret, generated_secret) = match &hook.secret {
+        Some(given) => (given.clone(), None),
+        None => {
+            let generated = generate_secret();
+            (generated.clone(), Some(generated))
+        }
+    };
+    let events = check_events(db, pool, &hook.events).await?;
+    let (created_at, updated_at) = kept.times();
+    let row = webhook::ActiveModel {
+        id: Set(kept.id()),
+        user_pool_id: Set(pool.as_str().to_string()),
+        name: Set(hook.name.clone()),
+        url: Set(hook.url.clone()),
+        secret: Set(secret),
+        content_type: Set(hook.content_type),
+        events: Set(json!(events)),
+        enabled: Set(hook.enabled),
+        consecutive_failures: Set(0),
+        created_at: Set(created_at),
+        updated_at: Set(updated_at),
+    };
+    Ok(WithSecret { webhook: row.insert(db).await?, generated_secret })
+}
+
 impl WebhookService {
     pub fn new(writer: Writer) -> Self {
         Self { db: writer.db().clone(), writer }
@@ -105,33 +159,8 @@ impl WebhookService {
 
     /// A new webhook; without a secret, it gets a generated `whsec_` one, answered once.
     pub async fn create(&self, pool: &PoolId, input: WebhookInput) -> AppResult<WithSecret> {
-        let name = validate::required_text("name", input.name.as_deref().unwrap_or(""), validate::MAX_TEXT)?;
-        let url = check_url(input.url.as_deref().unwrap_or(""))?;
-        let (secret, generated_secret) = match check_secret(input.secret.as_deref().unwrap_or(""))? {
-            Some(given) => (given, None),
-            None => {
-                let generated = generate_secret();
-                (generated.clone(), Some(generated))
-            }
-        };
-        let content_type = input.content_type.unwrap_or(ContentType::Json);
-        let events = check_events(&self.db, pool, &input.events.unwrap_or_default()).await?;
-        let now = chrono::Utc::now();
-        let row = webhook::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            name: Set(name),
-            url: Set(url),
-            secret: Set(secret),
-            content_type: Set(content_type),
-            events: Set(json!(events)),
-            enabled: Set(input.enabled.unwrap_or(true)),
-            consecutive_failures: Set(0),
-            created_at: Set(now),
-            updated_at: Set(now),
-        };
-        let webhook = self.writer.write(pool, async |txn, _| Ok(row.insert(txn).await?)).await?;
-        Ok(WithSecret { webhook, generated_secret })
+        let hook = NewWebhook::check(input)?;
+        self.writer.write(pool, async |txn, _| create_in(txn, pool, &hook, &Kept::default()).await).await
     }
 
     pub async fn update(&self, pool: &PoolId, id: &str, input: WebhookInput) -> AppResult<webhook::Model> {
