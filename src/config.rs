@@ -152,7 +152,7 @@ pub struct WebhookConfig {
     /// Send deliveries through this HTTP(S) proxy. Environment proxies (HTTP_PROXY, ...) are
     /// never used. With a proxy, the proxy resolves the webhook's host itself: orgraph checks the
     /// host's addresses before each request, but cannot stop the proxy from reaching another
-    /// address if the name's DNS answer changes in between (see README, "Limits and abuse").
+    /// address if the name's DNS answer changes in between (see docs/reference/limits.md).
     #[arg(global = true, long = "webhook-proxy", env = "ORGRAPH_WEBHOOK_PROXY")]
     pub proxy: Option<String>,
 }
