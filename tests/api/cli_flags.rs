@@ -102,13 +102,28 @@ fn every_default_shown_in_help_parses_back_to_that_default() {
     assert!(checked > 30, "the defaults were found ({checked})");
 }
 
+/// A value `--long` (a flag without a default) accepts, from a few of each kind: addresses,
+/// networks, origins and free text.
+fn sample_value(long: &str) -> Option<String> {
+    let found = ["x", "127.0.0.1/32", "127.0.0.1:9100", "https://app.example.com"]
+        .into_iter()
+        .find(|v| parsed(&["orgraph".to_string(), format!("--{long}"), v.to_string()]).is_ok())
+        .map(String::from);
+    assert!(found.is_some(), "no sample value parses for --{long}: add one");
+    found
+}
+
 #[test]
 fn every_server_flag_works_before_and_after_any_subcommand() {
     let top = Cli::command();
     let flags: Vec<(String, String)> = top
         .get_arguments()
         .filter(|a| a.get_action().takes_values())
-        .filter_map(|a| Some((a.get_long()?.to_string(), shown_default(a).unwrap_or_else(|| "x".into()))))
+        .filter_map(|a| {
+            let long = a.get_long()?.to_string();
+            let value = shown_default(a).or_else(|| sample_value(&long))?;
+            Some((long, value))
+        })
         .collect();
     assert!(flags.len() > 30, "the server's flags were found");
     for (path, cmd) in commands().into_iter().filter(|(p, _)| !p.is_empty()) {
