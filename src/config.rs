@@ -54,7 +54,8 @@ pub struct Config {
     /// Longest this server goes on accepting a pool's tokens after another process (the
     /// command line, another instance) changed the pool's secret, in seconds: it reads the
     /// pools' token epochs again, in one query, when what it read is older than this. A change
-    /// made through this server applies at once.
+    /// made through this server applies at once. Open subscriptions and event sockets check
+    /// their credential this often, and are closed once it is revoked.
     #[arg(long, global = true, env = "ORGRAPH_TOKEN_REVOCATION_CHECK_SECS", default_value_t = 5,
           value_parser = clap::value_parser!(u64).range(1..=3_600))]
     pub token_revocation_check_secs: u64,

@@ -17,7 +17,7 @@ use crate::{
         secret_hash::Hasher,
         secret_seal::{SecretSeal, hmac_sha1_matches},
         throttle::CredentialThrottle,
-        tokens::{self, Claims, EpochSource, IssuedToken, TokenService},
+        tokens::{self, Claims, Credential, EpochSource, IssuedToken, TokenService},
     },
 };
 
@@ -276,6 +276,12 @@ impl PoolService {
     /// they have spent the budget of the address or the pool, every signed attempt is refused
     /// before it is checked; an unknown pool and a wrong signature give the same error.
     pub async fn authenticate_signed(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
+        self.signed_credential(id, messages, signature, address).await.map(|credential| PoolId::trusted(credential.pool))
+    }
+
+    /// [`Self::authenticate_signed`] for a connection that stays open: the pool with the token
+    /// epoch of the secret the signature matched, which `TokenService::revocation` watches.
+    pub async fn signed_credential(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<Credential> {
         let pool = match id.len() {
             1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
             _ => None,
@@ -293,7 +299,11 @@ impl PoolService {
             None => None,
         };
         match secret {
-            Some(secret) if messages.iter().any(|m| hmac_sha1_matches(&secret, m, signature)) => Ok(PoolId::trusted(id)),
+            Some(secret) if messages.iter().any(|m| hmac_sha1_matches(&secret, m, signature)) => {
+                // The secret and its epoch come from the same row read.
+                let epoch = pool.as_ref().map_or(0, |p| p.token_epoch);
+                Ok(Credential { pool: id.to_string(), epoch })
+            }
             _ => {
                 self.throttle.after_signature_failure(address, known);
                 Err(AppError::InvalidCredentials)

@@ -8,6 +8,10 @@
 //! upgrade answers the v3 envelope with its HTTP status (401, 400), which WebSocket clients report.
 //! `&after=<event id>` (orgraph's) resumes after that event: the ones missed first, then live
 //! ones, each once and in commit order (the domain's live stream; this only writes its frames).
+//! While open, the socket's credential is checked again every `--token-revocation-check-secs`:
+//! once the pool's secret has changed (which revokes tokens and makes the old signature wrong),
+//! the socket is closed with code 4403 and an `INVALID_TOKEN` reason. A token's expiry does not
+//! close it.
 
 use axum::{
     extract::{
@@ -26,6 +30,7 @@ use crate::{
     domain::{PoolId, docs::iso, events::EventFilter},
     error::{AppError, AppResult},
     metrics::SubscriptionGuard,
+    security::tokens::Credential,
 };
 
 /// What the v3 SDKs sign for the socket. It holds no time, so the header is the same on every
@@ -46,10 +51,11 @@ pub async fn subscribe(
     extensions: Extensions,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let pool = match caller(&http, q.token.as_deref(), &headers, &extensions).await {
-        Ok(pool) => pool,
+    let credential = match caller(&http, q.token.as_deref(), &headers, &extensions).await {
+        Ok(credential) => credential,
         Err(e) => return V3Error(e).into_response(),
     };
+    let pool = PoolId::trusted(credential.pool.clone());
     let code = match q.code.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => return V3Error(AppError::invalid("code", "code is required: the event name to receive")).into_response(),
         Some(code) => match http.app.events.resolve(&pool, "code", code).await {
@@ -66,28 +72,38 @@ pub async fn subscribe(
         Err(e) => return V3Error(e).into_response(),
     };
     let metrics = http.app.metrics.clone();
+    let tokens = http.app.tokens.clone();
     ws.on_upgrade(move |socket| async move {
         let _counted = SubscriptionGuard::new(&metrics);
-        forward(socket, live.into_stream()).await
+        forward(socket, live.into_stream(), tokens.revocation(&credential)).await
     })
 }
 
-/// Whose events the socket carries: the pool of the `token`, else of the signed header.
-async fn caller(http: &HttpState, token: Option<&str>, headers: &HeaderMap, extensions: &Extensions) -> AppResult<PoolId> {
+/// Whose events the socket carries, and by what credential: the `token`, else the signed header.
+async fn caller(http: &HttpState, token: Option<&str>, headers: &HeaderMap, extensions: &Extensions) -> AppResult<Credential> {
     if let Some(token) = token.filter(|t| !t.is_empty()) {
-        return Ok(PoolId::trusted(http.app.tokens.verify(token).await?.scoped_userpool_id));
+        return Ok(Credential::from(&http.app.tokens.verify(token).await?));
     }
     let credential = call::signed_credential(headers).ok_or(AppError::Unauthenticated)?;
     let (pool_id, signature) = call::split_credential(credential)?;
-    http.app.pools.authenticate_signed(pool_id, &[SIGNED_TEXT.to_string()], signature, client_address(extensions)).await
+    http.app.pools.signed_credential(pool_id, &[SIGNED_TEXT.to_string()], signature, client_address(extensions)).await
 }
 
-/// One text frame per event, as Authing's socket sends them; the client's messages are only
-/// watched for the close.
-async fn forward(mut socket: WebSocket, events: impl Stream<Item = AppResult<std::sync::Arc<entity::event::Model>>>) {
+/// One text frame per event, as Authing's socket sends them, until `revocation` ends the
+/// socket; the client's messages are only watched for the close.
+async fn forward(
+    mut socket: WebSocket,
+    events: impl Stream<Item = AppResult<std::sync::Arc<entity::event::Model>>>,
+    revocation: impl Future<Output = AppError>,
+) {
     let mut events = std::pin::pin!(events);
+    let mut revocation = std::pin::pin!(revocation);
     loop {
         tokio::select! {
+            why = &mut revocation => {
+                let _ = socket.send(super::subscriptions::revoked_close(&why)).await;
+                return;
+            }
             next = events.next() => match next {
                 Some(Ok(e)) => {
                     let msg = json!({ "id": e.id, "eventName": e.event_name, "data": e.data, "createdAt": iso(e.created_at) });

@@ -73,6 +73,34 @@ pub fn pool_gone() -> AppError {
     AppError::InvalidToken("the token's user pool no longer exists".into())
 }
 
+/// The refusal of a credential an open connection was authenticated with, once its pool's
+/// secret changed.
+pub fn revoked_while_open() -> AppError {
+    AppError::InvalidToken("the user pool's secret was changed: connect again with a new credential".into())
+}
+
+/// What a long-lived connection (a subscription, the event socket) was authenticated with: a
+/// pool, and the pool's token epoch its credential belongs to. A token carries its epoch; a
+/// signature made with the secret belongs to the epoch of the secret it matched. Every secret
+/// change raises the epoch, so one rule re-checks both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub pool: String,
+    pub epoch: i64,
+}
+
+enum Standing {
+    Current,
+    Revoked,
+    PoolGone,
+}
+
+impl From<&Claims> for Credential {
+    fn from(claims: &Claims) -> Self {
+        Credential { pool: claims.scoped_userpool_id.clone(), epoch: claims.token_epoch }
+    }
+}
+
 /// Claims of a management token. `scoped_userpool_id` is what Authing's v3 SDKs read;
 /// `data` mirrors the v2 token payload (`{type: "userpool", id}`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -268,21 +296,57 @@ impl TokenService {
     }
 
     async fn check_epoch(&self, claims: &Claims) -> AppResult<()> {
-        let pool = &claims.scoped_userpool_id;
+        match self.standing(&claims.scoped_userpool_id, claims.token_epoch).await? {
+            Standing::Current => Ok(()),
+            Standing::Revoked => Err(revoked()),
+            Standing::PoolGone => Err(pool_gone()),
+        }
+    }
+
+    /// Whether `credential` still stands: its pool exists and its secret has not changed since.
+    /// Expiry is not this rule's: a connection authenticated once stays open past its token's
+    /// `exp`; only a revocation ends it.
+    pub async fn still_current(&self, credential: &Credential) -> AppResult<()> {
+        match self.standing(&credential.pool, credential.epoch).await? {
+            Standing::Current => Ok(()),
+            Standing::Revoked => Err(revoked_while_open()),
+            Standing::PoolGone => Err(pool_gone()),
+        }
+    }
+
+    /// The one rule: a credential of `pool` at `epoch` stands while the pool's epoch is not newer.
+    async fn standing(&self, pool: &str, epoch: i64) -> AppResult<Standing> {
         let current = match self.fresh_epoch(pool) {
             Some(epoch) => Some(epoch),
             None => self.read_epoch(pool).await?,
         };
-        match current {
-            None => Err(pool_gone()),
-            Some(current) if claims.token_epoch < current => Err(revoked()),
+        Ok(match current {
+            None => Standing::PoolGone,
+            Some(current) if epoch < current => Standing::Revoked,
             Some(current) => {
                 // A token of a newer epoch (issued by another instance after a change this one
                 // has not read yet) proves the change: older tokens are refused at once.
-                if claims.token_epoch > current {
-                    self.note_epoch(pool, claims.token_epoch);
+                if epoch > current {
+                    self.note_epoch(pool, epoch);
                 }
-                Ok(())
+                Standing::Current
+            }
+        })
+    }
+
+    /// Resolves once `credential`, which an open connection was authenticated with, has been
+    /// revoked: with why. It checks every `epoch_recheck` (one timer; no query while the epochs
+    /// read are fresh); a failed read is logged and checked again at the next tick.
+    pub async fn revocation(&self, credential: &Credential) -> AppError {
+        let period = self.settings.epoch_recheck.max(Duration::from_secs(1));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match self.still_current(credential).await {
+                Ok(()) => {}
+                Err(why @ AppError::InvalidToken(_)) => return why,
+                Err(other) => other.log_if_internal(),
             }
         }
     }
@@ -576,5 +640,24 @@ mod tests {
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &legacy, &EncodingKey::from_secret(&[7u8; 32])).expect("encode");
         let claims = s.verify(&token).await.expect("valid at epoch 0");
         assert_eq!((claims.session_start(), claims.token_epoch), (T0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_open_connection_outlives_its_tokens_expiry_but_not_a_secret_change() {
+        let clock = SetClock::at(T0);
+        let recheck = TokenSettings { epoch_recheck: Duration::from_secs(1), ..settings(60) };
+        let s = service_with(recheck, Stored::with(&[("p", 2)]), &clock);
+        let token = s.issue("p", 2).expect("issue").token;
+        let credential = Credential::from(&s.verify(&token).await.expect("valid"));
+        clock.advance(120);
+        assert!(matches!(s.verify(&token).await, Err(AppError::TokenExpired)));
+        s.still_current(&credential).await.expect("expiry does not end an open connection");
+
+        s.note_epoch("p", 3);
+        assert!(matches!(s.still_current(&credential).await, Err(AppError::InvalidToken(m)) if m.contains("secret was changed")));
+        let why = tokio::time::timeout(Duration::from_secs(10), s.revocation(&credential)).await.expect("within a check period");
+        assert!(matches!(why, AppError::InvalidToken(_)));
+        let gone = Credential { pool: "gone".into(), epoch: 0 };
+        assert!(matches!(s.still_current(&gone).await, Err(AppError::InvalidToken(m)) if m.contains("no longer exists")));
     }
 }

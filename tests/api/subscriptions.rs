@@ -188,3 +188,47 @@ async fn authing_event_socket_sends_one_json_message_per_event() {
     assert!(connect_async(format!("{base}/events/v1/management/sub?code=user:created&token=bad")).await.is_err());
     assert!(connect_async(format!("{base}/events/v1/management/sub?code=nonsense&token={token}")).await.is_err());
 }
+
+/// The close frame that ends `ws` (its code and reason), skipping the messages before it.
+pub(crate) async fn close_frame(ws: &mut Ws) -> (u16, String) {
+    crate::harness::before_deadline("the socket's close frame", async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return (u16::from(frame.code), frame.reason.to_string()),
+                Some(Ok(Message::Close(None))) | None | Some(Err(_)) => panic!("the socket ended without a close frame"),
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_secret_reset_closes_the_pools_open_sockets_and_only_those() {
+    let s = TestServer::start_with(|c| c.token_revocation_check_secs = 1).await;
+    let a = s.admin().await;
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let b = s.client_for(&pool_b, &secret_b).await;
+    let only = json!({ "names": ["user:created"] });
+    // Pool A: both GraphQL protocols, on both paths, and the event socket with a token.
+    let mut current = subscribe(&s, &a, "/graphql/ws", only.clone()).await;
+    let mut legacy = open(&s, "/graphql", "graphql-ws").await;
+    send(&mut legacy, json!({ "type": "connection_init", "payload": { "token": a.token.as_ref().unwrap() } })).await;
+    assert_eq!(recv(&mut legacy).await.expect("ack")["type"], "connection_ack");
+    send(&mut legacy, json!({ "id": "7", "type": "start", "payload": { "query": SUB, "variables": only } })).await;
+    let base = s.url.replacen("http", "ws", 1);
+    let url = format!("{base}/events/v1/management/sub?code=user:created&token={}", a.token.as_ref().unwrap());
+    let (mut events, _) = connect_async(url).await.expect("the event socket opens");
+    // Pool B: a subscription that must outlive A's reset.
+    let mut kept = subscribe(&s, &b, "/graphql/ws", only.clone()).await;
+    s.wait_for_subscriptions(4).await;
+
+    s.state.pools.reset_secret(&s.pool_id).await.expect("reset");
+    for (name, ws) in [("graphql-transport-ws", &mut current), ("graphql-ws", &mut legacy), ("event socket", &mut events)] {
+        let (code, reason) = close_frame(ws).await;
+        assert_eq!(code, 4403, "{name}: {reason}");
+        assert!(reason.starts_with("INVALID_TOKEN") && reason.len() <= 123, "{name}: {reason}");
+    }
+    create(&b, json!({ "username": "still-served" })).await;
+    assert_eq!(next_event(&mut kept).await["data"]["user"]["username"], "still-served");
+}

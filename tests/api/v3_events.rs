@@ -298,3 +298,26 @@ async fn trigger_webhook_goes_through_the_address_guard() {
     // trigger-webhook answers once its one request is over: one sent would have arrived by now.
     assert!(r.got.lock().unwrap().is_empty(), "nothing reached the loopback receiver");
 }
+
+#[tokio::test]
+async fn a_secret_reset_closes_signed_event_sockets_of_that_pool() {
+    let s = TestServer::start_with(|c| c.token_revocation_check_secs = 1).await;
+    let (pool_b, secret_b) = s.new_pool("B").await;
+    let signed_a = format!("authing {}:{}", s.pool_id, websocket_signature(POOL_SECRET));
+    let signed_b = format!("authing {pool_b}:{}", websocket_signature(&secret_b));
+    let mut a_socket = signed_socket(&s, "user:created", Some(signed_a.clone())).await.expect("pool A's signature");
+    let mut b_socket = signed_socket(&s, "user:created", Some(signed_b)).await.expect("pool B's signature");
+    s.wait_for_subscriptions(2).await;
+
+    let secret = s.state.pools.reset_secret(&s.pool_id).await.expect("reset");
+    let (code, reason) = crate::subscriptions::close_frame(&mut a_socket).await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(reason.starts_with("INVALID_TOKEN") && reason.len() <= 123, "{reason}");
+    // The old signature opens no new socket; the new secret's does; pool B's socket stays.
+    assert_eq!(signed_socket(&s, "user:created", Some(signed_a)).await.err(), Some(401));
+    let signed_new = format!("authing {}:{}", s.pool_id, websocket_signature(&secret));
+    signed_socket(&s, "user:created", Some(signed_new)).await.expect("the new secret's signature");
+    let b = s.client_for(&pool_b, &secret_b).await;
+    crate::users::create(&b, json!({ "username": "still-served" })).await;
+    assert_eq!(recv(&mut b_socket).await.expect("pool B's event")["data"]["user"]["username"], "still-served");
+}
