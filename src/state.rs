@@ -111,7 +111,8 @@ impl AppState {
         let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?, tokens.clone());
         let bootstrap = match opening {
             Opening::Serve => {
-                pools.bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone()).await?
+                let first_pool = pools.bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone());
+                schema::one_instance_at_a_time(&db, async { Ok(first_pool.await?) }).await?
             }
             Opening::Provision | Opening::Existing => Bootstrap::Unchanged,
         };

@@ -165,6 +165,22 @@ pub async fn roll_back(db: &DatabaseConnection, steps: u32) -> anyhow::Result<()
     Ok(())
 }
 
+/// Run `work` (a server's first-start setup: the first user pool) while no other instance
+/// runs its own: on PostgreSQL under a transaction-scoped advisory lock held by a connection of
+/// its own while `work` writes through the others, so instances starting together on an empty
+/// database make one first pool, not one each. SQLite: one process serves a file.
+pub async fn one_instance_at_a_time<T>(db: &DatabaseConnection, work: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return work.await;
+    }
+    const START_LOCK: i64 = 0x6f72_6772_6170_6803; // "orgraph" + 3, after the schema lock's + 2
+    let txn = db.begin().await?;
+    sql::exec(&txn, "SELECT pg_advisory_xact_lock($1)", vec![START_LOCK.into()]).await?;
+    let done = work.await;
+    txn.commit().await?;
+    done
+}
+
 /// The transaction-scoped advisory lock of schema changes (a key of its own, apart from the
 /// event sequence's).
 async fn lock(txn: &impl ConnectionTrait) -> anyhow::Result<()> {

@@ -230,6 +230,38 @@ async fn instances_migrating_together_take_turns_on_postgresql() {
     assert!(status(&db.url).await.iter().all(|(_, applied)| *applied));
 }
 
+#[tokio::test]
+async fn instances_starting_together_on_an_empty_database_make_one_first_pool() {
+    if skipped_on_sqlite("one SQLite file is served by one process") {
+        return;
+    }
+    // Without a configured pool id: one random first pool, whoever starts first.
+    let db = TestDb::new().await;
+    let opened = futures_util::future::join_all((0..4).map(|_| {
+        let mut config = crate::harness::test_config(&db.url);
+        (config.bootstrap_pool_id, config.bootstrap_pool_secret) = (None, None);
+        orgraph::state::AppState::open(config)
+    }))
+    .await;
+    let created = opened
+        .iter()
+        .filter(|o| matches!(o, Ok((_, orgraph::domain::pools::Bootstrap::Created(_)))))
+        .count();
+    assert!(opened.iter().all(Result::is_ok), "every instance starts: {:?}", opened.iter().filter_map(|o| o.as_ref().err()).collect::<Vec<_>>());
+    assert_eq!(created, 1, "one of them made the first pool");
+    let (state, _) = opened.into_iter().next().expect("one").expect("started");
+    assert_eq!(state.pools.list().await.expect("pools").len(), 1, "one pool in all");
+
+    // With a configured id and secret: every instance starts, and the pool exists once.
+    let db = TestDb::new().await;
+    let config = crate::harness::test_config(&db.url);
+    let opened = futures_util::future::join_all((0..4).map(|_| orgraph::state::AppState::open(config.clone()))).await;
+    assert!(opened.iter().all(Result::is_ok), "every instance starts: {:?}", opened.iter().filter_map(|o| o.as_ref().err()).collect::<Vec<_>>());
+    let (state, _) = opened.into_iter().next().expect("one").expect("started");
+    let pools = state.pools.list().await.expect("pools");
+    assert_eq!(pools.iter().map(|p| Some(p.id.clone())).collect::<Vec<_>>(), vec![config.bootstrap_pool_id], "the configured pool, once");
+}
+
 /// Record `version` as applied, as another program's migrator would.
 async fn record_migration(url: &str, version: &str) {
     let db = Database::connect(url.replace("mode=rwc", "mode=rw")).await.expect("connect");
