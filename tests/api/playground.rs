@@ -92,6 +92,8 @@ async fn graphiql_false_turns_the_playground_off_but_not_graphql_on_the_same_pat
     let c = s.admin().await;
     assert_eq!(c.gql_at("/graphql", "{ orgs { totalCount } }", json!({})).await["data"]["orgs"]["totalCount"], 0);
     let mut ws = subscribe(&s, &c, "/graphql", json!({})).await;
+    // A subscription without `after` starts at the next event: wait until it listens.
+    s.wait_for_subscriptions(1).await;
     create(&c, json!({ "username": "still-live" })).await;
     let ev = recv(&mut ws).await.expect("an event");
     assert_eq!(ev["payload"]["data"]["events"]["data"]["user"]["username"], "still-live");
