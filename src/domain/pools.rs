@@ -65,6 +65,16 @@ impl EpochSource for StoredEpochs {
     }
 }
 
+/// A pool's token epoch as stored; `None` when the pool does not exist.
+async fn token_epoch(db: &impl sea_orm::ConnectionTrait, pool: &str) -> AppResult<Option<i64>> {
+    Ok(user_pool::Entity::find_by_id(pool.to_string())
+        .select_only()
+        .column(user_pool::Column::TokenEpoch)
+        .into_tuple()
+        .one(db)
+        .await?)
+}
+
 #[derive(Clone)]
 pub struct PoolService {
     db: DatabaseConnection,
@@ -185,17 +195,19 @@ impl PoolService {
                     .filter(user_pool::Column::Id.eq(pool.id.as_str()))
                     .exec(txn)
                     .await?;
-                let epoch: Option<i64> = user_pool::Entity::find_by_id(pool.id.clone())
-                    .select_only()
-                    .column(user_pool::Column::TokenEpoch)
-                    .into_tuple()
-                    .one(txn)
-                    .await?;
-                epoch.ok_or_else(|| AppError::not_found("user pool", pool.id.clone()))
+                token_epoch(txn, &pool.id).await?.ok_or_else(|| AppError::not_found("user pool", pool.id.clone()))
             })
             .await?;
         self.tokens.note_epoch(&pool.id, epoch);
         Ok(())
+    }
+
+    /// The pool of an id a caller gave (an over-long one is no pool's, and is not looked up).
+    async fn given(&self, id: &str) -> AppResult<Option<user_pool::Model>> {
+        Ok(match id.len() {
+            1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
+            _ => None,
+        })
     }
 
     /// Seal the (just verified) secret of a pool created before secrets were sealed.
@@ -231,13 +243,7 @@ impl PoolService {
     /// A new token of the session of a verified token, when its pool still exists and its secret
     /// has not changed since (read now, not as remembered by the token service).
     pub async fn refresh(&self, claims: &Claims) -> AppResult<IssuedToken> {
-        let epoch: Option<i64> = user_pool::Entity::find_by_id(claims.scoped_userpool_id.clone())
-            .select_only()
-            .column(user_pool::Column::TokenEpoch)
-            .into_tuple()
-            .one(&self.db)
-            .await?;
-        match epoch {
+        match token_epoch(&self.db, &claims.scoped_userpool_id).await? {
             None => Err(tokens::pool_gone()),
             Some(epoch) if epoch > claims.token_epoch => {
                 self.tokens.note_epoch(&claims.scoped_userpool_id, epoch);
@@ -248,10 +254,7 @@ impl PoolService {
     }
 
     async fn checked(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<user_pool::Model> {
-        let pool = match id.len() {
-            1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
-            _ => None,
-        };
+        let pool = self.given(id).await?;
         let known = pool.as_ref().map(|p| p.id.clone());
         self.throttle.before_check(address, known.as_deref())?;
         // Hashed even for an unknown pool: the same work as a wrong secret.
@@ -282,10 +285,7 @@ impl PoolService {
     /// [`Self::authenticate_signed`] for a connection that stays open: the pool with the token
     /// epoch of the secret the signature matched, which `TokenService::revocation` watches.
     pub async fn signed_credential(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<Credential> {
-        let pool = match id.len() {
-            1..=128 => user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await?,
-            _ => None,
-        };
+        let pool = self.given(id).await?;
         let known = pool.as_ref().map(|p| p.id.as_str());
         self.throttle.before_signature_check(address, known)?;
         let secret = match pool.as_ref().map(|p| p.secret_sealed.as_deref()) {

@@ -134,7 +134,7 @@ pub async fn graphql_errors(req: axum::extract::Request, next: axum::middleware:
         Ok(response) => response,
         Err((status, code, text)) => {
             let message = if authing {
-                json!({ "code": crate::error::authing_code_of(code), "message": text, "statusCode": status.as_u16(), "data": null })
+                super::graphql::authing_message(crate::error::authing_code_of(code), &text, status.as_u16())
             } else {
                 json!(text)
             };

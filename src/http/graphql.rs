@@ -64,10 +64,15 @@ pub async fn execute_v2(
             let code = error.pointer("/extensions/code").and_then(Value::as_str).unwrap_or(code::INTERNAL_SERVER_ERROR).to_string();
             let numeric = error.pointer("/extensions/authingCode").and_then(Value::as_i64).unwrap_or_else(|| authing_code_of(&code));
             let text = error.get("message").and_then(Value::as_str).unwrap_or("").to_string();
-            error["message"] = json!({ "code": numeric, "message": text, "statusCode": http_status_of(&code), "data": null });
+            error["message"] = authing_message(numeric, &text, http_status_of(&code));
         }
     }
     with_retry_after(json_answer(&body, &raw, "application/json"), retry)
+}
+
+/// An error's `message` on `/graphql/v2`: the object Authing's SDKs read.
+pub(super) fn authing_message(code: i64, text: &str, status: u16) -> Value {
+    json!({ "code": code, "message": text, "statusCode": status, "data": null })
 }
 
 /// `answer` as a JSON body of `content_type`, with the JSON its resolvers placed (see

@@ -14,7 +14,7 @@ use std::{
 use serde_json::{Value, json};
 
 use crate::{
-    harness::{Client, POOL_SECRET, TestDb, TestServer, WAIT_DEADLINE, before_deadline, skipped_on_sqlite, wait_ready, wait_until},
+    harness::{Client, POOL_SECRET, TestDb, TestServer, WAIT_DEADLINE, before_deadline, free_port, skipped_on_sqlite, wait_ready, wait_until},
     operations::{ok_on, orgraph_on, said, sqlite_file},
 };
 
@@ -207,10 +207,6 @@ async fn a_backup_of_a_live_sqlite_database_is_consistent_and_answers_as_the_ori
     let live = answers(&c).await;
     assert_eq!(answers(&Client { base: restored.url.clone(), ..c.clone() }).await, live);
     assert!(live["users"].as_array().unwrap().len() > 4, "the answers hold the writes");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `orgraph serve` on `url` with a known first pool; its address once it is ready.

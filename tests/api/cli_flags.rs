@@ -142,7 +142,7 @@ fn every_server_flag_works_before_and_after_any_subcommand() {
 #[tokio::test]
 async fn the_binary_takes_flags_after_serve_pool_list_and_export() {
     let s = TestServer::start().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = crate::harness::free_port();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_orgraph"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--database-url", &s.db.url, "--log-level", "warn"])
         .env_remove("DATABASE_URL")

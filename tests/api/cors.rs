@@ -97,7 +97,7 @@ async fn without_the_flag_other_origins_get_no_cors_answer() {
 async fn apollo_client_on_another_origin_works_only_when_that_origin_is_allowed() {
     assert!(Path::new(CHROMIUM).exists(), "{CHROMIUM} is missing: the CORS browser test needs Debian's Chromium (apt-get install -y chromium)");
     // The page's origin: another port of the loopback address.
-    let page_port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+    let page_port = crate::harness::free_port();
     let page_origin = format!("http://127.0.0.1:{page_port}");
     let allowed = TestServer::start_with(allowing(&page_origin)).await;
     let denied = TestServer::start_with(allowing(APP)).await;

@@ -307,6 +307,11 @@ pub async fn before_deadline<T>(what: &str, signal: impl std::future::Future<Out
 }
 
 /// Wait until the orgraph at `base` (a binary a test started) answers `/readyz` with 200.
+/// A loopback port free right now (for a server or a page started by the test).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("its address").port()
+}
+
 pub async fn wait_ready(base: &str) {
     let http = reqwest::Client::new();
     wait_until(&format!("{base} to be ready"), || async {

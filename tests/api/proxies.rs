@@ -36,7 +36,7 @@ impl Nginx {
             "{NGINX} is missing: the reverse proxy tests need Debian's nginx (apt-get install -y nginx; .ci/run installs it)"
         );
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
+        let port = crate::harness::free_port();
         let example = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/nginx/orgraph.conf"))
             .expect("deploy/nginx/orgraph.conf");
         let site = replace_once(&example, "server 127.0.0.1:3000;", &format!("server {upstream};"));

@@ -8,7 +8,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-use crate::harness::{TestDb, TestServer, WAIT_DEADLINE, before_deadline, wait_until};
+use crate::harness::{TestDb, TestServer, WAIT_DEADLINE, before_deadline, free_port, wait_until};
 
 #[tokio::test]
 async fn health_readiness_and_graphiql() {
@@ -75,10 +75,6 @@ async fn malformed_requests_get_errors_not_crashes() {
     assert!(res.status().is_client_error());
     // The server still answers.
     c.data("{ users { totalCount } }", json!({})).await;
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// Start the real binary; returns the child and the lines it printed on stdout.
