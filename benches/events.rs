@@ -95,7 +95,7 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
     config.webhooks.poll_ms = 100;
     config.webhooks.concurrency = 64;
     let (state, _) = AppState::open(config).await?;
-    let background = orgraph::app::Background::start_without_delivery(&state);
+    let background = orgraph::app::Background::start_without_delivery(&state).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     tokio::spawn(orgraph::app::serve(state.clone(), listener, std::future::pending()));

@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     config.bootstrap_pool_secret = Some("bench-secret-0123456789".into());
     config.log_level = "warn".into();
     let (state, _) = AppState::open(config).await?;
-    let _background = orgraph::app::Background::start(&state);
+    let _background = orgraph::app::Background::start(&state).await?;
     let pool = state.pools.authenticate("benchpool", "bench-secret-0123456789", None).await?;
 
     let t = Instant::now();

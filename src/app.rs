@@ -20,17 +20,19 @@ pub struct Background {
 }
 
 impl Background {
-    pub fn start(state: &AppState) -> Self {
-        Self::start_with(state, true)
+    /// Start them. On PostgreSQL this returns once the relay listens, so a subscriber of this
+    /// instance gets every event committed by another one after the start.
+    pub async fn start(state: &AppState) -> anyhow::Result<Self> {
+        Self::start_with(state, true).await
     }
 
     /// Everything but the delivery worker: the events benchmark runs its own, so that it can
     /// build a backlog first and measure how fast the worker drains it.
-    pub fn start_without_delivery(state: &AppState) -> Self {
-        Self::start_with(state, false)
+    pub async fn start_without_delivery(state: &AppState) -> anyhow::Result<Self> {
+        Self::start_with(state, false).await
     }
 
-    fn start_with(state: &AppState, deliver: bool) -> Self {
+    async fn start_with(state: &AppState, deliver: bool) -> anyhow::Result<Self> {
         let cancel = CancellationToken::new();
         let mut tasks = JoinSet::new();
         if deliver {
@@ -43,8 +45,12 @@ impl Background {
             ));
         }
         if !state.config.is_sqlite() {
+            let listener = crate::domain::events::listen_to_other_instances(&state.config.database_url)
+                .await
+                .context("listening for the events of other instances (PostgreSQL LISTEN)")?;
             let relay = crate::domain::events::run_cross_instance_relay(
                 state.config.database_url.clone(),
+                listener,
                 state.db.clone(),
                 state.writer.bus().clone(),
             );
@@ -70,7 +76,7 @@ impl Background {
                 }
             });
         }
-        Background { cancel, tasks }
+        Ok(Background { cancel, tasks })
     }
 
     /// Ask every task to stop and wait for them (the worker finishes the deliveries it holds).

@@ -236,7 +236,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     report_bootstrap(&bootstrap);
     let listeners = app::Listeners::bind(&state.config).await?;
     let addr = listeners.main.local_addr()?;
-    let background = Background::start(&state);
+    let background = Background::start(&state).await?;
     let playground = state.config.graphiql;
     tracing::info!(%addr, startup_ms = started.elapsed().as_millis() as u64, "orgraph listening; GraphQL (and its playground) on http://{addr}/graphql");
     if let (true, Some(reason)) = (playground, crate::http::playground::not_built_reason()) {

@@ -150,7 +150,7 @@ impl TestServer {
         let url = format!("http://{}", listeners.main.local_addr().expect("addr"));
         let metrics_url = listeners.metrics.as_ref().map(|l| format!("http://{}", l.local_addr().expect("addr")));
         let (stop, stopped) = oneshot::channel::<()>();
-        let background = std::sync::Mutex::new(Some(Background::start(&state)));
+        let background = std::sync::Mutex::new(Some(Background::start(&state).await.expect("background tasks start")));
         let serving = orgraph::app::serve(state.clone(), listeners, async {
             let _ = stopped.await;
         });

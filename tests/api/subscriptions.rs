@@ -172,6 +172,30 @@ async fn a_change_on_one_instance_reaches_subscribers_of_another() {
 }
 
 #[tokio::test]
+async fn an_event_committed_while_the_relay_reconnects_arrives_without_waiting_for_the_next() {
+    if crate::harness::skipped_on_sqlite("several instances share a PostgreSQL database, not a SQLite file") {
+        return;
+    }
+    use sea_orm::ConnectionTrait;
+    let s1 = TestServer::start().await;
+    let s2 = s1.second().await;
+    let (c1, c2) = (s1.admin().await, s2.admin().await);
+    let mut ws = subscribe(&s2, &c2, "/graphql/ws", json!({ "names": ["user:created"] })).await;
+    s2.wait_for_subscriptions(1).await;
+    // Cut the relays' connections (both instances'): the next commit happens while they reconnect.
+    let cut = s1
+        .state
+        .db
+        .execute_unprepared("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'")
+        .await
+        .expect("terminate the listeners");
+    assert_eq!(cut.rows_affected(), 2, "one relay connection per instance");
+    create(&c1, json!({ "username": "while-reconnecting" })).await;
+    let e = next_event(&mut ws).await;
+    assert_eq!(e["data"]["user"]["username"], "while-reconnecting");
+}
+
+#[tokio::test]
 async fn authing_event_socket_sends_one_json_message_per_event() {
     let s = TestServer::start().await;
     let c = s.admin().await;

@@ -147,31 +147,60 @@ pub async fn last_seq(db: &impl ConnectionTrait) -> AppResult<i64> {
 /// The PostgreSQL channel on which committed event ids are announced (comma-separated).
 pub const NOTIFY_CHANNEL: &str = "orgraph_events";
 
-/// On PostgreSQL, relay the events other instances commit to this instance's bus: LISTEN on
-/// [`NOTIFY_CHANNEL`], read each announced event from the outbox. Runs until aborted, reconnecting
-/// after errors (live streams read what a reconnect missed from the outbox, when the next event
-/// shows the gap).
-pub async fn run_cross_instance_relay(url: String, db: DatabaseConnection, bus: EventBus) {
+/// The connection on which this instance hears of other instances' commits.
+pub type RelayListener = sea_orm::sqlx::postgres::PgListener;
+
+/// LISTEN on [`NOTIFY_CHANNEL`]. Returns once the LISTEN is in effect: every commit after this
+/// point is announced to it. A server takes it before serving, so that no event committed
+/// elsewhere after it started is missed by its subscribers.
+pub async fn listen_to_other_instances(url: &str) -> anyhow::Result<RelayListener> {
+    let mut listener = RelayListener::connect(url).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// On PostgreSQL, relay the events other instances commit to this instance's bus: read each
+/// event announced on `listener` from the outbox. Runs until aborted, reconnecting after errors.
+/// After a reconnect it publishes the last event committed again: a live stream that missed
+/// events meanwhile reads them from the outbox like any gap, instead of waiting for the next
+/// commit, and one that did not passes it over as already seen.
+pub async fn run_cross_instance_relay(url: String, listener: RelayListener, db: DatabaseConnection, bus: EventBus) {
+    let mut listener = Some(listener);
     loop {
-        match relay(&url, &db, &bus).await {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
-                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            }
+        let result = match listener.take() {
+            Some(l) => relay(l, &db, &bus).await,
+            None => match listen_to_other_instances(&url).await {
+                Ok(l) => match publish_last(&db, &bus).await {
+                    Ok(()) => relay(l, &db, &bus).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     }
 }
 
-async fn relay(url: &str, db: &DatabaseConnection, bus: &EventBus) -> anyhow::Result<()> {
-    let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
-    listener.listen(NOTIFY_CHANNEL).await?;
-    loop {
-        let note = listener.recv().await?;
+/// Relay until the connection is lost (`Ok`) or reading fails (`Err`).
+async fn relay(mut listener: RelayListener, db: &DatabaseConnection, bus: &EventBus) -> anyhow::Result<()> {
+    // `try_recv`, not `recv`: `recv` reconnects by itself and hides that announcements were lost.
+    while let Some(note) = listener.try_recv().await? {
         let ids: Vec<String> = note.payload().split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
         let events = event::Entity::find().filter(event::Column::Id.is_in(ids)).order_by_asc(event::Column::Seq).all(db).await?;
         bus.publish(events);
     }
+    tracing::warn!("event relay: the connection (LISTEN {NOTIFY_CHANNEL}) was lost; reconnecting");
+    Ok(())
+}
+
+/// Publish the last committed event again (see the relay's reconnect).
+async fn publish_last(db: &DatabaseConnection, bus: &EventBus) -> anyhow::Result<()> {
+    let last = event::Entity::find().order_by_desc(event::Column::Seq).one(db).await?;
+    bus.publish(last.into_iter().collect());
+    Ok(())
 }
 
 /// The position of event `id` of the pool in commit order (its `seq`), for a cursor argument
