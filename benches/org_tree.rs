@@ -34,7 +34,7 @@ use orgraph::{
     cli::Cli,
     domain::{
         PoolId,
-        org_tree::{DepartmentPatch, MemberSort, MembersQuery, member_page_sql},
+        org_tree::{DepartmentPatch, MemberSort, MembersQuery, member_page_plan, member_page_statement},
         pagination::{Page, TimestampOrder},
     },
     views::user::columns_of,
@@ -102,7 +102,9 @@ async fn main() -> anyhow::Result<()> {
     let ds = generate(&state, &pool, nodes, users, move_nodes).await?;
     println!("backend: {backend}");
     println!("dataset: {} nodes, {users} users, generated in {:.1} s", ds.nodes, t.elapsed().as_secs_f64());
-    println!("database size: {:.0} MB", database_bytes(&state.db, &tmp).await? as f64 / 1e6);
+    let (size, plain) = (database_bytes(&state.db, &tmp).await?, plain_bytes(&state.config.database_url, &tmp).await?);
+    println!("database size: {:.0} MB; the same data in the plain schema (benches/postgraphile/schema.sql): {:.0} MB; ratio {:.2}x",
+        size as f64 / 1e6, plain as f64 / 1e6, size as f64 / plain.max(1) as f64);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -121,16 +123,18 @@ async fn main() -> anyhow::Result<()> {
     let q = MembersQuery { page: Page::new(Some(1), Some(10), 200)?, sort: MemberSort::User(TimestampOrder::CreatedAtDesc), include_children: true,
         columns: columns_of(["id", "username", "email", "createdAt"]) };
     for (label, node) in [("root", &ds.root), ("mid", &ds.mid), ("leaf", &leaf)].into_iter().filter(|_| reads && run("sql")) {
-        let sql = member_page_sql(q);
+        let model = node::Entity::find_by_id(node.clone()).one(&state.db).await?.ok_or_else(|| anyhow::anyhow!("node {node}"))?;
+        let plan = member_page_plan(q, &model).ok_or_else(|| anyhow::anyhow!("an empty page"))?;
+        let (sql, values) = member_page_statement(q, plan, &model);
         let mut times = Vec::new();
         for _ in 0..500 {
-            let stmt = Statement::from_sql_and_values(state.db.get_database_backend(), &sql, vec![Value::from(10i64), Value::from(0i64), Value::from(node.clone())]);
+            let stmt = Statement::from_sql_and_values(state.db.get_database_backend(), &sql, values.clone());
             let t = Instant::now();
             let rows = state.db.query_all_raw(stmt).await?;
             times.push(t.elapsed());
             assert_eq!(rows.len(), 10.min(if label == "leaf" { leaf_members as usize } else { 10 }));
         }
-        report(&format!("bare SQL members page ({label})"), &mut times, None);
+        report(&format!("bare SQL members page ({label}, {plan:?})"), &mut times, None);
     }
 
     let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
@@ -396,6 +400,63 @@ async fn database_bytes(db: &sea_orm::DatabaseConnection, tmp: &tempfile::TempDi
     Ok(bytes)
 }
 
+/// The tables and indexes of the plain schema PostGraphile serves (benches/postgraphile), the
+/// same rows copied in: the denominator of the storage goal, measured in the same run. On
+/// PostgreSQL a schema of its own (dropped after), on SQLite a file of its own.
+const PLAIN: &[&str] = &[
+    "CREATE TABLE {s}departments (id text PRIMARY KEY, org_id text NOT NULL, parent_id text, code text, name text NOT NULL,
+        created_at timestamp NOT NULL, updated_at timestamp NOT NULL)",
+    "CREATE TABLE {s}department_closure (ancestor_id text NOT NULL, descendant_id text NOT NULL, depth int NOT NULL,
+        PRIMARY KEY (ancestor_id, descendant_id))",
+    "CREATE TABLE {s}users (id text PRIMARY KEY, username text UNIQUE, email text, phone text, name text, nickname text, photo text,
+        created_at timestamp NOT NULL, updated_at timestamp NOT NULL)",
+    "CREATE TABLE {s}memberships (department_id text NOT NULL, user_id text NOT NULL, is_main_department boolean NOT NULL,
+        joined_at timestamp NOT NULL, PRIMARY KEY (department_id, user_id))",
+    "INSERT INTO {s}departments SELECT id, org_id, parent_id, code, name, created_at, updated_at FROM node",
+    "INSERT INTO {s}department_closure SELECT ancestor_id, descendant_id, depth FROM node_closure",
+    "INSERT INTO {s}users SELECT id, username, email, phone, name, nickname, photo, created_at, updated_at FROM users",
+    "INSERT INTO {s}memberships SELECT node_id, user_id, is_main_department, joined_at FROM membership",
+    "CREATE INDEX {s}departments_org_id_idx ON {t}departments (org_id)",
+    "CREATE INDEX {s}departments_parent_id_idx ON {t}departments (parent_id)",
+    "CREATE INDEX {s}department_closure_descendant_idx ON {t}department_closure (descendant_id)",
+    "CREATE INDEX {s}users_created_at_id_idx ON {t}users (created_at, id)",
+    "CREATE INDEX {s}memberships_user_id_idx ON {t}memberships (user_id)",
+];
+
+async fn plain_bytes(url: &str, tmp: &tempfile::TempDir) -> anyhow::Result<u64> {
+    // One connection: SQLite's ATTACH holds for the connection that ran it.
+    let db = &Database::connect(sea_orm::ConnectOptions::new(url).max_connections(1).to_owned()).await?;
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    // PostgreSQL: the schema prefixes the table names, never the index names; SQLite: the
+    // attached database prefixes the index names, never the table names.
+    let (s, t) = if postgres { ("plain.", "plain.") } else { ("plain.", "") };
+    if postgres {
+        db.execute_unprepared("DROP SCHEMA IF EXISTS plain CASCADE; CREATE SCHEMA plain").await?;
+    } else {
+        let file = tmp.path().join("plain.db");
+        db.execute_unprepared(&format!("ATTACH DATABASE '{}' AS plain", file.display())).await?;
+    }
+    for sql in PLAIN {
+        let sql = if postgres { sql.replace("INDEX {s}", "INDEX ") } else { sql.to_string() };
+        db.execute_unprepared(&sql.replace("{s}", s).replace("{t}", t)).await?;
+    }
+    let bytes = if postgres {
+        let sql = "SELECT SUM(pg_total_relation_size(c.oid))::bigint AS b FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'plain'::regnamespace";
+        db.execute_unprepared("VACUUM ANALYZE").await?;
+        let row = db.query_one_raw(Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql)).await?;
+        let b = row.map(|r| r.try_get::<i64>("", "b")).transpose()?.unwrap_or(0) as u64;
+        db.execute_unprepared("DROP SCHEMA plain CASCADE").await?;
+        b
+    } else {
+        db.execute_unprepared("DETACH DATABASE plain").await?;
+        let file = tmp.path().join("plain.db");
+        let b = std::fs::metadata(&file)?.len();
+        std::fs::remove_file(file)?;
+        b
+    };
+    Ok(bytes)
+}
+
 /// Seeded data: a tree with fan-out 2 to 12 and depth at most 6 (deeper only when six levels cannot hold `n_nodes`, see `common/shape.rs`); each user in one node, 30% in
 /// a second one.
 /// A write transaction for seeding rows straight into the database, outside the server's write
@@ -503,7 +564,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
     if !batch.is_empty() {
         membership::Entity::insert_many(batch).exec(&txn).await?;
     }
-    orgraph::storage::tree::fanout::rebuild(&txn, &org.id).await?;
+    orgraph::storage::tree::counts::rebuild(&txn, &org.id).await?;
     txn.commit().await?;
     if state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         state.db.execute_unprepared("ANALYZE").await?;

@@ -16,7 +16,6 @@ pub mod resource_namespace;
 pub mod scim_group;
 pub mod scim_token;
 pub mod server_key;
-pub mod subtree_member;
 pub mod user;
 pub mod user_pool;
 pub mod webhook;

@@ -14,6 +14,7 @@ mod m20261124_000008_scim;
 mod m20261124_000009_lean_fanout;
 mod m20261124_000010_org_tree_revision;
 mod m20261125_000011_token_epoch;
+mod m20261205_000012_no_fanout;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000009_lean_fanout::Migration),
             Box::new(m20261124_000010_org_tree_revision::Migration),
             Box::new(m20261125_000011_token_epoch::Migration),
+            Box::new(m20261205_000012_no_fanout::Migration),
         ]
     }
 }

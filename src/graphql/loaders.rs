@@ -8,7 +8,7 @@ use async_graphql::{ErrorExtensions as _, dataloader::Loader};
 use entity::{node, user};
 
 use crate::{
-    domain::org_tree::{MembersQuery, OrgService, PathStep},
+    domain::org_tree::{MembersQuery, OrgService, PageNode, PathStep},
     error::AppError,
 };
 
@@ -46,7 +46,7 @@ pub struct Path(pub String);
 pub struct Leaders(pub String);
 /// A page of a node's members.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct MembersPage(pub String, pub MembersQuery);
+pub struct MembersPage(pub PageNode, pub MembersQuery);
 
 impl Loader<ChildIds> for TreeLoader {
     type Value = Vec<String>;
@@ -93,7 +93,7 @@ impl Loader<MembersPage> for TreeLoader {
     type Error = LoadError;
     async fn load(&self, keys: &[MembersPage]) -> Result<HashMap<MembersPage, Self::Value>, Self::Error> {
         // One statement per distinct page shape (usually one).
-        let mut by_query: HashMap<MembersQuery, Vec<String>> = HashMap::new();
+        let mut by_query: HashMap<MembersQuery, Vec<PageNode>> = HashMap::new();
         for k in keys {
             by_query.entry(k.1).or_default().push(k.0.clone());
         }
@@ -101,7 +101,7 @@ impl Loader<MembersPage> for TreeLoader {
         for (q, nodes) in by_query {
             let mut pages = self.0.members_pages(&nodes, q).await?;
             for n in nodes {
-                let list = pages.remove(&n).unwrap_or_default();
+                let list = pages.remove(&n.id).unwrap_or_default();
                 out.insert(MembersPage(n, q), list);
             }
         }

@@ -109,18 +109,18 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
             continue;
         }
         if repair {
-            writer.write_plain(async |txn| storage::tree::fanout::rebuild(txn, org_id).await).await?;
+            writer.write_plain(async |txn| storage::tree::counts::rebuild(txn, org_id).await).await?;
             let left = orgs.check_invariants(org_id).await?;
             if left.is_empty() {
                 report.warn(
-                    &format!("organization {org_id} (pool {pool}): {} problem(s) in its counts or fan-out, repaired", problems.len()),
+                    &format!("organization {org_id} (pool {pool}): {} problem(s) in its counts, repaired", problems.len()),
                     "nothing more; if it happens again, report it with the operations that preceded it",
                 );
                 continue;
             }
             broken += 1;
             report.fail(
-                &format!("organization {org_id} (pool {pool}): still {} problem(s) after rebuilding the fan-out, e.g. {}", left.len(), left[0]),
+                &format!("organization {org_id} (pool {pool}): still {} problem(s) after recounting, e.g. {}", left.len(), left[0]),
                 "the closure or depths are wrong: export the pool (`orgraph export`), delete the organization, import it again",
             );
             continue;
@@ -129,18 +129,11 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
         let shown: Vec<&str> = problems.iter().take(3).map(String::as_str).collect();
         report.fail(
             &format!("organization {org_id} (pool {pool}): {} broken invariant(s): {}", problems.len(), shown.join("; ")),
-            "run `orgraph doctor --repair` (rebuilds the subtree fan-out and counts from the memberships and the closure)",
+            "run `orgraph doctor --repair` (recounts the members of every department from the memberships and the closure)",
         );
     }
     if broken == 0 {
         report.ok(&format!("trees: {} organization(s) consistent (checked in {:.1} s)", all.len(), started.elapsed().as_secs_f64()));
-    }
-    let orphans = storage::tree::fanout::orphans(writer.db(), false).await?;
-    if orphans > 0 && repair {
-        writer.write_plain(async |txn| storage::tree::fanout::orphans(txn, true).await).await?;
-        report.warn(&format!("{orphans} fan-out row(s) of deleted nodes or users, deleted"), "nothing more; if it happens again, report it with the operations that preceded it");
-    } else if orphans > 0 {
-        report.fail(&format!("{orphans} fan-out row(s) of deleted nodes or users"), "run `orgraph doctor --repair` (deletes them)");
     }
     Ok(())
 }

@@ -255,6 +255,38 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
     for node in reference.parent.keys() {
         let listed = listed_subtree_members(s, pool, node).await;
         prop_assert_eq!(listed, reference.subtree_members(node), "members of the subtree of {}", node);
+        both_plans_page_alike(s, pool, node).await?;
+    }
+    Ok(())
+}
+
+/// Each page of `node`'s members, direct and subtree, in every order, is the same by both
+/// plans (walking the sorted users or memberships, gathering the subtree's), and pages of 3
+/// put end to end are the whole list.
+async fn both_plans_page_alike(s: &TestServer, pool: &PoolId, node: &str) -> Result<(), TestCaseError> {
+    use orgraph::storage::tree::members::{MemberPage, PageKey, PageNode, Plan, pages_by};
+    let model = s.state.orgs.node(pool, node).await.expect("node");
+    let n = PageNode::from(&model);
+    for subtree in [false, true] {
+        for key in [PageKey::UserCreated, PageKey::UserUpdated, PageKey::Joined] {
+            for ascending in [false, true] {
+                let p = MemberPage { limit: 200, offset: 0, key, ascending, subtree, columns: UserColumns::keys() };
+                let ids = |pages: std::collections::HashMap<String, Vec<entity::user::Model>>| -> Vec<String> {
+                    pages.into_values().flatten().map(|u| u.id).collect()
+                };
+                let walked = ids(pages_by(&s.state.db, &[&n], p, Plan::Walk).await.expect("walk"));
+                let gathered = ids(pages_by(&s.state.db, &[&n], p, Plan::Gather).await.expect("gather"));
+                prop_assert_eq!(&walked, &gathered, "{:?} of {} (subtree: {}, ascending: {})", key, node, subtree, ascending);
+                let total = if subtree { model.subtree_member_count } else { model.member_count };
+                prop_assert_eq!(walked.len() as i64, total, "count of {}", node);
+                let mut paged = Vec::new();
+                for offset in (0..walked.len()).step_by(3) {
+                    let p = MemberPage { limit: 3, offset: offset as u64, ..p };
+                    paged.extend(ids(pages_by(&s.state.db, &[&n], p, Plan::Walk).await.expect("walk page")));
+                }
+                prop_assert_eq!(&paged, &walked, "pages of 3 of {} by {:?} (subtree: {}, ascending: {})", node, key, subtree, ascending);
+            }
+        }
     }
     Ok(())
 }

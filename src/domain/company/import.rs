@@ -205,10 +205,10 @@ impl CompanyService {
             let created = self.writer.write_plain(async |txn| import_members(txn, pool, &rows).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
-            member_stats.after_batch(self.writer.db(), &["membership", "subtree_member"], summary.created.memberships + summary.skipped.memberships).await?;
+            member_stats.after_batch(self.writer.db(), &["membership"], summary.created.memberships + summary.skipped.memberships).await?;
             progress.advance("memberships", chunk.len());
         }
-        storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership", "subtree_member"]).await?;
+        storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership"]).await?;
 
         // The pool's other state: few rows, each kind in batches like the rest (events dropped).
         let node_ids: Vec<String> = node_ids.into_iter().map(|(id, _)| id).collect();

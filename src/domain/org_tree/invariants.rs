@@ -1,12 +1,11 @@
 //! A full check of an org's derived data against its source of truth (`parent_id` and the
-//! memberships): closure rows, depths, counts and the subtree fan-out. The property tests run it
-//! after random operation sequences; `orgraph doctor` runs it on every org, so it is linear in
-//! the rows it reads (nodes and users are numbered, the expected fan-out is built per
-//! membership from the node's ancestors) and reads them in chunks.
+//! memberships): closure rows, depths and counts. The property tests run it after random
+//! operation sequences; `orgraph doctor` runs it on every org, so it reads in chunks and keeps
+//! one set of (ancestor, user) numbers: the distinct users of each subtree, counted.
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{membership, node, node_closure, subtree_member};
+use entity::{membership, node, node_closure};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{OrgService, org_nodes};
@@ -52,9 +51,8 @@ impl OrgService {
         };
         let mut actual_closure: HashSet<(u32, u32, i32)> = HashSet::new();
         let mut wrong_closure = Vec::new();
-        let mut actual_refs: HashMap<(u32, u32), i32> = HashMap::new();
         let mut direct: Vec<i64> = vec![0; nodes.len()];
-        let mut expected_refs: HashMap<(u32, u32), i32> = HashMap::new();
+        let mut below: HashSet<(u32, u32)> = HashSet::new();
         for chunk in ids.chunks(500) {
             let rows: Vec<(String, String, i32)> = node_closure::Entity::find()
                 .select_only()
@@ -71,16 +69,6 @@ impl OrgService {
                     _ => wrong_closure.push(format!("closure row wrong: ({a:?}, {d:?}, {depth})")),
                 }
             }
-            let rows: Vec<(String, String, i32)> = subtree_member::Entity::find()
-                .select_only()
-                .columns([subtree_member::Column::AncestorId, subtree_member::Column::UserId, subtree_member::Column::Refs])
-                .filter(subtree_member::Column::AncestorId.is_in(chunk.to_vec()))
-                .into_tuple()
-                .all(&self.db)
-                .await?;
-            for (a, u, refs) in rows {
-                actual_refs.insert((index[a.as_str()], user_index(u)), refs);
-            }
             let rows: Vec<(String, String)> = membership::Entity::find()
                 .select_only()
                 .columns([membership::Column::NodeId, membership::Column::UserId])
@@ -92,7 +80,7 @@ impl OrgService {
                 let (n, u) = (index[n.as_str()], user_index(u));
                 direct[n as usize] += 1;
                 for &a in &ancestors[n as usize] {
-                    *expected_refs.entry((a, u)).or_default() += 1;
+                    below.insert((a, u));
                 }
             }
         }
@@ -111,24 +99,8 @@ impl OrgService {
         }
         problems.extend(wrong_closure.into_iter().take(MAX_LISTED));
 
-        let user_ids: HashMap<u32, &str> = users.iter().map(|(u, &i)| (i, u.as_str())).collect();
-        let mut listed = 0;
-        for (&(a, u), &refs) in &expected_refs {
-            let found = actual_refs.get(&(a, u));
-            if found != Some(&refs) && listed < MAX_LISTED {
-                problems.push(format!("subtree_member ({:?}, {:?}): expected refs {refs}, found {found:?}", id(a), user_ids[&u]));
-                listed += 1;
-            }
-        }
-        let mut listed = 0;
-        for (&(a, u), refs) in &actual_refs {
-            if !expected_refs.contains_key(&(a, u)) && listed < MAX_LISTED {
-                problems.push(format!("subtree_member ({:?}, {:?}) with refs {refs} should not exist", id(a), user_ids[&u]));
-                listed += 1;
-            }
-        }
         let mut distinct: Vec<i64> = vec![0; nodes.len()];
-        for &(a, _) in expected_refs.keys() {
+        for &(a, _) in &below {
             distinct[a as usize] += 1;
         }
         for (i, n) in nodes.iter().enumerate() {

@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 
+pub use crate::storage::tree::members::{PageNode, Plan as PagePlan};
+
 use entity::{membership, node, user};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
@@ -220,7 +222,7 @@ impl OrgService {
             });
             membership::Entity::insert_many(rows).exec(txn).await?;
             let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
-            tree::fanout::add_refs(txn, &target.id, &ids).await?;
+            tree::counts::members_added(txn, &target.id, &ids).await?;
         }
         for u in existing(txn, pool, &user_ids).await? {
             outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
@@ -319,12 +321,12 @@ impl OrgService {
 
     /// One page of members of `node` with the total, which comes from the node's counts.
     pub async fn members_page(&self, node: &node::Model, q: MembersQuery) -> AppResult<Paginated<user::Model>> {
-        let mut pages = self.members_pages(std::slice::from_ref(&node.id), q).await?;
+        let mut pages = self.members_pages(&[PageNode::from(node)], q).await?;
         Ok(Paginated { total_count: total(node, q), list: pages.remove(&node.id).unwrap_or_default() })
     }
 
-    /// The same page for many nodes, in one statement (one index range per node).
-    pub async fn members_pages(&self, nodes: &[String], q: MembersQuery) -> AppResult<HashMap<String, Vec<user::Model>>> {
+    /// The same page for many nodes, in one statement per plan (see `storage::tree::members`).
+    pub async fn members_pages(&self, nodes: &[PageNode], q: MembersQuery) -> AppResult<HashMap<String, Vec<user::Model>>> {
         tree::members::pages(&self.db, nodes, q.page_spec()).await
     }
 
@@ -376,7 +378,7 @@ pub(crate) async fn add_members_joined_in(
             joined_at: Set(joined_at.get(u).copied().unwrap_or(now)),
         });
         membership::Entity::insert_many(rows).exec(txn).await?;
-        tree::fanout::add_refs(txn, &node.id, &new).await?;
+        tree::counts::members_added(txn, &node.id, &new).await?;
     }
     if let (Some(leader), false) = (is_leader, existing.is_empty()) {
         membership::Entity::update_many()
@@ -425,10 +427,15 @@ impl MembersQuery {
     }
 }
 
-/// The statement behind one member page (`$1` limit, `$2` offset, `$3` node id), for
-/// benchmarks that time the database alone.
-pub fn member_page_sql(q: MembersQuery) -> String {
-    tree::members::page_sql(q.page_spec(), 3)
+/// The statement behind one member page of `node` by `plan` and its values, for benchmarks
+/// that time the database alone.
+pub fn member_page_statement(q: MembersQuery, plan: PagePlan, node: &node::Model) -> (String, Vec<sea_orm::Value>) {
+    tree::members::page_statement(q.page_spec(), plan, &PageNode::from(node))
+}
+
+/// The plan the page of `node` follows first (`None`: the page is empty).
+pub fn member_page_plan(q: MembersQuery, node: &node::Model) -> Option<PagePlan> {
+    q.page_spec().plan(&PageNode::from(node))
 }
 
 /// Which of `users` are direct members of `node_id`.

@@ -375,7 +375,7 @@ pub(crate) async fn delete_node_in(txn: &DatabaseTransaction, outbox: &mut Outbo
     let subtree = tree::subtree(txn, node_id).await?;
     let ids: Vec<String> = subtree.iter().map(|n| n.id.clone()).collect();
     crate::domain::acl::forget_targets(txn, TargetType::Org, &ids).await?;
-    tree::fanout::shift_subtree(txn, node_id, &above, &[]).await?;
+    tree::counts::shift_subtree(txn, node_id, &above, &[]).await?;
     tree::delete_subtree(txn, node_id).await?;
     outbox.record(DomainEvent::NodeDeleted { nodes: subtree.iter().map(NodeDoc::from).collect() });
     Ok(())
@@ -408,7 +408,7 @@ pub(crate) async fn move_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox,
     // Members move with the subtree: only the ancestors not shared by both paths change.
     let leave: Vec<String> = old_path.iter().filter(|a| !target_path.contains(a)).cloned().collect();
     let join: Vec<String> = target_path.iter().filter(|a| !old_path.contains(a)).cloned().collect();
-    tree::fanout::shift_subtree(txn, node_id, &leave, &join).await?;
+    tree::counts::shift_subtree(txn, node_id, &leave, &join).await?;
     tree::relink_subtree(txn, node_id, &old_path, target_parent_id, target.depth + 1 - node.depth).await?;
     let old_parent = match &node.parent_id { Some(p) => Some(find_node(txn, pool, p).await?), None => None };
     let mut row: node::ActiveModel = node.into();

@@ -263,7 +263,7 @@ impl UserService {
         self.writer.write(pool, async |txn, outbox| {
         let found = existing(txn, pool, &wanted).await?;
         // Their memberships go by cascade; counts and fan-out rows are kept here.
-        tree::fanout::forget_users(txn, &wanted).await?;
+        tree::counts::forget_users(txn, &wanted).await?;
         crate::domain::acl::forget_targets(txn, entity::acl_grant::TargetType::User, &wanted).await?;
         crate::domain::org_tree::forget_leaders(txn, &wanted).await?;
         let deleted = user::Entity::delete_many()
@@ -313,7 +313,6 @@ pub(crate) async fn update_in(
     let now = chrono::Utc::now();
     row.updated_at = Set(now);
     let updated = row.update(txn).await?;
-    tree::fanout::touch_user(txn, id, now).await?;
     let user = UserDoc::from(&updated);
     let after = to_json(&user);
     let mut updates = changed_fields(&before, &after);

@@ -19,7 +19,7 @@ use crate::{
     domain::{
         acl::parse_resource_type,
         docs::iso,
-        org_tree::{MemberSort, MembersQuery, PathStep},
+        org_tree::{MemberSort, MembersQuery, PageNode, PathStep},
         pagination::Page,
         users::UserColumns,
     },
@@ -267,7 +267,7 @@ impl Node {
             _ => {
                 let total_count = if query.include_children { self.model.subtree_member_count } else { self.model.member_count };
                 let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
-                let list = loader.load_one(MembersPage(self.model.id.clone(), query)).await?.unwrap_or_default();
+                let list = loader.load_one(MembersPage(PageNode::from(self.model.as_ref()), query)).await?.unwrap_or_default();
                 crate::domain::pagination::Paginated { total_count: total_count.max(0) as u64, list }
             }
         };

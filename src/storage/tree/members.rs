@@ -1,12 +1,21 @@
-//! Member pages: one node's direct members (through `membership`) or the distinct users of its
-//! subtree (one index range of `subtree_member`), in the order asked, many nodes in one statement.
+//! Member pages: one node's direct members or the distinct users of its subtree, in the order
+//! asked, many nodes in one statement. Nothing is stored per (ancestor, user); each page is one
+//! of two plans, chosen per node from its maintained count:
+//!
+//! - **walk**: read the pool's users (or, by join time, the org's memberships) in the page's
+//!   order on an index, and keep those with a membership in the node or its subtree (a closure
+//!   primary-key probe per membership). Costs the page's rows divided by the subtree's share of
+//!   the walked index: cheap for big subtrees. Bounded by a budget of rows walked.
+//! - **gather**: read the subtree's memberships (the closure's range, then the membership
+//!   primary key) and sort them. Costs the subtree's memberships: cheap for small subtrees, and
+//!   the fallback when a walk runs out of budget before filling its page.
 
 use std::collections::HashMap;
 
-use entity::user;
+use entity::{node, user};
 use sea_orm::{ConnectionTrait, Value};
 
-use super::fanout;
+use super::counts;
 use crate::{
     error::AppResult,
     storage::{
@@ -20,7 +29,7 @@ use crate::{
 pub enum PageKey {
     UserCreated,
     UserUpdated,
-    /// When the user joined the node (for a subtree: entered it).
+    /// When the user joined the node (for a subtree: entered it, their earliest membership in it).
     Joined,
 }
 
@@ -37,55 +46,197 @@ pub struct MemberPage {
     pub columns: UserColumns,
 }
 
-/// The statement of one node's page: `$1` is the limit, `$2` the offset, `$node_param` the node
-/// id. Each row carries the user's columns and `page_node_id`.
-pub fn page_sql(p: MemberPage, node_param: usize) -> String {
-    let d = if p.ascending { "ASC" } else { "DESC" };
-    let user = p.columns.select("u");
-    if p.subtree {
-        let key = match p.key {
-            PageKey::UserCreated => "s.user_created_at",
-            PageKey::UserUpdated => "s.user_updated_at",
-            PageKey::Joined => "s.joined_at",
-        };
-        format!(
-            "SELECT {user}, s.ancestor_id AS page_node_id FROM subtree_member s JOIN users u ON u.id = s.user_id
-             WHERE s.ancestor_id = ${node_param} ORDER BY {key} {d}, s.user_id {d} LIMIT $1 OFFSET $2")
-    } else {
-        let key = match p.key {
-            PageKey::UserCreated => "u.created_at",
-            PageKey::UserUpdated => "u.updated_at",
-            PageKey::Joined => "m.joined_at",
-        };
-        format!(
-            "SELECT {user}, m.node_id AS page_node_id FROM membership m JOIN users u ON u.id = m.user_id
-             WHERE m.node_id = ${node_param} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+/// A node whose members are paged, with what its page's plan depends on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageNode {
+    pub id: String,
+    pub pool: String,
+    pub org: String,
+    pub members: i64,
+    pub subtree_members: i64,
+}
+
+impl From<&node::Model> for PageNode {
+    fn from(n: &node::Model) -> Self {
+        PageNode {
+            id: n.id.clone(),
+            pool: n.user_pool_id.clone(),
+            org: n.org_id.clone(),
+            members: n.member_count,
+            subtree_members: n.subtree_member_count,
+        }
     }
 }
 
-/// The same page of each of `nodes`, in one statement per 200 nodes (SQLite takes 500 terms in
-/// a compound SELECT).
-pub async fn pages(db: &impl ConnectionTrait, nodes: &[String], p: MemberPage) -> AppResult<HashMap<String, Vec<user::Model>>> {
+/// Up to this many members, a page gathers them all and sorts: that costs less than a walk.
+pub const GATHER_UP_TO: i64 = 1_000;
+
+/// Rows a walk reads at most: enough for subtrees holding a fiftieth of the walked index or more.
+fn walk_budget(p: MemberPage) -> i64 {
+    (50 * (p.offset + p.limit)).max(2_000) as i64
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    Walk,
+    Gather,
+}
+
+impl MemberPage {
+    fn total(&self, n: &PageNode) -> i64 {
+        if self.subtree { n.subtree_members } else { n.members }
+    }
+
+    /// How many rows the page of `n` holds.
+    fn expected(&self, n: &PageNode) -> usize {
+        let left = (self.total(n) - self.offset as i64).max(0) as u64;
+        left.min(self.limit) as usize
+    }
+
+    /// The plan for `n`'s page, or none when it is empty.
+    pub fn plan(&self, n: &PageNode) -> Option<Plan> {
+        if self.expected(n) == 0 {
+            return None;
+        }
+        // By join time, a node's direct members are one index range already.
+        let ordered_already = !self.subtree && self.key == PageKey::Joined;
+        Some(if ordered_already || self.total(n) <= GATHER_UP_TO { Plan::Gather } else { Plan::Walk })
+    }
+}
+
+/// Placeholders `$3...` of one statement's values (`$1` limit, `$2` offset are shared).
+struct Params(Vec<Value>);
+
+impl Params {
+    fn new(p: MemberPage) -> Self {
+        Params(vec![(p.limit as i64).into(), (p.offset as i64).into()])
+    }
+
+    fn push(&mut self, v: impl Into<Value>) -> String {
+        self.0.push(v.into());
+        format!("${}", self.0.len())
+    }
+}
+
+/// The statement of `n`'s page by `plan`, its rows tagged `page_part` = `part`.
+fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut Params) -> String {
+    let d = if p.ascending { "ASC" } else { "DESC" };
+    let user = p.columns.select("u");
+    let node = params.push(n.id.clone());
+    let user_key = match p.key {
+        PageKey::UserUpdated => "updated_at",
+        _ => "created_at",
+    };
+    match (plan, p.subtree, p.key) {
+        (Plan::Walk, _, PageKey::UserCreated | PageKey::UserUpdated) => {
+            let pool = params.push(n.pool.clone());
+            let budget = params.push(walk_budget(p));
+            let member = if p.subtree {
+                counts::member_under("w.id", &node, "''")
+            } else {
+                format!("EXISTS (SELECT 1 FROM membership m WHERE m.node_id = {node} AND m.user_id = w.id)")
+            };
+            format!(
+                "SELECT {user}, {part} AS page_part FROM (
+                    SELECT w.id, w.k FROM (
+                        SELECT id, {user_key} AS k FROM users WHERE user_pool_id = {pool}
+                        ORDER BY {user_key} {d}, id {d} LIMIT {budget}) w
+                    WHERE {member}
+                    ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
+                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+        }
+        (Plan::Walk, true, PageKey::Joined) => {
+            // A user enters the subtree with their earliest membership in it (ties: the
+            // smaller node id): that one membership stands for them.
+            let org = params.push(n.org.clone());
+            let budget = params.push(walk_budget(p));
+            format!(
+                "SELECT {user}, {part} AS page_part FROM (
+                    SELECT w.user_id AS id, w.joined_at AS k FROM (
+                        SELECT user_id, node_id, joined_at FROM membership WHERE org_id = {org}
+                        ORDER BY joined_at {d}, user_id {d} LIMIT {budget}) w
+                    WHERE EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
+                      AND NOT EXISTS (SELECT 1 FROM membership e JOIN node_closure c ON c.descendant_id = e.node_id AND c.ancestor_id = {node}
+                          WHERE e.user_id = w.user_id
+                          AND (e.joined_at < w.joined_at OR (e.joined_at = w.joined_at AND e.node_id < w.node_id)))
+                    ORDER BY w.joined_at {d}, w.user_id {d} LIMIT $1 OFFSET $2) p
+                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+        }
+        (Plan::Gather, true, PageKey::Joined) => format!(
+            "SELECT {user}, {part} AS page_part FROM (
+                SELECT m.user_id AS id, MIN(m.joined_at) AS k
+                FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id
+                WHERE c.ancestor_id = {node} GROUP BY m.user_id
+                ORDER BY k {d}, id {d} LIMIT $1 OFFSET $2) p
+             JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}"),
+        (Plan::Gather, true, _) => format!(
+            "SELECT {user}, {part} AS page_part FROM users u
+             WHERE u.id IN (SELECT m.user_id FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id WHERE c.ancestor_id = {node})
+             ORDER BY u.{user_key} {d}, u.id {d} LIMIT $1 OFFSET $2"),
+        // By join time, a node's direct members are one index range: no walk needed.
+        (_, false, key) => {
+            let key = if key == PageKey::Joined { "m.joined_at".to_string() } else { format!("u.{user_key}") };
+            format!(
+                "SELECT {user}, {part} AS page_part FROM membership m JOIN users u ON u.id = m.user_id
+                 WHERE m.node_id = {node} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+        }
+    }
+}
+
+/// The statement of one node's page by `plan` and its values, for benchmarks that time the
+/// database alone.
+pub fn page_statement(p: MemberPage, plan: Plan, n: &PageNode) -> (String, Vec<Value>) {
+    let mut params = Params::new(p);
+    let sql = part_sql(p, plan, n, 0, &mut params);
+    (sql, params.0)
+}
+
+/// The same page of each of `nodes`: one statement per plan and 200 nodes (SQLite takes 500
+/// terms in a compound SELECT), and one more for the walks that ran out of budget.
+pub async fn pages(db: &impl ConnectionTrait, nodes: &[PageNode], p: MemberPage) -> AppResult<HashMap<String, Vec<user::Model>>> {
+    let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
+    let planned = |plan: Plan| nodes.iter().filter(move |n| p.plan(n) == Some(plan)).collect::<Vec<_>>();
+    let walked = planned(Plan::Walk);
+    out.extend(pages_by(db, &walked, p, Plan::Walk).await?);
+    // A walk that stopped before filling its page met too few members in its budget: the
+    // subtree is sparse in the walked order, so its members are gathered instead.
+    let mut gathered = planned(Plan::Gather);
+    for n in walked {
+        if out.get(&n.id).map_or(0, Vec::len) < p.expected(n) {
+            out.remove(&n.id);
+            gathered.push(n);
+        }
+    }
+    out.extend(pages_by(db, &gathered, p, Plan::Gather).await?);
+    Ok(out)
+}
+
+/// The page of each of `nodes` by `plan`, whatever their sizes (a walk may come back short when
+/// it runs out of budget): [`pages`] chooses; tests and benchmarks compare the plans.
+pub async fn pages_by(db: &impl ConnectionTrait, nodes: &[&PageNode], p: MemberPage, plan: Plan) -> AppResult<HashMap<String, Vec<user::Model>>> {
     let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
     for chunk in nodes.chunks(200) {
-        let sql = (0..chunk.len())
-            .map(|i| format!("SELECT * FROM ({}) b{i}", page_sql(p, i + 3)))
+        let mut params = Params::new(p);
+        let sql = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("SELECT * FROM ({}) b{i}", part_sql(p, plan, n, i, &mut params)))
             .collect::<Vec<_>>()
             .join(" UNION ALL ");
-        let mut values: Vec<Value> = vec![(p.limit as i64).into(), (p.offset as i64).into()];
-        values.extend(strings(chunk));
-        for row in db.query_all_raw(statement(db, &sql, values)).await? {
-            let node: String = row.try_get("", "page_node_id")?;
-            out.entry(node).or_default().push(p.columns.decode(&row, "")?);
+        for row in db.query_all_raw(statement(db, &sql, params.0)).await? {
+            let part: i32 = row.try_get("", "page_part")?;
+            if let Some(n) = chunk.get(part as usize) {
+                out.entry(n.id.clone()).or_default().push(p.columns.decode(&row, "")?);
+            }
         }
     }
     Ok(out)
 }
 
-/// Remove `users`' memberships of `node_id`, with the fan-out and counts.
+/// Remove `users`' memberships of `node_id`, with the counts.
 pub async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) -> AppResult<()> {
     let mut values: Vec<Value> = vec![node_id.into()];
     values.extend(strings(users));
     exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({})", placeholders(2, users.len())), values).await?;
-    fanout::remove_refs(db, node_id, users).await
+    counts::members_removed(db, node_id, users).await
 }

@@ -1,9 +1,9 @@
 //! The org tree's derived indexes, kept by SQL: the closure table (each node with each of its
-//! ancestors, itself included at depth 0), the subtree fan-out and counts (`fanout`), and the
-//! member pages read from them (`members`). The domain names what happens to the tree; the
+//! ancestors, itself included at depth 0), the per-node member counts (`counts`), and the
+//! member pages read through them (`members`). The domain names what happens to the tree; the
 //! statements that make it so are here, the longer ones in `sql/`.
 
-pub mod fanout;
+pub mod counts;
 pub mod members;
 pub mod revision_trigger;
 
@@ -76,19 +76,16 @@ pub async fn node_total(db: &impl ConnectionTrait, org_ids: &[String]) -> AppRes
     count(db, &format!("SELECT COUNT(*) AS n FROM node WHERE org_id IN ({})", placeholders(1, org_ids.len())), strings(org_ids)).await
 }
 
-/// Delete the subtree rooted at `node_id`: its fan-out rows here (the derived table has no
-/// foreign keys), its closure rows and memberships by cascade.
+/// Delete the subtree rooted at `node_id`, its closure rows and memberships by cascade.
 pub async fn delete_subtree(db: &impl ConnectionTrait, node_id: &str) -> AppResult<()> {
     let subtree = "SELECT descendant_id FROM node_closure WHERE ancestor_id = $1";
-    exec(db, &format!("DELETE FROM subtree_member WHERE ancestor_id IN ({subtree})"), vec![node_id.into()]).await?;
     exec(db, &format!("DELETE FROM node WHERE id IN ({subtree})"), vec![node_id.into()]).await?;
     Ok(())
 }
 
-/// Delete every node of an org: fan-out rows here, closure rows and memberships by cascade (no
-/// ancestor outside the org needs its counts changed).
+/// Delete every node of an org, closure rows and memberships by cascade (no ancestor outside
+/// the org needs its counts changed).
 pub async fn delete_org_nodes(db: &impl ConnectionTrait, org_id: &str) -> AppResult<()> {
-    exec(db, "DELETE FROM subtree_member WHERE ancestor_id IN (SELECT id FROM node WHERE org_id = $1)", vec![org_id.into()]).await?;
     exec(db, "DELETE FROM node WHERE org_id = $1", vec![org_id.into()]).await?;
     Ok(())
 }
