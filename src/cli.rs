@@ -83,7 +83,7 @@ pub enum Command {
     /// Check the database, its migrations, every org tree and the webhook delivery queue; exit
     /// status 1 when something is wrong.
     Doctor {
-        /// Rebuild the subtree fan-out and counts of the organizations whose check fails.
+        /// Recount the members of every department of the organizations whose check fails.
         #[arg(long)]
         repair: bool,
     },

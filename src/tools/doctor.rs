@@ -40,7 +40,7 @@ impl Report {
     }
 }
 
-/// Run every check; `repair` rebuilds the fan-out and counts of the orgs that fail.
+/// Run every check; `repair` recounts the members of the orgs that fail.
 pub async fn run(config: &Config, repair: bool) -> anyhow::Result<Report> {
     let mut report = Report::default();
     let wait = Duration::from_secs(config.db_write_wait_secs.max(1));

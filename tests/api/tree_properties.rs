@@ -1,7 +1,7 @@
 //! Property test: after any sequence of tree and membership operations, the server agrees with
 //! a reference model (a plain in-memory tree applying the same operations by their documented
 //! rules): the same operations succeed and are refused, the same parents and memberships result,
-//! and every subtree lists the same members. Closure rows, depths, counts and the subtree fan-out
+//! and every subtree lists the same members. Closure rows, depths and counts
 //! also agree with `parent_id` and the memberships (`check_invariants`).
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -16,7 +16,7 @@
 //! order (a type needs its app, a resource its namespace, a webhook its custom event types).
 //! Existing rows are skipped, never changed. Nodes and memberships go through the domain's
 //! in-transaction halves (`create_org_with_root_in`, `add_node_in`, `update_node_in` for
-//! leaders, `add_members_in`), so closure, fan-out and counts stay right after every batch. The
+//! leaders, `add_members_in`), so closure and counts stay right after every batch. The
 //! events those record are dropped by the batched import (see docs/guides/import-export.md); the one-transaction
 //! import publishes one `organization:imported` per organization it creates.
 

@@ -4,7 +4,7 @@
 //! (`tools::files` reads and writes them); this module checks them with the domain's own rules
 //! (`NodeInput`, `users::imported_row`, the tree's depth and code rules) and writes them in
 //! bounded transactions through the domain's in-transaction halves (`create_org_in`,
-//! `add_node_in`, `update_node_in`, `add_members_in`), so the closure, fan-out and counts are
+//! `add_node_in`, `update_node_in`, `add_members_in`), so the closure and counts are
 //! kept as by any other change. The pool's other state is carried by `permissions`,
 //! `webhooks` and `event_types`, each through its own domain's checks and in-transaction halves.
 

@@ -262,7 +262,7 @@ impl UserService {
         let wanted = batch_ids("ids", ids)?;
         self.writer.write(pool, async |txn, outbox| {
         let found = existing(txn, pool, &wanted).await?;
-        // Their memberships go by cascade; counts and fan-out rows are kept here.
+        // Their memberships go by cascade; the counts are kept here.
         tree::counts::forget_users(txn, &wanted).await?;
         crate::domain::acl::forget_targets(txn, entity::acl_grant::TargetType::User, &wanted).await?;
         crate::domain::org_tree::forget_leaders(txn, &wanted).await?;

@@ -14,11 +14,12 @@ use crate::{
 /// Whether the user of `user` (a column) has a membership under the node `ancestor` (a column
 /// or parameter) other than in `except` (SQL, or `''`). Driven by the user's memberships
 /// (few), each tested by a closure primary-key probe: never by an ancestor's whole subtree.
-/// (A join, not a nested EXISTS: SQLite 3.51 miscounts OFFSET over nested EXISTS.)
+/// (`CROSS JOIN` fixes that order on SQLite, which would otherwise start from the ancestor's
+/// closure range; a nested EXISTS would too, but SQLite 3.51 miscounts OFFSET over one.)
 pub(super) fn member_under(user: &str, ancestor: &str, except: &str) -> String {
     format!(
-        "EXISTS (SELECT 1 FROM membership o JOIN node_closure c ON c.descendant_id = o.node_id AND c.ancestor_id = {ancestor}
-            WHERE o.user_id = {user} AND o.node_id <> {except})")
+        "EXISTS (SELECT 1 FROM membership o CROSS JOIN node_closure c
+            WHERE o.user_id = {user} AND o.node_id <> {except} AND c.ancestor_id = {ancestor} AND c.descendant_id = o.node_id)")
 }
 
 const ANCESTORS_OF_1: &str = "SELECT ancestor_id FROM node_closure WHERE descendant_id = $1";
@@ -79,8 +80,8 @@ pub async fn shift_subtree(db: &impl ConnectionTrait, root: &str, leave: &[Strin
         "SELECT NULL AS ancestor_id, COUNT(*) AS users FROM ({moved}) t
          UNION ALL
          SELECT c.ancestor_id, COUNT(DISTINCT o.user_id) AS users
-         FROM membership o JOIN node_closure c ON c.descendant_id = o.node_id
-         WHERE o.user_id IN ({moved}) AND c.ancestor_id IN ({list})
+         FROM ({moved}) mu CROSS JOIN membership o CROSS JOIN node_closure c
+         WHERE o.user_id = mu.user_id AND c.descendant_id = o.node_id AND c.ancestor_id IN ({list})
            AND NOT EXISTS (SELECT 1 FROM node_closure r WHERE r.ancestor_id = $1 AND r.descendant_id = o.node_id)
          GROUP BY c.ancestor_id"), values).await?;
     let users = rows.iter().find(|r| r.ancestor_id.is_none()).map_or(0, |r| r.users);

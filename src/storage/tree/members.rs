@@ -4,7 +4,7 @@
 //!
 //! - **walk**: read the pool's users (or, by join time, the org's memberships) in the page's
 //!   order on an index, and keep those with a membership in the node or its subtree (a closure
-//!   primary-key probe per membership). Costs the page's rows divided by the subtree's share of
+//!   primary-key probe per membership; by join time, the membership's own node). Costs the page's rows divided by the subtree's share of
 //!   the walked index: cheap for big subtrees. Bounded by a budget of rows walked.
 //! - **gather**: read the subtree's memberships (the closure's range, then the membership
 //!   primary key) and sort them. Costs the subtree's memberships: cheap for small subtrees, and
@@ -98,9 +98,7 @@ impl MemberPage {
         if self.expected(n) == 0 {
             return None;
         }
-        // By join time, a node's direct members are one index range already.
-        let ordered_already = !self.subtree && self.key == PageKey::Joined;
-        Some(if ordered_already || self.total(n) <= GATHER_UP_TO { Plan::Gather } else { Plan::Walk })
+        Some(if self.total(n) <= GATHER_UP_TO { Plan::Gather } else { Plan::Walk })
     }
 }
 
@@ -145,6 +143,18 @@ fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut P
                     ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
                  JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
         }
+        (Plan::Walk, false, PageKey::Joined) => {
+            let org = params.push(n.org.clone());
+            let budget = params.push(walk_budget(p));
+            format!(
+                "SELECT {user}, {part} AS page_part FROM (
+                    SELECT w.user_id AS id, w.joined_at AS k FROM (
+                        SELECT user_id, node_id, joined_at FROM membership WHERE org_id = {org}
+                        ORDER BY joined_at {d}, user_id {d} LIMIT {budget}) w
+                    WHERE w.node_id = {node}
+                    ORDER BY w.joined_at {d}, w.user_id {d} LIMIT $1 OFFSET $2) p
+                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+        }
         (Plan::Walk, true, PageKey::Joined) => {
             // A user enters the subtree with their earliest membership in it (ties: the
             // smaller node id): that one membership stands for them.
@@ -156,8 +166,8 @@ fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut P
                         SELECT user_id, node_id, joined_at FROM membership WHERE org_id = {org}
                         ORDER BY joined_at {d}, user_id {d} LIMIT {budget}) w
                     WHERE EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
-                      AND NOT EXISTS (SELECT 1 FROM membership e JOIN node_closure c ON c.descendant_id = e.node_id AND c.ancestor_id = {node}
-                          WHERE e.user_id = w.user_id
+                      AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
+                          WHERE e.user_id = w.user_id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
                           AND (e.joined_at < w.joined_at OR (e.joined_at = w.joined_at AND e.node_id < w.node_id)))
                     ORDER BY w.joined_at {d}, w.user_id {d} LIMIT $1 OFFSET $2) p
                  JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
@@ -173,8 +183,7 @@ fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut P
             "SELECT {user}, {part} AS page_part FROM users u
              WHERE u.id IN (SELECT m.user_id FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id WHERE c.ancestor_id = {node})
              ORDER BY u.{user_key} {d}, u.id {d} LIMIT $1 OFFSET $2"),
-        // By join time, a node's direct members are one index range: no walk needed.
-        (_, false, key) => {
+        (Plan::Gather, false, key) => {
             let key = if key == PageKey::Joined { "m.joined_at".to_string() } else { format!("u.{user_key}") };
             format!(
                 "SELECT {user}, {part} AS page_part FROM membership m JOIN users u ON u.id = m.user_id
