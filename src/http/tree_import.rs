@@ -27,9 +27,10 @@ pub async fn import_tree(http: &HttpState, pool: &PoolId, company: Company, sour
             "the file has {} rows (departments, users, memberships); one request imports at most {MAX_ROWS}: use `orgraph import`",
             company.rows())));
     }
-    let plan = match http.app.company.plan(pool, company, MAX_REFUSALS, false).await? {
+    let plan = match http.app.company.plan(pool, &company, MAX_REFUSALS, false).await? {
         Ok(plan) => plan,
-        Err(refusals) => {
+        Err(refused) => {
+            let refusals = refused.refusals;
             let list: Vec<String> = refusals.iter().map(ToString::to_string).collect();
             return Err(AppError::invalid("file", format!("{} refused: {}", plural(refusals.len()), list.join("; "))));
         }
@@ -40,7 +41,7 @@ pub async fn import_tree(http: &HttpState, pool: &PoolId, company: Company, sour
             "the tree is too large to import at once: its nodes have more than {max} ancestor links in all \
              (--max-import-closure-rows); import a shallower or smaller tree, or use `orgraph import`")));
     }
-    http.app.company.import_at_once(pool, &plan, source).await
+    http.app.company.import_at_once(pool, &plan, &company, source).await
 }
 
 fn plural(n: usize) -> String {

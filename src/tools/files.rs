@@ -20,7 +20,10 @@ use anyhow::{Context, bail};
 use clap::ValueEnum;
 use serde_json::Value;
 
-use crate::domain::company::{Company, Row, TABLES};
+use crate::{
+    domain::company::{Company, Row, Rows, Source, TABLES, Table},
+    error::{AppError, AppResult},
+};
 
 pub const FORMAT_NAME: &str = "orgraph-company";
 /// 2: the pool's event types, permissions and webhooks after the memberships (an older orgraph
@@ -47,17 +50,49 @@ impl Format {
     }
 }
 
-pub fn read(path: &Path, format: Format) -> anyhow::Result<Company> {
-    match format {
-        Format::Json => read_json(path),
+/// The rows of `path` for an import: a CSV folder read row by row each time they are asked for
+/// (nothing held in memory), a JSON file parsed whole (a document must be read to its end to
+/// be known valid; streaming it would take a parser of its own).
+pub fn open(path: &Path, format: Format) -> anyhow::Result<Box<dyn Source>> {
+    Ok(match format {
+        Format::Json => Box::new(read_json(path)?),
         Format::Csv => {
-            let mut company = Company::default();
-            for (slot, table) in company.tables_mut().into_iter().zip(TABLES) {
-                *slot = read_csv(&path.join(table.file))?;
+            if !path.is_dir() {
+                bail!("{} is not a folder of CSV files", path.display());
             }
-            Ok(company)
+            Box::new(CsvFolder { path: path.to_path_buf() })
         }
+    })
+}
+
+/// A folder of CSV files, one per table.
+struct CsvFolder {
+    path: std::path::PathBuf,
+}
+
+impl Source for CsvFolder {
+    fn rows(&self, table: &Table) -> AppResult<Rows<'_>> {
+        let path = self.path.join(table.file);
+        if !path.exists() {
+            return Ok(Box::new(std::iter::empty()));
+        }
+        let bad = |message: String| AppError::InvalidInput { field: None, message };
+        let name = table.file;
+        let mut reader = csv::ReaderBuilder::new().from_path(&path).map_err(|e| bad(format!("cannot open {}: {e}", path.display())))?;
+        let headers: Vec<String> =
+            reader.headers().map_err(|e| bad(format!("{name}: cannot read the header line: {e}")))?.iter().map(|h| h.trim().to_string()).collect();
+        Ok(Box::new(reader.into_records().map(move |record| {
+            let record = record.map_err(|e| bad(format!("{name}:{}: {e}", e.position().map_or(0, |p| p.line()))))?;
+            Ok(row(name, &headers, &record))
+        })))
     }
+}
+
+/// A CSV record as a row: its non-empty cells by column.
+fn row(name: &str, headers: &[String], record: &csv::StringRecord) -> Row {
+    let line = record.position().map_or(0, |p| p.line());
+    let fields = headers.iter().zip(record.iter()).filter(|(_, v)| !v.is_empty()).map(|(h, v)| (h.clone(), Value::from(v))).collect();
+    Row { at: format!("{name}:{line}"), fields }
 }
 
 fn read_json(path: &Path) -> anyhow::Result<Company> {
@@ -84,31 +119,6 @@ fn read_json(path: &Path) -> anyhow::Result<Company> {
         }
     }
     Ok(company)
-}
-
-fn read_csv(path: &Path) -> anyhow::Result<Vec<Row>> {
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-    let mut reader = csv::ReaderBuilder::new().from_path(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let headers: Vec<String> = reader.headers().with_context(|| format!("{name}: cannot read the header line"))?.iter().map(|h| h.trim().to_string()).collect();
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line()).unwrap_or(0);
-            anyhow::anyhow!("{name}:{line}: {e}")
-        })?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let fields = headers
-            .iter()
-            .zip(record.iter())
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(h, v)| (h.clone(), Value::from(v)))
-            .collect();
-        rows.push(Row { at: format!("{name}:{line}"), fields });
-    }
-    Ok(rows)
 }
 
 pub fn write(company: &Company, path: &Path, format: Format) -> anyhow::Result<()> {

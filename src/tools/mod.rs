@@ -57,17 +57,17 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
     let started = Instant::now();
     let pool = state.pools.named(pool).await?;
     let format = Format::of(path, format);
-    let file = files::read(path, format)?;
-    let rows = file.rows();
-    let plan = match state.company.plan(&pool, file, MAX_REFUSALS, options.new_ids).await? {
+    let file = files::open(path, format)?;
+    let plan = match state.company.plan(&pool, file.as_ref(), MAX_REFUSALS, options.new_ids).await? {
         Ok(plan) => plan,
-        Err(refusals) => {
-            for r in &refusals {
+        Err(refused) => {
+            let refusals = &refused.refusals;
+            for r in refusals {
                 eprintln!("refused {r}");
             }
             let more = if refusals.len() >= MAX_REFUSALS { " (only the first ones are listed)" } else { "" };
             let template = if options.new_ids { "" } else { " (a file meant as a template: --new-ids gives every row a new id)" };
-            anyhow::bail!("{} of {rows} rows refused{more}; nothing was written{template}", refusals.len());
+            anyhow::bail!("{} of {} rows refused{more}; nothing was written{template}", refusals.len(), refused.rows);
         }
     };
     let bar = ProgressBar::new(plan.rows() as u64);
@@ -76,7 +76,7 @@ pub async fn import(state: &AppState, pool: &str, path: &Path, format: Option<Fo
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let result = state.company.import(&pool, &plan, options, &Bar(bar.clone())).await;
+    let result = state.company.import(&pool, &plan, file.as_ref(), options, &Bar(bar.clone())).await;
     bar.finish_and_clear();
     let summary = result.map_err(|e| anyhow::anyhow!("{e}; the batches written before stay, run the import again to finish it"))?;
     let (c, s) = (summary.created, summary.skipped);

@@ -299,3 +299,88 @@ async fn doctor_says_ok_on_a_healthy_database_and_finds_a_wrong_count() {
     assert!(stdout.contains(&format!("webhook {hook} (\"crm\"")) && stdout.contains("disabled after 50 failed deliveries"), "{stdout}");
     assert!(stdout.contains("replayEvents"), "says what to do: {stdout}");
 }
+
+/// A CSV folder written by hand: a tree four levels deep (40 departments), 60 users, members
+/// at every level (20 of them in two departments, some of one branch), main departments, and
+/// leaders of the file and of the pool (`pool_leader`, in no file).
+fn deep_company(dir: &Path, pool_leader: &str) {
+    let mut nodes = vec!["id,parentId,code,name,leaderUserIds".to_string(), "r,,root,Root,".into()];
+    let mut ids = vec!["r".to_string()];
+    for i in 0..3 {
+        nodes.push(format!("a{i},r,a{i},A{i},"));
+        ids.push(format!("a{i}"));
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            let leaders = if (i, j) == (0, 0) { "u1 u2" } else { "" };
+            nodes.push(format!("b{i}{j},a{i},b{i}{j},B{i}{j},{leaders}"));
+            ids.push(format!("b{i}{j}"));
+        }
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            for k in 0..3 {
+                let leaders = if (i, j, k) == (0, 0, 0) { pool_leader } else { "" };
+                // A code-less node among them, named like its siblings' parent.
+                let code = if k == 2 { String::new() } else { format!("c{i}{j}{k}") };
+                nodes.push(format!("c{i}{j}{k},b{i}{j},{code},C{i}{j}{k},{leaders}"));
+                ids.push(format!("c{i}{j}{k}"));
+            }
+        }
+    }
+    let users: Vec<String> = std::iter::once("id,username,email".to_string())
+        .chain((0..60).map(|i| format!("u{i},user{i},user{i}@example.com")))
+        .collect();
+    let mut members = vec!["nodeId,userId,isMainDepartment,isLeader".to_string()];
+    for i in 0..60 {
+        members.push(format!("{},u{i},{},{}", ids[i % 40], i < 30, i % 7 == 0));
+    }
+    for i in 0..20 {
+        members.push(format!("{},u{i},false,false", ids[(i * 7 + 3) % 40]));
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    for (file, lines) in [("nodes.csv", nodes), ("users.csv", users), ("memberships.csv", members)] {
+        std::fs::write(dir.join(file), lines.join("\n") + "\n").unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_deep_csv_import_in_small_batches_stopped_midway_ends_with_right_counts() {
+    let s = TestServer::start().await;
+    let (pool_id, _) = s.new_pool("deep").await;
+    let pool = s.state.pools.named(&pool_id).await.unwrap();
+    let leader = s.state.users.create(&pool, UserPatch { username: text("boss"), ..Default::default() }, CreateOptions::default()).await.unwrap().id;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("deep");
+    deep_company(&csv, &leader);
+    let path = csv.to_str().unwrap();
+    // 60 users, 40 nodes, 80 memberships in batches of 7 (a batch spans levels): stop among the
+    // nodes, then among the memberships.
+    for limit in ["70", "120"] {
+        let stderr = ok(&s, &["import", "--pool", &pool_id, "--batch-size", "7", "--limit", limit, path]).await;
+        assert!(stderr.contains("stopped at --limit"), "{stderr}");
+        invariants_hold(&s, &pool_id).await;
+    }
+    let stderr = ok(&s, &["import", "--pool", &pool_id, "--batch-size", "7", path]).await;
+    assert!(stderr.contains("created 0 departments, 0 users, 60 memberships"), "{stderr}");
+    assert!(stderr.contains("skipped (already there) 40 departments, 60 users, 20 memberships"), "{stderr}");
+    invariants_hold(&s, &pool_id).await;
+
+    let orgs = s.state.orgs.org_ids(&pool).await.unwrap();
+    assert_eq!(orgs.len(), 1);
+    let export = dir.path().join("deep.json");
+    ok(&s, &["export", "--pool", &pool_id, export.to_str().unwrap()]).await;
+    let doc: Value = serde_json::from_slice(&std::fs::read(&export).unwrap()).unwrap();
+    let node = |id: &str| doc["nodes"].as_array().unwrap().iter().find(|n| n["id"] == id).cloned().unwrap();
+    assert_eq!(node("b00")["leaderUserIds"], json!(["u1", "u2"]));
+    assert_eq!(node("c000")["leaderUserIds"], json!([leader]));
+    assert_eq!(node("c222")["parentId"], "b22");
+    assert_eq!(doc["memberships"].as_array().unwrap().len(), 80);
+    let mains = doc["memberships"].as_array().unwrap().iter().filter(|m| m["isMainDepartment"] == true).count();
+    assert_eq!(mains, 30);
+
+    // Again: nothing new, the same company.
+    let stderr = ok(&s, &["import", "--pool", &pool_id, path]).await;
+    assert!(stderr.contains("created 0 departments, 0 users, 0 memberships"), "{stderr}");
+    invariants_hold(&s, &pool_id).await;
+}

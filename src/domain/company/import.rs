@@ -1,8 +1,10 @@
 //! Writing a checked [`Plan`]: users, then nodes (parents first), then memberships, each in
 //! transactions of at most `batch` rows (or all in one, [`CompanyService::import_at_once`]).
-//! Ids, times and every field are the file's; with `new_ids` (files meant as templates) every
-//! organization, department and user gets a new id. Every row is idempotent, so a run that was
-//! interrupted (killed, Ctrl-C, `--limit`) is finished by running the same import again:
+//! The users and memberships are read again from the [`Source`] as they are written, so a run
+//! holds a batch of them at a time. Ids, times and every field are the file's; with `new_ids`
+//! (files meant as templates) every organization, department and user gets a new id. Every row
+//! is idempotent, so a run that was interrupted (killed, Ctrl-C, `--limit`) is finished by
+//! running the same import again:
 //! - a user exists when a user of the pool has its id, or any of its identifiers (username,
 //!   email, phone, externalId);
 //! - a node exists when the pool has a node of its id; with `new_ids`, an organization exists
@@ -14,30 +16,31 @@
 //!
 //! Then the pool's event apps, event types, namespaces, resources, grants and webhooks, in that
 //! order (a type needs its app, a resource its namespace, a webhook its custom event types).
-//! Existing rows are skipped, never changed. Nodes and memberships go through the domain's
-//! in-transaction halves (`create_org_with_root_in`, `add_node_in`, `update_node_in` for
-//! leaders, `add_members_in`), so closure and counts stay right after every batch. The
-//! events those record are dropped by the batched import (see docs/guides/import-export.md); the one-transaction
-//! import publishes one `organization:imported` per organization it creates.
+//! Existing rows are skipped, never changed. The writes are set-based: users and memberships
+//! in multi-row inserts, the new nodes of a batch in one (roots, with their organizations,
+//! through `create_org_with_root_in`) and their closure rows a level at a time; the member
+//! counts of the file's organizations are recounted once, after the memberships
+//! (`counts::rebuild`), rather than kept row by row. No event is published for the rows of the
+//! batched import (see docs/guides/import-export.md); the one-transaction import publishes one
+//! `organization:imported` per organization it creates.
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{membership, node, org, user};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect};
+use entity::{membership, node, node_leader, org, user};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, sea_query::OnConflict};
 
 use super::{
-    Company, CompanyService, event_types, permissions,
-    plan::{Leader, MemberPlan, NodePlan, Plan, Refusal, UserPlan, identifiers},
-    webhooks,
+    CompanyService, Rows, Source, TABLES, event_types, permissions,
+    plan::{self, Leader, NodePlan, Plan, Refusal, Refused, UserPlan, identifiers},
+    user_columns, webhooks,
 };
 use crate::{
     domain::{
         PoolId,
         docs::{NodeDoc, OrgDoc},
         events::{DomainEvent, Outbox},
-        scim,
-        org_tree::{NodePatch, OrgInput, add_members_joined_in, add_node_in, create_org_with_root_in, find_node, find_org, update_node_in},
-        validate,
+        org_tree::{DepartmentPatch, NodePatch, OrgInput, create_org_with_root_in, find_node, find_org, first_taken_in_org, new_node_row, update_node_in},
+        scim, users, validate,
     },
     error::{AppError, AppResult},
     ids,
@@ -120,30 +123,38 @@ impl Budget {
 /// Most rows of one multi-row user insert (about 50 columns each: within SQLite's 32,766
 /// parameters).
 const USERS_PER_INSERT: usize = 300;
+/// Most rows of one multi-row node insert (about 20 columns each).
+const NODES_PER_INSERT: usize = 500;
+/// Most rows of one multi-row membership insert (7 columns each).
+const MEMBERS_PER_INSERT: usize = 1_000;
 
 impl CompanyService {
-    /// Check `company` for an import into `pool`: every row by the domain's rules and, unless
+    /// Check `source` for an import into `pool`: every row by the domain's rules and, unless
     /// `new_ids`, that each id the file keeps is a valid id and no other pool's; the pool's
     /// event types, permissions and webhooks also against what the pool has (conflicts and
     /// references, see their modules), so that none is refused halfway. All the refusals (at
     /// most `max_refusals`) when any row is bad.
-    pub async fn plan(&self, pool: &PoolId, company: Company, max_refusals: usize, new_ids: bool) -> AppResult<Result<Plan, Vec<Refusal>>> {
-        let plan = match Plan::new(pool, company, max_refusals) {
+    pub async fn plan(&self, pool: &PoolId, source: &dyn Source, max_refusals: usize, new_ids: bool) -> AppResult<Result<Plan, Refused>> {
+        let plan = match Plan::new(pool, source, max_refusals)? {
             Ok(plan) => plan,
-            Err(refusals) => return Ok(Err(refusals)),
+            Err(refused) => return Ok(Err(refused)),
         };
         let db = self.writer.db();
-        let mut refusals = if new_ids { Vec::new() } else { kept_ids_refused(db, pool, &plan, max_refusals).await? };
+        let mut refusals = if new_ids { Vec::new() } else { kept_ids_refused(db, pool, &plan, source, max_refusals).await? };
         refusals.extend(event_types::refused(db, pool, &plan.event_apps, &plan.event_types, new_ids).await?);
         refusals.extend(permissions::refused(db, pool, &plan, new_ids).await?);
         let file_types: HashSet<&str> = plan.event_types.iter().map(|t| t.def.event_type.as_str()).collect();
         refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, new_ids).await?);
         refusals.truncate(max_refusals.max(1));
-        Ok(if refusals.is_empty() { Ok(plan) } else { Err(refusals) })
+        Ok(if refusals.is_empty() { Ok(plan) } else { Err(Refused { refusals, rows: plan.rows() }) })
     }
 
-    /// Write `plan` into `pool` in transactions of `options.batch` rows.
-    pub async fn import(&self, pool: &PoolId, plan: &Plan, options: ImportOptions, progress: &dyn Progress) -> AppResult<Summary> {
+    /// Write `plan` (its users and memberships read again from `source`) into `pool` in
+    /// transactions of `options.batch` rows, each set-based: users and memberships in
+    /// multi-row inserts, nodes a level at a time with their closure rows. The member counts of
+    /// the file's organizations are recounted once, after the memberships (also when `--limit`
+    /// stops the run among them; a run killed before that leaves them to the next run).
+    pub async fn import(&self, pool: &PoolId, plan: &Plan, source: &dyn Source, options: ImportOptions, progress: &dyn Progress) -> AppResult<Summary> {
         let batch = options.batch.max(1);
         let new_ids = options.new_ids;
         let mut budget = Budget { left: options.limit.unwrap_or(usize::MAX) };
@@ -151,12 +162,17 @@ impl CompanyService {
 
         let (mut user_stats, mut node_stats, mut member_stats) = (Upkeep::default(), Upkeep::default(), Upkeep::default());
         let mut user_ids: Vec<String> = Vec::with_capacity(plan.users.len());
-        for chunk in plan.users.chunks(batch) {
-            let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
+        let mut users = UserRows::new(pool, source)?;
+        loop {
+            let mut chunk = users.next(batch)?;
+            if chunk.is_empty() {
+                break;
+            }
+            chunk.truncate(budget.take(chunk.len(), &mut summary));
             if chunk.is_empty() {
                 return Ok(summary);
             }
-            let done = self.writer.write_plain(async |txn| import_users(txn, pool, chunk, new_ids).await).await?;
+            let done = self.writer.write_plain(async |txn| import_users(txn, pool, &chunk, new_ids).await).await?;
             for (id, created) in done {
                 if created { summary.created.users += 1 } else { summary.skipped.users += 1 }
                 user_ids.push(id);
@@ -165,53 +181,50 @@ impl CompanyService {
             progress.advance("users", chunk.len());
         }
 
-        // (node id, org id) of each node of the plan, in plan order.
-        let mut node_ids: Vec<(String, String)> = Vec::with_capacity(plan.nodes.len());
+        let mut node_ids: Vec<Placed> = Vec::with_capacity(plan.nodes.len());
         for (n, chunk) in plan.nodes.chunks(batch).enumerate() {
             let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
             if chunk.is_empty() {
                 return Ok(summary);
             }
             let first = n * batch;
-            let done = self
-                .writer
-                .write_plain(async |txn| {
-                    let mut outbox = Outbox::new(pool);
-                    let mut done: Vec<((String, String), bool)> = Vec::with_capacity(chunk.len());
-                    for (i, plan_node) in chunk.iter().enumerate() {
-                        let parent = plan_node.parent.map(|p| {
-                            if p < first { node_ids[p].clone() } else { done[p - first].0.clone() }
-                        });
-                        let r = import_node(txn, &mut outbox, pool, plan_node, parent, &user_ids, new_ids).await;
-                        done.push(r.map_err(|e| at_row(&chunk[i].at, e))?);
-                    }
-                    Ok(done)
-                })
-                .await?;
-            for (ids, created) in done {
+            let done = self.writer.write_plain(async |txn| import_nodes(txn, pool, chunk, first, &node_ids, &user_ids, new_ids).await).await?;
+            for (placed, created) in done {
                 if created { summary.created.nodes += 1 } else { summary.skipped.nodes += 1 }
-                node_ids.push(ids);
+                node_ids.push(placed);
             }
             node_stats.after_batch(self.writer.db(), &["node", "node_closure"], node_ids.len()).await?;
             progress.advance("departments", chunk.len());
         }
 
-        for chunk in plan.memberships.chunks(batch) {
+        let mut members = MemberRows::new(plan, source)?;
+        let mut stopped = false;
+        loop {
+            let chunk = members.next(batch, &node_ids, &user_ids)?;
+            if chunk.is_empty() {
+                break;
+            }
             let chunk = &chunk[..budget.take(chunk.len(), &mut summary)];
             if chunk.is_empty() {
-                return Ok(summary);
+                stopped = true;
+                break;
             }
-            let rows = members(chunk, &node_ids, &user_ids);
-            let created = self.writer.write_plain(async |txn| import_members(txn, pool, &rows).await).await?;
+            let created = self.writer.write_plain(async |txn| import_members(txn, pool, chunk).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
             member_stats.after_batch(self.writer.db(), &["membership"], summary.created.memberships + summary.skipped.memberships).await?;
             progress.advance("memberships", chunk.len());
         }
+        for org in orgs_of(&node_ids) {
+            self.writer.write_plain(async |txn| storage::tree::counts::rebuild(txn, org).await).await?;
+        }
         storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership"]).await?;
+        if stopped {
+            return Ok(summary);
+        }
 
         // The pool's other state: few rows, each kind in batches like the rest (events dropped).
-        let node_ids: Vec<String> = node_ids.into_iter().map(|(id, _)| id).collect();
+        let node_ids: Vec<String> = node_ids.into_iter().map(|p| p.id).collect();
         for phase in Phase::ALL {
             let len = phase.rows(plan);
             let mut start = 0;
@@ -246,30 +259,33 @@ impl CompanyService {
         Ok(summary)
     }
 
-    /// Write `plan` (ids kept) into `pool` in one transaction: all of it or, on any error,
-    /// nothing. Publishes `organization:imported` (with `source`) for each organization it
-    /// creates, and answers them with their roots.
-    pub async fn import_at_once(&self, pool: &PoolId, plan: &Plan, source: &'static str) -> AppResult<Vec<(org::Model, node::Model)>> {
+    /// Write `plan` (ids kept; its users and memberships read again from `source`) into `pool`
+    /// in one transaction: all of it or, on any error, nothing. Publishes
+    /// `organization:imported` (with `source`) for each organization it creates, and answers
+    /// them with their roots.
+    pub async fn import_at_once(&self, pool: &PoolId, plan: &Plan, rows: &dyn Source, source: &'static str) -> AppResult<Vec<(org::Model, node::Model)>> {
         self.writer
             .write(pool, async |txn, outbox| {
-                let users: Vec<String> = import_users(txn, pool, &plan.users, false).await?.into_iter().map(|(id, _)| id).collect();
+                let chunk = UserRows::new(pool, rows)?.next(usize::MAX)?;
+                let users: Vec<String> = import_users(txn, pool, &chunk, false).await?.into_iter().map(|(id, _)| id).collect();
+                let node_ids = import_nodes(txn, pool, &plan.nodes, 0, &[], &users, false).await?;
+                let mut root_of: Vec<usize> = Vec::with_capacity(plan.nodes.len());
+                let mut roots: Vec<(String, usize)> = Vec::new();
+                for (i, (n, (placed, created))) in plan.nodes.iter().zip(&node_ids).enumerate() {
+                    root_of.push(n.parent.map_or(i, |p| root_of[p]));
+                    if *created && n.parent.is_none() {
+                        roots.push((placed.org.clone(), i));
+                    }
+                }
+                let node_ids: Vec<Placed> = node_ids.into_iter().map(|(p, _)| p).collect();
+                let members = MemberRows::new(plan, rows)?.next(usize::MAX, &node_ids, &users)?;
+                import_members(txn, pool, &members).await?;
+                for org in orgs_of(&node_ids) {
+                    storage::tree::counts::rebuild(txn, org).await?;
+                }
                 // The changes' own events are not published: the import is one event.
                 let mut inner = Outbox::new(pool);
-                let mut node_ids: Vec<(String, String)> = Vec::with_capacity(plan.nodes.len());
-                let mut roots: Vec<(String, usize)> = Vec::new();
-                let mut root_of: Vec<usize> = Vec::with_capacity(plan.nodes.len());
-                for (i, n) in plan.nodes.iter().enumerate() {
-                    let parent = n.parent.map(|p| node_ids[p].clone());
-                    let (ids, created) = import_node(txn, &mut inner, pool, n, parent, &users, false).await.map_err(|e| at_row(&n.at, e))?;
-                    let root = n.parent.map_or(i, |p| root_of[p]);
-                    root_of.push(root);
-                    if created && n.parent.is_none() {
-                        roots.push((ids.1.clone(), i));
-                    }
-                    node_ids.push(ids);
-                }
-                import_members(txn, pool, &members(&plan.memberships, &node_ids, &users)).await?;
-                let node_keys: Vec<String> = node_ids.iter().map(|(id, _)| id.clone()).collect();
+                let node_keys: Vec<String> = node_ids.iter().map(|p| p.id.clone()).collect();
                 event_types::write_apps(txn, pool, &plan.event_apps, false).await?;
                 event_types::write_types(txn, pool, &plan.event_types, false).await?;
                 permissions::write_namespaces(txn, &mut inner, pool, &plan.namespaces).await?;
@@ -290,6 +306,79 @@ impl CompanyService {
             })
             .await
     }
+}
+
+/// Where a node of the plan is in the pool.
+#[derive(Debug, Clone)]
+struct Placed {
+    id: String,
+    org: String,
+    depth: i32,
+}
+
+/// The organizations of `nodes`, each once.
+fn orgs_of(nodes: &[Placed]) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    nodes.iter().map(|p| p.org.as_str()).filter(|o| seen.insert(*o)).collect()
+}
+
+/// The users of a source, read again to be written (checked when planned: a row that no
+/// longer passes means the file changed in between).
+struct UserRows<'a> {
+    pool: &'a PoolId,
+    rows: Rows<'a>,
+    columns: Vec<&'static str>,
+    now: chrono::DateTime<chrono::Utc>,
+}
+
+impl<'a> UserRows<'a> {
+    fn new(pool: &'a PoolId, source: &'a dyn Source) -> AppResult<Self> {
+        Ok(UserRows { pool, rows: source.rows(&TABLES[1])?, columns: user_columns(), now: chrono::Utc::now() })
+    }
+
+    /// The next `n` users (fewer at the end).
+    fn next(&mut self, n: usize) -> AppResult<Vec<UserPlan>> {
+        let mut out = Vec::new();
+        for row in self.rows.by_ref().take(n) {
+            let row = row?;
+            out.push(plan::user(self.pool, &row, &self.columns, self.now).map_err(|why| changed(&row.at, &why))?);
+        }
+        Ok(out)
+    }
+}
+
+/// The memberships of a source, read again to be written, with the ids the import gave their
+/// nodes and users.
+struct MemberRows<'a> {
+    plan: &'a Plan,
+    rows: Rows<'a>,
+    nodes: HashMap<&'a str, usize>,
+}
+
+impl<'a> MemberRows<'a> {
+    fn new(plan: &'a Plan, source: &'a dyn Source) -> AppResult<Self> {
+        let nodes = plan.nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
+        Ok(MemberRows { plan, rows: source.rows(&TABLES[2])?, nodes })
+    }
+
+    /// The next `n` memberships (fewer at the end).
+    fn next(&mut self, n: usize, node_ids: &[Placed], user_ids: &[String]) -> AppResult<Vec<Member>> {
+        let mut out = Vec::new();
+        for row in self.rows.by_ref().take(n) {
+            let row = row?;
+            let m = plan::member(&row, &self.nodes, &self.plan.users).map_err(|why| changed(&row.at, &why))?;
+            let (Some(node), Some(user)) = (node_ids.get(m.node), user_ids.get(m.user)) else {
+                return Err(changed(&row.at, "its node or user was not written"));
+            };
+            out.push(Member { node: node.id.clone(), org: node.org.clone(), user: user.clone(), leader: m.leader, main: m.main, joined_at: m.joined_at });
+        }
+        Ok(out)
+    }
+}
+
+/// A row that passed the checks and no longer does.
+fn changed(at: &str, why: &str) -> AppError {
+    AppError::InvalidInput { field: None, message: format!("{at}: {why} (the file changed after it was checked; run the import again)") }
 }
 
 /// The kinds of rows written after the memberships, in order.
@@ -345,39 +434,35 @@ fn plain(created: Vec<bool>) -> Vec<(bool, Option<NewSecret>)> {
     created.into_iter().map(|c| (c, None)).collect()
 }
 
-/// The memberships of `plan` with the ids the import gave their nodes and users.
-fn members(plan: &[MemberPlan], node_ids: &[(String, String)], user_ids: &[String]) -> Vec<Member> {
-    plan.iter()
-        .map(|m| Member { node: node_ids[m.node].0.clone(), user: user_ids[m.user].clone(), leader: m.leader, main: m.main, joined_at: m.joined_at })
-        .collect()
-}
-
 /// The rows of `plan` whose kept id is not an id, or is the id of another pool's user,
 /// department or organization.
-async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan: &Plan, max: usize) -> AppResult<Vec<Refusal>> {
-    let mut refused = Vec::new();
-    let mut wanted: Vec<(&'static str, &str, &str)> = Vec::new(); // (table, id, at)
-    for u in &plan.users {
-        wanted.push(("users", &u.key, &u.at));
+async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan: &Plan, source: &dyn Source, max: usize) -> AppResult<Vec<Refusal>> {
+    // Where a row is: a node's is kept, a user's is read again when one is refused.
+    #[derive(Clone, Copy)]
+    enum Place<'a> {
+        At(&'a str),
+        User(usize),
+    }
+    let mut refused: Vec<(Place, String)> = Vec::new();
+    let mut wanted: Vec<(&'static str, &str, Place)> = Vec::new(); // (table, id, where)
+    for (i, key) in plan.users.iter().enumerate() {
+        wanted.push(("users", key, Place::User(i)));
     }
     for n in &plan.nodes {
-        wanted.push(("node", &n.key, &n.at));
+        wanted.push(("node", &n.key, Place::At(&n.at)));
         if let Some(key) = n.org.as_ref().and_then(|o| o.key.as_deref()) {
-            wanted.push(("org", key, &n.at));
+            wanted.push(("org", key, Place::At(&n.at)));
         }
     }
-    let mut checked: Vec<(&'static str, &str, &str)> = Vec::with_capacity(wanted.len());
+    let mut checked: Vec<(&'static str, &str, Place)> = Vec::with_capacity(wanted.len());
     for (table, id, at) in wanted {
         match validate::identifier("id", id) {
             Ok(()) => checked.push((table, id, at)),
-            Err(_) => refused.push(Refusal {
-                at: at.to_string(),
-                message: format!("id {id:?} cannot be kept: an id is 1 to 64 letters, digits, '-' or '_'"),
-            }),
+            Err(_) => refused.push((at, format!("id {id:?} cannot be kept: an id is 1 to 64 letters, digits, '-' or '_'"))),
         }
     }
     for table in ["users", "node", "org"] {
-        let ids: Vec<(&str, &str)> = checked.iter().filter(|(t, ..)| *t == table).map(|(_, id, at)| (*id, *at)).collect();
+        let ids: Vec<(&str, Place)> = checked.iter().filter(|(t, ..)| *t == table).map(|(_, id, at)| (*id, *at)).collect();
         for chunk in ids.chunks(500) {
             let mut values = vec![pool.as_str().into()];
             values.extend(sql::strings(&chunk.iter().map(|(id, _)| *id).collect::<Vec<_>>()));
@@ -389,12 +474,23 @@ async fn kept_ids_refused(db: &sea_orm::DatabaseConnection, pool: &PoolId, plan:
                 .collect();
             let what = match table { "users" => "user", "node" => "department", _ => "organization" };
             for (id, at) in chunk.iter().filter(|(id, _)| taken.contains(*id)) {
-                refused.push(Refusal { at: at.to_string(), message: format!("id {id:?} is already the id of another pool's {what}") });
+                refused.push((*at, format!("id {id:?} is already the id of another pool's {what}")));
             }
         }
     }
     refused.truncate(max.max(1));
-    Ok(refused)
+    let users: HashSet<usize> = refused.iter().filter_map(|(at, _)| if let Place::User(i) = at { Some(*i) } else { None }).collect();
+    let rows = plan::places(source, &TABLES[1], &users)?;
+    Ok(refused
+        .into_iter()
+        .map(|(at, message)| {
+            let at = match at {
+                Place::At(at) => at.to_string(),
+                Place::User(i) => rows.get(&i).map_or_else(|| format!("/users/{i}"), |r| r.at.clone()),
+            };
+            Refusal { at, message }
+        })
+        .collect())
 }
 
 #[derive(sea_orm::FromQueryResult)]
@@ -503,66 +599,160 @@ async fn import_users(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[UserPla
     Ok(out)
 }
 
-/// Find or create one node; `parent` is its parent's (node id, org id). Its (node id, org id),
-/// and whether it was created.
-async fn import_node(
+/// Find or create the nodes of `chunk` (the plan's nodes from position `first`, parents
+/// first); `before` places the plan's earlier nodes. Roots (few) are made one at a time with
+/// their organizations; the other new nodes are inserted together, then linked a level at a
+/// time (`tree::link_imported`), by the domain's rules for a new node (`new_node_row`, codes
+/// unique in the org, leaders users of the pool). Each node's place, and whether it was created.
+async fn import_nodes(
     txn: &DatabaseTransaction,
-    outbox: &mut Outbox,
     pool: &PoolId,
-    plan: &NodePlan,
-    parent: Option<(String, String)>,
+    chunk: &[NodePlan],
+    first: usize,
+    before: &[Placed],
     user_ids: &[String],
     new_ids: bool,
-) -> AppResult<((String, String), bool)> {
-    let mut input = plan.input.clone();
-    let existing = if new_ids {
-        let name = input.fields.name.clone().unwrap_or_default();
-        let mut q = node::Entity::find().filter(node::Column::UserPoolId.eq(pool.as_str()));
-        q = match (&parent, input.fields.code.clone().flatten()) {
-            (None, Some(code)) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.eq(code)),
-            (None, None) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
-            (Some((_, org)), Some(code)) => q.filter(node::Column::OrgId.eq(org.as_str())).filter(node::Column::Code.eq(code)),
-            (Some((p, _)), None) => q.filter(node::Column::ParentId.eq(p.as_str())).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
-        };
-        q.one(txn).await?
-    } else {
-        node::Entity::find_by_id(plan.key.clone()).filter(node::Column::UserPoolId.eq(pool.as_str())).one(txn).await?
-    };
-    if let Some(existing) = existing {
-        if let Some((_, org)) = &parent
-            && &existing.org_id != org
-        {
-            return Err(AppError::Conflict {
-                field: Some("id"),
-                message: format!("department {} already exists in another organization of the pool", existing.id),
-            });
+) -> AppResult<Vec<(Placed, bool)>> {
+    let mut existing: HashMap<String, Placed> = HashMap::new();
+    if !new_ids {
+        for keys in chunk.chunks(1_000) {
+            let found: Vec<(String, String, i32)> = node::Entity::find()
+                .select_only()
+                .columns([node::Column::Id, node::Column::OrgId, node::Column::Depth])
+                .filter(node::Column::UserPoolId.eq(pool.as_str()))
+                .filter(node::Column::Id.is_in(keys.iter().map(|n| n.key.clone())))
+                .into_tuple()
+                .all(txn)
+                .await?;
+            existing.extend(found.into_iter().map(|(id, org, depth)| (id.clone(), Placed { id, org, depth })));
         }
-        return Ok(((existing.id, existing.org_id), false));
     }
+    let mut outbox = Outbox::new(pool);
+    let now = chrono::Utc::now();
+    let mut done: Vec<(Placed, bool)> = Vec::with_capacity(chunk.len());
+    // (position in chunk, row) of the new nodes that are not roots.
+    let mut new_rows: Vec<(usize, node::ActiveModel)> = Vec::new();
+    for (i, n) in chunk.iter().enumerate() {
+        let parent = n.parent.map(|p| if p < first { before[p].clone() } else { done[p - first].0.clone() });
+        let found = if new_ids { find_template_node(txn, pool, n, parent.as_ref()).await? } else { existing.remove(&n.key) };
+        if let Some(found) = found {
+            if let Some(p) = &parent
+                && p.org != found.org
+            {
+                return Err(at_row(&n.at, AppError::Conflict {
+                    field: Some("id"),
+                    message: format!("department {} already exists in another organization of the pool", found.id),
+                }));
+            }
+            done.push((found, false));
+            continue;
+        }
+        let Some(parent) = parent else {
+            let placed = import_root(txn, &mut outbox, pool, n, user_ids, new_ids).await.map_err(|e| at_row(&n.at, e))?;
+            done.push((placed, true));
+            continue;
+        };
+        let id = if new_ids { ids::new_id() } else { n.key.clone() };
+        let row = new_node_row(pool, &parent.org, Some((&parent.id, parent.depth)), &id, n.input.clone(), now).map_err(|e| at_row(&n.at, e))?;
+        new_rows.push((i, row));
+        done.push((Placed { id, org: parent.org, depth: parent.depth + 1 }, true));
+    }
+    if new_rows.is_empty() {
+        return Ok(done);
+    }
+
+    // Codes and open ids unique in each org (the file's own were checked when planned).
+    let mut by_org: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, _) in &new_rows {
+        by_org.entry(done[*i].0.org.as_str()).or_default().push(*i);
+    }
+    for (org, positions) in &by_org {
+        let fields: Vec<&DepartmentPatch> = positions.iter().map(|i| &chunk[*i].input.fields).collect();
+        if let Some((k, e)) = first_taken_in_org(txn, org, &fields).await? {
+            return Err(at_row(&chunk[positions[k]].at, e));
+        }
+    }
+    // Leaders: the file's users, or the pool's (each checked).
+    let leaders_of = |n: &NodePlan| -> Vec<String> {
+        n.leaders.iter().map(|l| match l { Leader::File(u) => user_ids[*u].clone(), Leader::Pool(id) => id.clone() }).collect()
+    };
+    let pool_leaders: Vec<String> = new_rows.iter().flat_map(|(i, _)| &chunk[*i].leaders).filter_map(|l| match l { Leader::Pool(id) => Some(id.clone()), Leader::File(_) => None }).collect::<HashSet<_>>().into_iter().collect();
+    let known: HashSet<String> = users::existing(txn, pool, &pool_leaders).await?.into_iter().map(|u| u.id).collect();
+    let mut leader_rows = Vec::new();
+    for (i, row) in &mut new_rows {
+        let unknown = chunk[*i].leaders.iter().find_map(|l| match l { Leader::Pool(id) if !known.contains(id) => Some(id), _ => None });
+        if let Some(missing) = unknown {
+            return Err(at_row(&chunk[*i].at, AppError::not_found("user", missing.clone())));
+        }
+        let leaders = leaders_of(&chunk[*i]);
+        row.leader_user_id = Set(leaders.first().cloned());
+        leader_rows.extend(leaders.into_iter().enumerate().map(|(k, user)| node_leader::ActiveModel {
+            node_id: Set(done[*i].0.id.clone()),
+            user_id: Set(user),
+            user_pool_id: Set(pool.as_str().to_string()),
+            position: Set(k as i32),
+        }));
+    }
+    let mut levels: Vec<(i32, Vec<String>)> = Vec::new();
+    for (i, _) in &new_rows {
+        let p = &done[*i].0;
+        match levels.last_mut() {
+            Some((depth, ids)) if *depth == p.depth => ids.push(p.id.clone()),
+            _ => levels.push((p.depth, vec![p.id.clone()])),
+        }
+    }
+    let scim: Vec<(String, &str)> = new_rows.iter().filter_map(|(i, _)| Some((done[*i].0.id.clone(), chunk[*i].scim_external_id.as_deref()?))).collect();
+    let rows: Vec<node::ActiveModel> = new_rows.into_iter().map(|(_, r)| r).collect();
+    for rows in rows.chunks(NODES_PER_INSERT) {
+        node::Entity::insert_many(rows.to_vec()).exec_without_returning(txn).await?;
+    }
+    // Parents first: a plan is breadth first, so the depths only grow.
+    for (_, ids) in &levels {
+        storage::tree::link_imported(txn, ids).await?;
+    }
+    for rows in leader_rows.chunks(1_000) {
+        node_leader::Entity::insert_many(rows.to_vec()).exec_without_returning(txn).await?;
+    }
+    for (id, ext) in scim {
+        scim::set_external_id(txn, pool, &id, Some(ext)).await?;
+    }
+    Ok(done)
+}
+
+/// With new ids, the node of the pool a template's node is: a root of its root's code (or
+/// name, without a code); below the root, the node of its code in the org (or, without a code,
+/// the child of its name of its parent).
+async fn find_template_node(txn: &DatabaseTransaction, pool: &PoolId, plan: &NodePlan, parent: Option<&Placed>) -> AppResult<Option<Placed>> {
+    let name = plan.input.fields.name.clone().unwrap_or_default();
+    let mut q = node::Entity::find().filter(node::Column::UserPoolId.eq(pool.as_str()));
+    q = match (parent, plan.input.fields.code.clone().flatten()) {
+        (None, Some(code)) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.eq(code)),
+        (None, None) => q.filter(node::Column::ParentId.is_null()).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
+        (Some(p), Some(code)) => q.filter(node::Column::OrgId.eq(p.org.as_str())).filter(node::Column::Code.eq(code)),
+        (Some(p), None) => q.filter(node::Column::ParentId.eq(p.id.as_str())).filter(node::Column::Code.is_null()).filter(node::Column::Name.eq(name)),
+    };
+    Ok(q.one(txn).await?.map(|n| Placed { id: n.id, org: n.org_id, depth: n.depth }))
+}
+
+/// Create a root with its organization (through the domain's in-transaction halves, its
+/// events dropped), its SCIM external id and its leaders.
+async fn import_root(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, plan: &NodePlan, user_ids: &[String], new_ids: bool) -> AppResult<Placed> {
+    let mut input = plan.input.clone();
     if !new_ids {
         input.id = Some(plan.key.clone());
     }
-    let node = match &parent {
-        None => {
-            let org = plan.org.clone().unwrap_or_default();
-            let org = OrgInput { id: org.key.filter(|_| !new_ids), tenant_id: org.tenant_id };
-            // Another pool's ids were refused when planned; one of this pool's is a conflict
-            // (a new root cannot join an organization that has one).
-            if let Some(id) = &org.id
-                && find_org(txn, pool, id).await.is_ok()
-            {
-                return Err(AppError::Conflict { field: Some("orgId"), message: format!("organization {id} already exists in this pool") });
-            }
-            let (org, root) = create_org_with_root_in(txn, outbox, pool, org, input).await?;
-            (root.id, org.id)
-        }
-        Some((parent_id, org_id)) => {
-            let n = add_node_in(txn, outbox, pool, org_id, Some(parent_id), input).await?;
-            (n.id, n.org_id)
-        }
-    };
+    let org = plan.org.clone().unwrap_or_default();
+    let org = OrgInput { id: org.key.filter(|_| !new_ids), tenant_id: org.tenant_id };
+    // Another pool's ids were refused when planned; one of this pool's is a conflict (a new
+    // root cannot join an organization that has one).
+    if let Some(id) = &org.id
+        && find_org(txn, pool, id).await.is_ok()
+    {
+        return Err(AppError::Conflict { field: Some("orgId"), message: format!("organization {id} already exists in this pool") });
+    }
+    let (org, root) = create_org_with_root_in(txn, outbox, pool, org, input).await?;
     if let Some(ext) = &plan.scim_external_id {
-        scim::set_external_id(txn, pool, &node.0, Some(ext)).await?;
+        scim::set_external_id(txn, pool, &root.id, Some(ext)).await?;
     }
     if !plan.leaders.is_empty() {
         let leaders = plan
@@ -574,60 +764,65 @@ async fn import_node(
             })
             .collect();
         let patch = NodePatch { leader_user_ids: Some(leaders), updated_at: plan.input.updated_at, ..Default::default() };
-        update_node_in(txn, outbox, pool, &node.0, patch).await?;
+        update_node_in(txn, outbox, pool, &root.id, patch).await?;
     }
-    Ok((node, true))
+    Ok(Placed { id: root.id, org: org.id, depth: 0 })
 }
 
 struct Member {
     node: String,
+    org: String,
     user: String,
     leader: bool,
     main: bool,
     joined_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// Add the memberships of `rows` (grouped by node) that do not exist yet; how many were added.
+/// Add the memberships of `rows` that do not exist yet, in multi-row inserts (an existing one
+/// is left as it is); how many were added. A new main department replaces the user's other
+/// one, as `set_main_department` does. The counts are not kept here: the import recounts its
+/// organizations once at the end (`counts::rebuild`).
 async fn import_members(txn: &DatabaseTransaction, pool: &PoolId, rows: &[Member]) -> AppResult<usize> {
-    let users: Vec<String> = rows.iter().map(|m| m.user.clone()).collect::<HashSet<_>>().into_iter().collect();
-    let mut existing: HashSet<(String, String)> = HashSet::new();
-    for chunk in users.chunks(10_000) {
-        let found: Vec<(String, String)> = membership::Entity::find()
-            .select_only()
-            .column(membership::Column::NodeId)
-            .column(membership::Column::UserId)
-            .filter(membership::Column::UserId.is_in(chunk.to_vec()))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        existing.extend(found);
+    // The memberships the users of new main departments had before (few: none in a new pool).
+    let mains: Vec<String> = rows.iter().filter(|m| m.main).map(|m| m.user.clone()).collect();
+    let mut before: Vec<(String, String, bool)> = Vec::new();
+    for chunk in mains.chunks(1_000) {
+        before.extend(
+            membership::Entity::find()
+                .select_only()
+                .columns([membership::Column::NodeId, membership::Column::UserId, membership::Column::IsMainDepartment])
+                .filter(membership::Column::UserId.is_in(chunk.to_vec()))
+                .into_tuple::<(String, String, bool)>()
+                .all(txn)
+                .await?,
+        );
     }
-    let mut outbox = Outbox::new(pool);
+    let now = chrono::Utc::now();
     let mut created = 0;
-    let mut start = 0;
-    while start < rows.len() {
-        let node = &rows[start].node;
-        let end = start + rows[start..].iter().take_while(|m| &m.node == node).count();
-        let new: Vec<&Member> = rows[start..end].iter().filter(|m| !existing.contains(&(m.node.clone(), m.user.clone()))).collect();
-        for leader in [false, true] {
-            let ids: Vec<String> = new.iter().filter(|m| m.leader == leader).map(|m| m.user.clone()).collect();
-            if !ids.is_empty() {
-                let joined: HashMap<String, chrono::DateTime<chrono::Utc>> =
-                    new.iter().filter(|m| m.leader == leader).filter_map(|m| Some((m.user.clone(), m.joined_at?))).collect();
-                add_members_joined_in(txn, &mut outbox, pool, node, &ids, leader.then_some(true), &joined).await?;
-            }
+    for part in rows.chunks(MEMBERS_PER_INSERT) {
+        let models = part.iter().map(|m| membership::ActiveModel {
+            node_id: Set(m.node.clone()),
+            user_id: Set(m.user.clone()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            org_id: Set(m.org.clone()),
+            is_leader: Set(m.leader),
+            is_main_department: Set(m.main),
+            joined_at: Set(m.joined_at.unwrap_or(now)),
+        });
+        let insert = membership::Entity::insert_many(models)
+            .on_conflict(OnConflict::columns([membership::Column::NodeId, membership::Column::UserId]).do_nothing().to_owned());
+        created += insert.exec_without_returning(txn).await? as usize;
+    }
+    let had: HashSet<(&str, &str)> = before.iter().map(|(n, u, _)| (n.as_str(), u.as_str())).collect();
+    for m in rows.iter().filter(|m| m.main && !had.contains(&(m.node.as_str(), m.user.as_str()))) {
+        for (node, _, _) in before.iter().filter(|(n, u, main)| *main && u == &m.user && n != &m.node) {
+            membership::Entity::update_many()
+                .col_expr(membership::Column::IsMainDepartment, false.into())
+                .filter(membership::Column::NodeId.eq(node.as_str()))
+                .filter(membership::Column::UserId.eq(m.user.as_str()))
+                .exec(txn)
+                .await?;
         }
-        // The main department: the same change as `set_main_department`, for the group at once.
-        let mains: Vec<String> = new.iter().filter(|m| m.main).map(|m| m.user.clone()).collect();
-        if !mains.is_empty() {
-            let mut values = vec![node.clone().into()];
-            values.extend(sql::strings(&mains));
-            sql::exec(txn, &format!(
-                "UPDATE membership SET is_main_department = (node_id = $1) WHERE user_id IN ({})",
-                sql::placeholders(2, mains.len())), values).await?;
-        }
-        created += new.len();
-        start = end;
     }
     Ok(created)
 }

@@ -3,9 +3,9 @@
 //! and `orgraph export`. The rows are the same in JSON and CSV
 //! (`tools::files` reads and writes them); this module checks them with the domain's own rules
 //! (`NodeInput`, `users::imported_row`, the tree's depth and code rules) and writes them in
-//! bounded transactions through the domain's in-transaction halves (`create_org_in`,
-//! `add_node_in`, `update_node_in`, `add_members_in`), so the closure and counts are
-//! kept as by any other change. The pool's other state is carried by `permissions`,
+//! bounded, set-based transactions (`import`): organizations through `create_org_with_root_in`,
+//! the other nodes as `new_node_row` makes them with their closure rows, memberships in
+//! multi-row inserts, the counts recounted at the end. The pool's other state is carried by `permissions`,
 //! `webhooks` and `event_types`, each through its own domain's checks and in-transaction halves.
 
 mod event_types;
@@ -20,15 +20,18 @@ pub use event_types::{EVENT_APP_COLUMNS, EVENT_TYPE_COLUMNS};
 pub use export::ExportOptions;
 pub use import::{Counts, ImportOptions, NewSecret, Progress, Summary};
 pub use permissions::{GRANT_COLUMNS, NAMESPACE_COLUMNS, RESOURCE_COLUMNS};
-pub use plan::{Plan, Refusal};
+pub use plan::{Plan, Refusal, Refused};
 pub use webhooks::WEBHOOK_COLUMNS;
 
 use serde_json::{Map, Value};
 
-use crate::domain::{
-    org_tree::{OrgService, fields::FIELDS},
-    users::profile::PROFILE_FIELDS,
-    write::Writer,
+use crate::{
+    domain::{
+        org_tree::{OrgService, fields::FIELDS},
+        users::profile::PROFILE_FIELDS,
+        write::Writer,
+    },
+    error::AppResult,
 };
 
 /// Node columns before and after the department's listed fields (`org_tree::fields`). A row
@@ -115,6 +118,24 @@ impl Company {
             &mut self.nodes, &mut self.users, &mut self.memberships, &mut self.event_apps, &mut self.event_types,
             &mut self.namespaces, &mut self.resources, &mut self.grants, &mut self.webhooks,
         ]
+    }
+}
+
+/// Where an import's rows come from. An import reads them twice, once to check every row and
+/// once to write them, keeping in between only the ids of the file (and its nodes): a CSV
+/// folder is read row by row (`tools::files`), so a large company is never held in memory; a
+/// [`Company`] (a JSON file, a REST tree) gives its rows from memory.
+pub trait Source: Send + Sync {
+    /// The rows of `table` (one of [`TABLES`]), in file order; an unreadable row is an error.
+    fn rows(&self, table: &Table) -> AppResult<Rows<'_>>;
+}
+
+pub type Rows<'a> = Box<dyn Iterator<Item = AppResult<Row>> + Send + 'a>;
+
+impl Source for Company {
+    fn rows(&self, table: &Table) -> AppResult<Rows<'_>> {
+        let rows = TABLES.iter().zip(self.tables()).find(|(t, _)| t.name == table.name).map_or(&[][..], |(_, rows)| rows.as_slice());
+        Ok(Box::new(rows.iter().cloned().map(Ok)))
     }
 }
 

@@ -163,7 +163,7 @@ pub(super) fn plan_resources(rows: Vec<Row>, bad: &mut Refusals) -> Vec<Resource
     out
 }
 
-pub(super) fn plan_grants(rows: Vec<Row>, users: &HashMap<&str, usize>, nodes: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<GrantPlan> {
+pub(super) fn plan_grants(rows: Vec<Row>, users: &indexmap::IndexSet<Box<str>>, nodes: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<GrantPlan> {
     let mut out: Vec<GrantPlan> = Vec::with_capacity(rows.len());
     let (mut keys, mut grants) = (HashMap::new(), HashMap::new());
     for row in rows {
@@ -177,8 +177,8 @@ pub(super) fn plan_grants(rows: Vec<Row>, users: &HashMap<&str, usize>, nodes: &
                 .find(|t| t.to_value() == type_name.trim())
                 .ok_or_else(|| format!("targetType must be USER or ORG, got {type_name:?}"))?;
             let target_id = row.key("targetId")?;
-            let target = match (target_type, users.get(target_id.as_str()), nodes.get(target_id.as_str())) {
-                (TargetType::User, Some(&u), _) => Target::User(u),
+            let target = match (target_type, users.get_index_of(target_id.as_str()), nodes.get(target_id.as_str())) {
+                (TargetType::User, Some(u), _) => Target::User(u),
                 (TargetType::Org, _, Some(&n)) => Target::Node(n),
                 _ => Target::Pool(target_id.clone()),
             };
@@ -269,7 +269,7 @@ pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, plan: &Pla
                 continue;
             }
             Target::Pool(id) => Some(id.as_str()),
-            Target::User(u) if !new_ids => plan.users.get(*u).map(|u| u.key.as_str()),
+            Target::User(u) if !new_ids => plan.users.get_index(*u).map(|k| &**k),
             Target::Node(n) if !new_ids => plan.nodes.get(*n).map(|n| n.key.as_str()),
             _ => None,
         };

@@ -3,15 +3,23 @@
 //! org and among org roots, identifiers unique, references to rows of the file, one main
 //! department per user). A file with any bad row is refused whole, each bad row named by where
 //! it is (`nodes.csv:14`, `/users/3`).
+//!
+//! The rows are read from a [`Source`] as a stream: what the checks keep is the users' keys
+//! (and a hash of each identifier), the nodes, and two numbers per membership; the other
+//! tables are small and read whole.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet, hash_map::Entry},
+    hash::{BuildHasher, RandomState},
+};
 
 use entity::user;
+use indexmap::IndexSet;
 use sea_orm::ActiveValue;
 use serde_json::{Map, Value};
 
 use super::{
-    Company, MEMBERSHIP_COLUMNS, Row,
+    MEMBERSHIP_COLUMNS, Row, Rows, Source, TABLES,
     event_types::{self, AppPlan, TypePlan},
     node_columns,
     permissions::{self, GrantPlan, NamespacePlan, ResourcePlan},
@@ -25,6 +33,7 @@ use crate::{
         users::{UserPatch, imported_row, parse_status, profile::ProfilePatch},
         validate,
     },
+    error::AppResult,
 };
 
 /// A bad row: where, and why.
@@ -73,7 +82,6 @@ pub struct OrgPlan {
 
 #[derive(Debug, Clone)]
 pub struct UserPlan {
-    pub at: String,
     pub key: String,
     pub row: user::ActiveModel,
 }
@@ -88,12 +96,15 @@ pub struct MemberPlan {
     pub joined_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// A checked company: nodes parents first (breadth first), memberships grouped by node.
+/// A checked company: nodes parents first (breadth first); the users and memberships stay in
+/// the source, read again when written.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     pub nodes: Vec<NodePlan>,
-    pub users: Vec<UserPlan>,
-    pub memberships: Vec<MemberPlan>,
+    /// The users' keys in file order: a user's index in the plan is its row's.
+    pub users: IndexSet<Box<str>>,
+    /// How many memberships the source has.
+    pub memberships: usize,
     pub event_apps: Vec<AppPlan>,
     pub event_types: Vec<TypePlan>,
     pub namespaces: Vec<NamespacePlan>,
@@ -104,7 +115,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn rows(&self) -> usize {
-        self.nodes.len() + self.users.len() + self.memberships.len() + self.event_apps.len() + self.event_types.len()
+        self.nodes.len() + self.users.len() + self.memberships + self.event_apps.len() + self.event_types.len()
             + self.namespaces.len() + self.resources.len() + self.grants.len() + self.webhooks.len()
     }
 
@@ -120,26 +131,51 @@ impl Plan {
         depth.iter().map(|d| d + 1).sum()
     }
 
-    /// Check every row; all the refusals (at most `max_refusals`) when any is bad.
-    pub fn new(pool: &PoolId, company: Company, max_refusals: usize) -> Result<Plan, Vec<Refusal>> {
+    /// Check every row of `source`; all the refusals (at most `max_refusals`) when any is bad.
+    pub fn new(pool: &PoolId, source: &dyn Source, max_refusals: usize) -> AppResult<Result<Plan, Refused>> {
+        let [node_table, _, _, apps, types, namespaces, resources, grants, hooks] = &TABLES;
         let mut bad = Refusals { list: Vec::new(), max: max_refusals.max(1) };
-        let users = users(pool, company.users, &mut bad);
-        let user_index: HashMap<&str, usize> = users.iter().enumerate().map(|(i, u)| (u.key.as_str(), i)).collect();
-        let nodes = nodes(company.nodes, &user_index, &mut bad);
+        let users = users(pool, source, &mut bad)?;
+        let nodes = nodes(source.rows(node_table)?, &users, &mut bad)?;
         let node_index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
-        let mut memberships = memberships(company.memberships, &node_index, &user_index, &mut bad);
-        let event_apps = event_types::plan_apps(company.event_apps, &mut bad);
-        let event_types = event_types::plan_types(company.event_types, &mut bad);
-        let namespaces = permissions::plan_namespaces(company.namespaces, &mut bad);
-        let resources = permissions::plan_resources(company.resources, &mut bad);
-        let grants = permissions::plan_grants(company.grants, &user_index, &node_index, &mut bad);
-        let webhooks = webhooks::plan(company.webhooks, &mut bad);
+        let memberships = memberships(source, &node_index, &users, &mut bad)?;
+        let all = |table| -> AppResult<Vec<Row>> { source.rows(table)?.collect() };
+        let (apps, types, namespaces, resources, grants, hooks) =
+            (all(apps)?, all(types)?, all(namespaces)?, all(resources)?, all(grants)?, all(hooks)?);
+        let rows = users.len() + nodes.len() + memberships + apps.len() + types.len() + namespaces.len() + resources.len() + grants.len() + hooks.len();
+        let event_apps = event_types::plan_apps(apps, &mut bad);
+        let event_types = event_types::plan_types(types, &mut bad);
+        let namespaces = permissions::plan_namespaces(namespaces, &mut bad);
+        let resources = permissions::plan_resources(resources, &mut bad);
+        let grants = permissions::plan_grants(grants, &users, &node_index, &mut bad);
+        let webhooks = webhooks::plan(hooks, &mut bad);
         if !bad.list.is_empty() {
-            return Err(bad.list);
+            return Ok(Err(Refused { refusals: bad.list, rows }));
         }
-        memberships.sort_by_key(|m| m.node);
-        Ok(Plan { nodes, users, memberships, event_apps, event_types, namespaces, resources, grants, webhooks })
+        Ok(Ok(Plan { nodes, users, memberships, event_apps, event_types, namespaces, resources, grants, webhooks }))
     }
+}
+
+/// A file refused: its bad rows (the first ones), and how many rows it has.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub refusals: Vec<Refusal>,
+    pub rows: usize,
+}
+
+/// Where the rows of `table` numbered `wanted` (0 first) are: read again for the messages that
+/// name an earlier row, which the checks do not keep.
+pub(super) fn places(source: &dyn Source, table: &super::Table, wanted: &HashSet<usize>) -> AppResult<HashMap<usize, Row>> {
+    let mut found = HashMap::new();
+    if wanted.is_empty() {
+        return Ok(found);
+    }
+    for (n, row) in source.rows(table)?.enumerate() {
+        if wanted.contains(&n) {
+            found.insert(n, row?);
+        }
+    }
+    Ok(found)
 }
 
 pub(super) struct Refusals {
@@ -228,37 +264,52 @@ impl Row {
     }
 }
 
-fn users(pool: &PoolId, rows: Vec<Row>, bad: &mut Refusals) -> Vec<UserPlan> {
+/// The users' keys, in file order. Identifiers are unique within a pool: each is kept as a
+/// hash, to the row that has it, and a row whose identifier's hash was seen is compared with
+/// that row, read again (a clash of hashes alone is no refusal).
+fn users(pool: &PoolId, source: &dyn Source, bad: &mut Refusals) -> AppResult<IndexSet<Box<str>>> {
+    let table = &TABLES[1];
     let columns = user_columns();
     let now = chrono::Utc::now();
-    let mut out: Vec<UserPlan> = Vec::with_capacity(rows.len());
-    let mut keys: HashSet<String> = HashSet::new();
-    // Each identifier, to the row that has it: identifiers are unique within a pool.
-    let mut taken: HashMap<(&'static str, String), String> = HashMap::new();
-    for row in rows {
+    let mut keys: IndexSet<Box<str>> = IndexSet::new();
+    let hasher = RandomState::new();
+    let mut taken: HashMap<u64, usize> = HashMap::new();
+    // (where, the earlier row, field, value)
+    let mut suspects: Vec<(String, usize, &'static str, String)> = Vec::new();
+    for (n, row) in source.rows(table)?.enumerate() {
+        let row = row?;
         match user(pool, &row, &columns, now) {
             Err(why) => bad.add(&row.at, why),
             Ok(plan) => {
-                if !keys.insert(plan.key.clone()) {
+                if !keys.insert(plan.key.clone().into_boxed_str()) {
                     bad.add(&row.at, format!("id {:?} appears twice", plan.key));
                     continue;
                 }
-                let mut clash = None;
                 for (field, value) in identifiers(&plan.row) {
-                    if let Some(first) = taken.get(&(field, value.clone())) {
-                        clash = Some(format!("{field} {value:?} is also the {field} of the user at {first}"));
-                        break;
+                    match taken.entry(hasher.hash_one((field, &value))) {
+                        Entry::Occupied(first) => {
+                            if suspects.len() < bad.max {
+                                suspects.push((row.at.clone(), *first.get(), field, value));
+                            }
+                            break;
+                        }
+                        Entry::Vacant(slot) => {
+                            slot.insert(n);
+                        }
                     }
-                    taken.insert((field, value), row.at.clone());
-                }
-                match clash {
-                    Some(why) => bad.add(&row.at, why),
-                    None => out.push(plan),
                 }
             }
         }
     }
-    out
+    let firsts = places(source, table, &suspects.iter().map(|s| s.1).collect())?;
+    for (at, first, field, value) in suspects {
+        let Some(first) = firsts.get(&first) else { continue };
+        let same = user(pool, first, &columns, now).is_ok_and(|u| identifiers(&u.row).contains(&(field, value.clone())));
+        if same {
+            bad.add(&at, format!("{field} {value:?} is also the {field} of the user at {}", first.at));
+        }
+    }
+    Ok(keys)
 }
 
 /// The identifiers of a checked row, by field name.
@@ -273,7 +324,8 @@ pub(super) fn identifiers(row: &user::ActiveModel) -> Vec<(&'static str, String)
         .collect()
 }
 
-fn user(pool: &PoolId, row: &Row, columns: &[&str], now: chrono::DateTime<chrono::Utc>) -> Result<UserPlan, String> {
+/// A user row checked: the row to insert.
+pub(super) fn user(pool: &PoolId, row: &Row, columns: &[&str], now: chrono::DateTime<chrono::Utc>) -> Result<UserPlan, String> {
     if let Some(why) = row.unknown(columns) {
         return Err(why);
     }
@@ -316,10 +368,10 @@ fn user(pool: &PoolId, row: &Row, columns: &[&str], now: chrono::DateTime<chrono
     if let Some(t) = row.time("updatedAt")?.or(created) {
         user.updated_at = ActiveValue::Set(t);
     }
-    Ok(UserPlan { at: row.at.clone(), key, row: user })
+    Ok(UserPlan { key, row: user })
 }
 
-fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<NodePlan> {
+fn nodes(rows: Rows<'_>, users: &IndexSet<Box<str>>, bad: &mut Refusals) -> AppResult<Vec<NodePlan>> {
     struct Read {
         at: String,
         key: String,
@@ -330,9 +382,10 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
         scim_external_id: Option<String>,
     }
     let columns = node_columns();
-    let mut read: Vec<Read> = Vec::with_capacity(rows.len());
+    let mut read: Vec<Read> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for row in rows {
+        let row = row?;
         let parsed = (|| -> Result<Read, String> {
             if let Some(why) = row.unknown(&columns) {
                 return Err(why);
@@ -351,8 +404,8 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             let mut seen = HashSet::new();
             let mut leaders = Vec::new();
             for k in &row.ids("leaderUserIds")? {
-                let leader = match users.get(k.as_str()) {
-                    Some(&u) => Leader::File(u),
+                let leader = match users.get_index_of(k.as_str()) {
+                    Some(u) => Leader::File(u),
                     None => Leader::Pool(k.clone()),
                 };
                 if seen.insert(leader.clone()) {
@@ -444,7 +497,7 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
     }
     let position: HashMap<usize, usize> = order.iter().enumerate().map(|(pos, (i, _))| (*i, pos)).collect();
     let mut slots: Vec<Option<Read>> = read.into_iter().map(Some).collect();
-    order
+    Ok(order
         .iter()
         .filter_map(|&(i, _)| {
             let r = slots[i].take()?;
@@ -452,49 +505,76 @@ fn nodes(rows: Vec<Row>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Ve
             let org = r.parent.is_none().then_some(r.org);
             Some(NodePlan { at: r.at, key: r.key, parent, input: r.input, leaders: r.leaders, org, scim_external_id: r.scim_external_id })
         })
-        .collect()
+        .collect())
 }
 
-fn memberships(rows: Vec<Row>, nodes: &HashMap<&str, usize>, users: &HashMap<&str, usize>, bad: &mut Refusals) -> Vec<MemberPlan> {
-    let mut out = Vec::with_capacity(rows.len());
-    let mut pairs: HashMap<(usize, usize), String> = HashMap::new();
-    let mut mains: HashMap<usize, String> = HashMap::new();
-    for row in rows {
-        let parsed = (|| -> Result<MemberPlan, String> {
-            if let Some(why) = row.unknown(MEMBERSHIP_COLUMNS) {
-                return Err(why);
-            }
-            let node_key = row.key("nodeId")?;
-            let user_key = row.key("userId")?;
-            let node = *nodes.get(node_key.as_str()).ok_or_else(|| format!("nodeId {node_key:?} is not a node of the file"))?;
-            let user = *users.get(user_key.as_str()).ok_or_else(|| format!("userId {user_key:?} is not a user of the file"))?;
-            Ok(MemberPlan {
-                at: row.at.clone(),
-                node,
-                user,
-                leader: row.flag("isLeader")?.unwrap_or(false),
-                main: row.flag("isMainDepartment")?.unwrap_or(false),
-                joined_at: row.time("joinedAt")?,
-            })
-        })();
-        match parsed {
+/// Check the memberships; how many there are. Each pair and each main department is kept as
+/// numbers, to the row that has it (read again to name it in a refusal).
+fn memberships(source: &dyn Source, nodes: &HashMap<&str, usize>, users: &IndexSet<Box<str>>, bad: &mut Refusals) -> AppResult<usize> {
+    let table = &TABLES[2];
+    let mut pairs: HashMap<(u32, u32), usize> = HashMap::new();
+    let mut mains: HashMap<u32, usize> = HashMap::new();
+    // (where, the earlier row, whether it is the same main department rather than the same pair)
+    let mut repeats: Vec<(String, usize, bool)> = Vec::new();
+    let mut count = 0;
+    for (n, row) in source.rows(table)?.enumerate() {
+        let row = row?;
+        count += 1;
+        match member(&row, nodes, users) {
             Err(why) => bad.add(&row.at, why),
             Ok(m) => {
-                if let Some(first) = pairs.insert((m.node, m.user), m.at.clone()) {
-                    bad.add(&m.at, format!("the same membership as at {first}"));
-                    continue;
-                }
-                if m.main
-                    && let Some(first) = mains.insert(m.user, m.at.clone())
+                let (node, user) = (m.node as u32, m.user as u32);
+                let repeat = match pairs.entry((node, user)) {
+                    Entry::Occupied(first) => Some((*first.get(), false)),
+                    Entry::Vacant(slot) => {
+                        slot.insert(n);
+                        match mains.entry(user) {
+                            Entry::Occupied(first) if m.main => Some((*first.get(), true)),
+                            Entry::Vacant(slot) if m.main => {
+                                slot.insert(n);
+                                None
+                            }
+                            _ => None,
+                        }
+                    }
+                };
+                if let Some((first, main)) = repeat
+                    && repeats.len() < bad.max
                 {
-                    bad.add(&m.at, format!("the user's main department is already given at {first}"));
-                    continue;
+                    repeats.push((m.at, first, main));
                 }
-                out.push(m);
             }
         }
     }
-    out
+    let firsts = places(source, table, &repeats.iter().map(|r| r.1).collect())?;
+    for (at, first, main) in repeats {
+        let first = firsts.get(&first).map_or("?", |r| r.at.as_str());
+        if main {
+            bad.add(&at, format!("the user's main department is already given at {first}"));
+        } else {
+            bad.add(&at, format!("the same membership as at {first}"));
+        }
+    }
+    Ok(count)
+}
+
+/// One membership row checked, its node and user as indexes of the plan.
+pub(super) fn member(row: &Row, nodes: &HashMap<&str, usize>, users: &IndexSet<Box<str>>) -> Result<MemberPlan, String> {
+    if let Some(why) = row.unknown(MEMBERSHIP_COLUMNS) {
+        return Err(why);
+    }
+    let node_key = row.key("nodeId")?;
+    let user_key = row.key("userId")?;
+    let node = *nodes.get(node_key.as_str()).ok_or_else(|| format!("nodeId {node_key:?} is not a node of the file"))?;
+    let user = users.get_index_of(user_key.as_str()).ok_or_else(|| format!("userId {user_key:?} is not a user of the file"))?;
+    Ok(MemberPlan {
+        at: row.at.clone(),
+        node,
+        user,
+        leader: row.flag("isLeader")?.unwrap_or(false),
+        main: row.flag("isMainDepartment")?.unwrap_or(false),
+        joined_at: row.time("joinedAt")?,
+    })
 }
 
 /// A row's fields as a JSON object (export).
@@ -513,10 +593,10 @@ mod tests {
     }
 
     /// A department listing `leaders` (user keys) among 51 users of the file.
-    fn company(leaders: &[String]) -> Company {
+    fn company(leaders: &[String]) -> super::super::Company {
         let users = (0..51).map(|i| row(&format!("/users/{i}"), json!({ "id": format!("u{i}"), "username": format!("user{i}") }))).collect();
         let nodes = vec![row("/nodes/0", json!({ "id": "root", "name": "Root", "leaderUserIds": leaders }))];
-        Company { nodes, users, ..Default::default() }
+        super::super::Company { nodes, users, ..Default::default() }
     }
 
     #[test]
@@ -525,11 +605,11 @@ mod tests {
         // 51 ids naming 50 distinct users: accepted, each leader once.
         let mut ids: Vec<String> = (0..50).map(|i| format!("u{i}")).collect();
         ids.push("u0".into());
-        let plan = Plan::new(&pool, company(&ids), 10).map_err(|e| format!("{e:?}"));
+        let plan = Plan::new(&pool, &company(&ids), 10).unwrap().map_err(|e| format!("{e:?}"));
         assert_eq!(plan.map(|p| p.nodes[0].leaders.len()), Ok(50));
         // 51 distinct: refused, naming the row.
         let ids: Vec<String> = (0..51).map(|i| format!("u{i}")).collect();
-        let refused = Plan::new(&pool, company(&ids), 10).err().unwrap_or_default();
+        let refused = Plan::new(&pool, &company(&ids), 10).unwrap().err().map(|r| r.refusals).unwrap_or_default();
         assert!(refused.iter().any(|r| r.to_string().contains("at most 50 leaders")), "{refused:?}");
     }
 }

@@ -1,7 +1,7 @@
 //! Nodes: add, update, move, delete, and the lookups (by id, by code, children, root, search,
 //! ancestors) the API needs.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use entity::{acl_grant::TargetType, node, node_leader};
 use serde_json::Value;
@@ -71,14 +71,31 @@ pub(super) async fn insert_node(
     input: NodeInput,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<node::Model> {
+    let row = new_node_row(pool, org_id, parent.map(|p| (p.id.as_str(), p.depth)), id, input, now)?;
+    let node = row.insert(db).await?;
+    tree::link_new_node(db, id, parent.map(|p| p.id.as_str())).await?;
+    Ok(node)
+}
+
+/// The row of a new node below `parent` (its id and depth; none for a root): every field
+/// checked, no leader, no member. `insert_node` writes one; a bulk load (`orgraph import`)
+/// writes many at once and links them with `tree::link_imported`.
+pub(crate) fn new_node_row(
+    pool: &PoolId,
+    org_id: &str,
+    parent: Option<(&str, i32)>,
+    id: &str,
+    input: NodeInput,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<node::ActiveModel> {
     let created_at = input.created_at.unwrap_or(now);
     let mut row = node::ActiveModel {
         id: Set(id.to_string()),
         user_pool_id: Set(pool.as_str().to_string()),
         org_id: Set(org_id.to_string()),
-        parent_id: Set(parent.map(|p| p.id.clone())),
+        parent_id: Set(parent.map(|(p, _)| p.to_string())),
         leader_user_id: Set(None),
-        depth: Set(parent.map_or(0, |p| p.depth + 1)),
+        depth: Set(parent.map_or(0, |(_, d)| d + 1)),
         member_count: Set(0),
         subtree_member_count: Set(0),
         created_at: Set(created_at),
@@ -86,9 +103,7 @@ pub(super) async fn insert_node(
         ..Default::default()
     };
     input.fields.apply_new(&mut row)?;
-    let node = row.insert(db).await?;
-    tree::link_new_node(db, id, parent.map(|p| p.id.as_str())).await?;
-    Ok(node)
+    Ok(row)
 }
 
 impl OrgService {
@@ -246,6 +261,32 @@ async fn ensure_unique_in_org(db: &impl ConnectionTrait, org_id: &str, fields: &
         ensure_open_id_free(db, org_id, open_id, except).await?;
     }
     Ok(())
+}
+
+/// [`ensure_unique_in_org`] for many new nodes of the org `org_id` at once (a bulk load): a
+/// statement per field for them all. The position in `fields` of the first whose code or
+/// `openDepartmentId` a node of the org already has, with the refusal.
+pub(crate) async fn first_taken_in_org(db: &impl ConnectionTrait, org_id: &str, fields: &[&DepartmentPatch]) -> AppResult<Option<(usize, AppError)>> {
+    let codes: Vec<(usize, &String)> = fields.iter().enumerate().filter_map(|(i, f)| Some((i, f.code.as_ref()?.as_ref()?))).collect();
+    let open_ids: Vec<(usize, &String)> = fields.iter().enumerate().filter_map(|(i, f)| Some((i, f.open_department_id.as_ref()?.as_ref()?))).collect();
+    for (column, field, wanted) in [(node::Column::Code, "code", codes), (node::Column::OpenDepartmentId, "openDepartmentId", open_ids)] {
+        let mut taken: HashSet<String> = HashSet::new();
+        for chunk in wanted.chunks(500) {
+            let found: Vec<Option<String>> = node::Entity::find()
+                .select_only()
+                .column(column)
+                .filter(node::Column::OrgId.eq(org_id))
+                .filter(column.is_in(chunk.iter().map(|(_, v)| (*v).clone())))
+                .into_tuple()
+                .all(db)
+                .await?;
+            taken.extend(found.into_iter().flatten());
+        }
+        if let Some((i, value)) = wanted.into_iter().find(|(_, v)| taken.contains(*v)) {
+            return Ok(Some((i, AppError::Conflict { field: Some(field), message: format!("{field} {value:?} is already used in this organization") })));
+        }
+    }
+    Ok(None)
 }
 
 pub(crate) async fn update_node_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, id: &str, patch: NodePatch) -> AppResult<node::Model> {

@@ -27,6 +27,16 @@ pub async fn link_new_node(db: &impl ConnectionTrait, id: &str, parent: Option<&
     Ok(())
 }
 
+/// Closure rows of nodes inserted by a bulk load, `ids` all at one depth (their parents linked
+/// before): one set-based statement per thousand nodes instead of two per node.
+pub async fn link_imported(db: &impl ConnectionTrait, ids: &[String]) -> AppResult<()> {
+    for chunk in ids.chunks(1_000) {
+        let sql = include_str!("sql/link_import_level.sql").replace("{list}", &placeholders(1, chunk.len()));
+        exec(db, &sql, strings(chunk)).await?;
+    }
+    Ok(())
+}
+
 /// Ids of the ancestors of `node_id`, root first, the node itself last.
 pub async fn ancestors(db: &impl ConnectionTrait, node_id: &str) -> AppResult<Vec<String>> {
     Ok(node_closure::Entity::find()
