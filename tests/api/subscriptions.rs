@@ -148,18 +148,23 @@ async fn bad_or_missing_tokens_close_the_socket() {
     assert!(answer.is_none() || answer.as_ref().is_some_and(|m| m["type"] != "connection_ack"), "{answer:?}");
 }
 
+/// Two instances on one database, their admins, and a subscription to `user:created` on the
+/// second, listening to live events only (nothing can come from its own outbox replay).
+async fn two_instances_and_a_live_subscriber() -> (TestServer, TestServer, Client, Client, Ws) {
+    let s1 = TestServer::start().await;
+    let s2 = s1.second().await;
+    let (c1, c2) = (s1.admin().await, s2.admin().await);
+    let ws = subscribe(&s2, &c2, "/graphql/ws", json!({ "names": ["user:created"] })).await;
+    s2.wait_for_subscriptions(1).await;
+    (s1, s2, c1, c2, ws)
+}
+
 #[tokio::test]
 async fn a_change_on_one_instance_reaches_subscribers_of_another() {
     if crate::harness::skipped_on_sqlite("several instances share a PostgreSQL database, not a SQLite file") {
         return;
     }
-    let s1 = TestServer::start().await;
-    let s2 = s1.second().await;
-    let c1 = s1.admin().await;
-    let c2 = s2.admin().await;
-    // Subscribed on instance 2 to live events only: nothing can come from its own outbox replay.
-    let mut ws = subscribe(&s2, &c2, "/graphql/ws", json!({ "names": ["user:created"] })).await;
-    s2.wait_for_subscriptions(1).await;
+    let (_s1, _s2, c1, c2, mut ws) = two_instances_and_a_live_subscriber().await;
     create(&c1, json!({ "username": "from-instance-1" })).await;
     let e = next_event(&mut ws).await;
     assert_eq!(e["data"]["user"]["username"], "from-instance-1");
@@ -177,11 +182,7 @@ async fn an_event_committed_while_the_relay_reconnects_arrives_without_waiting_f
         return;
     }
     use sea_orm::ConnectionTrait;
-    let s1 = TestServer::start().await;
-    let s2 = s1.second().await;
-    let (c1, c2) = (s1.admin().await, s2.admin().await);
-    let mut ws = subscribe(&s2, &c2, "/graphql/ws", json!({ "names": ["user:created"] })).await;
-    s2.wait_for_subscriptions(1).await;
+    let (s1, _s2, c1, _c2, mut ws) = two_instances_and_a_live_subscriber().await;
     // Cut the relays' connections (both instances'): the next commit happens while they reconnect.
     let cut = s1
         .state

@@ -167,16 +167,18 @@ pub async fn listen_to_other_instances(url: &str) -> anyhow::Result<RelayListene
 pub async fn run_cross_instance_relay(url: String, listener: RelayListener, db: DatabaseConnection, bus: EventBus) {
     let mut listener = Some(listener);
     loop {
-        let result = match listener.take() {
-            Some(l) => relay(l, &db, &bus).await,
-            None => match listen_to_other_instances(&url).await {
-                Ok(l) => match publish_last(&db, &bus).await {
-                    Ok(()) => relay(l, &db, &bus).await,
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            },
-        };
+        let result = async {
+            let l = match listener.take() {
+                Some(l) => l,
+                None => {
+                    let l = listen_to_other_instances(&url).await?;
+                    publish_last(&db, &bus).await?;
+                    l
+                }
+            };
+            relay(l, &db, &bus).await
+        }
+        .await;
         if let Err(e) = result {
             tracing::warn!(error = %e, "event relay (LISTEN {NOTIFY_CHANNEL}) failed; reconnecting in 1 s");
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;

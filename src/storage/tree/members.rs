@@ -125,52 +125,44 @@ fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut P
         PageKey::UserUpdated => "updated_at",
         _ => "created_at",
     };
+    // A walk reads `source` (rows `id`, `k`, and by join time `node_id`) in the page's order up
+    // to its budget and keeps the rows `keep` accepts.
+    let walk = |source: String, keep: String, budget: String| {
+        format!(
+            "SELECT {user}, {part} AS page_part FROM (
+                SELECT w.id, w.k FROM ({source} LIMIT {budget}) w
+                WHERE {keep}
+                ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
+             JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+    };
     match (plan, p.subtree, p.key) {
         (Plan::Walk, _, PageKey::UserCreated | PageKey::UserUpdated) => {
             let pool = params.push(n.pool.clone());
             let budget = params.push(walk_budget(p));
-            let member = if p.subtree {
+            let keep = if p.subtree {
                 counts::member_under("w.id", &node, "''")
             } else {
                 format!("EXISTS (SELECT 1 FROM membership m WHERE m.node_id = {node} AND m.user_id = w.id)")
             };
-            format!(
-                "SELECT {user}, {part} AS page_part FROM (
-                    SELECT w.id, w.k FROM (
-                        SELECT id, {user_key} AS k FROM users WHERE user_pool_id = {pool}
-                        ORDER BY {user_key} {d}, id {d} LIMIT {budget}) w
-                    WHERE {member}
-                    ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
-                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+            walk(format!("SELECT id, {user_key} AS k FROM users WHERE user_pool_id = {pool} ORDER BY {user_key} {d}, id {d}"), keep, budget)
         }
-        (Plan::Walk, false, PageKey::Joined) => {
+        (Plan::Walk, subtree, PageKey::Joined) => {
             let org = params.push(n.org.clone());
             let budget = params.push(walk_budget(p));
-            format!(
-                "SELECT {user}, {part} AS page_part FROM (
-                    SELECT w.user_id AS id, w.joined_at AS k FROM (
-                        SELECT user_id, node_id, joined_at FROM membership WHERE org_id = {org}
-                        ORDER BY joined_at {d}, user_id {d} LIMIT {budget}) w
-                    WHERE w.node_id = {node}
-                    ORDER BY w.joined_at {d}, w.user_id {d} LIMIT $1 OFFSET $2) p
-                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
-        }
-        (Plan::Walk, true, PageKey::Joined) => {
-            // A user enters the subtree with their earliest membership in it (ties: the
-            // smaller node id): that one membership stands for them.
-            let org = params.push(n.org.clone());
-            let budget = params.push(walk_budget(p));
-            format!(
-                "SELECT {user}, {part} AS page_part FROM (
-                    SELECT w.user_id AS id, w.joined_at AS k FROM (
-                        SELECT user_id, node_id, joined_at FROM membership WHERE org_id = {org}
-                        ORDER BY joined_at {d}, user_id {d} LIMIT {budget}) w
-                    WHERE EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
-                      AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
-                          WHERE e.user_id = w.user_id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
-                          AND (e.joined_at < w.joined_at OR (e.joined_at = w.joined_at AND e.node_id < w.node_id)))
-                    ORDER BY w.joined_at {d}, w.user_id {d} LIMIT $1 OFFSET $2) p
-                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
+            let source = format!(
+                "SELECT user_id AS id, node_id, joined_at AS k FROM membership WHERE org_id = {org} ORDER BY joined_at {d}, user_id {d}");
+            let keep = if subtree {
+                // A user enters the subtree with their earliest membership in it (ties: the
+                // smaller node id): that one membership stands for them.
+                format!(
+                    "EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
+                     AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
+                         WHERE e.user_id = w.id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
+                         AND (e.joined_at < w.k OR (e.joined_at = w.k AND e.node_id < w.node_id)))")
+            } else {
+                format!("w.node_id = {node}")
+            };
+            walk(source, keep, budget)
         }
         (Plan::Gather, true, PageKey::Joined) => format!(
             "SELECT {user}, {part} AS page_part FROM (
