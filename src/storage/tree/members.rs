@@ -72,8 +72,11 @@ impl From<&node::Model> for PageNode {
 pub const GATHER_UP_TO: i64 = 1_000;
 
 /// Rows a walk reads at most: enough for subtrees holding a fiftieth of the walked index or more.
+/// (Saturating: a page is walked only when its offset is below the node's count, but the plan
+/// can be forced, and no input may overflow it.)
 fn walk_budget(p: MemberPage) -> i64 {
-    (50 * (p.offset + p.limit)).max(2_000) as i64
+    let rows = p.offset.saturating_add(p.limit).saturating_mul(50).max(2_000);
+    i64::try_from(rows).unwrap_or(i64::MAX)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -240,4 +243,24 @@ pub async fn remove(db: &impl ConnectionTrait, node_id: &str, users: &[String]) 
     values.extend(strings(users));
     exec(db, &format!("DELETE FROM membership WHERE node_id = $1 AND user_id IN ({})", placeholders(2, users.len())), values).await?;
     counts::members_removed(db, node_id, users).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_walk_budget_never_overflows() {
+        let p = |offset: u64, limit: u64| MemberPage {
+            limit,
+            offset,
+            key: PageKey::UserCreated,
+            ascending: false,
+            subtree: true,
+            columns: UserColumns::keys(),
+        };
+        assert_eq!(walk_budget(p(0, 10)), 2_000);
+        assert_eq!(walk_budget(p(1_000, 10)), 50_500);
+        assert_eq!(walk_budget(p(i64::MAX as u64, 200)), i64::MAX);
+    }
 }
