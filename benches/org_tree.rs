@@ -7,7 +7,8 @@
 //!      client reads a leaf's member page and another renames a leaf, back to back;
 //!   4. org(id) listing all nodes;
 //!
-//! and, in the same run, the bare SQL statement behind the members page.
+//! and, in the same run, the bare SQL statement behind the members page, and keyset pages deep in
+//! a subtree against its first page (scenario `keyset`).
 //!
 //!   cargo bench --bench org_tree                       # SQLite (temporary file)
 //!   DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench org_tree
@@ -135,6 +136,29 @@ async fn main() -> anyhow::Result<()> {
             assert_eq!(rows.len(), 10.min(if label == "leaf" { leaf_members as usize } else { 10 }));
         }
         report(&format!("bare SQL members page ({label}, {plan:?})"), &mut times, None);
+    }
+
+    // Keyset pages: page 1,000 (or the last full page of a smaller subtree) started after the
+    // previous page's last member, against page 1 and the same page by offset.
+    for (label, node) in [("root", &ds.root), ("mid", &ds.mid)].into_iter().filter(|_| reads && run("keyset")) {
+        let model = node::Entity::find_by_id(node.clone()).one(&state.db).await?.ok_or_else(|| anyhow::anyhow!("node {node}"))?;
+        let deep = (model.subtree_member_count / 10).clamp(2, 1_000);
+        let page = |n: i64| Page::new(Some(n), Some(10), 200).map(|page| MembersQuery { page, ..q });
+        let before = state.orgs.members_after(&model, page(deep - 1)?, None).await?;
+        let after = before.last().map(|m| m.position.clone());
+        let by_offset: Vec<String> = state.orgs.members_after(&model, page(deep)?, None).await?.into_iter().map(|m| m.user.id).collect();
+        for (what, q, after) in [("page 1", page(1)?, None), ("keyset", page(1)?, after.clone()), ("offset", page(deep)?, None)] {
+            let mut times = Vec::new();
+            for _ in 0..300 {
+                let t = Instant::now();
+                let rows = state.orgs.members_after(&model, q, after.clone()).await?;
+                times.push(t.elapsed());
+                anyhow::ensure!(rows.len() == 10, "{what}: {} rows", rows.len());
+                anyhow::ensure!(what == "page 1" || rows.iter().map(|m| &m.user.id).eq(by_offset.iter()), "{what}: not page {deep}");
+            }
+            let what = if what == "page 1" { what.to_string() } else { format!("page {deep} by {what}") };
+            report(&format!("storage members page ({label}, {what})"), &mut times, None);
+        }
     }
 
     let members = "query($id: String!) { nodeById(id: $id) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";

@@ -262,29 +262,47 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
 
 /// Each page of `node`'s members, direct and subtree, in every order, is the same by both
 /// plans (walking the sorted users or memberships, gathering the subtree's), and pages of 3
-/// put end to end are the whole list.
+/// put end to end are the whole list, whether each page starts at an offset or after the
+/// previous page's last member (keyset), by either plan.
 async fn both_plans_page_alike(s: &TestServer, pool: &PoolId, node: &str) -> Result<(), TestCaseError> {
-    use orgraph::storage::tree::members::{MemberPage, PageKey, PageNode, Plan, pages_by};
+    use orgraph::storage::tree::members::{Member, MemberPage, PageKey, PageNode, Plan, pages, pages_by};
     let model = s.state.orgs.node(pool, node).await.expect("node");
     let n = PageNode::from(&model);
+    let ids = |pages: std::collections::HashMap<String, Vec<Member>>| -> Vec<String> { pages.into_values().flatten().map(|m| m.user.id).collect() };
     for subtree in [false, true] {
         for key in [PageKey::UserCreated, PageKey::UserUpdated, PageKey::Joined] {
             for ascending in [false, true] {
-                let p = MemberPage { limit: 200, offset: 0, key, ascending, subtree, columns: UserColumns::keys() };
-                let ids = |pages: std::collections::HashMap<String, Vec<entity::user::Model>>| -> Vec<String> {
-                    pages.into_values().flatten().map(|u| u.id).collect()
-                };
-                let walked = ids(pages_by(&s.state.db, &[&n], p, Plan::Walk).await.expect("walk"));
-                let gathered = ids(pages_by(&s.state.db, &[&n], p, Plan::Gather).await.expect("gather"));
+                let p = MemberPage { limit: 200, offset: 0, after: None, key, ascending, subtree, columns: UserColumns::keys() };
+                let walked = ids(pages_by(&s.state.db, &[&n], &p, Plan::Walk).await.expect("walk"));
+                let gathered = ids(pages_by(&s.state.db, &[&n], &p, Plan::Gather).await.expect("gather"));
                 prop_assert_eq!(&walked, &gathered, "{:?} of {} (subtree: {}, ascending: {})", key, node, subtree, ascending);
                 let total = if subtree { model.subtree_member_count } else { model.member_count };
                 prop_assert_eq!(walked.len() as i64, total, "count of {}", node);
                 let mut paged = Vec::new();
                 for offset in (0..walked.len()).step_by(3) {
-                    let p = MemberPage { limit: 3, offset: offset as u64, ..p };
-                    paged.extend(ids(pages_by(&s.state.db, &[&n], p, Plan::Walk).await.expect("walk page")));
+                    let p = MemberPage { limit: 3, offset: offset as u64, ..p.clone() };
+                    paged.extend(ids(pages_by(&s.state.db, &[&n], &p, Plan::Walk).await.expect("walk page")));
                 }
                 prop_assert_eq!(&paged, &walked, "pages of 3 of {} by {:?} (subtree: {}, ascending: {})", node, key, subtree, ascending);
+                for plan in [Some(Plan::Walk), Some(Plan::Gather), None] {
+                    let (mut keyset, mut after) = (Vec::new(), None);
+                    loop {
+                        let p = MemberPage { limit: 3, after, ..p.clone() };
+                        let mut page = match plan {
+                            Some(plan) => pages_by(&s.state.db, &[&n], &p, plan).await,
+                            None => pages(&s.state.db, std::slice::from_ref(&n), &p).await,
+                        }
+                        .expect("keyset page");
+                        let page = page.remove(node).unwrap_or_default();
+                        prop_assert!(page.len() <= 3 && keyset.len() <= walked.len(), "keyset pages of {} overrun", node);
+                        after = page.last().map(|m| m.position.clone());
+                        keyset.extend(page.into_iter().map(|m| m.user.id));
+                        if after.is_none() {
+                            break;
+                        }
+                    }
+                    prop_assert_eq!(&keyset, &walked, "keyset pages of 3 of {} by {:?} via {:?} (subtree: {}, ascending: {})", node, key, plan, subtree, ascending);
+                }
             }
         }
     }

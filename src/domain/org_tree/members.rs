@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-pub use crate::storage::tree::members::{PageNode, Plan as PagePlan};
+pub use crate::storage::tree::members::{Member, PageNode, Plan as PagePlan, Position};
 
 use entity::{membership, node, user};
 use sea_orm::{
@@ -327,7 +327,17 @@ impl OrgService {
 
     /// The same page for many nodes, in one statement per plan (see `storage::tree::members`).
     pub async fn members_pages(&self, nodes: &[PageNode], q: MembersQuery) -> AppResult<HashMap<String, Vec<user::Model>>> {
-        tree::members::pages(&self.db, nodes, q.page_spec()).await
+        let pages = tree::members::pages(&self.db, nodes, &q.page_spec()).await?;
+        Ok(pages.into_iter().map(|(node, members)| (node, members.into_iter().map(|m| m.user).collect())).collect())
+    }
+
+    /// A page of `node`'s members by keyset: those after `after` in `q`'s order (from the first
+    /// when `None`), `q.page` giving the limit (and an offset from there), each member with its
+    /// position. Costs the same however deep `after` is.
+    pub async fn members_after(&self, node: &node::Model, q: MembersQuery, after: Option<Position>) -> AppResult<Vec<Member>> {
+        let p = MemberPage { after, ..q.page_spec() };
+        let mut pages = tree::members::pages(&self.db, &[PageNode::from(node)], &p).await?;
+        Ok(pages.remove(&node.id).unwrap_or_default())
     }
 
     /// v3 `listDepartmentMembers`: the org by code, the department as `q.department` names it.
@@ -423,14 +433,14 @@ impl MembersQuery {
             MemberSort::JoinedAsc => (PageKey::Joined, true),
             MemberSort::JoinedDesc => (PageKey::Joined, false),
         };
-        MemberPage { limit: self.page.limit, offset: self.page.offset(), key, ascending, subtree: self.include_children, columns: self.columns }
+        MemberPage { limit: self.page.limit, offset: self.page.offset(), after: None, key, ascending, subtree: self.include_children, columns: self.columns }
     }
 }
 
 /// The statement behind one member page of `node` by `plan` and its values, for benchmarks
 /// that time the database alone.
 pub fn member_page_statement(q: MembersQuery, plan: PagePlan, node: &node::Model) -> (String, Vec<sea_orm::Value>) {
-    tree::members::page_statement(q.page_spec(), plan, &PageNode::from(node))
+    tree::members::page_statement(&q.page_spec(), plan, &PageNode::from(node))
 }
 
 /// The plan the page of `node` follows first (`None`: the page is empty).

@@ -16,7 +16,7 @@ pub use departments::{ChildFilter, DepartmentFacts, DepartmentField, DepartmentF
 pub use user_departments::{DepartmentAssignment, MAX_USER_DEPARTMENTS, UserDepartmentSort};
 pub use members::{
     DepartmentMemberSort, DepartmentMembersArgs, DepartmentMembersPage, DepartmentMembersQuery, MAX_V3_LIMIT, MemberSort,
-    MembersQuery, NodeRef, PageNode, PagePlan, SortOrder, UserDepartment, member_page_plan, member_page_statement,
+    Member, MembersQuery, NodeRef, PageNode, PagePlan, Position, SortOrder, UserDepartment, member_page_plan, member_page_statement,
 };
 pub(crate) use nodes::forget_leaders;
 pub use fields::{DepartmentPatch, Names};

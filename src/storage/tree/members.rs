@@ -9,9 +9,13 @@
 //! - **gather**: read the subtree's memberships (the closure's range, then the membership
 //!   primary key) and sort them. Costs the subtree's memberships: cheap for small subtrees, and
 //!   the fallback when a walk runs out of budget before filling its page.
+//!
+//! A page starts at an offset, or after a [`Position`] (keyset): the position bounds the walked
+//! index's range, so a page deep in a list costs what the first page costs.
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use entity::{node, user};
 use sea_orm::{ConnectionTrait, Value};
 
@@ -33,11 +37,28 @@ pub enum PageKey {
     Joined,
 }
 
+/// A member's place in a list: its sort key's value and its user id (the tie-breaker).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Position {
+    pub at: DateTime<Utc>,
+    pub user: String,
+}
+
+/// A member of a page, with its position (where the next page starts).
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub user: user::Model,
+    pub position: Position,
+}
+
 /// Which page of which members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MemberPage {
     pub limit: u64,
+    /// Rows skipped after the start (the list's beginning, or `after`).
     pub offset: u64,
+    /// Start after this member (keyset), not at the list's beginning.
+    pub after: Option<Position>,
     pub key: PageKey,
     pub ascending: bool,
     /// The distinct users of the whole subtree, not only the direct members.
@@ -74,7 +95,7 @@ pub const GATHER_UP_TO: i64 = 1_000;
 /// Rows a walk reads at most: enough for subtrees holding a fiftieth of the walked index or more.
 /// (Saturating: a page is walked only when its offset is below the node's count, but the plan
 /// can be forced, and no input may overflow it.)
-fn walk_budget(p: MemberPage) -> i64 {
+fn walk_budget(p: &MemberPage) -> i64 {
     let rows = p.offset.saturating_add(p.limit).saturating_mul(50).max(2_000);
     i64::try_from(rows).unwrap_or(i64::MAX)
 }
@@ -90,9 +111,11 @@ impl MemberPage {
         if self.subtree { n.subtree_members } else { n.members }
     }
 
-    /// How many rows the page of `n` holds.
+    /// How many rows the page of `n` holds: known from the counts when it starts at an offset,
+    /// at most `limit` after a position.
     fn expected(&self, n: &PageNode) -> usize {
-        let left = (self.total(n) - self.offset as i64).max(0) as u64;
+        let total = self.total(n).max(0) as u64;
+        let left = if self.after.is_some() { total.min(self.limit) } else { total.saturating_sub(self.offset) };
         left.min(self.limit) as usize
     }
 
@@ -109,7 +132,7 @@ impl MemberPage {
 struct Params(Vec<Value>);
 
 impl Params {
-    fn new(p: MemberPage) -> Self {
+    fn new(p: &MemberPage) -> Self {
         Params(vec![(p.limit as i64).into(), (p.offset as i64).into()])
     }
 
@@ -119,77 +142,105 @@ impl Params {
     }
 }
 
-/// The statement of `n`'s page by `plan`, its rows tagged `page_part` = `part`.
-fn part_sql(p: MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut Params) -> String {
+/// The column a page by user time sorts on.
+fn user_key(p: &MemberPage) -> &'static str {
+    match p.key {
+        PageKey::UserUpdated => "updated_at",
+        _ => "created_at",
+    }
+}
+
+/// `AND (key, id)` after `p.after` in the page's order, or nothing.
+fn after_clause(p: &MemberPage, key: &str, id: &str, params: &mut Params) -> String {
+    let Some(after) = &p.after else { return String::new() };
+    let (at, user) = (params.push(after.at), params.push(after.user.clone()));
+    let cmp = if p.ascending { ">" } else { "<" };
+    format!(" AND ({key}, {id}) {cmp} ({at}, {user})")
+}
+
+/// What a walk reads in the page's order (rows `id`, `k`, and by join time `node_id`), from
+/// its start, without the budget.
+fn walk_source(p: &MemberPage, n: &PageNode, params: &mut Params) -> String {
+    let d = if p.ascending { "ASC" } else { "DESC" };
+    match p.key {
+        PageKey::UserCreated | PageKey::UserUpdated => {
+            let k = user_key(p);
+            let pool = params.push(n.pool.clone());
+            let after = after_clause(p, k, "id", params);
+            format!("SELECT id, {k} AS k FROM users WHERE user_pool_id = {pool}{after} ORDER BY {k} {d}, id {d}")
+        }
+        PageKey::Joined => {
+            let org = params.push(n.org.clone());
+            let after = after_clause(p, "joined_at", "user_id", params);
+            format!("SELECT user_id AS id, node_id, joined_at AS k FROM membership WHERE org_id = {org}{after} ORDER BY joined_at {d}, user_id {d}")
+        }
+    }
+}
+
+/// The statement of `n`'s page by `plan`, its rows tagged `page_part` = `part` and their sort
+/// key `page_k`.
+fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut Params) -> String {
     let d = if p.ascending { "ASC" } else { "DESC" };
     let user = p.columns.select("u");
     let node = params.push(n.id.clone());
-    let user_key = match p.key {
-        PageKey::UserUpdated => "updated_at",
-        _ => "created_at",
-    };
-    // A walk reads `source` (rows `id`, `k`, and by join time `node_id`) in the page's order up
-    // to its budget and keeps the rows `keep` accepts.
-    let walk = |source: String, keep: String, budget: String| {
-        format!(
-            "SELECT {user}, {part} AS page_part FROM (
-                SELECT w.id, w.k FROM ({source} LIMIT {budget}) w
-                WHERE {keep}
-                ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
-             JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
-    };
+    let user_key = user_key(p);
     match (plan, p.subtree, p.key) {
-        (Plan::Walk, _, PageKey::UserCreated | PageKey::UserUpdated) => {
-            let pool = params.push(n.pool.clone());
+        (Plan::Walk, subtree, key) => {
+            // Read the source in the page's order up to the budget; keep the rows in the node.
+            let source = walk_source(p, n, params);
             let budget = params.push(walk_budget(p));
-            let keep = if p.subtree {
-                counts::member_under("w.id", &node, "''")
-            } else {
-                format!("EXISTS (SELECT 1 FROM membership m WHERE m.node_id = {node} AND m.user_id = w.id)")
+            let keep = match (subtree, key) {
+                (true, PageKey::Joined) =>
+                    // A user enters the subtree with their earliest membership in it (ties: the
+                    // smaller node id): that one membership stands for them.
+                    format!(
+                        "EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
+                         AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
+                             WHERE e.user_id = w.id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
+                             AND (e.joined_at < w.k OR (e.joined_at = w.k AND e.node_id < w.node_id)))"),
+                (false, PageKey::Joined) => format!("w.node_id = {node}"),
+                (true, _) => counts::member_under("w.id", &node, "''"),
+                (false, _) => format!("EXISTS (SELECT 1 FROM membership m WHERE m.node_id = {node} AND m.user_id = w.id)"),
             };
-            walk(format!("SELECT id, {user_key} AS k FROM users WHERE user_pool_id = {pool} ORDER BY {user_key} {d}, id {d}"), keep, budget)
+            format!(
+                "SELECT {user}, p.k AS page_k, {part} AS page_part FROM (
+                    SELECT w.id, w.k FROM ({source} LIMIT {budget}) w
+                    WHERE {keep}
+                    ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
+                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
         }
-        (Plan::Walk, subtree, PageKey::Joined) => {
-            let org = params.push(n.org.clone());
-            let budget = params.push(walk_budget(p));
-            let source = format!(
-                "SELECT user_id AS id, node_id, joined_at AS k FROM membership WHERE org_id = {org} ORDER BY joined_at {d}, user_id {d}");
-            let keep = if subtree {
-                // A user enters the subtree with their earliest membership in it (ties: the
-                // smaller node id): that one membership stands for them.
-                format!(
-                    "EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
-                     AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
-                         WHERE e.user_id = w.id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
-                         AND (e.joined_at < w.k OR (e.joined_at = w.k AND e.node_id < w.node_id)))")
-            } else {
-                format!("w.node_id = {node}")
-            };
-            walk(source, keep, budget)
+        (Plan::Gather, true, PageKey::Joined) => {
+            let after = after_clause(p, "g.k", "g.id", params);
+            format!(
+                "SELECT {user}, p.k AS page_k, {part} AS page_part FROM (
+                    SELECT g.id, g.k FROM (
+                        SELECT m.user_id AS id, MIN(m.joined_at) AS k
+                        FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id
+                        WHERE c.ancestor_id = {node} GROUP BY m.user_id) g
+                    WHERE 1 = 1{after}
+                    ORDER BY g.k {d}, g.id {d} LIMIT $1 OFFSET $2) p
+                 JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
         }
-        (Plan::Gather, true, PageKey::Joined) => format!(
-            "SELECT {user}, {part} AS page_part FROM (
-                SELECT m.user_id AS id, MIN(m.joined_at) AS k
-                FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id
-                WHERE c.ancestor_id = {node} GROUP BY m.user_id
-                ORDER BY k {d}, id {d} LIMIT $1 OFFSET $2) p
-             JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}"),
-        (Plan::Gather, true, _) => format!(
-            "SELECT {user}, {part} AS page_part FROM users u
-             WHERE u.id IN (SELECT m.user_id FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id WHERE c.ancestor_id = {node})
-             ORDER BY u.{user_key} {d}, u.id {d} LIMIT $1 OFFSET $2"),
+        (Plan::Gather, true, _) => {
+            let after = after_clause(p, &format!("u.{user_key}"), "u.id", params);
+            format!(
+                "SELECT {user}, u.{user_key} AS page_k, {part} AS page_part FROM users u
+                 WHERE u.id IN (SELECT m.user_id FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id WHERE c.ancestor_id = {node}){after}
+                 ORDER BY u.{user_key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+        }
         (Plan::Gather, false, key) => {
             let key = if key == PageKey::Joined { "m.joined_at".to_string() } else { format!("u.{user_key}") };
+            let after = after_clause(p, &key, "u.id", params);
             format!(
-                "SELECT {user}, {part} AS page_part FROM membership m JOIN users u ON u.id = m.user_id
-                 WHERE m.node_id = {node} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+                "SELECT {user}, {key} AS page_k, {part} AS page_part FROM membership m JOIN users u ON u.id = m.user_id
+                 WHERE m.node_id = {node}{after} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
         }
     }
 }
 
 /// The statement of one node's page by `plan` and its values, for benchmarks that time the
 /// database alone.
-pub fn page_statement(p: MemberPage, plan: Plan, n: &PageNode) -> (String, Vec<Value>) {
+pub fn page_statement(p: &MemberPage, plan: Plan, n: &PageNode) -> (String, Vec<Value>) {
     let mut params = Params::new(p);
     let sql = part_sql(p, plan, n, 0, &mut params);
     (sql, params.0)
@@ -197,16 +248,18 @@ pub fn page_statement(p: MemberPage, plan: Plan, n: &PageNode) -> (String, Vec<V
 
 /// The same page of each of `nodes`: one statement per plan and 200 nodes (SQLite takes 500
 /// terms in a compound SELECT), and one more for the walks that ran out of budget.
-pub async fn pages(db: &impl ConnectionTrait, nodes: &[PageNode], p: MemberPage) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
+pub async fn pages(db: &impl ConnectionTrait, nodes: &[PageNode], p: &MemberPage) -> AppResult<HashMap<String, Vec<Member>>> {
+    let mut out: HashMap<String, Vec<Member>> = HashMap::new();
     let planned = |plan: Plan| nodes.iter().filter(move |n| p.plan(n) == Some(plan)).collect::<Vec<_>>();
     let walked = planned(Plan::Walk);
     out.extend(pages_by(db, &walked, p, Plan::Walk).await?);
     // A walk that stopped before filling its page met too few members in its budget: the
-    // subtree is sparse in the walked order, so its members are gathered instead.
+    // subtree is sparse in the walked order, so its members are gathered instead. (After a
+    // position the page's size is not known: a short walk that read all the rows left holds
+    // the list's end.)
     let mut gathered = planned(Plan::Gather);
     for n in walked {
-        if out.get(&n.id).map_or(0, Vec::len) < p.expected(n) {
+        if out.get(&n.id).map_or(0, Vec::len) < p.expected(n) && !(p.after.is_some() && walked_to_the_end(db, n, p).await?) {
             out.remove(&n.id);
             gathered.push(n);
         }
@@ -215,10 +268,21 @@ pub async fn pages(db: &impl ConnectionTrait, nodes: &[PageNode], p: MemberPage)
     Ok(out)
 }
 
+/// Whether the walk of `n`'s page read every row left in its source (it ended within budget).
+async fn walked_to_the_end(db: &impl ConnectionTrait, n: &PageNode, p: &MemberPage) -> AppResult<bool> {
+    let mut params = Params(Vec::new());
+    let source = walk_source(p, n, &mut params);
+    let budget = params.push(walk_budget(p));
+    let sql = format!("SELECT COUNT(*) AS n FROM ({source} LIMIT {budget}) w");
+    let row = db.query_one_raw(statement(db, &sql, params.0)).await?;
+    let read: i64 = row.map(|r| r.try_get("", "n")).transpose()?.unwrap_or(0);
+    Ok(read < walk_budget(p))
+}
+
 /// The page of each of `nodes` by `plan`, whatever their sizes (a walk may come back short when
 /// it runs out of budget): [`pages`] chooses; tests and benchmarks compare the plans.
-pub async fn pages_by(db: &impl ConnectionTrait, nodes: &[&PageNode], p: MemberPage, plan: Plan) -> AppResult<HashMap<String, Vec<user::Model>>> {
-    let mut out: HashMap<String, Vec<user::Model>> = HashMap::new();
+pub async fn pages_by(db: &impl ConnectionTrait, nodes: &[&PageNode], p: &MemberPage, plan: Plan) -> AppResult<HashMap<String, Vec<Member>>> {
+    let mut out: HashMap<String, Vec<Member>> = HashMap::new();
     for chunk in nodes.chunks(200) {
         let mut params = Params::new(p);
         let sql = chunk
@@ -230,7 +294,9 @@ pub async fn pages_by(db: &impl ConnectionTrait, nodes: &[&PageNode], p: MemberP
         for row in db.query_all_raw(statement(db, &sql, params.0)).await? {
             let part: i32 = row.try_get("", "page_part")?;
             if let Some(n) = chunk.get(part as usize) {
-                out.entry(n.id.clone()).or_default().push(p.columns.decode(&row, "")?);
+                let user = p.columns.decode(&row, "")?;
+                let position = Position { at: row.try_get("", "page_k")?, user: user.id.clone() };
+                out.entry(n.id.clone()).or_default().push(Member { user, position });
             }
         }
     }
@@ -254,13 +320,14 @@ mod tests {
         let p = |offset: u64, limit: u64| MemberPage {
             limit,
             offset,
+            after: None,
             key: PageKey::UserCreated,
             ascending: false,
             subtree: true,
             columns: UserColumns::keys(),
         };
-        assert_eq!(walk_budget(p(0, 10)), 2_000);
-        assert_eq!(walk_budget(p(1_000, 10)), 50_500);
-        assert_eq!(walk_budget(p(i64::MAX as u64, 200)), i64::MAX);
+        assert_eq!(walk_budget(&p(0, 10)), 2_000);
+        assert_eq!(walk_budget(&p(1_000, 10)), 50_500);
+        assert_eq!(walk_budget(&p(i64::MAX as u64, 200)), i64::MAX);
     }
 }
