@@ -88,7 +88,7 @@ fn is_json(response: &Response) -> bool {
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/graphql-response+json"))
 }
 
 /// The v2 REST router's error layer: answers no handler made (an unknown route, a body that is
@@ -126,6 +126,7 @@ pub async fn v3_errors(req: axum::extract::Request, next: axum::middleware::Next
 /// Upgrades (101) and answers that are JSON already pass as they are.
 pub async fn graphql_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let authing = req.uri().path() == "/graphql/v2";
+    let answer = super::graphql_over_http::negotiate(req.headers()).unwrap_or(super::graphql_over_http::Answer::Json);
     let response = next.run(req).await;
     if !(response.status().is_client_error() || response.status().is_server_error()) {
         return response;
@@ -139,7 +140,7 @@ pub async fn graphql_errors(req: axum::extract::Request, next: axum::middleware:
                 json!(text)
             };
             let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-            let content_type = if authing { "application/json" } else { "application/graphql-response+json" };
+            let content_type = if authing { "application/json" } else { answer.content_type() };
             match serde_json::to_vec(&body) {
                 Ok(bytes) => (status, [(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
                 Err(_) => status.into_response(),

@@ -1,33 +1,65 @@
-//! GraphQL over HTTP: `POST /graphql/v2` and `POST /graphql` (the playground on `GET /graphql` is
-//! playground.rs).
+//! GraphQL over HTTP: `/graphql` (GET and POST, as graphql_over_http.rs negotiates them; the
+//! playground's page is playground.rs) and Authing's `POST /graphql/v2`.
 
 use async_graphql_axum::GraphQLRequest;
+use axum::body::Bytes;
 use std::sync::Arc;
 
 use axum::{
     extract::State,
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
-use super::HttpState;
+use super::{HttpState, graphql_over_http as over_http};
 use crate::{
     auth::Auth,
     error::{authing_code_of, code, http_status_of},
     graphql::{context::ClientAddress, errors::ensure_codes, raw_json::RawJson},
 };
 
-/// `POST /graphql`: spec-compliant answers (`message` a string, the code in `extensions.code`),
-/// for graphql-js clients and the playground.
-pub async fn execute(
-    State(http): State<HttpState>,
-    headers: HeaderMap,
-    extensions: axum::http::Extensions,
-    req: GraphQLRequest,
-) -> Response {
-    let (mut response, raw) = run(&http, &headers, &extensions, req.into_inner()).await;
+/// `POST /graphql`: GraphQL over HTTP as its specification has it (graphql_over_http.rs), with
+/// `message` a string and the code in `extensions.code`, for graphql-js clients and the
+/// playground.
+pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, extensions: axum::http::Extensions, body: Bytes) -> Response {
+    let Some(answer) = over_http::negotiate(&headers) else { return not_acceptable() };
+    match over_http::from_post(&headers, &body) {
+        Ok(request) => answer_over_http(&http, &headers, &extensions, request, answer).await,
+        Err(refusal) => refusal.into_response(answer),
+    }
+}
+
+/// `GET /graphql`: a WebSocket upgrade is a subscription connection; a browser asking for a
+/// page, or a GET without a GraphQL request, gets the playground; anything else is a query.
+pub async fn get(state: State<HttpState>, req: axum::extract::Request) -> Response {
+    let headers = req.headers();
+    let wants_ws = headers.get(header::UPGRADE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_ws {
+        return super::subscriptions::upgrade(state, req).await;
+    }
+    let query_string = req.uri().query();
+    if over_http::prefers_html(headers) || !(over_http::has_request(query_string) || over_http::names_json(headers)) {
+        return super::playground::page(&state.0, &req);
+    }
+    let Some(answer) = over_http::negotiate(headers) else { return not_acceptable() };
+    match over_http::from_get(query_string) {
+        Ok(request) => answer_over_http(&state.0, headers, req.extensions(), request, answer).await,
+        Err(refusal) => refusal.into_response(answer),
+    }
+}
+
+fn not_acceptable() -> Response {
+    let message = "Accept names no type this endpoint answers with: application/graphql-response+json or application/json";
+    over_http::Refusal { status: StatusCode::NOT_ACCEPTABLE, code: code::INVALID_INPUT, message: message.into() }.into_response(over_http::Answer::Json)
+}
+
+/// Execute `request` and answer as `answer` asks: a request error (the operation did not run)
+/// without `data`, with 4xx for `application/graphql-response+json`.
+async fn answer_over_http(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request, answer: over_http::Answer) -> Response {
+    let (mut response, raw) = run(http, headers, extensions, request).await;
     let retry = retry_after(&response);
+    let status = answer.status(&response);
     // The headers async-graphql-axum's `GraphQLResponse` sets, with the placed JSON written in.
     let mut headers = std::mem::take(&mut response.http_headers);
     if response.is_ok()
@@ -36,9 +68,19 @@ pub async fn execute(
     {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    let mut answer = json_answer(&response, &raw, "application/graphql-response+json");
-    answer.headers_mut().extend(headers);
-    with_retry_after(answer, retry)
+    let mut res = if over_http::request_error_code(&response).is_some() {
+        // Nothing ran: the spec leaves `data` out.
+        let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
+        if let Some(map) = body.as_object_mut() {
+            map.remove("data");
+        }
+        json_answer(&body, &raw, answer.content_type())
+    } else {
+        json_answer(&response, &raw, answer.content_type())
+    };
+    *res.status_mut() = status;
+    res.headers_mut().extend(headers);
+    with_retry_after(res, retry)
 }
 
 /// `POST /graphql/v2`, Authing's endpoint: each error's `message` is the object its SDKs read,

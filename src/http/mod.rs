@@ -6,6 +6,7 @@ pub mod cors;
 pub mod envelope;
 pub mod event_socket;
 pub mod graphql;
+pub mod graphql_over_http;
 pub mod health;
 pub mod listener;
 pub mod php_variables;
@@ -66,11 +67,12 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     // Each dialect is its own router with its own error layer, outside its body limit and its
     // timeout so that their refusals are answered in the dialect too.
     let graphql = Router::new()
-        .route("/graphql", get(subscriptions::graphql_get).post(graphql::execute))
+        .route("/graphql", get(graphql::get).post(graphql::execute))
         .route("/graphql/ws", get(subscriptions::upgrade))
         .route("/graphql/v2", post(graphql::execute_v2))
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
         .layer(axum::middleware::from_fn(envelope::graphql_errors));
     let mut graphql_and_health = Router::new()

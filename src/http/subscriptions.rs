@@ -22,17 +22,6 @@ use serde_json::Value;
 
 use super::HttpState;
 
-/// `GET /graphql`: a WebSocket upgrade is a subscription connection, anything else the
-/// playground's page.
-pub async fn graphql_get(state: State<HttpState>, req: Request) -> Response {
-    let wants_ws = req
-        .headers()
-        .get(axum::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    if wants_ws { upgrade(state, req).await } else { super::playground::page(&state.0, &req) }
-}
-
 /// `GET /graphql/ws`.
 pub async fn upgrade(State(http): State<HttpState>, req: Request) -> Response {
     let (mut parts, _) = req.into_parts();

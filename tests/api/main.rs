@@ -7,6 +7,7 @@ mod abuse;
 mod acl;
 mod auth;
 mod docs;
+mod graphql_over_http;
 mod cors;
 mod deploy;
 mod backup;
