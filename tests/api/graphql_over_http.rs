@@ -11,6 +11,7 @@ const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 async fn graphql_http_audits_pass_every_must_and_should() {
     let s = TestServer::start().await;
     let summary = run_sdk_script(&s, "graphql_http_audit.cjs").await;
+    eprintln!("graphql-http audits: {} (failed: {})", summary["counts"], summary["failures"]);
     let failures: Vec<&Value> = summary["failures"]
         .as_array()
         .expect("failures")
