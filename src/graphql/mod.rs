@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod errors;
+pub mod field_order;
 pub mod limits;
 pub mod listing_cache;
 pub mod loaders;
@@ -55,6 +56,7 @@ pub fn bare_schema() -> OrgraphSchema {
 fn builder(limits: &crate::config::Limits) -> async_graphql::SchemaBuilder<Query, Mutation, resolvers::subscriptions::Subscription> {
     Schema::build(Query::default(), Mutation::default(), resolvers::subscriptions::Subscription)
         .extension(limits::DocumentLimitsExtension::new(limits.into()))
+        .extension(field_order::SelectionOrder::default())
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)

@@ -100,15 +100,28 @@ pub async fn execute_v2(
         // is megabytes; going through `serde_json::Value` doubled its cost).
         return with_retry_after(json_answer(&response, &raw, "application/json"), retry);
     }
-    let mut body = serde_json::to_value(&response).unwrap_or(Value::Null);
-    if let Some(errors) = body.get_mut("errors").and_then(Value::as_array_mut) {
-        for error in errors {
+    // Only the errors are rewritten: `data` is written as it is, its fields in selection order
+    // (a `serde_json::Value` would sort them).
+    let errors: Vec<Value> = response
+        .errors
+        .iter()
+        .map(|error| {
+            let mut error = serde_json::to_value(error).unwrap_or(Value::Null);
             let code = error.pointer("/extensions/code").and_then(Value::as_str).unwrap_or(code::INTERNAL_SERVER_ERROR).to_string();
             let numeric = error.pointer("/extensions/authingCode").and_then(Value::as_i64).unwrap_or_else(|| authing_code_of(&code));
             let text = error.get("message").and_then(Value::as_str).unwrap_or("").to_string();
             error["message"] = authing_message(numeric, &text, http_status_of(&code));
-        }
+            error
+        })
+        .collect();
+    #[derive(serde::Serialize)]
+    struct Answer<'a> {
+        data: &'a async_graphql::Value,
+        #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
+        errors: Vec<Value>,
     }
+    let body = Answer { data: &response.data, extensions: &response.extensions, errors };
     with_retry_after(json_answer(&body, &raw, "application/json"), retry)
 }
 

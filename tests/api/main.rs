@@ -13,6 +13,7 @@ mod deploy;
 mod backup;
 mod cli_flags;
 mod events;
+mod field_order;
 mod isolation;
 mod metrics;
 mod live_stream;
