@@ -68,6 +68,52 @@ pub struct Paginated<T> {
     pub list: Vec<T>,
 }
 
+/// A keyset window of a list, as Relay's connections ask for it: the first `n` after a position,
+/// or the last `n` before one (from the list's start or end when `None`). Costs the same
+/// wherever the position is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Window<P> {
+    First { n: u64, after: Option<P> },
+    Last { n: u64, before: Option<P> },
+}
+
+impl<P> Window<P> {
+    /// From Relay's arguments: `first`/`after` or `last`/`before`, not both directions;
+    /// `default` items forward when neither count is given; each count at most `max`.
+    pub fn new(first: Option<i64>, after: Option<P>, last: Option<i64>, before: Option<P>, default: u64, max: u64) -> AppResult<Self> {
+        let count = |name: &str, n: i64| {
+            if n < 0 || n as u64 > max {
+                return Err(AppError::invalid(name, format!("{name} must be between 0 and {max}, got {n}")));
+            }
+            Ok(n as u64)
+        };
+        match (first, last) {
+            (Some(_), Some(_)) => Err(AppError::invalid("last", "give first (with after) or last (with before), not both")),
+            (None, Some(n)) => {
+                if after.is_some() {
+                    return Err(AppError::invalid("after", "after goes with first; with last, give before"));
+                }
+                Ok(Window::Last { n: count("last", n)?, before })
+            }
+            (first, None) => {
+                if before.is_some() {
+                    return Err(AppError::invalid("before", "before goes with last; with first, give after"));
+                }
+                Ok(Window::First { n: first.map_or(Ok(default.min(max)), |n| count("first", n))?, after })
+            }
+        }
+    }
+}
+
+/// The items of a [`Window`], in the list's order, and whether the list goes on either side.
+/// (Relay's rule: the side the window came from counts as going on when a position was given.)
+#[derive(Debug, Clone)]
+pub struct Slice<T> {
+    pub items: Vec<T>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,6 +130,15 @@ mod tests {
             assert_eq!(err.code(), "INVALID_INPUT", "page {page} limit {limit}");
         }
         assert!(Page::new(Some(i64::MAX), Some(100), 100).is_err());
+    }
+
+    #[test]
+    fn a_window_goes_one_way() {
+        assert_eq!(Window::<u8>::new(None, None, None, None, 10, 100).unwrap(), Window::First { n: 10, after: None });
+        assert_eq!(Window::new(None, None, Some(5), Some(1u8), 10, 100).unwrap(), Window::Last { n: 5, before: Some(1) });
+        for (first, after, last, before) in [(Some(1), None, Some(1), None), (None, Some(1u8), Some(1), None), (Some(1), None, None, Some(1)), (Some(101), None, None, None), (Some(-1), None, None, None)] {
+            assert_eq!(Window::new(first, after, last, before, 10, 100).unwrap_err().code(), "INVALID_INPUT");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod acl;
 pub mod common;
+pub mod connection;
 pub mod event;
 pub mod org;
 pub mod node_fields;

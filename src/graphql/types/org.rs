@@ -10,6 +10,7 @@ use entity::acl_grant::TargetType;
 use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
+    connection::{MemberCursors, UserConnection},
     node_fields::NodeFields,
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
     user_list::PaginatedUsers,
@@ -20,7 +21,7 @@ use crate::{
         acl::parse_resource_type,
         docs::iso,
         org_tree::{MemberSort, MembersQuery, PageNode, PathStep},
-        pagination::Page,
+        pagination::{DEFAULT_LIMIT, Page, Slice, Window},
         users::UserColumns,
     },
     graphql::{
@@ -272,6 +273,38 @@ impl Node {
             }
         };
         Ok(page.into())
+    }
+
+    /// Members of the node as a Relay connection (for apps that scroll): `first` members after
+    /// the cursor `after`, or `last` before `before` (10 forward when no count is given, at most
+    /// the largest page). With `includeChildrenNodes`, the distinct users of the whole subtree.
+    /// Cursors are positions in the order, so paging stays right while members come and go, and
+    /// a page deep in a large subtree costs what the first costs.
+    async fn users_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        last: Option<i64>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(false)")] include_children_nodes: Option<bool>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+    ) -> Result<UserConnection> {
+        let state = ctx.state();
+        let cursors = MemberCursors { sort: sort_by.unwrap_or_default(), subtree: include_children_nodes.unwrap_or(false) };
+        let after = after.map(|c| cursors.decode("after", &c)).transpose()?;
+        let before = before.map(|c| cursors.decode("before", &c)).transpose()?;
+        let window = Window::new(first, after, last, before, DEFAULT_LIMIT as u64, state.config.limits.max_page_size)?;
+        let query = MembersQuery {
+            page: Page::new(None, None, state.config.limits.max_page_size)?,
+            sort: MemberSort::User(cursors.sort.into()),
+            include_children: cursors.subtree,
+            columns: UserColumns::ALL,
+        };
+        let slice = state.orgs.members_window(&self.model, query, window).await?;
+        let total = if cursors.subtree { self.model.subtree_member_count } else { self.model.member_count };
+        let items = slice.items.into_iter().map(|m| (User::from(m.user), cursors.encode(&m.position))).collect();
+        Ok(UserConnection::new(Slice { items, has_next: slice.has_next, has_previous: slice.has_previous }, total.max(0)))
     }
 }
 
