@@ -105,6 +105,30 @@ impl<P> Window<P> {
     }
 }
 
+impl<P: Clone> Window<P> {
+    /// Read the window as one keyset page of `n + 1` rows (the extra one tells whether the list
+    /// goes on): `read(after, ascending, limit)` reads rows after a position in either order;
+    /// `ascending` is the list's own order, reversed to read a `last` window.
+    pub async fn read<T>(self, ascending: bool, read: impl AsyncFnOnce(Option<P>, bool, u64) -> AppResult<Vec<T>>) -> AppResult<Slice<T>> {
+        let (n, from, backward) = match self {
+            Window::First { n, after } => (n, after, false),
+            Window::Last { n, before } => (n, before, true),
+        };
+        if n == 0 {
+            return Ok(Slice { items: Vec::new(), has_next: false, has_previous: false });
+        }
+        let given = from.is_some();
+        let mut items = read(from, ascending ^ backward, n + 1).await?;
+        let more = items.len() as u64 > n;
+        items.truncate(n as usize);
+        if backward {
+            items.reverse();
+            return Ok(Slice { items, has_next: given, has_previous: more });
+        }
+        Ok(Slice { items, has_next: more, has_previous: given })
+    }
+}
+
 /// The items of a [`Window`], in the list's order, and whether the list goes on either side.
 /// (Relay's rule: the side the window came from counts as going on when a position was given.)
 #[derive(Debug, Clone)]

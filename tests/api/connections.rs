@@ -160,3 +160,62 @@ async fn apollo_relay_pagination_scrolls_1000_members_without_a_duplicate_or_a_g
     assert!(out["pages"].as_u64().unwrap() >= 20);
     assert_eq!(out["pageInfo"]["hasNextPage"], false);
 }
+
+/// Pages of `size` of the connection at `field` (forward with `first`, or back with `last`),
+/// put together in the list's order.
+async fn scroll(c: &Client, field: &str, args: &str, size: i64, backward: bool) -> Vec<String> {
+    let q = format!(
+        "query($first: Int, $after: String, $last: Int, $before: String) {{ {field}(first: $first, after: $after, last: $last, before: $before{args}) {{
+            edges {{ cursor node {{ id }} }} nodes {{ id }} pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} totalCount }} }}");
+    let (mut all, mut cursor) = (Vec::<String>::new(), Value::Null);
+    for _ in 0..100 {
+        let vars = if backward { json!({ "last": size, "before": cursor }) } else { json!({ "first": size, "after": cursor }) };
+        let v = c.data(&q, vars).await;
+        let conn = &v[field];
+        let page = ids(conn);
+        let nodes: Vec<&str> = conn["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+        assert_eq!(nodes, page.iter().map(String::as_str).collect::<Vec<_>>(), "nodes are the edges' nodes");
+        let (more, next) = if backward { ("hasPreviousPage", "startCursor") } else { ("hasNextPage", "endCursor") };
+        if backward {
+            let mut joined = page;
+            joined.extend(all);
+            all = joined;
+        } else {
+            all.extend(page);
+        }
+        if conn["pageInfo"][more] == false {
+            return all;
+        }
+        cursor = conn["pageInfo"][next].clone();
+    }
+    panic!("{field} did not end");
+}
+
+#[tokio::test]
+async fn the_pools_users_and_orgs_page_as_connections() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    for i in 0..23 {
+        c.data("mutation($u: String!) { createUser(userInfo: { username: $u }) { id } }", json!({ "u": format!("pooled{i}") })).await;
+    }
+    for i in 0..7 {
+        create_org(&c, &format!("Org {i}"), &format!("org{i}")).await;
+    }
+    for sort in ["CREATEDAT_DESC", "CREATEDAT_ASC", "UPDATEDAT_ASC"] {
+        let listed = c.data("query($s: SortByEnum) { users(page: 1, limit: 200, sortBy: $s) { list { id } } orgs(page: 1, limit: 200, sortBy: $s) { list { id } } }", json!({ "s": sort })).await;
+        let list = |k: &str| -> Vec<String> { listed[k]["list"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap().to_string()).collect() };
+        let args = format!(", sortBy: {sort}");
+        for backward in [false, true] {
+            assert_eq!(scroll(&c, "usersConnection", &args, 4, backward).await, list("users"), "users {sort} backward {backward}");
+            assert_eq!(scroll(&c, "orgsConnection", &args, 3, backward).await, list("orgs"), "orgs {sort} backward {backward}");
+        }
+    }
+    let total = c.data("{ usersConnection(first: 1) { totalCount } orgsConnection(first: 1) { totalCount } }", json!({})).await;
+    assert_eq!(total["usersConnection"]["totalCount"], 23);
+    assert_eq!(total["orgsConnection"]["totalCount"], 7);
+    // A cursor of one list is refused by another.
+    let v = c.data("{ usersConnection(first: 1) { pageInfo { endCursor } } }", json!({})).await;
+    let cursor = v["usersConnection"]["pageInfo"]["endCursor"].clone();
+    let res = c.gql_at("/graphql", "query($a: String) { orgsConnection(first: 1, after: $a) { totalCount } }", json!({ "a": cursor })).await;
+    assert_eq!(res["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{res}");
+}

@@ -3,7 +3,10 @@
 
 use std::collections::HashMap;
 
-pub use crate::storage::tree::members::{Member, PageNode, Plan as PagePlan, Position};
+pub use crate::storage::{
+    keyset::Position,
+    tree::members::{Member, PageNode, Plan as PagePlan},
+};
 
 use entity::{membership, node, user};
 use sea_orm::{
@@ -341,26 +344,15 @@ impl OrgService {
     }
 
     /// A window of `node`'s members in `q`'s order (`q.page` is not used): the first `n` after
-    /// a position or the last `n` before one, read as one keyset page of `n + 1` (the extra row
-    /// tells whether the list goes on), backwards for `last`.
+    /// a position or the last `n` before one, each with its position.
     pub async fn members_window(&self, node: &node::Model, q: MembersQuery, window: Window<Position>) -> AppResult<Slice<Member>> {
-        let (n, from, backward) = match window {
-            Window::First { n, after } => (n, after, false),
-            Window::Last { n, before } => (n, before, true),
-        };
-        if n == 0 {
-            return Ok(Slice { items: Vec::new(), has_next: false, has_previous: false });
-        }
-        let mut p = MemberPage { limit: n + 1, offset: 0, after: from.clone(), ..q.page_spec() };
-        p.ascending ^= backward;
-        let mut items = tree::members::pages(&self.db, &[PageNode::from(node)], &p).await?.remove(&node.id).unwrap_or_default();
-        let more = items.len() as u64 > n;
-        items.truncate(n as usize);
-        if backward {
-            items.reverse();
-            return Ok(Slice { items, has_next: from.is_some(), has_previous: more });
-        }
-        Ok(Slice { items, has_next: more, has_previous: from.is_some() })
+        let spec = q.page_spec();
+        window
+            .read(spec.ascending, async |after, ascending, limit| {
+                let p = MemberPage { limit, offset: 0, after, ascending, ..spec.clone() };
+                Ok(tree::members::pages(&self.db, &[PageNode::from(node)], &p).await?.remove(&node.id).unwrap_or_default())
+            })
+            .await
     }
 
     /// v3 `listDepartmentMembers`: the org by code, the department as `q.department` names it.

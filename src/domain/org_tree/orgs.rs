@@ -13,10 +13,10 @@ use crate::{
         docs::{NodeDoc, OrgDoc},
         events::{DomainEvent, Outbox},
     },
-    domain::{PoolId, pagination::{Page, Paginated, TimestampOrder}, validate},
+    domain::{PoolId, pagination::{Page, Paginated, Slice, TimestampOrder, Window}, validate},
     error::{AppError, AppResult},
     ids,
-    storage::tree,
+    storage::{keyset::{self, Position}, tree},
 };
 
 impl OrgService {
@@ -60,6 +60,22 @@ impl OrgService {
         };
         let list = query.offset(page.offset()).limit(page.limit).all(&self.db).await?;
         Ok(Paginated { total_count, list })
+    }
+
+    /// A window of the pool's organizations in `sort`'s order, by keyset, with their number.
+    pub async fn orgs_window(&self, pool: &PoolId, sort: TimestampOrder, window: Window<Position>) -> AppResult<(Slice<org::Model>, u64)> {
+        let base = org::Entity::find().filter(org::Column::UserPoolId.eq(pool.as_str()));
+        let total_count = base.clone().count(&self.db).await?;
+        let (at, ascending) = match sort {
+            TimestampOrder::CreatedAtDesc => (org::Column::CreatedAt, false),
+            TimestampOrder::CreatedAtAsc => (org::Column::CreatedAt, true),
+            TimestampOrder::UpdatedAtDesc => (org::Column::UpdatedAt, false),
+            TimestampOrder::UpdatedAtAsc => (org::Column::UpdatedAt, true),
+        };
+        let slice = window
+            .read(ascending, async |after, ascending, limit| keyset::rows_after(&self.db, base, (at, org::Column::Id), ascending, after.as_ref(), limit).await)
+            .await?;
+        Ok((slice, total_count))
     }
 
     /// How many nodes the orgs `org_ids` have in all.

@@ -12,7 +12,7 @@ use super::{
     PoolId,
     docs::{UserDoc, changed_fields, to_json},
     events::{DomainEvent, Outbox},
-    pagination::{Page, Paginated, TimestampOrder},
+    pagination::{Page, Paginated, Slice, TimestampOrder, Window},
     validate::{self, MAX_TEXT},
     write::Writer,
 };
@@ -20,7 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     ids,
     security::secret_hash::Hasher,
-    storage::tree,
+    storage::{keyset::{self, Position}, tree},
 };
 
 pub mod profile;
@@ -235,6 +235,26 @@ impl UserService {
         };
         let list = query.offset(page.offset()).limit(page.limit).all(&self.db).await?;
         Ok(Paginated { total_count, list })
+    }
+
+    /// A window of the pool's users (those in no organization when `outside_orgs`) in `sort`'s
+    /// order, by keyset, with the size of the whole list.
+    pub async fn window(&self, pool: &PoolId, sort: TimestampOrder, outside_orgs: bool, window: Window<Position>) -> AppResult<(Slice<user::Model>, u64)> {
+        let mut base = user::Entity::find().filter(user::Column::UserPoolId.eq(pool.as_str()));
+        if outside_orgs {
+            base = base.filter(sea_orm::sea_query::Expr::cust("NOT EXISTS (SELECT 1 FROM membership m WHERE m.user_id = users.id)"));
+        }
+        let total_count = base.clone().count(&self.db).await?;
+        let (at, ascending) = match sort {
+            TimestampOrder::CreatedAtDesc => (user::Column::CreatedAt, false),
+            TimestampOrder::CreatedAtAsc => (user::Column::CreatedAt, true),
+            TimestampOrder::UpdatedAtDesc => (user::Column::UpdatedAt, false),
+            TimestampOrder::UpdatedAtAsc => (user::Column::UpdatedAt, true),
+        };
+        let slice = window
+            .read(ascending, async |after, ascending, limit| keyset::rows_after(&self.db, base, (at, user::Column::Id), ascending, after.as_ref(), limit).await)
+            .await?;
+        Ok((slice, total_count))
     }
 
     pub async fn update(&self, pool: &PoolId, id: &str, patch: UserPatch) -> AppResult<user::Model> {

@@ -4,6 +4,7 @@ use crate::graphql::{
     context::ContextExt,
     types::{
         common::{CommonMessage, SortByEnum},
+        connection::{Cursors, OrgConnection},
         org::{Org, PaginatedOrgs},
     },
 };
@@ -47,6 +48,26 @@ impl OrgQuery {
             }
         }
         Ok(PaginatedOrgs { total_count: found.total_count as i64, list: found.list.into_iter().map(Org::new).collect() })
+    }
+
+    /// The pool's organizations as a Relay connection: `first` after the cursor `after`, or
+    /// `last` before `before` (10 forward when no count is given, at most the largest page).
+    async fn orgs_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        last: Option<i64>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+    ) -> Result<OrgConnection> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let sort = sort_by.unwrap_or_default();
+        let cursors = Cursors::orgs(sort);
+        let window = cursors.window(first, after, last, before, state.config.limits.max_page_size)?;
+        let (slice, total) = state.orgs.orgs_window(&pool, sort.into(), window).await?;
+        Ok(OrgConnection::new(slice, total as i64, &cursors))
     }
 }
 

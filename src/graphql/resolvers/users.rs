@@ -2,12 +2,13 @@ use async_graphql::{Context, Object, Result};
 
 use crate::{
     views::user::User,
-    domain::{pagination::Page, users::CreateOptions},
+    domain::{pagination::{Page, Slice}, users::CreateOptions},
     error::AppError,
     graphql::{
         context::ContextExt,
         types::{
             common::{CommonMessage, SortByEnum},
+            connection::{Cursors, UserConnection},
             user_input::{CreateUserIdentityInput, CreateUserInput, UpdateUserInput, custom_data_object},
             user_list::PaginatedUsers,
         },
@@ -45,6 +46,29 @@ impl UserQuery {
             .list(&pool, page, sort_by.unwrap_or_default().into(), exclude_users_in_org.unwrap_or(false))
             .await?;
         Ok(found.into())
+    }
+
+    /// The pool's users as a Relay connection (for apps that scroll): `first` users after the
+    /// cursor `after`, or `last` before `before` (10 forward when no count is given, at most the
+    /// largest page). With `excludeUsersInOrg`, only users in no organization.
+    async fn users_connection(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i64>,
+        after: Option<String>,
+        last: Option<i64>,
+        before: Option<String>,
+        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+        #[graphql(default_with = "Some(false)")] exclude_users_in_org: Option<bool>,
+    ) -> Result<UserConnection> {
+        let pool = ctx.pool()?;
+        let state = ctx.state();
+        let (sort, outside) = (sort_by.unwrap_or_default(), exclude_users_in_org.unwrap_or(false));
+        let cursors = Cursors::users(sort, outside);
+        let window = cursors.window(first, after, last, before, state.config.limits.max_page_size)?;
+        let (slice, total) = state.users.window(&pool, sort.into(), outside, window).await?;
+        let items = slice.items.into_iter().map(|u| (cursors.of_user(&u), u)).map(|(c, u)| (User::from(u), c)).collect();
+        Ok(UserConnection::new(Slice { items, has_next: slice.has_next, has_previous: slice.has_previous }, total as i64))
     }
 }
 

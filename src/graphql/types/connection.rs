@@ -8,9 +8,14 @@ use async_graphql::SimpleObject;
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 
-use super::{common::SortByEnum, user_list::UserList};
+use entity::{org, user};
+
+use super::{common::SortByEnum, org::Org, user_list::UserList};
 use crate::{
-    domain::{org_tree::Position, pagination::Slice},
+    domain::{
+        org_tree::Position,
+        pagination::{DEFAULT_LIMIT, Slice, Window},
+    },
     error::{AppError, AppResult},
     views::user::User,
 };
@@ -61,39 +66,107 @@ impl UserConnection {
     }
 }
 
-/// The cursors of one member list: its order and whether it holds the subtree.
-#[derive(Debug, Clone, Copy)]
-pub struct MemberCursors {
-    pub sort: SortByEnum,
-    pub subtree: bool,
+/// An organization and its cursor.
+#[derive(SimpleObject)]
+pub struct OrgEdge {
+    pub cursor: String,
+    pub node: Org,
+}
+
+/// A window of organizations: give `first` (and `after`) to go forward, `last` (and `before`)
+/// to go back.
+#[derive(SimpleObject)]
+pub struct OrgConnection {
+    pub edges: Vec<OrgEdge>,
+    /// The organizations of `edges`, without their cursors.
+    pub nodes: Vec<Org>,
+    pub page_info: PageInfo,
+    /// How many organizations the pool has.
+    pub total_count: i64,
+}
+
+impl OrgConnection {
+    pub fn new(slice: Slice<org::Model>, total_count: i64, cursors: &Cursors) -> Self {
+        let cursor = |o: &org::Model| cursors.encode(&Position { at: cursor_time(o.created_at, o.updated_at, cursors), id: o.id.clone() });
+        let page_info = PageInfo {
+            has_next_page: slice.has_next,
+            has_previous_page: slice.has_previous,
+            start_cursor: slice.items.first().map(cursor),
+            end_cursor: slice.items.last().map(cursor),
+        };
+        let nodes = slice.items.iter().cloned().map(Org::new).collect();
+        let edges = slice.items.into_iter().map(|o| OrgEdge { cursor: cursor(&o), node: Org::new(o) }).collect();
+        OrgConnection { edges, nodes, page_info, total_count }
+    }
+}
+
+/// The sort key of a row listed by `cursors`' order: its creation or update time.
+fn cursor_time(created: DateTime<Utc>, updated: DateTime<Utc>, cursors: &Cursors) -> DateTime<Utc> {
+    if cursors.by_update { updated } else { created }
+}
+
+/// The cursors of one list: a tag naming the list and its order, checked when a cursor comes
+/// back, and the key the order sorts on.
+#[derive(Debug, Clone)]
+pub struct Cursors {
+    tag: String,
+    by_update: bool,
 }
 
 /// Longest cursor read: a position is a timestamp and an id.
 const MAX_CURSOR: usize = 256;
 
-impl MemberCursors {
-    fn tag(self) -> String {
-        format!("m1|{:?}|{}", self.sort, u8::from(self.subtree))
+impl Cursors {
+    /// A department's members (`subtree`: the distinct users of its subtree).
+    pub fn members(sort: SortByEnum, subtree: bool) -> Self {
+        Cursors { tag: format!("m1|{sort:?}|{}", u8::from(subtree)), by_update: Self::updated(sort) }
     }
 
-    pub fn encode(self, p: &Position) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.tag(), p.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), p.user))
+    /// The pool's users (`outside_orgs`: those in no organization).
+    pub fn users(sort: SortByEnum, outside_orgs: bool) -> Self {
+        Cursors { tag: format!("u1|{sort:?}|{}", u8::from(outside_orgs)), by_update: Self::updated(sort) }
+    }
+
+    /// The pool's organizations.
+    pub fn orgs(sort: SortByEnum) -> Self {
+        Cursors { tag: format!("o1|{sort:?}"), by_update: Self::updated(sort) }
+    }
+
+    fn updated(sort: SortByEnum) -> bool {
+        matches!(sort, SortByEnum::UpdatedAtAsc | SortByEnum::UpdatedAtDesc)
+    }
+
+    pub fn encode(&self, p: &Position) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", self.tag, p.at.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true), p.id))
+    }
+
+    /// The cursor of a user of a list sorted by user times.
+    pub fn of_user(&self, u: &user::Model) -> String {
+        self.encode(&Position { at: cursor_time(u.created_at, u.updated_at, self), id: u.id.clone() })
     }
 
     /// The position `cursor` (the argument `name`) holds, if it is one of this list's.
-    pub fn decode(self, name: &str, cursor: &str) -> AppResult<Position> {
-        let refuse = || AppError::invalid(name, format!("{name} is not a cursor of this list (its order or includeChildrenNodes differ, or it was altered)"));
+    pub fn decode(&self, name: &str, cursor: &str) -> AppResult<Position> {
+        let refuse = || AppError::invalid(name, format!("{name} is not a cursor of this list (its order or filter differ, or it was altered)"));
         if cursor.len() > MAX_CURSOR {
             return Err(refuse());
         }
         let text = URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(refuse)?;
-        let rest = text.strip_prefix(&self.tag()).and_then(|r| r.strip_prefix('|')).ok_or_else(refuse)?;
-        let (at, user) = rest.split_once('|').ok_or_else(refuse)?;
+        let rest = text.strip_prefix(self.tag.as_str()).and_then(|r| r.strip_prefix('|')).ok_or_else(refuse)?;
+        let (at, id) = rest.split_once('|').ok_or_else(refuse)?;
         let at = DateTime::parse_from_rfc3339(at).map_err(|_| refuse())?.with_timezone(&Utc);
-        if user.is_empty() {
+        if id.is_empty() {
             return Err(refuse());
         }
-        Ok(Position { at, user: user.to_string() })
+        Ok(Position { at, id: id.to_string() })
+    }
+
+    /// `after` and `before` as positions of this list, and the window they ask for with
+    /// `first` and `last` (10 forward by default, at most `max` rows).
+    pub fn window(&self, first: Option<i64>, after: Option<String>, last: Option<i64>, before: Option<String>, max: u64) -> AppResult<Window<Position>> {
+        let after = after.map(|c| self.decode("after", &c)).transpose()?;
+        let before = before.map(|c| self.decode("before", &c)).transpose()?;
+        Window::new(first, after, last, before, DEFAULT_LIMIT as u64, max)
     }
 }
 
@@ -103,13 +176,12 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_belongs_to_its_order() {
-        let c = MemberCursors { sort: SortByEnum::CreatedAtDesc, subtree: true };
-        let p = Position { at: Utc::now(), user: "0194abc".into() };
+        let c = Cursors::members(SortByEnum::CreatedAtDesc, true);
+        let p = Position { at: Utc::now(), id: "0194abc".into() };
         assert_eq!(c.decode("after", &c.encode(&p)).unwrap(), p);
-        let other = MemberCursors { sort: SortByEnum::UpdatedAtDesc, subtree: true };
-        assert!(other.decode("after", &c.encode(&p)).is_err());
-        let direct = MemberCursors { subtree: false, ..c };
-        assert!(direct.decode("after", &c.encode(&p)).is_err());
+        for other in [Cursors::members(SortByEnum::UpdatedAtDesc, true), Cursors::members(SortByEnum::CreatedAtDesc, false), Cursors::users(SortByEnum::CreatedAtDesc, true), Cursors::orgs(SortByEnum::CreatedAtDesc)] {
+            assert!(other.decode("after", &c.encode(&p)).is_err(), "{other:?}");
+        }
         for bad in ["", "not base64!", &"A".repeat(300), &URL_SAFE_NO_PAD.encode("m1|CreatedAtDesc|1|yesterday|u")] {
             assert_eq!(c.decode("after", bad).unwrap_err().code(), "INVALID_INPUT", "{bad}");
         }

@@ -10,7 +10,7 @@ use entity::acl_grant::TargetType;
 use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
-    connection::{MemberCursors, UserConnection},
+    connection::{Cursors, UserConnection},
     node_fields::NodeFields,
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
     user_list::PaginatedUsers,
@@ -21,7 +21,7 @@ use crate::{
         acl::parse_resource_type,
         docs::iso,
         org_tree::{MemberSort, MembersQuery, PageNode, PathStep},
-        pagination::{DEFAULT_LIMIT, Page, Slice, Window},
+        pagination::{Page, Slice},
         users::UserColumns,
     },
     graphql::{
@@ -291,18 +291,17 @@ impl Node {
         #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
     ) -> Result<UserConnection> {
         let state = ctx.state();
-        let cursors = MemberCursors { sort: sort_by.unwrap_or_default(), subtree: include_children_nodes.unwrap_or(false) };
-        let after = after.map(|c| cursors.decode("after", &c)).transpose()?;
-        let before = before.map(|c| cursors.decode("before", &c)).transpose()?;
-        let window = Window::new(first, after, last, before, DEFAULT_LIMIT as u64, state.config.limits.max_page_size)?;
+        let (sort, subtree) = (sort_by.unwrap_or_default(), include_children_nodes.unwrap_or(false));
+        let cursors = Cursors::members(sort, subtree);
+        let window = cursors.window(first, after, last, before, state.config.limits.max_page_size)?;
         let query = MembersQuery {
             page: Page::new(None, None, state.config.limits.max_page_size)?,
-            sort: MemberSort::User(cursors.sort.into()),
-            include_children: cursors.subtree,
+            sort: MemberSort::User(sort.into()),
+            include_children: subtree,
             columns: UserColumns::ALL,
         };
         let slice = state.orgs.members_window(&self.model, query, window).await?;
-        let total = if cursors.subtree { self.model.subtree_member_count } else { self.model.member_count };
+        let total = if subtree { self.model.subtree_member_count } else { self.model.member_count };
         let items = slice.items.into_iter().map(|m| (User::from(m.user), cursors.encode(&m.position))).collect();
         Ok(UserConnection::new(Slice { items, has_next: slice.has_next, has_previous: slice.has_previous }, total.max(0)))
     }

@@ -15,7 +15,6 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use entity::{node, user};
 use sea_orm::{ConnectionTrait, Value};
 
@@ -23,6 +22,7 @@ use super::counts;
 use crate::{
     error::AppResult,
     storage::{
+        keyset::Position,
         sql::{exec, placeholders, statement, strings},
         user_columns::UserColumns,
     },
@@ -35,13 +35,6 @@ pub enum PageKey {
     UserUpdated,
     /// When the user joined the node (for a subtree: entered it, their earliest membership in it).
     Joined,
-}
-
-/// A member's place in a list: its sort key's value and its user id (the tie-breaker).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Position {
-    pub at: DateTime<Utc>,
-    pub user: String,
 }
 
 /// A member of a page, with its position (where the next page starts).
@@ -153,7 +146,7 @@ fn user_key(p: &MemberPage) -> &'static str {
 /// `AND (key, id)` after `p.after` in the page's order, or nothing.
 fn after_clause(p: &MemberPage, key: &str, id: &str, params: &mut Params) -> String {
     let Some(after) = &p.after else { return String::new() };
-    let (at, user) = (params.push(after.at), params.push(after.user.clone()));
+    let (at, user) = (params.push(after.at), params.push(after.id.clone()));
     let cmp = if p.ascending { ">" } else { "<" };
     format!(" AND ({key}, {id}) {cmp} ({at}, {user})")
 }
@@ -295,7 +288,7 @@ pub async fn pages_by(db: &impl ConnectionTrait, nodes: &[&PageNode], p: &Member
             let part: i32 = row.try_get("", "page_part")?;
             if let Some(n) = chunk.get(part as usize) {
                 let user = p.columns.decode(&row, "")?;
-                let position = Position { at: row.try_get("", "page_k")?, user: user.id.clone() };
+                let position = Position { at: row.try_get("", "page_k")?, id: user.id.clone() };
                 out.entry(n.id.clone()).or_default().push(Member { user, position });
             }
         }
