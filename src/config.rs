@@ -35,6 +35,11 @@ pub struct Config {
     #[arg(long, global = true, env = "ORGRAPH_LISTING_CACHE_MB", default_value_t = 64)]
     pub listing_cache_mb: usize,
 
+    /// Memory for the documents of Apollo's automatic persisted queries on `/graphql` (kept per
+    /// pool, by SHA-256), in MiB; 0 turns them off (`PERSISTED_QUERY_NOT_SUPPORTED`).
+    #[arg(long, global = true, env = "ORGRAPH_PERSISTED_QUERIES_MB", default_value_t = 16)]
+    pub persisted_queries_mb: usize,
+
     /// HMAC key (HS256) that signs access tokens, at least 32 bytes. When absent, a random key
     /// is generated on first start and kept in the database, so all instances share it.
     #[arg(long, global = true, env = "ORGRAPH_JWT_SECRET", hide_env_values = true)]

@@ -15,6 +15,10 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const INVALID_INPUT: &str = "INVALID_INPUT";
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// Apollo's automatic persisted queries: the hash is not known (send the document with it).
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// Persisted queries are turned off on this server.
+    pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
@@ -43,7 +47,11 @@ pub fn http_status_of(code_str: &str) -> u16 {
         code::FORBIDDEN => 403,
         code::NOT_FOUND => 404,
         code::CONFLICT => 409,
-        code::INVALID_INPUT | code::GRAPHQL_VALIDATION_FAILED | code::QUERY_TOO_COMPLEX => 400,
+        code::INVALID_INPUT
+        | code::GRAPHQL_VALIDATION_FAILED
+        | code::QUERY_TOO_COMPLEX
+        | code::PERSISTED_QUERY_NOT_FOUND
+        | code::PERSISTED_QUERY_NOT_SUPPORTED => 400,
         code::RATE_LIMITED => 429,
         code::SERVICE_UNAVAILABLE => 503,
         _ => 500,

@@ -25,7 +25,7 @@ use crate::{
 pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, extensions: axum::http::Extensions, body: Bytes) -> Response {
     let Some(answer) = over_http::negotiate(&headers) else { return not_acceptable() };
     match over_http::from_post(&headers, &body) {
-        Ok(request) => answer_over_http(&http, &headers, &extensions, request, answer).await,
+        Ok(params) => answer_over_http(&http, &headers, &extensions, params, answer, false).await,
         Err(refusal) => refusal.into_response(answer),
     }
 }
@@ -44,20 +44,40 @@ pub async fn get(state: State<HttpState>, req: axum::extract::Request) -> Respon
     }
     let Some(answer) = over_http::negotiate(headers) else { return not_acceptable() };
     match over_http::from_get(query_string) {
-        Ok(request) => answer_over_http(&state.0, headers, req.extensions(), request, answer).await,
+        Ok(params) => answer_over_http(&state.0, headers, req.extensions(), params, answer, true).await,
         Err(refusal) => refusal.into_response(answer),
     }
 }
 
 fn not_acceptable() -> Response {
     let message = "Accept names no type this endpoint answers with: application/graphql-response+json or application/json";
-    over_http::Refusal { status: StatusCode::NOT_ACCEPTABLE, code: code::INVALID_INPUT, message: message.into() }.into_response(over_http::Answer::Json)
+    let status = StatusCode::NOT_ACCEPTABLE;
+    over_http::Refusal { status, json_status: status, code: code::INVALID_INPUT, message: message.into() }.into_response(over_http::Answer::Json)
 }
 
-/// Execute `request` and answer as `answer` asks: a request error (the operation did not run)
-/// without `data`, with 4xx for `application/graphql-response+json`.
-async fn answer_over_http(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request, answer: over_http::Answer) -> Response {
-    let (mut response, raw) = run(http, headers, extensions, request).await;
+/// Execute the request `params` hold (its persisted query resolved first; over GET, a query
+/// only) and answer as `answer` asks: a request error (the operation did not run) without
+/// `data`, with 4xx for `application/graphql-response+json`.
+async fn answer_over_http(
+    http: &HttpState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+    mut params: over_http::Params,
+    answer: over_http::Answer,
+    get: bool,
+) -> Response {
+    let auth = Auth::from_headers(&http.app.tokens, headers).await;
+    let scope = auth.require().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let request = http
+        .persisted
+        .resolve(&scope, &mut params)
+        .and_then(|()| if get { params.refuse_unless_query() } else { Ok(()) })
+        .and_then(|()| params.into_request());
+    let request = match request {
+        Ok(request) => request,
+        Err(refusal) => return refusal.into_response(answer),
+    };
+    let (mut response, raw) = run(http, auth, extensions, request).await;
     let retry = retry_after(&response);
     let status = answer.status(&response);
     // The headers async-graphql-axum's `GraphQLResponse` sets, with the placed JSON written in.
@@ -93,7 +113,8 @@ pub async fn execute_v2(
 ) -> Response {
     let mut request = req.into_inner();
     super::php_variables::empty_arrays_as_null(&mut request);
-    let (response, raw) = run(&http, &headers, &extensions, request).await;
+    let auth = Auth::from_headers(&http.app.tokens, &headers).await;
+    let (response, raw) = run(&http, auth, &extensions, request).await;
     let retry = retry_after(&response);
     if response.errors.is_empty() {
         // Nothing to rewrite: serialized once, straight from the response (a whole org's listing
@@ -140,8 +161,7 @@ fn json_answer(answer: &impl serde::Serialize, raw: &RawJson, content_type: &'st
 }
 
 /// Execute `request`; resolvers may place serialized JSON in the returned `RawJson`.
-async fn run(http: &HttpState, headers: &HeaderMap, extensions: &axum::http::Extensions, request: async_graphql::Request) -> (async_graphql::Response, Arc<RawJson>) {
-    let auth = Auth::from_headers(&http.app.tokens, headers).await;
+async fn run(http: &HttpState, auth: Auth, extensions: &axum::http::Extensions, request: async_graphql::Request) -> (async_graphql::Response, Arc<RawJson>) {
     let raw = Arc::new(RawJson::default());
     let mut request = request.data(auth).data(raw.clone());
     if let Some(address) = super::client_address::client_address(extensions) {

@@ -86,24 +86,37 @@ pub fn names_json(headers: &HeaderMap) -> bool {
     media_ranges(headers).first().is_some_and(|(media, _)| media == "application/json" || media == "application/graphql-response+json")
 }
 
-/// A request refused before GraphQL saw it: its status, stable code and message.
+/// A request refused before GraphQL saw it: its status (for `application/json` answers too,
+/// `json_status`), stable code and message.
 #[derive(Debug)]
 pub struct Refusal {
     pub status: StatusCode,
+    pub json_status: StatusCode,
     pub code: &'static str,
     pub message: String,
 }
 
 impl Refusal {
-    fn bad(message: impl Into<String>) -> Self {
-        Refusal { status: StatusCode::BAD_REQUEST, code: code::INVALID_INPUT, message: message.into() }
+    /// Not a GraphQL request: 400 whatever the answer's type.
+    pub fn bad(message: impl Into<String>) -> Self {
+        Refusal { status: StatusCode::BAD_REQUEST, json_status: StatusCode::BAD_REQUEST, code: code::INVALID_INPUT, message: message.into() }
+    }
+
+    /// A GraphQL request error: 400 for `application/graphql-response+json`, 200 for JSON.
+    pub fn graphql(code: &'static str, message: impl Into<String>) -> Self {
+        Refusal { status: StatusCode::BAD_REQUEST, json_status: StatusCode::OK, code, message: message.into() }
+    }
+
+    fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+        Refusal { status, json_status: status, code: code::INVALID_INPUT, message: message.into() }
     }
 
     /// The refusal as a GraphQL answer of `answer`'s type (no `data`: nothing ran).
     pub fn into_response(self, answer: Answer) -> axum::response::Response {
         use axum::response::IntoResponse;
         let body = serde_json::json!({ "errors": [{ "message": self.message, "extensions": { "code": self.code } }] });
-        let mut res = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type()))], body.to_string()).into_response();
+        let status = if answer == Answer::Json { self.json_status } else { self.status };
+        let mut res = (status, [(header::CONTENT_TYPE, HeaderValue::from_static(answer.content_type()))], body.to_string()).into_response();
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
         }
@@ -112,21 +125,18 @@ impl Refusal {
 }
 
 /// A request's parameters, as the body's JSON or the query string carries them.
-struct Params {
-    query: Option<String>,
-    operation_name: Option<String>,
-    variables: Option<Map<String, Value>>,
-    extensions: Option<Map<String, Value>>,
+#[derive(Debug)]
+pub struct Params {
+    pub query: Option<String>,
+    pub operation_name: Option<String>,
+    pub variables: Option<Map<String, Value>>,
+    pub extensions: Option<Map<String, Value>>,
 }
 
 impl Params {
-    fn into_request(self) -> Result<Request, Refusal> {
-        let persisted = self.extensions.as_ref().is_some_and(|e| e.contains_key("persistedQuery"));
-        let query = match self.query {
-            Some(q) => q,
-            None if persisted => String::new(),
-            None => return Err(Refusal::bad("the request has no query: send it as `query`")),
-        };
+    /// The request to execute; it must have a query by now (a persisted query's is in place).
+    pub fn into_request(self) -> Result<Request, Refusal> {
+        let Some(query) = self.query else { return Err(Refusal::bad("the request has no query: send it as `query`")) };
         let mut request = Request::new(query);
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
@@ -135,11 +145,28 @@ impl Params {
             request = request.variables(Variables::from_json(Value::Object(variables)));
         }
         for (name, value) in self.extensions.unwrap_or_default() {
+            // Resolved by the HTTP layer (persisted_queries.rs), not a concern of execution.
+            if name == "persistedQuery" {
+                continue;
+            }
             if let Ok(value) = async_graphql::Value::from_json(value) {
                 request.extensions.insert(name, value);
             }
         }
         Ok(request)
+    }
+
+    /// A GET runs queries only: a mutation or subscription is refused with 405 (a GET must
+    /// change nothing, and links or prefetches must not trigger a write).
+    pub fn refuse_unless_query(&self) -> Result<(), Refusal> {
+        let Some(query) = &self.query else { return Ok(()) };
+        match operation_type(query, self.operation_name.as_deref()) {
+            Some(ty) if ty != OperationType::Query => Err(Refusal::with_status(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("a {} cannot be sent with GET: use POST", if ty == OperationType::Mutation { "mutation" } else { "subscription" }),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -163,12 +190,12 @@ fn map_param(name: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
 
 /// A POST's request: a JSON body (`Content-Type: application/json`) holding a map of the
 /// parameters.
-pub fn from_post(headers: &HeaderMap, body: &[u8]) -> Result<Request, Refusal> {
+pub fn from_post(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if media != "application/json" {
         let message = if media.is_empty() { "the request has no Content-Type: send application/json".to_string() } else { format!("{media} is not taken: send application/json") };
-        return Err(Refusal { status: StatusCode::UNSUPPORTED_MEDIA_TYPE, code: code::INVALID_INPUT, message });
+        return Err(Refusal::with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, message));
     }
     if body.is_empty() {
         return Err(Refusal::bad("the request has no body"));
@@ -176,13 +203,12 @@ pub fn from_post(headers: &HeaderMap, body: &[u8]) -> Result<Request, Refusal> {
     let Value::Object(mut map) = serde_json::from_slice::<Value>(body).map_err(|e| Refusal::bad(format!("the body is not JSON: {e}")))? else {
         return Err(Refusal::bad("the body must be a JSON map of query, operationName, variables and extensions"));
     };
-    Params {
+    Ok(Params {
         query: string_param("query", map.remove("query"))?,
         operation_name: string_param("operationName", map.remove("operationName"))?,
         variables: map_param("variables", map.remove("variables"))?,
         extensions: map_param("extensions", map.remove("extensions"))?,
-    }
-    .into_request()
+    })
 }
 
 /// Whether a GET's query string carries a GraphQL request (rather than opening the playground).
@@ -191,9 +217,9 @@ pub fn has_request(query_string: Option<&str>) -> bool {
 }
 
 /// A GET's request: the parameters in the query string, `variables` and `extensions` as JSON.
-/// Only queries: a mutation or subscription is refused with 405 (a GET must change nothing, and
-/// links or prefetches must not trigger a write).
-pub fn from_get(query_string: Option<&str>) -> Result<Request, Refusal> {
+/// (Only queries run: see [`Params::refuse_unless_query`], checked once a persisted query is
+/// in place.)
+pub fn from_get(query_string: Option<&str>) -> Result<Params, Refusal> {
     let mut params: Map<String, Value> = Map::new();
     for (k, v) in url::form_urlencoded::parse(query_string.unwrap_or("").as_bytes()) {
         params.insert(k.into_owned(), Value::String(v.into_owned()));
@@ -206,19 +232,12 @@ pub fn from_get(query_string: Option<&str>) -> Result<Request, Refusal> {
     };
     let variables = json("variables", &mut params)?;
     let extensions = json("extensions", &mut params)?;
-    let query = string_param("query", params.remove("query"))?;
-    let operation_name = string_param("operationName", params.remove("operationName"))?;
-    if let Some(query) = &query
-        && let Some(ty) = operation_type(query, operation_name.as_deref())
-        && ty != OperationType::Query
-    {
-        return Err(Refusal {
-            status: StatusCode::METHOD_NOT_ALLOWED,
-            code: code::INVALID_INPUT,
-            message: format!("a {} cannot be sent with GET: use POST", if ty == OperationType::Mutation { "mutation" } else { "subscription" }),
-        });
-    }
-    Params { query, operation_name, variables: map_param("variables", variables)?, extensions: map_param("extensions", extensions)? }.into_request()
+    Ok(Params {
+        query: string_param("query", params.remove("query"))?,
+        operation_name: string_param("operationName", params.remove("operationName"))?,
+        variables: map_param("variables", variables)?,
+        extensions: map_param("extensions", extensions)?,
+    })
 }
 
 /// The type of the operation `operation_name` selects in `query`, when it parses and selects one
@@ -276,15 +295,14 @@ mod tests {
 
     #[test]
     fn a_get_runs_queries_only() {
-        assert!(from_get(Some("query=%7B__typename%7D")).is_ok());
-        let refused = from_get(Some("query=mutation%7Ba%7D")).unwrap_err();
-        assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
-        let named = "query=query%20A%7B__typename%7D%20mutation%20B%7Ba%7D&operationName=B";
-        assert_eq!(from_get(Some(named)).unwrap_err().status, StatusCode::METHOD_NOT_ALLOWED);
-        let request = from_get(Some("query=query%20A%7B__typename%7D%20mutation%20B%7Ba%7D&operationName=A")).unwrap();
+        let get = |q: &str| from_get(Some(q)).and_then(|p| p.refuse_unless_query().map(|_| p)).and_then(Params::into_request);
+        assert!(get("query=%7B__typename%7D").is_ok());
+        assert_eq!(get("query=mutation%7Ba%7D").unwrap_err().status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(get("query=query%20A%7B__typename%7D%20mutation%20B%7Ba%7D&operationName=B").unwrap_err().status, StatusCode::METHOD_NOT_ALLOWED);
+        let request = get("query=query%20A%7B__typename%7D%20mutation%20B%7Ba%7D&operationName=A").unwrap();
         assert_eq!(request.operation_name.as_deref(), Some("A"));
-        assert_eq!(from_get(Some("variables=%7B%7D")).unwrap_err().status, StatusCode::BAD_REQUEST);
-        assert_eq!(from_get(Some("query=%7Ba%7D&variables=%5B%5D")).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(get("variables=%7B%7D").unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(get("query=%7Ba%7D&variables=%5B%5D").unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 
     #[test]
@@ -294,7 +312,8 @@ mod tests {
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
         assert!(from_post(&h, br#"{"query":"{__typename}"}"#).is_ok());
         for bad in [&b""[..], b"{", b"[]", br#"{"query":1}"#, br#"{"query":"{a}","variables":"x"}"#, br#"{"variables":{}}"#] {
-            assert_eq!(from_post(&h, bad).unwrap_err().status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(bad));
+            let refused = from_post(&h, bad).and_then(Params::into_request).unwrap_err();
+            assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", String::from_utf8_lossy(bad));
         }
     }
 }

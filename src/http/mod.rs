@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod graphql_over_http;
 pub mod health;
 pub mod listener;
+pub mod persisted_queries;
 pub mod php_variables;
 pub mod playground;
 pub mod rest_acl;
@@ -48,6 +49,15 @@ pub struct HttpState(Arc<Handlers>);
 pub struct Handlers {
     pub app: AppState,
     pub schema: OrgraphSchema,
+    /// Apollo's automatic persisted queries of `/graphql`.
+    pub persisted: persisted_queries::PersistedQueries,
+}
+
+impl Handlers {
+    fn new(app: AppState, schema: OrgraphSchema) -> Self {
+        let persisted = persisted_queries::PersistedQueries::new(app.config.persisted_queries_mb.saturating_mul(1 << 20));
+        Handlers { app, schema, persisted }
+    }
 }
 
 impl std::ops::Deref for HttpState {
@@ -62,7 +72,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
     let limits = app.config.limits.clone();
     let cors = cors::layer(app.config.cors_allowed_origins.as_ref());
     let metrics_here = app.config.metrics.on_main_port();
-    let state = HttpState(Arc::new(Handlers { app, schema }));
+    let state = HttpState(Arc::new(Handlers::new(app, schema)));
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     // Each dialect is its own router with its own error layer, outside its body limit and its
     // timeout so that their refusals are answered in the dialect too.
@@ -119,7 +129,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
 
 /// `/metrics` alone, for `--metrics-listen`.
 pub fn metrics_router(app: AppState, schema: OrgraphSchema) -> Router {
-    let state = HttpState(Arc::new(Handlers { app, schema }));
+    let state = HttpState(Arc::new(Handlers::new(app, schema)));
     with_request_log(Router::new().route("/metrics", get(health::metrics)).with_state(state))
 }
 

@@ -20,6 +20,7 @@ mod metrics;
 mod live_stream;
 mod operations;
 mod orgs;
+mod persisted_queries;
 mod playground;
 mod proxies;
 mod rest_orgs;
