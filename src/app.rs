@@ -125,11 +125,14 @@ pub async fn serve(
     };
     let schema = graphql::build_schema(state.clone());
     let stop = CancellationToken::new();
-    let metrics = listeners.metrics.map(|listener| {
-        let router = http::metrics_router(state.clone(), schema.clone());
-        http::listener::serve(router, listener, options.clone(), stop.clone().cancelled_owned())
-    });
-    let router = http::router(state, schema);
+    let router = http::router(state.clone(), schema.clone())?;
+    let metrics = match listeners.metrics {
+        Some(listener) => {
+            let router = http::metrics_router(state, schema)?;
+            Some(http::listener::serve(router, listener, options.clone(), stop.clone().cancelled_owned()))
+        }
+        None => None,
+    };
     let main = http::listener::serve(router, listeners.main, options, stop.clone().cancelled_owned());
     let signal = async {
         shutdown.await;

@@ -40,6 +40,18 @@ pub struct Config {
     #[arg(long, global = true, env = "ORGRAPH_PERSISTED_QUERIES_MB", default_value_t = 16)]
     pub persisted_queries_mb: usize,
 
+    /// A manifest of trusted documents (the JSON of Apollo's `generate-persisted-query-manifest`
+    /// or of graphql-codegen's persisted documents): `/graphql` then runs only those, named by
+    /// `documentId` or Apollo's persisted-query hash, and refuses any other document with
+    /// PERSISTED_QUERY_NOT_IN_LIST. `/graphql/v2` (Authing's SDKs) is not restricted.
+    #[arg(long, global = true, env = "ORGRAPH_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
+
+    /// With `--trusted-documents`: the playground's requests (with a valid access token) may run
+    /// any document.
+    #[arg(long, global = true, env = "ORGRAPH_TRUSTED_DOCUMENTS_PLAYGROUND")]
+    pub trusted_documents_playground: bool,
+
     /// HMAC key (HS256) that signs access tokens, at least 32 bytes. When absent, a random key
     /// is generated on first start and kept in the database, so all instances share it.
     #[arg(long, global = true, env = "ORGRAPH_JWT_SECRET", hide_env_values = true)]

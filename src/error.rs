@@ -17,6 +17,8 @@ pub mod code {
     pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
     /// Apollo's automatic persisted queries: the hash is not known (send the document with it).
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// Trusted-documents mode: the document sent is not one of the server's trusted documents.
+    pub const PERSISTED_QUERY_NOT_IN_LIST: &str = "PERSISTED_QUERY_NOT_IN_LIST";
     /// Persisted queries are turned off on this server.
     pub const PERSISTED_QUERY_NOT_SUPPORTED: &str = "PERSISTED_QUERY_NOT_SUPPORTED";
     pub const QUERY_TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
@@ -51,6 +53,7 @@ pub fn http_status_of(code_str: &str) -> u16 {
         | code::GRAPHQL_VALIDATION_FAILED
         | code::QUERY_TOO_COMPLEX
         | code::PERSISTED_QUERY_NOT_FOUND
+        | code::PERSISTED_QUERY_NOT_IN_LIST
         | code::PERSISTED_QUERY_NOT_SUPPORTED => 400,
         code::RATE_LIMITED => 429,
         code::SERVICE_UNAVAILABLE => 503,

@@ -15,14 +15,16 @@ import { defaultTabs } from './tabs.js';
 // The token is read at every operation, so a renewed one is used from the next request on.
 // HTTP: `Authorization: Bearer <token>`. Subscriptions: graphql-transport-ws on /graphql/ws,
 // one socket per subscription (the toolkit's way), with the same header in connection_init's
-// payload. Headers typed in GraphiQL's headers editor win over both.
+// payload. Headers typed in GraphiQL's headers editor win over both. `X-Orgraph-Client` marks
+// the playground's requests: a server that runs only trusted documents may let them through
+// (`--trusted-documents-playground`).
 function fetcher(params, opts) {
   const t = session.token();
   const auth = t ? { Authorization: `Bearer ${t}` } : {};
   return createGraphiQLFetcher({
     url: session.endpoints.http,
     subscriptionUrl: session.endpoints.ws,
-    headers: auth,
+    headers: { ...auth, 'X-Orgraph-Client': 'playground' },
     wsConnectionParams: auth,
   })(params, opts);
 }

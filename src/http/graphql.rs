@@ -68,9 +68,14 @@ async fn answer_over_http(
 ) -> Response {
     let auth = Auth::from_headers(&http.app.tokens, headers).await;
     let scope = auth.require().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let request = http
-        .persisted
-        .resolve(&scope, &mut params)
+    let resolved = match &http.trusted {
+        Some(trusted) => {
+            let playground = headers.get(super::trusted_documents::PLAYGROUND_HEADER).is_some_and(|v| v == "playground") && !scope.is_empty();
+            trusted.resolve(&mut params, playground)
+        }
+        None => http.persisted.resolve(&scope, &mut params),
+    };
+    let request = resolved
         .and_then(|()| if get { params.refuse_unless_query() } else { Ok(()) })
         .and_then(|()| params.into_request());
     let request = match request {

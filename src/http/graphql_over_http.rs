@@ -128,6 +128,8 @@ impl Refusal {
 #[derive(Debug)]
 pub struct Params {
     pub query: Option<String>,
+    /// A persisted document's id (the GraphQL over HTTP persisted-documents parameter).
+    pub document_id: Option<String>,
     pub operation_name: Option<String>,
     pub variables: Option<Map<String, Value>>,
     pub extensions: Option<Map<String, Value>>,
@@ -205,6 +207,7 @@ pub fn from_post(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal> {
     };
     Ok(Params {
         query: string_param("query", map.remove("query"))?,
+        document_id: string_param("documentId", map.remove("documentId"))?,
         operation_name: string_param("operationName", map.remove("operationName"))?,
         variables: map_param("variables", map.remove("variables"))?,
         extensions: map_param("extensions", map.remove("extensions"))?,
@@ -213,7 +216,7 @@ pub fn from_post(headers: &HeaderMap, body: &[u8]) -> Result<Params, Refusal> {
 
 /// Whether a GET's query string carries a GraphQL request (rather than opening the playground).
 pub fn has_request(query_string: Option<&str>) -> bool {
-    query_string.is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "query" || k == "extensions"))
+    query_string.is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "query" || k == "extensions" || k == "documentId"))
 }
 
 /// A GET's request: the parameters in the query string, `variables` and `extensions` as JSON.
@@ -234,6 +237,7 @@ pub fn from_get(query_string: Option<&str>) -> Result<Params, Refusal> {
     let extensions = json("extensions", &mut params)?;
     Ok(Params {
         query: string_param("query", params.remove("query"))?,
+        document_id: string_param("documentId", params.remove("documentId"))?,
         operation_name: string_param("operationName", params.remove("operationName"))?,
         variables: map_param("variables", variables)?,
         extensions: map_param("extensions", extensions)?,

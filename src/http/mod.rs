@@ -18,6 +18,7 @@ pub mod rest_orgs;
 pub mod rest_users;
 pub mod scim;
 pub mod subscriptions;
+pub mod trusted_documents;
 pub mod tree_import;
 pub mod v2_caller;
 pub mod v2_messages;
@@ -51,12 +52,22 @@ pub struct Handlers {
     pub schema: OrgraphSchema,
     /// Apollo's automatic persisted queries of `/graphql`.
     pub persisted: persisted_queries::PersistedQueries,
+    /// The only documents `/graphql` runs, when `--trusted-documents` names a manifest.
+    pub trusted: Option<trusted_documents::TrustedDocuments>,
 }
 
 impl Handlers {
-    fn new(app: AppState, schema: OrgraphSchema) -> Self {
+    fn new(app: AppState, schema: OrgraphSchema) -> anyhow::Result<Self> {
         let persisted = persisted_queries::PersistedQueries::new(app.config.persisted_queries_mb.saturating_mul(1 << 20));
-        Handlers { app, schema, persisted }
+        let trusted = match &app.config.trusted_documents {
+            Some(path) => {
+                let trusted = trusted_documents::TrustedDocuments::load(path, app.config.trusted_documents_playground)?;
+                tracing::info!(documents = trusted.len(), path = %path.display(), "/graphql runs only the trusted documents");
+                Some(trusted)
+            }
+            None => None,
+        };
+        Ok(Handlers { app, schema, persisted, trusted })
     }
 }
 
@@ -68,11 +79,11 @@ impl std::ops::Deref for HttpState {
     }
 }
 
-pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
+pub fn router(app: AppState, schema: OrgraphSchema) -> anyhow::Result<Router> {
     let limits = app.config.limits.clone();
     let cors = cors::layer(app.config.cors_allowed_origins.as_ref());
     let metrics_here = app.config.metrics.on_main_port();
-    let state = HttpState(Arc::new(Handlers::new(app, schema)));
+    let state = HttpState(Arc::new(Handlers::new(app, schema)?));
     let timeout = Duration::from_secs(limits.request_timeout_secs);
     // Each dialect is its own router with its own error layer, outside its body limit and its
     // timeout so that their refusals are answered in the dialect too.
@@ -124,13 +135,13 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> Router {
         Some(cors) => routes.layer(cors),
         None => routes,
     };
-    with_request_log(routes)
+    Ok(with_request_log(routes))
 }
 
 /// `/metrics` alone, for `--metrics-listen`.
-pub fn metrics_router(app: AppState, schema: OrgraphSchema) -> Router {
-    let state = HttpState(Arc::new(Handlers::new(app, schema)));
-    with_request_log(Router::new().route("/metrics", get(health::metrics)).with_state(state))
+pub fn metrics_router(app: AppState, schema: OrgraphSchema) -> anyhow::Result<Router> {
+    let state = HttpState(Arc::new(Handlers::new(app, schema)?));
+    Ok(with_request_log(Router::new().route("/metrics", get(health::metrics)).with_state(state)))
 }
 
 /// One log line per request, at its end, with its client address, status and duration.

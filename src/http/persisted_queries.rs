@@ -81,14 +81,18 @@ impl PersistedQueries {
     }
 }
 
-/// The reference in `params`' extensions, checked: version 1 and a SHA-256 in hex.
-fn reference(params: &Params) -> Result<Option<Reference>, Refusal> {
-    let Some(value) = params.extensions.as_ref().and_then(|e| e.get("persistedQuery")) else { return Ok(None) };
-    let version = value.get("version").and_then(Value::as_i64);
-    if version != Some(1) {
-        return Err(Refusal::bad("persistedQuery.version must be 1"));
-    }
-    let hash = value.get("sha256Hash").and_then(Value::as_str).unwrap_or("");
+/// The reference in `params`' extensions (version 1), or its `documentId` (`sha256:<hex>`),
+/// checked: a SHA-256 in hex.
+fn reference(params: &mut Params) -> Result<Option<Reference>, Refusal> {
+    let hash = if let Some(id) = params.document_id.take() {
+        id.strip_prefix("sha256:").unwrap_or(&id).to_string()
+    } else {
+        let Some(value) = params.extensions.as_ref().and_then(|e| e.get("persistedQuery")) else { return Ok(None) };
+        if value.get("version").and_then(Value::as_i64) != Some(1) {
+            return Err(Refusal::bad("persistedQuery.version must be 1"));
+        }
+        value.get("sha256Hash").and_then(Value::as_str).unwrap_or("").to_string()
+    };
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Refusal { status: StatusCode::BAD_REQUEST, json_status: StatusCode::BAD_REQUEST, code: code::INVALID_INPUT, message: "persistedQuery.sha256Hash must be a SHA-256 in hex".into() });
     }
@@ -103,6 +107,7 @@ mod tests {
     fn params(query: Option<&str>, hash: &str) -> Params {
         Params {
             query: query.map(str::to_string),
+            document_id: None,
             operation_name: None,
             variables: None,
             extensions: json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).as_object().cloned(),

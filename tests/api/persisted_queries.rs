@@ -85,3 +85,89 @@ async fn a_hash_never_runs_a_mutation_over_get_nor_crosses_pools() {
         .unwrap();
     assert_eq!(v["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_SUPPORTED", "{v}");
 }
+
+#[tokio::test]
+async fn with_trusted_documents_only_the_manifests_documents_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = "query TrustedUsers { users { totalCount } }";
+    let apollo = dir.path().join("apollo.json");
+    std::fs::write(&apollo, json!({ "format": "apollo-persisted-query-manifest", "version": 1,
+        "operations": [{ "id": hash(users), "name": "TrustedUsers", "type": "query", "body": users }] }).to_string()).unwrap();
+    let codegen = dir.path().join("codegen.json");
+    std::fs::write(&codegen, json!({ "b6c1d2": users }).to_string()).unwrap();
+
+    let s = TestServer::start_with(|config| config.trusted_documents = Some(apollo.clone())).await;
+    let token = s.admin().await.token.unwrap();
+    let http = reqwest::Client::new();
+    let post = |body: Value, playground: bool| {
+        let mut req = http.post(format!("{}/graphql", s.url)).bearer_auth(&token).header("accept", "application/graphql-response+json").json(&body);
+        if playground {
+            req = req.header("x-orgraph-client", "playground");
+        }
+        req.send()
+    };
+    // By documentId, by Apollo's hash, and as the document's own text.
+    for body in [
+        json!({ "documentId": format!("sha256:{}", hash(users)) }),
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(users) } } }),
+        json!({ "query": users }),
+    ] {
+        let res = post(body.clone(), false).await.unwrap();
+        assert_eq!(res.status(), 200, "{body}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["data"]["users"]["totalCount"], 0, "{body}: {v}");
+    }
+    // Any other document is refused, an unknown id is not found, and nothing registers.
+    let other = "mutation { createUser(userInfo: { username: \"untrusted\" }) { id } }";
+    for (body, code) in [
+        (json!({ "query": other }), "PERSISTED_QUERY_NOT_IN_LIST"),
+        (json!({ "query": other, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(other) } } }), "PERSISTED_QUERY_NOT_FOUND"),
+        (json!({ "documentId": "sha256:0000" }), "PERSISTED_QUERY_NOT_FOUND"),
+        (json!({ "query": other }), "PERSISTED_QUERY_NOT_IN_LIST"),
+    ] {
+        let res = post(body.clone(), false).await.unwrap();
+        assert_eq!(res.status(), 400, "{body}");
+        let v: Value = res.json().await.unwrap();
+        assert_eq!(v["errors"][0]["extensions"]["code"], code, "{body}: {v}");
+    }
+    // The playground's requests too, unless the admin allows them.
+    assert_eq!(post(json!({ "query": "{ __typename }" }), true).await.unwrap().status(), 400);
+    // Authing's endpoint is not restricted (its SDKs send their own documents).
+    let v = s.admin().await.data("{ users { totalCount } }", json!({})).await;
+    assert_eq!(v["users"]["totalCount"], 0);
+
+    // graphql-codegen's format, with the playground allowed.
+    let s = TestServer::start_with(|config| {
+        config.trusted_documents = Some(codegen.clone());
+        config.trusted_documents_playground = true;
+    })
+    .await;
+    let token = s.admin().await.token.unwrap();
+    let post = |body: Value, playground: bool, token: Option<&str>| {
+        let mut req = http.post(format!("{}/graphql", s.url)).json(&body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if playground {
+            req = req.header("x-orgraph-client", "playground");
+        }
+        req.send()
+    };
+    let v: Value = post(json!({ "documentId": "b6c1d2" }), false, Some(&token)).await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["users"]["totalCount"], 0, "{v}");
+    let v: Value = post(json!({ "query": "{ orgs { totalCount } }" }), true, Some(&token)).await.unwrap().json().await.unwrap();
+    assert_eq!(v["data"]["orgs"]["totalCount"], 0, "the playground with a token: {v}");
+    let v: Value = post(json!({ "query": "{ __typename }" }), true, None).await.unwrap().json().await.unwrap();
+    assert_eq!(v["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_IN_LIST", "the header alone is not enough: {v}");
+
+    // A manifest that cannot be read stops the server from starting.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "[1]").unwrap();
+    let mut state = s.state.clone();
+    let mut config = (*state.config).clone();
+    config.trusted_documents = Some(bad);
+    state.config = std::sync::Arc::new(config);
+    let schema = orgraph::graphql::build_schema(state.clone());
+    let refused = orgraph::http::router(state, schema).err().expect("a bad manifest is refused");
+    assert!(format!("{refused:#}").contains("bad.json"), "{refused:#}");
+}
