@@ -23,7 +23,7 @@ use crate::{
 /// `message` a string and the code in `extensions.code`, for graphql-js clients and the
 /// playground.
 pub async fn execute(State(http): State<HttpState>, headers: HeaderMap, extensions: axum::http::Extensions, body: Bytes) -> Response {
-    let Some(answer) = over_http::negotiate(&headers) else { return not_acceptable() };
+    let Some(answer) = answer_type(&headers) else { return not_acceptable() };
     match over_http::from_post(&headers, &body) {
         Ok(params) => answer_over_http(&http, &headers, &extensions, params, answer, false).await,
         Err(refusal) => refusal.into_response(answer),
@@ -42,17 +42,39 @@ pub async fn get(state: State<HttpState>, req: axum::extract::Request) -> Respon
     if over_http::prefers_html(headers) || !(over_http::has_request(query_string) || over_http::names_json(headers)) {
         return super::playground::page(&state.0, &req);
     }
-    let Some(answer) = over_http::negotiate(headers) else { return not_acceptable() };
+    let Some(answer) = answer_type(headers) else { return not_acceptable() };
     match over_http::from_get(query_string) {
         Ok(params) => answer_over_http(&state.0, headers, req.extensions(), params, answer, true).await,
         Err(refusal) => refusal.into_response(answer),
     }
 }
 
+/// The type of a JSON answer (a refusal's, for an event stream), or `None` for 406.
+fn answer_type(headers: &HeaderMap) -> Option<over_http::Answer> {
+    over_http::negotiate(headers).or_else(|| super::graphql_sse::asks_for_events(headers).then_some(over_http::Answer::Json))
+}
+
 fn not_acceptable() -> Response {
     let message = "Accept names no type this endpoint answers with: application/graphql-response+json or application/json";
     let status = StatusCode::NOT_ACCEPTABLE;
     over_http::Refusal { status, json_status: status, code: code::INVALID_INPUT, message: message.into() }.into_response(over_http::Answer::Json)
+}
+
+/// The request `params` hold, once its persisted query or trusted document is in place (and,
+/// over GET, once it is known to be a query).
+fn prepare(http: &HttpState, headers: &HeaderMap, auth: &Auth, mut params: over_http::Params, get: bool) -> Result<async_graphql::Request, over_http::Refusal> {
+    let scope = auth.require().map(|p| p.as_str().to_string()).unwrap_or_default();
+    match &http.trusted {
+        Some(trusted) => {
+            let playground = headers.get(super::trusted_documents::PLAYGROUND_HEADER).is_some_and(|v| v == "playground") && !scope.is_empty();
+            trusted.resolve(&mut params, playground)?
+        }
+        None => http.persisted.resolve(&scope, &mut params)?,
+    }
+    if get {
+        params.refuse_unless_query()?;
+    }
+    params.into_request()
 }
 
 /// Execute the request `params` hold (its persisted query resolved first; over GET, a query
@@ -62,26 +84,22 @@ async fn answer_over_http(
     http: &HttpState,
     headers: &HeaderMap,
     extensions: &axum::http::Extensions,
-    mut params: over_http::Params,
+    params: over_http::Params,
     answer: over_http::Answer,
     get: bool,
 ) -> Response {
     let auth = Auth::from_headers(&http.app.tokens, headers).await;
-    let scope = auth.require().map(|p| p.as_str().to_string()).unwrap_or_default();
-    let resolved = match &http.trusted {
-        Some(trusted) => {
-            let playground = headers.get(super::trusted_documents::PLAYGROUND_HEADER).is_some_and(|v| v == "playground") && !scope.is_empty();
-            trusted.resolve(&mut params, playground)
-        }
-        None => http.persisted.resolve(&scope, &mut params),
-    };
-    let request = resolved
-        .and_then(|()| if get { params.refuse_unless_query() } else { Ok(()) })
-        .and_then(|()| params.into_request());
-    let request = match request {
+    let request = match prepare(http, headers, &auth, params, get) {
         Ok(request) => request,
         Err(refusal) => return refusal.into_response(answer),
     };
+    if super::graphql_sse::asks_for_events(headers) {
+        let request = match super::client_address::client_address(extensions) {
+            Some(address) => request.data(ClientAddress(address)),
+            None => request,
+        };
+        return super::graphql_sse::respond(http, headers, auth, request);
+    }
     let (mut response, raw) = run(http, auth, extensions, request).await;
     let retry = retry_after(&response);
     let status = answer.status(&response);

@@ -7,6 +7,7 @@ pub mod envelope;
 pub mod event_socket;
 pub mod graphql;
 pub mod graphql_over_http;
+pub mod graphql_sse;
 pub mod health;
 pub mod listener;
 pub mod persisted_queries;

@@ -33,6 +33,7 @@ mod sdk_variables;
 mod sdk_py;
 mod server;
 mod shapes;
+mod sse;
 mod standard_webhooks;
 mod subscriptions;
 mod tenant_move;

@@ -1,4 +1,6 @@
 use async_graphql::{Context, Result, Subscription};
+use std::sync::{Arc, Mutex};
+
 use futures_util::{Stream, StreamExt as _};
 
 use crate::{
@@ -9,6 +11,28 @@ use crate::{
 
 #[derive(Default)]
 pub struct Subscription;
+
+/// Where `events` starts when its `after` is not given, set by a transport that resumes by its
+/// own header (SSE's `Last-Event-ID`).
+pub struct ResumeAfter(pub String);
+
+/// The id of the event `events` yielded last, for a transport that labels what it sends (SSE's
+/// `id:` lines).
+#[derive(Clone, Default)]
+pub struct LastEventId(Arc<Mutex<Option<String>>>);
+
+impl LastEventId {
+    fn set(&self, id: &str) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(id.to_string());
+        }
+    }
+
+    /// The id set since the last call, if any.
+    pub fn take(&self) -> Option<String> {
+        self.0.lock().ok().and_then(|mut last| last.take())
+    }
+}
 
 #[Subscription]
 impl Subscription {
@@ -24,12 +48,17 @@ impl Subscription {
     ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         let pool = ctx.pool()?;
         let filter = EventFilter { names: event_names, org_id };
-        let after = after.filter(|a| !a.is_empty());
+        let after = after.filter(|a| !a.is_empty()).or_else(|| ctx.data_opt::<ResumeAfter>().map(|r| r.0.clone()));
         let live = ctx.state().events.live(&pool, filter, after.as_deref()).await?;
         let counted = SubscriptionGuard::new(&ctx.state().metrics);
+        let labels = ctx.data_opt::<LastEventId>().cloned();
         Ok(live.into_stream().map(move |e| {
             let _counted = &counted;
-            Ok(Event::from(e?.as_ref().clone()))
+            let event = Event::from(e?.as_ref().clone());
+            if let Some(labels) = &labels {
+                labels.set(&event.id);
+            }
+            Ok(event)
         }))
     }
 }

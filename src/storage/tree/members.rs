@@ -121,12 +121,15 @@ impl MemberPage {
     }
 }
 
-/// Placeholders `$3...` of one statement's values (`$1` limit, `$2` offset are shared).
+/// Placeholders `$2...` of one statement's values (`$1`, the offset, is shared). The limit is
+/// written in the statement: a plan made for any value of a bound `LIMIT` (PostgreSQL's generic
+/// plan, used after five runs of a prepared statement) guessed a tenth of the walked rows, and
+/// joined them to every user by hash.
 struct Params(Vec<Value>);
 
 impl Params {
     fn new(p: &MemberPage) -> Self {
-        Params(vec![(p.limit as i64).into(), (p.offset as i64).into()])
+        Params(vec![(p.offset as i64).into()])
     }
 
     fn push(&mut self, v: impl Into<Value>) -> String {
@@ -174,6 +177,7 @@ fn walk_source(p: &MemberPage, n: &PageNode, params: &mut Params) -> String {
 /// key `page_k`.
 fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut Params) -> String {
     let d = if p.ascending { "ASC" } else { "DESC" };
+    let limit = p.limit;
     let user = p.columns.select("u");
     let node = params.push(n.id.clone());
     let user_key = user_key(p);
@@ -186,11 +190,12 @@ fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut 
                 (true, PageKey::Joined) =>
                     // A user enters the subtree with their earliest membership in it (ties: the
                     // smaller node id): that one membership stands for them.
+                    // (A subquery with `LIMIT 1` stays a probe per row: see `counts::member_under`.)
                     format!(
                         "EXISTS (SELECT 1 FROM node_closure c WHERE c.ancestor_id = {node} AND c.descendant_id = w.node_id)
-                         AND NOT EXISTS (SELECT 1 FROM membership e CROSS JOIN node_closure c
+                         AND (SELECT 1 FROM membership e CROSS JOIN node_closure c
                              WHERE e.user_id = w.id AND c.ancestor_id = {node} AND c.descendant_id = e.node_id
-                             AND (e.joined_at < w.k OR (e.joined_at = w.k AND e.node_id < w.node_id)))"),
+                             AND (e.joined_at < w.k OR (e.joined_at = w.k AND e.node_id < w.node_id)) LIMIT 1) IS NULL"),
                 (false, PageKey::Joined) => format!("w.node_id = {node}"),
                 (true, _) => counts::member_under("w.id", &node, "''"),
                 (false, _) => format!("EXISTS (SELECT 1 FROM membership m WHERE m.node_id = {node} AND m.user_id = w.id)"),
@@ -199,7 +204,7 @@ fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut 
                 "SELECT {user}, p.k AS page_k, {part} AS page_part FROM (
                     SELECT w.id, w.k FROM ({source} LIMIT {budget}) w
                     WHERE {keep}
-                    ORDER BY w.k {d}, w.id {d} LIMIT $1 OFFSET $2) p
+                    ORDER BY w.k {d}, w.id {d} LIMIT {limit} OFFSET $1) p
                  JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
         }
         (Plan::Gather, true, PageKey::Joined) => {
@@ -211,7 +216,7 @@ fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut 
                         FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id
                         WHERE c.ancestor_id = {node} GROUP BY m.user_id) g
                     WHERE 1 = 1{after}
-                    ORDER BY g.k {d}, g.id {d} LIMIT $1 OFFSET $2) p
+                    ORDER BY g.k {d}, g.id {d} LIMIT {limit} OFFSET $1) p
                  JOIN users u ON u.id = p.id ORDER BY p.k {d}, p.id {d}")
         }
         (Plan::Gather, true, _) => {
@@ -219,14 +224,14 @@ fn part_sql(p: &MemberPage, plan: Plan, n: &PageNode, part: usize, params: &mut 
             format!(
                 "SELECT {user}, u.{user_key} AS page_k, {part} AS page_part FROM users u
                  WHERE u.id IN (SELECT m.user_id FROM node_closure c JOIN membership m ON m.node_id = c.descendant_id WHERE c.ancestor_id = {node}){after}
-                 ORDER BY u.{user_key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+                 ORDER BY u.{user_key} {d}, u.id {d} LIMIT {limit} OFFSET $1")
         }
         (Plan::Gather, false, key) => {
             let key = if key == PageKey::Joined { "m.joined_at".to_string() } else { format!("u.{user_key}") };
             let after = after_clause(p, &key, "u.id", params);
             format!(
                 "SELECT {user}, {key} AS page_k, {part} AS page_part FROM membership m JOIN users u ON u.id = m.user_id
-                 WHERE m.node_id = {node}{after} ORDER BY {key} {d}, u.id {d} LIMIT $1 OFFSET $2")
+                 WHERE m.node_id = {node}{after} ORDER BY {key} {d}, u.id {d} LIMIT {limit} OFFSET $1")
         }
     }
 }
