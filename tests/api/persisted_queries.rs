@@ -168,6 +168,6 @@ async fn with_trusted_documents_only_the_manifests_documents_run() {
     config.trusted_documents = Some(bad);
     state.config = std::sync::Arc::new(config);
     let schema = orgraph::graphql::build_schema(state.clone());
-    let refused = orgraph::http::router(state, schema).err().expect("a bad manifest is refused");
+    let refused = orgraph::http::router(state, schema).expect_err("a bad manifest is refused");
     assert!(format!("{refused:#}").contains("bad.json"), "{refused:#}");
 }

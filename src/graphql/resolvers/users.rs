@@ -51,6 +51,7 @@ impl UserQuery {
     /// The pool's users as a Relay connection (for apps that scroll): `first` users after the
     /// cursor `after`, or `last` before `before` (10 forward when no count is given, at most the
     /// largest page). With `excludeUsersInOrg`, only users in no organization.
+    #[allow(clippy::too_many_arguments)] // Relay's four arguments and the list's own
     async fn users_connection(
         &self,
         ctx: &Context<'_>,

@@ -280,6 +280,7 @@ impl Node {
     /// the largest page). With `includeChildrenNodes`, the distinct users of the whole subtree.
     /// Cursors are positions in the order, so paging stays right while members come and go, and
     /// a page deep in a large subtree costs what the first costs.
+    #[allow(clippy::too_many_arguments)] // Relay's four arguments and the list's own
     async fn users_connection(
         &self,
         ctx: &Context<'_>,
