@@ -27,7 +27,7 @@ use resolvers::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery, resolvers::entities::EntityQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, NodeFieldMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
@@ -39,7 +39,8 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
     let limits = state.config.limits.clone();
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
-    let mut schema = builder(&limits).data(tree_loader);
+    let entity_loader = DataLoader::new(resolvers::entities::EntityLoader(state.db.clone()), tokio::spawn);
+    let mut schema = builder(&limits).data(tree_loader).data(entity_loader);
     // No cache, no revision read per listing: `Org.nodes` then answers as before.
     if state.config.listing_cache_mb > 0 {
         schema = schema.data(listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20)));
@@ -57,6 +58,7 @@ fn builder(limits: &crate::config::Limits) -> async_graphql::SchemaBuilder<Query
     Schema::build(Query::default(), Mutation::default(), resolvers::subscriptions::Subscription)
         .extension(limits::DocumentLimitsExtension::new(limits.into()))
         .extension(field_order::SelectionOrder::default())
+        .enable_federation()
         .limit_depth(limits.max_query_depth)
         .limit_complexity(limits.max_query_complexity)
         .limit_recursive_depth(64)

@@ -14,6 +14,7 @@ mod deploy;
 mod backup;
 mod cli_flags;
 mod events;
+mod federation;
 mod field_order;
 mod isolation;
 mod metrics;

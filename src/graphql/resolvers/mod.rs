@@ -3,6 +3,7 @@
 
 pub mod acl;
 pub mod auth;
+pub mod entities;
 pub mod events;
 pub mod members;
 pub mod nodes;
