@@ -51,3 +51,41 @@ async fn entities_resolve_in_order_and_only_in_the_callers_pool() {
     let v = s.anonymous().gql_at("/graphql", q, json!({ "r": reps })).await;
     assert_eq!(v["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{v}");
 }
+
+/// `tests/gateway` installed (with `npm ci`, once per test run) into a scratch folder.
+fn gateway_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| crate::harness::npm_package("tests/gateway", "target/gateway-node")).clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_federation_gateway_composes_orgraph_with_another_subgraph() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    create_org(&c, "Gateway", "gateway").await;
+    let mut ids = Vec::new();
+    for name in ["ada", "grace"] {
+        ids.push(c.data("mutation($u: String!) { createUser(userInfo: { username: $u }) { id } }", json!({ "u": name })).await["createUser"]["id"].as_str().unwrap().to_string());
+    }
+    let featured = format!("{},{},missing", ids[1], ids[0]);
+    let dir = tokio::task::spawn_blocking(gateway_dir).await.unwrap();
+    let (url, token) = (s.url.clone(), c.token.clone().unwrap());
+    let out = tokio::task::spawn_blocking(move || {
+        crate::sdk::run_node(&dir, "gateway.mjs", &[("ORGRAPH_HOST", &url), ("ORGRAPH_TOKEN", &token), ("FEATURED", &featured)])
+    })
+    .await
+    .unwrap();
+    assert!(out.get("compositionErrors").is_none(), "{out}");
+    // Through the gateway, the same answer as from orgraph.
+    assert!(out["direct"]["data"]["users"]["totalCount"] == 2, "{out}");
+    assert_eq!(out["gateway"], out["direct"], "{out}");
+    // From the other subgraph, orgraph's users through `_entities` (an unknown id: null).
+    let featured = &out["featured"]["data"]["featured"];
+    assert_eq!(featured[0], json!({ "id": ids[1], "username": "grace", "badge": format!("badge-{}", &ids[1][ids[1].len() - 4..]) }), "{out}");
+    assert_eq!(featured[1]["username"], "ada", "{out}");
+    assert!(featured[2]["username"].is_null(), "{out}");
+    // From orgraph, the other subgraph's field on orgraph's users.
+    let users = out["users"]["data"]["users"]["list"].as_array().expect("users");
+    assert_eq!(users.len(), 2, "{out}");
+    assert!(users.iter().all(|u| u["badge"].as_str().is_some_and(|b| b.starts_with("badge-"))), "{out}");
+}
