@@ -53,7 +53,7 @@ async fn entities_resolve_in_order_and_only_in_the_callers_pool() {
 }
 
 /// `tests/gateway` installed (with `npm ci`, once per test run) into a scratch folder.
-fn gateway_dir() -> std::path::PathBuf {
+pub(crate) fn gateway_dir() -> std::path::PathBuf {
     static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
     DIR.get_or_init(|| crate::harness::npm_package("tests/gateway", "target/gateway-node")).clone()
 }

@@ -17,3 +17,39 @@ async fn checked_in_schema_matches_the_server() {
         "schema.graphql differs from the server's SDL; regenerate it with `UPDATE_SCHEMA=1 cargo test schema`"
     );
 }
+
+/// The breaking changes from `old` to `new` (SDL files), by `@graphql-inspector/core`: each
+/// change's path and message.
+fn breaking_changes(old: &std::path::Path, new: &std::path::Path) -> Vec<(String, String)> {
+    let dir = crate::federation::gateway_dir();
+    let out = crate::sdk::run_node(&dir, "schema_diff.mjs", &[("OLD_SCHEMA", &old.display().to_string()), ("NEW_SCHEMA", &new.display().to_string())]);
+    out["breaking"]
+        .as_array()
+        .expect("breaking")
+        .iter()
+        .map(|c| (c["path"].as_str().unwrap_or("").to_string(), c["message"].as_str().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[test]
+fn breaking_changes_to_the_released_schema_are_declared() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let released = root.join("tests/schema/released.graphql");
+    let declared: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/schema/breaking-changes.json")).expect("breaking-changes.json")).expect("a JSON list");
+    let declared: Vec<&str> = declared.iter().filter_map(|d| d["path"].as_str()).collect();
+    let undeclared: Vec<(String, String)> =
+        breaking_changes(&released, &root.join("schema.graphql")).into_iter().filter(|(path, _)| !declared.contains(&path.as_str())).collect();
+    assert!(
+        undeclared.is_empty(),
+        "schema.graphql breaks clients of the released schema; declare each change in tests/schema/breaking-changes.json (see tests/schema/README.md) or undo it: {undeclared:#?}"
+    );
+
+    // The guard sees a break: a field renamed is one removed.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let renamed = dir.path().join("renamed.graphql");
+    let sdl = std::fs::read_to_string(&released).expect("released schema");
+    std::fs::write(&renamed, sdl.replace("\n  childNodes: [Node!]!\n", "\n  childNodesRenamed: [Node!]!\n")).expect("write");
+    let found = breaking_changes(&released, &renamed);
+    assert!(found.iter().any(|(path, _)| path == "Node.childNodes"), "{found:?}");
+}
