@@ -17,6 +17,8 @@ use async_graphql::{
     Positioned,
 };
 use futures_util::{StreamExt as _, stream::BoxStream};
+
+use super::limits::ByDocument;
 use indexmap::IndexMap;
 
 /// The response keys of an object in selection order, each with the order of its own value.
@@ -126,27 +128,17 @@ fn document_order(doc: &ExecutableDocument) -> DocumentOrder {
         .collect()
 }
 
-/// Orders already computed, by document text; bounded like the parse cache.
+/// Orders already computed, by document text (bounded like the parse cache).
 #[derive(Default)]
-struct Known(Mutex<HashMap<String, Arc<DocumentOrder>>>);
+struct Known(ByDocument<Arc<DocumentOrder>>);
 
 impl Known {
-    const MAX_DOCUMENTS: usize = 256;
-    const MAX_BYTES: usize = 4096;
-
     fn order_of(&self, request: &mut Request) -> Option<Arc<DocumentOrder>> {
-        if let Some(order) = self.0.lock().ok()?.get(&request.query) {
-            return Some(order.clone());
+        if let Some(order) = self.0.get(&request.query) {
+            return Some(order);
         }
         let order = Arc::new(document_order(request.parsed_query().ok()?));
-        if request.query.len() <= Self::MAX_BYTES
-            && let Ok(mut map) = self.0.lock()
-        {
-            if map.len() >= Self::MAX_DOCUMENTS {
-                map.clear();
-            }
-            map.insert(request.query.clone(), order.clone());
-        }
+        self.0.keep(&request.query, &order);
         Some(order)
     }
 }

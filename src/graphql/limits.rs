@@ -56,21 +56,25 @@ impl ExtensionFactory for DocumentLimitsExtension {
     }
 }
 
-/// Documents already parsed and measured, by their text: clients send the same few documents
-/// over and over, and parsing one cost more than validating and running it (a tenth of a member
-/// page's CPU). Bounded: small documents only, and emptied when full.
-#[derive(Default)]
-struct Parsed(std::sync::Mutex<HashMap<String, ExecutableDocument>>);
+/// What is derived from a document, kept by the document's text: clients send the same few
+/// documents over and over. Bounded: small documents only, and emptied when full.
+pub(super) struct ByDocument<V>(std::sync::Mutex<HashMap<String, V>>);
 
-impl Parsed {
+impl<V> Default for ByDocument<V> {
+    fn default() -> Self {
+        ByDocument(std::sync::Mutex::default())
+    }
+}
+
+impl<V: Clone> ByDocument<V> {
     const MAX_DOCUMENTS: usize = 256;
     const MAX_BYTES: usize = 4096;
 
-    fn get(&self, query: &str) -> Option<ExecutableDocument> {
+    pub(super) fn get(&self, query: &str) -> Option<V> {
         self.0.lock().ok()?.get(query).cloned()
     }
 
-    fn keep(&self, query: &str, document: &ExecutableDocument) {
+    pub(super) fn keep(&self, query: &str, value: &V) {
         if query.len() > Self::MAX_BYTES {
             return;
         }
@@ -78,10 +82,14 @@ impl Parsed {
             if map.len() >= Self::MAX_DOCUMENTS {
                 map.clear();
             }
-            map.insert(query.to_string(), document.clone());
+            map.insert(query.to_string(), value.clone());
         }
     }
 }
+
+/// Documents already parsed and measured: parsing one cost more than validating and running
+/// it (a tenth of a member page's CPU).
+type Parsed = ByDocument<ExecutableDocument>;
 
 struct Checker(DocumentLimits, Arc<Parsed>);
 

@@ -56,8 +56,7 @@ fn answer_type(headers: &HeaderMap) -> Option<over_http::Answer> {
 
 fn not_acceptable() -> Response {
     let message = "Accept names no type this endpoint answers with: application/graphql-response+json or application/json";
-    let status = StatusCode::NOT_ACCEPTABLE;
-    over_http::Refusal { status, json_status: status, code: code::INVALID_INPUT, message: message.into() }.into_response(over_http::Answer::Json)
+    over_http::Refusal::with_status(StatusCode::NOT_ACCEPTABLE, message).into_response(over_http::Answer::Json)
 }
 
 /// The request `params` hold, once its persisted query or trusted document is in place (and,

@@ -107,7 +107,8 @@ impl Refusal {
         Refusal { status: StatusCode::BAD_REQUEST, json_status: StatusCode::OK, code, message: message.into() }
     }
 
-    fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
+    /// Not a GraphQL request, for a reason with its own status (405, 406, 415).
+    pub fn with_status(status: StatusCode, message: impl Into<String>) -> Self {
         Refusal { status, json_status: status, code: code::INVALID_INPUT, message: message.into() }
     }
 

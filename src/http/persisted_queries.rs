@@ -9,7 +9,6 @@
 
 use std::{collections::HashMap, sync::Mutex};
 
-use axum::http::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -94,7 +93,7 @@ fn reference(params: &mut Params) -> Result<Option<Reference>, Refusal> {
         value.get("sha256Hash").and_then(Value::as_str).unwrap_or("").to_string()
     };
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Refusal { status: StatusCode::BAD_REQUEST, json_status: StatusCode::BAD_REQUEST, code: code::INVALID_INPUT, message: "persistedQuery.sha256Hash must be a SHA-256 in hex".into() });
+        return Err(Refusal::bad("persistedQuery.sha256Hash must be a SHA-256 in hex"));
     }
     Ok(Some(Reference { hash: hash.to_ascii_lowercase() }))
 }
@@ -102,6 +101,7 @@ fn reference(params: &mut Params) -> Result<Option<Reference>, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
     use serde_json::json;
 
     fn params(query: Option<&str>, hash: &str) -> Params {
