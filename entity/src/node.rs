@@ -18,26 +18,27 @@ use sea_orm::entity::prelude::*;
 macro_rules! with_department_fields {
     ($then:ident) => {
         $then! {
-            /// The department's name.
+            #[doc = "The department's name."]
             name: String = "name" "name" Name,
-            /// JSON text: `{"<i18n code>": "<name>"}`.
+            #[doc = "JSON text: `{\"<i18n code>\": \"<name>\"}`."]
             name_i18n: Option<String> = "nameI18n" "nameI18n" I18nText,
+            #[doc = "A free text about the department."]
             description: Option<String> = "description" "description" LongText,
-            /// JSON text: `{"<i18n code>": "<description>"}`.
+            #[doc = "JSON text: `{\"<i18n code>\": \"<description>\"}`."]
             description_i18n: Option<String> = "descriptionI18n" "descriptionI18n" I18nText,
-            /// Position among siblings: larger first. In [0, 2^32).
+            #[doc = "Position among siblings: larger first. In [0, 2^32)."]
             order: Option<i64> = "order" "order" Order,
-            /// Unique within the organization.
+            #[doc = "Unique within the organization."]
             code: Option<String> = "code" "code" Code,
-            /// The caller's own id of the department (v3 `openDepartmentId`), unique in its organization.
+            #[doc = "The caller's own id of the department (v3 `openDepartmentId`), unique in its organization."]
             open_department_id: Option<String> = "openDepartmentId" "openDepartmentId" OpenId,
-            /// v3 texts per language: `{"name": {"en-US": {"enabled": true, "value": "..."}}}`.
+            #[doc = "v3 texts per language: `{\"name\": {\"en-US\": {\"enabled\": true, \"value\": \"...\"}}}`."]
             i18n: Option<serde_json::Value> = "i18n" "i18n" JsonObject,
-            /// The department's extended fields (v3 `customData`): a JSON object, `{}` when none.
+            #[doc = "The department's extended fields (v3 `customData`): a JSON object, `{}` when none."]
             custom_data: Option<serde_json::Value> = "customData" "customData" CustomData,
-            /// Whether the department is enabled (v3 `status`); a disabled department stays in the tree.
+            #[doc = "Whether the department is enabled (v3 `status`); a disabled department stays in the tree."]
             enabled: bool = "enabled" "status" Enabled,
-            /// A virtual department (v3 `isVirtualNode`): it groups people outside the reporting lines.
+            #[doc = "A virtual department (v3 `isVirtualNode`): it groups people outside the reporting lines."]
             is_virtual: bool = "isVirtualNode" "isVirtualNode" Flag,
         }
     };

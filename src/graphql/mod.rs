@@ -26,9 +26,11 @@ use resolvers::{
     webhooks::{WebhookMutation, WebhookQuery},
 };
 
+/// Reads: the pool's users, organizations and departments, events, webhooks and grants.
 #[derive(MergedObject, Default)]
 pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery, resolvers::entities::EntityQuery);
 
+/// Changes: each mutation is one transaction, and each change it makes is one event.
 #[derive(MergedObject, Default)]
 pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, NodeFieldMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
 
@@ -65,8 +67,8 @@ fn builder(limits: &crate::config::Limits) -> async_graphql::SchemaBuilder<Query
 }
 
 /// The SDL as `schema.graphql` holds it. The options are pinned so the file is stable.
-/// (async-graphql 7.2 prints an argument that has a description on the line of the next
-/// argument, so arguments are documented in their field's description instead.)
+/// (async-graphql 7.2 prints an undescribed argument after a described one on the same line:
+/// every argument has a description, which a test checks, so each stands on its own line.)
 pub fn sdl(schema: &OrgraphSchema) -> String {
     schema.sdl_with_options(
         SDLExportOptions::new()

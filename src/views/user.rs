@@ -16,11 +16,12 @@ use crate::domain::{
 };
 
 macro_rules! profile_object {
-    ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+    ($(#[doc = $doc:literal] $field:ident $json:literal $gql:literal $max:expr,)*) => {
         /// The descriptive fields, flattened into `User` (names of Authing's v2 schema).
         #[Object(name = "UserProfileFields")]
         impl Profile {
             $(
+                #[doc = $doc]
                 #[graphql(name = $gql)]
                 async fn $field(&self) -> Option<&str> {
                     self.$field.as_deref()
@@ -36,6 +37,7 @@ macro_rules! profile_object {
         #[Object(name = "UserDtoProfileFields")]
         impl ProfileV3 {
             $(
+                #[doc = $doc]
                 #[graphql(name = $json)]
                 async fn $field(&self) -> Option<&str> {
                     self.0.$field.as_deref()
@@ -46,25 +48,38 @@ macro_rules! profile_object {
 }
 with_profile_fields!(profile_object);
 
-/// Account status, as Authing's `UserStatus` (and the v3 UserDto) name them.
+/// Account status, as Authing's `UserStatus` (and the v3 UserDto) name them. orgraph records
+/// the status; it has no login that the status would allow or refuse.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[graphql(remote = "entity::user::UserStatus", rename_items = "PascalCase")]
 pub enum UserStatus {
+    /// Suspended (what SCIM's `active: false` sets on an active user).
     Suspended,
+    /// The user has left the company; the v3 `workStatus` of such a user is `Closed`.
     Resigned,
+    /// Active: the status of a new user unless one is given.
     Activated,
+    /// Archived; entering or leaving this status also publishes `user:archived` or `user:unarchived`.
     Archived,
+    /// Deactivated (disabled) account.
     Deactivated,
 }
 
+/// The type of an extended field's value, as read from the JSON value stored.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Serialize)]
 #[graphql(name = "UDFDataType", rename_items = "SCREAMING_SNAKE_CASE")]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum UdfDataType {
+    /// A string (also the type of a null value).
     String,
+    /// A number; `value` is its JSON text.
     Number,
+    /// A date and time. Kept for Authing's schema: orgraph never answers it (times stored as
+    /// strings are `STRING`).
     Datetime,
+    /// A boolean; `value` is `true` or `false`.
     Boolean,
+    /// A JSON object or array; `value` is its JSON text.
     Object,
 }
 
@@ -72,9 +87,13 @@ pub enum UdfDataType {
 #[derive(SimpleObject, Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UserCustomData {
+    /// The field's key in the user's custom data object.
     pub key: String,
+    /// The value: a string as it is, other values as JSON text; null when the stored value is null.
     pub value: Option<String>,
+    /// Always null: orgraph keeps no labels for extended fields.
     pub label: Option<String>,
+    /// The type of the stored JSON value.
     pub data_type: UdfDataType,
 }
 
@@ -82,18 +101,29 @@ pub struct UserCustomData {
 #[derive(SimpleObject, Debug, Clone, Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Identity {
+    /// The user's open id at the identity provider.
     pub openid: Option<String>,
+    /// The user's id at the identity provider.
     pub user_id_in_idp: Option<String>,
+    /// The id of the user this identity belongs to.
     pub user_id: Option<String>,
+    /// The id of the identity provider connection the identity came through.
     pub connection_id: Option<String>,
+    /// Always null: orgraph keeps no external identity provider ids.
     pub ext_idp_id: Option<String>,
+    /// Whether the identity comes from a social login provider.
     pub is_social: Option<bool>,
+    /// The identity provider, e.g. `wechat` or `github`.
     pub provider: Option<String>,
+    /// The kind of identity: always `userIdInIdp`.
     #[graphql(name = "type")]
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// The id of the user pool.
     pub user_pool_id: Option<String>,
+    /// Always null: identity tokens are not stored.
     pub refresh_token: Option<String>,
+    /// Always null: identity tokens are not stored.
     pub access_token: Option<String>,
 }
 
@@ -103,14 +133,23 @@ pub struct Identity {
 #[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
+    /// The user's id.
     pub id: String,
+    /// The user's resource name: `arn:cn:authing:<userPoolId>:user:<id>`.
     pub arn: String,
+    /// The account status (`Activated` for a new user unless one was given).
     pub status: Option<UserStatus>,
+    /// The id of the user pool the user belongs to.
     pub user_pool_id: String,
+    /// The username, unique within the pool; null when the user has none.
     pub username: Option<String>,
+    /// The e-mail address, stored in lower case and unique within the pool; null when the user has none.
     pub email: Option<String>,
+    /// Whether the e-mail address is verified (false by default).
     pub email_verified: Option<bool>,
+    /// The phone number, unique within the pool; null when the user has none.
     pub phone: Option<String>,
+    /// Whether the phone number is verified (false by default).
     pub phone_verified: Option<bool>,
     #[graphql(flatten)]
     #[serde(flatten)]
@@ -119,20 +158,38 @@ pub struct User {
     #[graphql(skip)]
     #[serde(rename = "lastIP")]
     pub last_ip_v2: Option<String>,
+    /// The user's external identities (empty when none).
     pub identities: Option<Vec<Option<Identity>>>,
+    /// How the user was registered, as given when it was created or imported (empty when not given).
     pub register_source: Option<Vec<String>>,
+    /// Always null, for compatibility with Authing's SDK: passwords are stored hashed and never returned.
     pub password: Option<String>,
+    /// Always null, for compatibility with Authing's SDK: orgraph issues no user tokens.
     pub token: Option<String>,
+    /// Always null, for compatibility with Authing's SDK: orgraph issues no user tokens.
     pub token_expired_at: Option<String>,
+    /// The number of logins as last set through the API or an import (orgraph has no login itself);
+    /// 0 by default.
     pub logins_count: Option<i32>,
+    /// The time of the last login as last set through the API or an import, ISO 8601 in UTC with
+    /// milliseconds; null when never set.
     pub last_login: Option<String>,
+    /// When the user signed up, ISO 8601 in UTC with milliseconds: the time given when it was
+    /// created or imported, else the creation time.
     pub signed_up: Option<String>,
+    /// Whether the user is blocked (false by default).
     pub blocked: Option<bool>,
+    /// Always false, for compatibility with Authing's SDK: deleted users are removed, not marked.
     pub is_deleted: Option<bool>,
+    /// `M`, `F` or `U` (unknown, the default).
     pub gender: Option<String>,
+    /// When the user was created, ISO 8601 in UTC with milliseconds.
     pub created_at: Option<String>,
+    /// When the user was last changed, ISO 8601 in UTC with milliseconds.
     pub updated_at: Option<String>,
+    /// The user's id in another system, unique within the pool; null when not set.
     pub external_id: Option<String>,
+    /// The user's extended fields, one entry per key of its custom data object (empty when none).
     pub custom_data: Option<Vec<Option<UserCustomData>>>,
     /// Accounts do not expire in orgraph: always null.
     pub expired_at: Option<String>,
@@ -183,7 +240,7 @@ impl From<user::Model> for User {
 pub fn columns_of<'a>(fields: impl IntoIterator<Item = &'a str>) -> UserColumns {
     use entity::user::Column as C;
     macro_rules! profile_column {
-        ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+        ($(#[doc = $doc:literal] $field:ident $json:literal $gql:literal $max:expr,)*) => {
             |gql: &str| match gql { $( $gql => UserColumns::column(stringify!($field)), )* _ => None }
         };
     }

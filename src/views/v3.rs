@@ -20,16 +20,24 @@ use crate::domain::{
     users::profile::Profile,
 };
 
+/// An external identity of a user as the v3 API shows it (`IdentityDto`).
 #[derive(SimpleObject, Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentityDto {
+    /// The identity's id: the user's id, `-` and the identity's position among the user's
+    /// identities (from 0).
     pub identity_id: String,
+    /// The id of the identity provider connection the identity came through (its `connectionId`).
     pub ext_idp_id: Option<String>,
+    /// The identity provider, e.g. `wechat` or `github`.
     pub provider: Option<String>,
+    /// The kind of identity: always `userIdInIdp`.
     #[graphql(name = "type")]
     #[serde(rename = "type")]
     pub kind: String,
+    /// The user's id at the identity provider.
     pub user_id_in_idp: Option<String>,
+    /// The identity's connection id as a list (empty when it has none).
     pub origin_conn_ids: Vec<String>,
 }
 
@@ -37,37 +45,59 @@ pub struct IdentityDto {
 #[derive(SimpleObject, Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct UserDto {
+    /// The user's id.
     pub user_id: String,
+    /// When the user was created, ISO 8601 in UTC with milliseconds.
     pub created_at: String,
+    /// When the user was last changed, ISO 8601 in UTC with milliseconds.
     pub updated_at: String,
+    /// The account status: `Activated`, `Suspended`, `Deactivated`, `Resigned` or `Archived`.
     pub status: String,
+    /// `Closed` when the user's status is `Resigned`, otherwise `Active`.
     pub work_status: String,
+    /// The user's id in another system, unique within the pool; null when not set.
     pub external_id: Option<String>,
+    /// The e-mail address, stored in lower case and unique within the pool; null when the user has none.
     pub email: Option<String>,
+    /// The phone number, unique within the pool; null when the user has none.
     pub phone: Option<String>,
+    /// The username, unique within the pool; null when the user has none.
     pub username: Option<String>,
     #[graphql(flatten)]
     #[serde(flatten)]
     pub profile: ProfileV3,
+    /// The number of logins as last set through the API or an import (orgraph has no login itself);
+    /// 0 by default.
     pub logins_count: i32,
+    /// The time of the last login as last set through the API or an import, ISO 8601 in UTC with
+    /// milliseconds; null when never set.
     pub last_login: Option<String>,
+    /// `M`, `F` or `U` (unknown, the default).
     pub gender: String,
+    /// Whether the e-mail address is verified (false by default).
     pub email_verified: bool,
+    /// Whether the phone number is verified (false by default).
     pub phone_verified: bool,
+    /// Always `adminCreated`, for compatibility with the v3 API.
     pub user_source_type: String,
+    /// How the user was registered, as given when it was created or imported (empty when not given).
     pub register_source: Vec<String>,
-    /// With `withDepartmentIds`.
+    /// With `withDepartmentIds`: the ids of the nodes the user is a member of, oldest membership
+    /// first; null otherwise.
     pub department_ids: Option<Vec<String>>,
-    /// With `withIdentities`.
+    /// With `withIdentities`: the user's external identities; null otherwise.
     pub identities: Option<Vec<IdentityDto>>,
-    /// With `withCustomData`: the extended fields as one JSON object.
+    /// With `withCustomData`: the extended fields as one JSON object; null otherwise.
     pub custom_data: Option<Json<Value>>,
 }
 
+/// A page of users as the v3 API shows it (`UserPagingDto`).
 #[derive(SimpleObject, Serialize, Debug, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct UserPagingDto {
+    /// How many users the whole list has, across all pages.
     pub total_count: i64,
+    /// This page's users.
     pub list: Vec<UserDto>,
 }
 

@@ -53,3 +53,57 @@ fn breaking_changes_to_the_released_schema_are_declared() {
     let found = breaking_changes(&released, &renamed);
     assert!(found.iter().any(|(path, _)| path == "Node.childNodes"), "{found:?}");
 }
+
+/// Every type, field, argument, input field and enum value of `schema.graphql` has a
+/// description: the playground, codegen and the gateway show them to app developers.
+#[test]
+fn every_schema_element_is_described() {
+    use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
+    let doc = async_graphql::parser::parse_schema(std::fs::read_to_string(path).expect("schema.graphql")).expect("schema.graphql parses");
+    let mut missing = Vec::new();
+    let mut note = |described: bool, what: String| {
+        if !described {
+            missing.push(what)
+        }
+    };
+    for definition in &doc.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else { continue };
+        let ty = &ty.node;
+        let name = ty.name.node.as_str();
+        // Federation's own types (`_Service`, `_Entity`) are the spec's, described there.
+        if name.starts_with('_') {
+            continue;
+        }
+        note(ty.description.is_some(), name.to_string());
+        let inputs = |fields: &[async_graphql::Positioned<async_graphql::parser::types::InputValueDefinition>], owner: &str, note: &mut dyn FnMut(bool, String)| {
+            for input in fields {
+                note(input.node.description.is_some(), format!("{owner}.{}", input.node.name.node));
+            }
+        };
+        match &ty.kind {
+            TypeKind::Object(object) => {
+                for field in object.fields.iter().filter(|f| !f.node.name.node.starts_with('_')) {
+                    let field_path = format!("{name}.{}", field.node.name.node);
+                    note(field.node.description.is_some(), field_path.clone());
+                    inputs(&field.node.arguments, &field_path, &mut note);
+                }
+            }
+            TypeKind::Interface(interface) => {
+                for field in &interface.fields {
+                    let field_path = format!("{name}.{}", field.node.name.node);
+                    note(field.node.description.is_some(), field_path.clone());
+                    inputs(&field.node.arguments, &field_path, &mut note);
+                }
+            }
+            TypeKind::InputObject(input) => inputs(&input.fields, name, &mut note),
+            TypeKind::Enum(values) => {
+                for value in &values.values {
+                    note(value.node.description.is_some(), format!("{name}.{}", value.node.value.node));
+                }
+            }
+            TypeKind::Scalar | TypeKind::Union(_) => {}
+        }
+    }
+    assert!(missing.is_empty(), "{} schema elements have no description:\n{}", missing.len(), missing.join("\n"));
+}

@@ -30,9 +30,10 @@ impl AclQuery {
     async fn authorized_resources(
         &self,
         ctx: &Context<'_>,
-        target_type: Option<PolicyAssignmentTargetType>,
-        target_identifier: Option<String>,
-        namespace: Option<String>,
+        #[graphql(desc = "`USER` or `ORG`. Required; the other types are refused.")] target_type: Option<PolicyAssignmentTargetType>,
+        #[graphql(desc = "The user id, or the node id for `ORG`. Required.")] target_identifier: Option<String>,
+        #[graphql(desc = "The namespace (permission group) code; `default` when null or empty.")] namespace: Option<String>,
+        #[graphql(desc = "Only resources of this type: `DATA`, `API`, `MENU`, `UI` or `BUTTON` (grants on codes not defined in the namespace are then left out); null or empty for all.")]
         resource_type: Option<String>,
     ) -> Result<PaginatedAuthorizedResources> {
         let pool = ctx.pool()?;
@@ -47,10 +48,14 @@ impl AclQuery {
     async fn authorized_targets(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The namespace (permission group) code; `default` when empty. A namespace that does not exist gives an empty list.")]
         namespace: String,
-        resource_type: ResourceType,
+        #[graphql(desc = "Accepted for compatibility; ignored.")] resource_type: ResourceType,
+        #[graphql(desc = "The resource as granted, matched exactly: `books` does not match a grant on `books:1` or `*`.")]
         resource: String,
+        #[graphql(desc = "Only targets of this type, `USER` or `ORG` (the other types are refused); null for both.")]
         target_type: Option<PolicyAssignmentTargetType>,
+        #[graphql(desc = "Only targets holding all or any of these actions; null for every target.")]
         actions: Option<AuthorizedTargetsActionsInput>,
     ) -> Result<Option<PaginatedAuthorizedTargets>> {
         let _ = resource_type;
@@ -63,13 +68,27 @@ impl AclQuery {
 
     /// Whether the user may do `action` on `resource`: a grant to the user, or to a node it is a
     /// member of, or to an ancestor of one.
-    async fn is_action_allowed(&self, ctx: &Context<'_>, resource: String, action: String, user_id: String, namespace: Option<String>) -> Result<bool> {
+    async fn is_action_allowed(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource asked about: a resource code or `code:instance`.")] resource: String,
+        #[graphql(desc = "The action asked about, e.g. `books:read`; a granted `*` or `books:*` covers it.")] action: String,
+        #[graphql(desc = "The user's id; a user that does not exist is an error.")] user_id: String,
+        #[graphql(desc = "The namespace (permission group) code; `default` when null or empty.")] namespace: Option<String>,
+    ) -> Result<bool> {
         let pool = ctx.pool()?;
         Ok(ctx.state().acl.is_allowed(&pool, namespace.as_deref(), &user_id, &resource, &action).await?)
     }
 
     /// The opposite of `isActionAllowed` (orgraph has no explicit denials).
-    async fn is_action_denied(&self, ctx: &Context<'_>, resource: String, action: String, user_id: String, namespace: Option<String>) -> Result<bool> {
+    async fn is_action_denied(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource asked about: a resource code or `code:instance`.")] resource: String,
+        #[graphql(desc = "The action asked about, e.g. `books:read`; a granted `*` or `books:*` covers it.")] action: String,
+        #[graphql(desc = "The user's id; a user that does not exist is an error.")] user_id: String,
+        #[graphql(desc = "The namespace (permission group) code; `default` when null or empty.")] namespace: Option<String>,
+    ) -> Result<bool> {
         let pool = ctx.pool()?;
         Ok(!ctx.state().acl.is_allowed(&pool, namespace.as_deref(), &user_id, &resource, &action).await?)
     }
@@ -86,12 +105,17 @@ impl AclMutation {
     async fn allow(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The resource to grant: a resource code, `code:instance`, `code:*` or `*` (at most 255 characters, no spaces).")]
         resource: String,
+        #[graphql(desc = "The action to grant, e.g. `books:read`, or `*` for all (at most 255 characters).")]
         action: String,
-        user_id: Option<String>,
+        #[graphql(desc = "A user to grant it to.")] user_id: Option<String>,
+        #[graphql(desc = "Users to grant it to, besides `userId`. At least one user in all, at most 1,000, and every one must exist.")]
         user_ids: Option<Vec<String>>,
-        role_code: Option<String>,
+        #[graphql(desc = "Accepted for compatibility; orgraph has no roles, so a value is refused.")] role_code: Option<String>,
+        #[graphql(desc = "Accepted for compatibility; orgraph has no roles, so a non-empty list is refused.")]
         role_codes: Option<Vec<String>>,
+        #[graphql(desc = "The namespace (permission group) code; `default` (made on first use) when null or empty. Any other namespace must exist.")]
         namespace: Option<String>,
     ) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
@@ -112,9 +136,12 @@ impl AclMutation {
     async fn authorize_resource(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The namespace (permission group) code; `default` (made on first use) when null or empty. Any other namespace must exist.")]
         namespace: Option<String>,
+        #[graphql(desc = "The resource to grant: a resource code, `code:instance`, `code:*` or `*` (at most 255 characters, no spaces). Required.")]
         resource: Option<String>,
-        resource_type: Option<ResourceType>,
+        #[graphql(desc = "Accepted for compatibility; ignored.")] resource_type: Option<ResourceType>,
+        #[graphql(desc = "The targets and the actions to grant each: 1 to 1,000 (null entries are skipped).")]
         opts: Option<Vec<Option<AuthorizeResourceOpt>>>,
     ) -> Result<CommonMessage> {
         let _ = resource_type;

@@ -11,7 +11,8 @@ impl AuthQuery {
     async fn access_token(
         &self,
         ctx: &Context<'_>,
-        user_pool_id: String,
+        #[graphql(desc = "The user pool's id.")] user_pool_id: String,
+        #[graphql(desc = "The user pool's secret. Failed attempts are rate-limited per client address and per pool.")]
         secret: String,
     ) -> Result<AccessTokenRes> {
         let state = ctx.state();
@@ -30,6 +31,7 @@ impl AuthMutation {
     async fn refresh_access_token(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The token to refresh; when null or empty, the request's bearer token.")]
         access_token: Option<String>,
     ) -> Result<RefreshAccessTokenRes> {
         let state = ctx.state();

@@ -24,10 +24,11 @@ impl EventQuery {
     async fn events(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "An event id of the pool: list the events committed after it. `\"0\"`, empty or null start from the oldest; an unknown id is an error.")]
         after: Option<String>,
-        event_names: Option<Vec<String>>,
-        org_id: Option<String>,
-        #[graphql(default_with = "Some(100)")] first: Option<i64>,
+        #[graphql(desc = "Only events of these names, compared exactly with `eventName`; null for all.")] event_names: Option<Vec<String>>,
+        #[graphql(desc = "Only events about this organization (their `orgId`); null for all.")] org_id: Option<String>,
+        #[graphql(default_with = "Some(100)", desc = "The most events to return: 1 to 1,000, 100 by default.")] first: Option<i64>,
     ) -> Result<Vec<Event>> {
         let pool = ctx.pool()?;
         let first = first.unwrap_or(100);
@@ -58,7 +59,14 @@ impl EventMutation {
     /// Publish an event of `webhookEventList` (e.g. `login` from a system in front of orgraph) or
     /// of a custom type the pool defined (v3 `define-event`): it is stored and delivered like the
     /// events orgraph causes. `data` is a JSON object.
-    async fn publish_event(&self, ctx: &Context<'_>, event_name: String, data: Json<Value>) -> Result<Event> {
+    async fn publish_event(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A name of `webhookEventList` (or its v3 name) or a custom event type of the pool; any other name is refused.")]
+        event_name: String,
+        #[graphql(desc = "The event's payload: a JSON object of at most 65,536 bytes as JSON. Its `organization.id`, if any, becomes the event's `orgId`.")]
+        data: Json<Value>,
+    ) -> Result<Event> {
         let pool = ctx.pool()?;
         Ok(ctx.state().events.publish(&pool, &event_name, data.0).await?.into())
     }

@@ -28,18 +28,24 @@ impl MemberQuery {
     async fn list_department_members(
         &self,
         ctx: &Context<'_>,
-        organization_code: String,
+        #[graphql(desc = "The code of the organization (its root node's code).")] organization_code: String,
+        #[graphql(desc = "The department, named as `departmentIdType` says; `root` names the organization's root node.")]
         department_id: String,
-        #[graphql(default)] sort_by: DepartmentMemberSortBy,
-        #[graphql(default)] order_by: SortOrder,
+        #[graphql(default, desc = "What the members are ordered by (when they joined the department by default).")]
+        sort_by: DepartmentMemberSortBy,
+        #[graphql(default, desc = "Ascending or descending order (descending by default).")] order_by: SortOrder,
+        #[graphql(
+            desc = "What `departmentId` is: `department_id` (the default, also when null or empty), `open_department_id` or `code`."
+        )]
         department_id_type: Option<String>,
-        #[graphql(default)] include_children_departments: bool,
-        #[graphql(default_with = "Some(1)")] page: Option<i64>,
-        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
-        #[graphql(default)] with_custom_data: bool,
-        #[graphql(default)] with_identities: bool,
-        #[graphql(default)] with_department_ids: bool,
-        tenant_id: Option<String>,
+        #[graphql(default, desc = "List the distinct members of the whole subtree, not only the department's direct members.")]
+        include_children_departments: bool,
+        #[graphql(default_with = "Some(1)", desc = "The page to answer, from 1; null means 1.")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)", desc = "Members per page, from 1 to 50; null means 10.")] limit: Option<i64>,
+        #[graphql(default, desc = "Fill each user's `customData`.")] with_custom_data: bool,
+        #[graphql(default, desc = "Fill each user's `identities`.")] with_identities: bool,
+        #[graphql(default, desc = "Fill each user's `departmentIds`.")] with_department_ids: bool,
+        #[graphql(desc = "Accepted for compatibility with the v3 API and ignored.")] tenant_id: Option<String>,
     ) -> Result<UserPagingDto> {
         let _ = tenant_id;
         let pool = ctx.pool()?;
@@ -69,10 +75,14 @@ impl MemberMutation {
     async fn add_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The id of the node to add the users to; when absent (or empty), give `orgId` and `nodeCode`.")]
         node_id: Option<String>,
-        org_id: Option<String>,
-        node_code: Option<String>,
-        user_ids: Vec<String>,
+        #[graphql(desc = "The organization of `nodeCode` (used when `nodeId` is absent).")] org_id: Option<String>,
+        #[graphql(desc = "The code of the node within `orgId` (used when `nodeId` is absent).")] node_code: Option<String>,
+        #[graphql(desc = "The users to add: 1 to 1,000 ids of users of the pool.")] user_ids: Vec<String>,
+        #[graphql(
+            desc = "Whether the users lead the node. When absent, new members are not leaders and existing members keep their role."
+        )]
         is_leader: Option<bool>,
     ) -> Result<Node> {
         let pool = ctx.pool()?;
@@ -84,10 +94,11 @@ impl MemberMutation {
     async fn remove_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The id of the node to remove the users from; when absent (or empty), give `orgId` and `nodeCode`.")]
         node_id: Option<String>,
-        org_id: Option<String>,
-        node_code: Option<String>,
-        user_ids: Vec<String>,
+        #[graphql(desc = "The organization of `nodeCode` (used when `nodeId` is absent).")] org_id: Option<String>,
+        #[graphql(desc = "The code of the node within `orgId` (used when `nodeId` is absent).")] node_code: Option<String>,
+        #[graphql(desc = "The users to remove: 1 to 1,000 ids, each of a member of the node.")] user_ids: Vec<String>,
     ) -> Result<Node> {
         let pool = ctx.pool()?;
         let node = NodeRef::from_args(node_id, org_id, node_code)?;
@@ -98,8 +109,11 @@ impl MemberMutation {
     async fn move_members(
         &self,
         ctx: &Context<'_>,
-        user_ids: Vec<String>,
-        source_node_id: String,
+        #[graphql(desc = "The users to move: 1 to 1,000 ids, each of a member of the source node.")] user_ids: Vec<String>,
+        #[graphql(desc = "The id of the node the users leave.")] source_node_id: String,
+        #[graphql(
+            desc = "The id of the node the users join, in any organization of the pool but not the source. They join as non-leaders; those already in it just leave the source."
+        )]
         target_node_id: String,
     ) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
@@ -108,7 +122,13 @@ impl MemberMutation {
     }
 
     /// Make a node the user's main department (the user must be a member); null clears it.
-    async fn set_main_department(&self, ctx: &Context<'_>, user_id: String, department_id: Option<String>) -> Result<CommonMessage> {
+    async fn set_main_department(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the user.")] user_id: String,
+        #[graphql(desc = "The id of a node the user is a member of; null or empty clears the user's main department.")]
+        department_id: Option<String>,
+    ) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
         ctx.state().orgs.set_main_department(&pool, &user_id, department_id.as_deref().filter(|d| !d.is_empty())).await?;
         Ok(CommonMessage::ok("main department set"))

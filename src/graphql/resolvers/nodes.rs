@@ -17,28 +17,47 @@ pub struct NodeQuery;
 
 #[Object]
 impl NodeQuery {
-    async fn node_by_id(&self, ctx: &Context<'_>, id: String) -> Result<Option<Node>> {
+    /// A department of the pool by id; null with a `NOT_FOUND` error when the pool has none.
+    async fn node_by_id(&self, ctx: &Context<'_>, #[graphql(desc = "The department's id.")] id: String) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
         Ok(Some(Node::single(ctx.state().orgs.node(&pool, &id).await?)))
     }
 
-    async fn node_by_code(&self, ctx: &Context<'_>, org_id: String, code: String) -> Result<Option<Node>> {
+    /// A department by its code in an organization; null with a `NOT_FOUND` error when none has it.
+    async fn node_by_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id.")] org_id: String,
+        #[graphql(desc = "The department's code (unique within the organization).")] code: String,
+    ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
         Ok(Some(Node::single(ctx.state().orgs.node_by_code(&pool, &org_id, &code).await?)))
     }
 
-    async fn root_node(&self, ctx: &Context<'_>, org_id: String) -> Result<Node> {
+    /// The root department of an organization.
+    async fn root_node(&self, ctx: &Context<'_>, #[graphql(desc = "The organization's id.")] org_id: String) -> Result<Node> {
         let pool = ctx.pool()?;
         Ok(Node::single(ctx.state().orgs.root_node(&pool, &org_id).await?))
     }
 
-    async fn is_root_node(&self, ctx: &Context<'_>, node_id: String, org_id: String) -> Result<bool> {
+    /// Whether a department is the root of an organization.
+    async fn is_root_node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The department's id.")] node_id: String,
+        #[graphql(desc = "The organization's id.")] org_id: String,
+    ) -> Result<bool> {
         let pool = ctx.pool()?;
         Ok(ctx.state().orgs.is_root_node(&pool, &org_id, &node_id).await?)
     }
 
     /// The children of a node, in display order. `orgId` is accepted for compatibility.
-    async fn children_nodes(&self, ctx: &Context<'_>, node_id: String, org_id: Option<String>) -> Result<Vec<Node>> {
+    async fn children_nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The parent department's id.")] node_id: String,
+        #[graphql(desc = "Accepted for compatibility; the department's id is enough.")] org_id: Option<String>,
+    ) -> Result<Vec<Node>> {
         let _ = org_id;
         let pool = ctx.pool()?;
         Ok(ctx.state().orgs.children(&pool, &node_id).await?.into_iter().map(Node::listed).collect())
@@ -46,7 +65,7 @@ impl NodeQuery {
 
     /// Nodes of the pool whose name or code contains `keyword` (case-insensitive), at most
     /// `--max-page-size` of them.
-    async fn search_nodes(&self, ctx: &Context<'_>, keyword: String) -> Result<Vec<Node>> {
+    async fn search_nodes(&self, ctx: &Context<'_>, #[graphql(desc = "The text to look for in names and codes.")] keyword: String) -> Result<Vec<Node>> {
         let pool = ctx.pool()?;
         let state = ctx.state();
         let found = state.orgs.search_nodes(&pool, &keyword, state.config.limits.max_page_size).await?;
@@ -60,7 +79,7 @@ pub struct NodeMutation;
 /// The mutations that set a department's listed fields take one argument per field, made from
 /// the field list (`entity::with_department_fields!`).
 macro_rules! node_field_mutations {
-    ($($(#[doc = $doc:literal])* $field:ident : $ty:ty = $name:literal $v3:literal $rule:ident,)*) => {
+    ($(#[doc = $doc:literal] $field:ident : $ty:ty = $name:literal $v3:literal $rule:ident,)*) => {
         #[derive(Default)]
         pub struct NodeFieldMutation;
 
@@ -72,8 +91,8 @@ macro_rules! node_field_mutations {
             async fn create_org(
                 &self,
                 ctx: &Context<'_>,
-                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
-                tenant_id: Option<String>,
+                $( #[graphql(name = $name, desc = $doc)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+                #[graphql(desc = "The tenant the organization belongs to (none when absent).")] tenant_id: Option<String>,
             ) -> Result<Org> {
                 let pool = ctx.pool()?;
                 let root = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
@@ -87,9 +106,9 @@ macro_rules! node_field_mutations {
             async fn add_node_v2(
                 &self,
                 ctx: &Context<'_>,
-                org_id: String,
-                parent_node_id: Option<String>,
-                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+                #[graphql(desc = "The organization's id.")] org_id: String,
+                #[graphql(desc = "The parent department's id (the root when absent).")] parent_node_id: Option<String>,
+                $( #[graphql(name = $name, desc = $doc)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
             ) -> Result<Node> {
                 let input = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
                 Ok(Node::single(add(ctx, &org_id, parent_node_id, input).await?))
@@ -100,9 +119,9 @@ macro_rules! node_field_mutations {
             async fn add_node(
                 &self,
                 ctx: &Context<'_>,
-                org_id: String,
-                parent_node_id: Option<String>,
-                $( #[graphql(name = $name)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
+                #[graphql(desc = "The organization's id.")] org_id: String,
+                #[graphql(desc = "The parent department's id (the root when absent).")] parent_node_id: Option<String>,
+                $( #[graphql(name = $name, desc = $doc)] $field: <rules::$rule as GraphqlRule>::NewInput, )*
             ) -> Result<Org> {
                 let input = DepartmentPatch { $( $field: <rules::$rule as GraphqlRule>::new_input($field), )* };
                 add(ctx, &org_id, parent_node_id, input).await?;
@@ -117,10 +136,11 @@ macro_rules! node_field_mutations {
             async fn update_node(
                 &self,
                 ctx: &Context<'_>,
-                id: String,
-                $( #[graphql(name = $name)] $field: Option<<rules::$rule as GraphqlRule>::Input>, )*
+                #[graphql(desc = "The department's id.")] id: String,
+                $( #[graphql(name = $name, desc = $doc)] $field: Option<<rules::$rule as GraphqlRule>::Input>, )*
+                #[graphql(desc = "The one leader (an empty string clears the leaders); `leaderUserIds` wins when both are given.")]
                 leader_user_id: Option<String>,
-                leader_user_ids: Option<Vec<String>>,
+                #[graphql(desc = "The leaders in order (users of the pool, at most 50); `[]` clears them.")] leader_user_ids: Option<Vec<String>>,
             ) -> Result<Node> {
                 let pool = ctx.pool()?;
                 let patch = NodePatch {
@@ -144,7 +164,12 @@ async fn add(ctx: &Context<'_>, org_id: &str, parent: Option<String>, fields: De
 #[Object]
 impl NodeMutation {
     /// Delete a node and its whole subtree with their memberships (users stay).
-    async fn delete_node(&self, ctx: &Context<'_>, org_id: String, node_id: String) -> Result<CommonMessage> {
+    async fn delete_node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id.")] org_id: String,
+        #[graphql(desc = "The department's id; the root cannot be deleted (delete the organization).")] node_id: String,
+    ) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
         ctx.state().orgs.delete_node(&pool, &org_id, &node_id).await?;
         Ok(CommonMessage::ok("node deleted"))
@@ -152,7 +177,13 @@ impl NodeMutation {
 
     /// Move a node with its subtree under `targetParentId` (same org; not under itself or a
     /// descendant). Answers with the organization.
-    async fn move_node(&self, ctx: &Context<'_>, org_id: String, node_id: String, target_parent_id: String) -> Result<Org> {
+    async fn move_node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id.")] org_id: String,
+        #[graphql(desc = "The department to move.")] node_id: String,
+        #[graphql(desc = "Its new parent, in the same organization.")] target_parent_id: String,
+    ) -> Result<Org> {
         let pool = ctx.pool()?;
         let state = ctx.state();
         state.orgs.move_node(&pool, &org_id, &node_id, &target_parent_id).await?;

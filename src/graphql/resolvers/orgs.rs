@@ -16,7 +16,7 @@ pub struct OrgQuery;
 #[Object]
 impl OrgQuery {
     /// An organization with its root node and all its nodes.
-    async fn org(&self, ctx: &Context<'_>, id: String) -> Result<Org> {
+    async fn org(&self, ctx: &Context<'_>, #[graphql(desc = "The organization's id.")] id: String) -> Result<Org> {
         let pool = ctx.pool()?;
         Ok(Org::new(ctx.state().orgs.org(&pool, &id).await?))
     }
@@ -25,9 +25,10 @@ impl OrgQuery {
     async fn orgs(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(1)")] page: Option<i64>,
-        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
-        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+        #[graphql(default_with = "Some(1)", desc = "The page to answer, from 1.")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)", desc = "Organizations per page, from 1 to the server's largest page (200 by default).")]
+        limit: Option<i64>,
+        #[graphql(default_with = "Some(SortByEnum::default())", desc = "The order of the organizations.")] sort_by: Option<SortByEnum>,
     ) -> Result<PaginatedOrgs> {
         let pool = ctx.pool()?;
         let state = ctx.state();
@@ -55,11 +56,12 @@ impl OrgQuery {
     async fn orgs_connection(
         &self,
         ctx: &Context<'_>,
-        first: Option<i64>,
-        after: Option<String>,
-        last: Option<i64>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+        #[graphql(desc = "How many organizations to answer after `after` (forward paging).")] first: Option<i64>,
+        #[graphql(desc = "A cursor (`endCursor`) of a previous page: answer the organizations after it.")] after: Option<String>,
+        #[graphql(desc = "How many organizations to answer before `before` (backward paging).")] last: Option<i64>,
+        #[graphql(desc = "A cursor (`startCursor`) of a previous page: answer the organizations before it.")] before: Option<String>,
+        #[graphql(default_with = "Some(SortByEnum::default())", desc = "The order of the organizations; a cursor is valid only with the order it came from.")]
+        sort_by: Option<SortByEnum>,
     ) -> Result<OrgConnection> {
         let pool = ctx.pool()?;
         let state = ctx.state();
@@ -77,7 +79,7 @@ pub struct OrgMutation;
 #[Object]
 impl OrgMutation {
     /// Delete an organization with all its nodes and memberships (users stay).
-    async fn delete_org(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+    async fn delete_org(&self, ctx: &Context<'_>, #[graphql(desc = "The organization's id.")] id: String) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
         ctx.state().orgs.delete_org(&pool, &id).await?;
         Ok(CommonMessage::ok("delete org succeed"))

@@ -28,14 +28,22 @@ pub struct ScimMutation;
 #[Object]
 impl ScimMutation {
     /// A new SCIM token for the pool, named `name` (e.g. "Okta"); its value is in the answer
-    /// and nowhere else.
-    async fn create_scim_token(&self, ctx: &Context<'_>, name: String) -> Result<CreatedScimToken> {
+    /// and nowhere else. A pool holds at most 100 tokens.
+    async fn create_scim_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A name for the token, e.g. the identity provider's: 1 to 128 characters, trimmed.")] name: String,
+    ) -> Result<CreatedScimToken> {
         let pool = ctx.pool()?;
         Ok(ctx.state().scim_tokens.create(&pool, &name).await?.into())
     }
 
     /// Revoke a SCIM token: requests that send it are refused from now on.
-    async fn revoke_scim_token(&self, ctx: &Context<'_>, id: String) -> Result<CommonMessage> {
+    async fn revoke_scim_token(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The id of the token (`ScimToken.id`); an unknown id is an error.")] id: String,
+    ) -> Result<CommonMessage> {
         let pool = ctx.pool()?;
         ctx.state().scim_tokens.revoke(&pool, &id).await?;
         Ok(CommonMessage::ok("SCIM token revoked"))

@@ -34,6 +34,7 @@ impl LastEventId {
     }
 }
 
+/// Live streams, over WebSocket or server-sent events.
 #[Subscription]
 impl Subscription {
     /// The pool's events as they are committed, filtered by names and org. With `after` (an
@@ -42,8 +43,9 @@ impl Subscription {
     async fn events(
         &self,
         ctx: &Context<'_>,
-        event_names: Option<Vec<String>>,
-        org_id: Option<String>,
+        #[graphql(desc = "Only events of these names, compared exactly with `eventName`; null for all.")] event_names: Option<Vec<String>>,
+        #[graphql(desc = "Only events about this organization (their `orgId`); null for all.")] org_id: Option<String>,
+        #[graphql(desc = "An event id of the pool: start with the events committed after it (`\"0\"` for every stored event). Null or empty starts from now, or over SSE after the `Last-Event-ID` header when sent. An unknown id is an error.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         let pool = ctx.pool()?;

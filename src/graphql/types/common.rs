@@ -5,7 +5,9 @@ use crate::{domain::pagination::TimestampOrder, security::tokens::IssuedToken};
 /// Answer of a mutation that returns nothing else. `code` is 200 on success.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct CommonMessage {
+    /// What was done, in a few words (e.g. `authorized`).
     pub message: Option<String>,
+    /// 200 on success (errors come as GraphQL errors, not as a code here).
     pub code: Option<i32>,
 }
 
@@ -18,16 +20,23 @@ impl CommonMessage {
 /// A management access token; `exp` and `iat` are Unix seconds.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct AccessTokenRes {
+    /// The token, a JWT (HS256); send it as `Authorization: Bearer <token>`.
     pub access_token: Option<String>,
+    /// When the token expires, in Unix seconds.
     pub exp: Option<i64>,
+    /// When the token was issued, in Unix seconds.
     pub iat: Option<i64>,
 }
 
 /// The same, as `refreshAccessToken` returns it.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct RefreshAccessTokenRes {
+    /// The new token, a JWT (HS256); send it as `Authorization: Bearer <token>`.
     pub access_token: Option<String>,
+    /// When the new token expires, in Unix seconds: never later than the session's maximum
+    /// lifetime, counted from its login.
     pub exp: Option<i64>,
+    /// When the new token was issued, in Unix seconds.
     pub iat: Option<i64>,
 }
 
@@ -43,6 +52,7 @@ impl From<IssuedToken> for RefreshAccessTokenRes {
     }
 }
 
+/// Order of a list by creation or update time; `CREATEDAT_DESC` by default.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum SortByEnum {
@@ -76,16 +86,23 @@ impl From<SortByEnum> for TimestampOrder {
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 #[graphql(remote = "crate::domain::org_tree::DepartmentMemberSort", rename_items = "PascalCase")]
 pub enum DepartmentMemberSortBy {
+    /// When the user joined the department (with children departments included, its earliest
+    /// join among them). The default.
     #[default]
     JoinDepartmentAt,
+    /// When the user was created.
     CreatedAt,
+    /// When the user was last updated.
     UpdatedAt,
 }
 
+/// Direction of the v3 member list order (`listDepartmentMembers`).
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
 #[graphql(remote = "crate::domain::org_tree::SortOrder", rename_items = "PascalCase")]
 pub enum SortOrder {
+    /// Ascending: earliest first.
     Asc,
+    /// Descending: latest first. The default.
     #[default]
     Desc,
 }

@@ -37,16 +37,20 @@ pub struct PageInfo {
 /// A user and its cursor.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct UserEdge {
+    /// The user's position in the list: pass it as `after` or `before`.
     pub cursor: String,
+    /// The user.
     pub node: User,
 }
 
 /// A window of users: give `first` (and `after`) to go forward, `last` (and `before`) to go back.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct UserConnection {
+    /// The users of the page with their cursors, in the list's order.
     pub edges: Vec<UserEdge>,
     /// The users of `edges`, without their cursors.
     pub nodes: UserList,
+    /// Where the page is in the list.
     pub page_info: PageInfo,
     /// The size of the whole list.
     pub total_count: i64,
@@ -69,7 +73,9 @@ impl UserConnection {
 /// An organization and its cursor.
 #[derive(SimpleObject)]
 pub struct OrgEdge {
+    /// The organization's position in the list: pass it as `after` or `before`.
     pub cursor: String,
+    /// The organization.
     pub node: Org,
 }
 
@@ -77,9 +83,11 @@ pub struct OrgEdge {
 /// to go back.
 #[derive(SimpleObject)]
 pub struct OrgConnection {
+    /// The organizations of the page with their cursors, in the list's order.
     pub edges: Vec<OrgEdge>,
     /// The organizations of `edges`, without their cursors.
     pub nodes: Vec<Org>,
+    /// Where the page is in the list.
     pub page_info: PageInfo,
     /// How many organizations the pool has.
     pub total_count: i64,

@@ -8,11 +8,15 @@ use crate::domain::docs::iso;
 /// payloads. `id` is time-ordered: pass the last one seen as `after` to resume.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct Event {
+    /// The event's id, 32 hex digits (a UUIDv7); pass it as `after` to get the events after it.
     pub id: String,
+    /// The event's name, e.g. `user:created`, or a custom event type of the pool.
     pub event_name: String,
     /// The organization the event is about, if any.
     pub org_id: Option<String>,
+    /// The event's payload, a JSON object (for a published event, the `data` it was given).
     pub data: Json<Value>,
+    /// When the event was recorded, RFC 3339 in UTC with milliseconds.
     pub created_at: String,
 }
 
@@ -25,6 +29,8 @@ impl From<event::Model> for Event {
 /// An event name a webhook or subscriber may ask for.
 #[derive(SimpleObject, Clone, Debug)]
 pub struct WebhookEvent {
+    /// The event name, e.g. `user:created`.
     pub name: String,
+    /// What the event means and when it is sent.
     pub description: String,
 }

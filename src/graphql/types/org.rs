@@ -53,20 +53,25 @@ impl Org {
     }
 }
 
+/// An organization: a tree of departments under one root.
 #[Object]
 impl Org {
+    /// The organization's id (also the id of nothing else: its root node has its own).
     async fn id(&self) -> &str {
         &self.model.id
     }
 
+    /// The tenant the organization belongs to, as given to `createOrg` (null when none).
     async fn tenant_id(&self) -> Option<&str> {
         self.model.tenant_id.as_deref()
     }
 
+    /// When the organization was created (RFC 3339, UTC, milliseconds).
     async fn created_at(&self) -> String {
         iso(self.model.created_at)
     }
 
+    /// When the organization last changed (RFC 3339, UTC, milliseconds).
     async fn updated_at(&self) -> String {
         iso(self.model.updated_at)
     }
@@ -110,9 +115,12 @@ impl Org {
     }
 }
 
+/// One page of organizations.
 #[derive(SimpleObject)]
 pub struct PaginatedOrgs {
+    /// How many organizations the pool has in all.
     pub total_count: i64,
+    /// The organizations of the page.
     pub list: Vec<Org>,
 }
 
@@ -156,12 +164,16 @@ impl Node {
     }
 }
 
+/// A department of an organization (Authing's name for it). `children` holds the child ids
+/// and `path` the ancestor ids; `childNodes` returns the children themselves.
 #[Object]
 impl Node {
+    /// The department's id.
     async fn id(&self) -> &str {
         &self.model.id
     }
 
+    /// The id of the organization the department belongs to.
     async fn org_id(&self) -> Option<&str> {
         Some(&self.model.org_id)
     }
@@ -172,6 +184,7 @@ impl Node {
         NodeFields(self.model.clone())
     }
 
+    /// Whether the department is its organization's root.
     async fn root(&self) -> Option<bool> {
         Some(self.model.parent_id.is_none())
     }
@@ -197,10 +210,12 @@ impl Node {
         self.model.parent_id.as_deref()
     }
 
+    /// When the department was created (RFC 3339, UTC, milliseconds).
     async fn created_at(&self) -> Option<String> {
         Some(iso(self.model.created_at))
     }
 
+    /// When the department's fields, place or leaders last changed (RFC 3339, UTC, milliseconds).
     async fn updated_at(&self) -> Option<String> {
         Some(iso(self.model.updated_at))
     }
@@ -238,7 +253,12 @@ impl Node {
 
     /// The resources granted to this node or to one of its ancestors (grants to a node apply to
     /// every node below it), in `namespace` (`default` when absent).
-    async fn authorized_resources(&self, ctx: &Context<'_>, namespace: Option<String>, resource_type: Option<String>) -> Result<PaginatedAuthorizedResources> {
+    async fn authorized_resources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resources' namespace (`default` when absent).")] namespace: Option<String>,
+        #[graphql(desc = "Only resources of this type: DATA, API, MENU, UI or BUTTON (all when absent).")] resource_type: Option<String>,
+    ) -> Result<PaginatedAuthorizedResources> {
         let pool = ctx.pool()?;
         let resource_type = parse_resource_type("resourceType", resource_type.as_deref())?;
         let found = ctx.state().acl.authorized_resources(&pool, TargetType::Org, &self.model.id, namespace.as_deref(), resource_type).await?;
@@ -251,10 +271,11 @@ impl Node {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(1)")] page: Option<i64>,
-        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
-        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
-        #[graphql(default_with = "Some(false)")] include_children_nodes: Option<bool>,
+        #[graphql(default_with = "Some(1)", desc = "The page to answer, from 1.")] page: Option<i64>,
+        #[graphql(default_with = "Some(10)", desc = "Members per page, from 1 to the server's largest page (200 by default).")] limit: Option<i64>,
+        #[graphql(default_with = "Some(SortByEnum::default())", desc = "The order of the members.")] sort_by: Option<SortByEnum>,
+        #[graphql(default_with = "Some(false)", desc = "List the distinct members of the whole subtree, not only of this department.")]
+        include_children_nodes: Option<bool>,
     ) -> Result<PaginatedUsers> {
         let state = ctx.state();
         let query = MembersQuery {
@@ -284,12 +305,14 @@ impl Node {
     async fn users_connection(
         &self,
         ctx: &Context<'_>,
-        first: Option<i64>,
-        after: Option<String>,
-        last: Option<i64>,
-        before: Option<String>,
-        #[graphql(default_with = "Some(false)")] include_children_nodes: Option<bool>,
-        #[graphql(default_with = "Some(SortByEnum::default())")] sort_by: Option<SortByEnum>,
+        #[graphql(desc = "How many members to answer after `after` (forward paging).")] first: Option<i64>,
+        #[graphql(desc = "A cursor (`endCursor`) of a previous page: answer the members after it.")] after: Option<String>,
+        #[graphql(desc = "How many members to answer before `before` (backward paging).")] last: Option<i64>,
+        #[graphql(desc = "A cursor (`startCursor`) of a previous page: answer the members before it.")] before: Option<String>,
+        #[graphql(default_with = "Some(false)", desc = "List the distinct members of the whole subtree, not only of this department.")]
+        include_children_nodes: Option<bool>,
+        #[graphql(default_with = "Some(SortByEnum::default())", desc = "The order of the members; a cursor is valid only with the order it came from.")]
+        sort_by: Option<SortByEnum>,
     ) -> Result<UserConnection> {
         let state = ctx.state();
         let (sort, subtree) = (sort_by.unwrap_or_default(), include_children_nodes.unwrap_or(false));
@@ -318,15 +341,22 @@ fn user_columns(ctx: &Context<'_>) -> UserColumns {
 /// A department of a user.
 #[derive(SimpleObject)]
 pub struct UserDepartment {
+    /// The department.
     pub department: Node,
+    /// Whether it is the user's main department (at most one per user).
     pub is_main_department: bool,
+    /// Whether the user leads the department.
     pub is_leader: bool,
+    /// When the user joined the department (RFC 3339, UTC, milliseconds).
     pub joined_at: Option<String>,
 }
 
+/// The departments of a user.
 #[derive(SimpleObject)]
 pub struct PaginatedDepartments {
+    /// The departments, the main one first.
     pub list: Vec<UserDepartment>,
+    /// How many departments are listed.
     pub total_count: i64,
 }
 
@@ -335,7 +365,12 @@ pub struct PaginatedDepartments {
 impl User {
     /// The resources granted to the user, directly or through its departments and their
     /// ancestors, in `namespace` (`default` when absent).
-    async fn authorized_resources(&self, ctx: &Context<'_>, namespace: Option<String>, resource_type: Option<String>) -> Result<PaginatedAuthorizedResources> {
+    async fn authorized_resources(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resources' namespace (`default` when absent).")] namespace: Option<String>,
+        #[graphql(desc = "Only resources of this type: DATA, API, MENU, UI or BUTTON (all when absent).")] resource_type: Option<String>,
+    ) -> Result<PaginatedAuthorizedResources> {
         let pool = ctx.pool()?;
         let resource_type = parse_resource_type("resourceType", resource_type.as_deref())?;
         let found = ctx.state().acl.authorized_resources(&pool, TargetType::User, &self.id, namespace.as_deref(), resource_type).await?;
@@ -343,7 +378,11 @@ impl User {
     }
 
     /// The nodes the user is a member of (of one org when `orgId` is given), main first.
-    async fn departments(&self, ctx: &Context<'_>, org_id: Option<String>) -> Result<PaginatedDepartments> {
+    async fn departments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only the departments of this organization (all when absent).")] org_id: Option<String>,
+    ) -> Result<PaginatedDepartments> {
         let pool = ctx.pool()?;
         let deps = ctx.state().orgs.user_departments(&pool, &self.id, org_id.as_deref()).await?;
         let list: Vec<UserDepartment> = deps

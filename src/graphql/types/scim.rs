@@ -7,8 +7,11 @@ use crate::domain::{docs::iso, scim::tokens::NewScimToken};
 /// A SCIM bearer token of the pool (its value is shown only when it is created).
 #[derive(SimpleObject, Debug, Clone)]
 pub struct ScimToken {
+    /// The token's id, as `revokeScimToken` takes it.
     pub id: String,
+    /// The name given to the token when it was created.
     pub name: String,
+    /// When the token was created, RFC 3339 in UTC with milliseconds.
     pub created_at: String,
 }
 
@@ -16,9 +19,13 @@ pub struct ScimToken {
 /// Identity providers send it as `Authorization: Bearer <token>` to `/scim/v2`.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct CreatedScimToken {
+    /// The token's id, as `revokeScimToken` takes it.
     pub id: String,
+    /// The name given to the token.
     pub name: String,
+    /// When the token was created, RFC 3339 in UTC with milliseconds.
     pub created_at: String,
+    /// The token's value: `scim_` followed by 64 hex digits. It cannot be read again later.
     pub token: String,
 }
 

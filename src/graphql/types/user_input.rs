@@ -14,13 +14,13 @@ use crate::{
 };
 
 macro_rules! profile_input {
-    ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+    ($(#[doc = $doc:literal] $field:ident $json:literal $gql:literal $max:expr,)*) => {
         /// The descriptive fields of a user, flattened into `CreateUserInput` and
         /// `UpdateUserInput`: left out keeps a value, null clears it.
         #[derive(InputObject, Debug, Default)]
         #[graphql(name = "UserProfileInput")]
         pub struct ProfileInput {
-            $( #[graphql(name = $gql)] pub $field: MaybeUndefined<String>, )*
+            $( #[doc = $doc] #[graphql(name = $gql)] pub $field: MaybeUndefined<String>, )*
         }
 
         impl ProfileInput {
@@ -36,37 +36,61 @@ with_profile_fields!(profile_input);
 #[derive(InputObject, Debug, Default)]
 #[graphql(name = "UserFieldsInput")]
 pub struct UserFieldsInput {
+    /// The username: at most 255 characters, trimmed, unique within the pool; empty or null clears it.
     pub username: MaybeUndefined<String>,
+    /// The e-mail address: at most 254 characters, stored in lower case, unique within the pool;
+    /// empty or null clears it.
     pub email: MaybeUndefined<String>,
+    /// Whether the e-mail address is verified (false for a new user when left out).
     pub email_verified: Option<bool>,
+    /// The phone number: at most 32 characters of digits, spaces and `+-()`, with 3 digits or
+    /// more, unique within the pool; empty or null clears it.
     pub phone: MaybeUndefined<String>,
+    /// Whether the phone number is verified (false for a new user when left out).
     pub phone_verified: Option<bool>,
+    /// The user's id in another system: at most 255 characters, unique within the pool; empty or
+    /// null clears it.
     pub external_id: MaybeUndefined<String>,
     #[graphql(flatten)]
     pub profile: ProfileInput,
     /// Plain text, or encrypted with the public key of `GET /api/v2/.well-known` (as the SDK does).
+    /// 1 to 128 characters once decrypted; stored hashed (unless `createUser`'s `keepPassword`) and
+    /// never returned.
     pub password: Option<String>,
-    /// M, F or U.
+    /// `M`, `F` or `U` (unknown, the default for a new user).
     pub gender: Option<String>,
+    /// The account status (`Activated` for a new user when left out).
     pub status: Option<UserStatus>,
+    /// The number of logins, 0 or more (orgraph has no login itself: it keeps the number given).
     pub logins_count: Option<i32>,
+    /// The time of the last login, ISO 8601 (UTC when it has no offset); empty or null clears it.
     pub last_login: MaybeUndefined<String>,
+    /// Whether the user is blocked (false for a new user when left out). Changing it publishes
+    /// `user:blocked` or `user:unblocked`.
     pub blocked: Option<bool>,
     /// Extended fields as a JSON object; on update, a null value removes the key (the SDK's
     /// `params` argument also carries them).
     pub custom_data: Option<Json<Value>>,
 }
 
+/// A new user's fields. It needs at least one of `username`, `email`, `phone` or `externalId`;
+/// fields left out take their defaults.
 #[derive(InputObject, Debug, Default)]
 pub struct CreateUserInput {
     #[graphql(flatten)]
     pub fields: UserFieldsInput,
+    /// How the user was registered: the first 32 entries are kept, each at most 64 characters
+    /// (blank entries are dropped).
     pub register_source: Option<Vec<String>>,
+    /// When the user signed up, ISO 8601 (UTC when it has no offset); when left out, `signedUp`
+    /// answers the creation time.
     pub signed_up: Option<String>,
     /// Accepted for compatibility; orgraph deletes users for real.
     pub is_deleted: Option<bool>,
 }
 
+/// The fields of a user to change. A field left out keeps its value; null clears the identifiers,
+/// the profile fields and `lastLogin`, and leaves the other fields as they are.
 #[derive(InputObject, Debug, Default)]
 pub struct UpdateUserInput {
     #[graphql(flatten)]
@@ -83,16 +107,22 @@ pub struct UpdateUserInput {
     pub direct_management: Option<String>,
 }
 
+/// An external identity to attach to a new user (`createUser`'s `identity`).
 #[derive(InputObject, Debug)]
 pub struct CreateUserIdentityInput {
+    /// The identity provider, e.g. `wechat` or `github`: 1 to 64 characters.
     pub provider: String,
+    /// The user's id at the identity provider: 1 to 255 characters.
     pub user_id_in_idp: String,
+    /// The user's open id at the identity provider.
     pub openid: Option<String>,
+    /// Whether the identity comes from a social login provider (false when left out).
     pub is_social: Option<bool>,
+    /// The id of the identity provider connection the identity came through.
     pub connection_id: Option<String>,
-    /// Not stored.
+    /// Accepted for compatibility with Authing's SDK; not stored.
     pub access_token: Option<String>,
-    /// Not stored.
+    /// Accepted for compatibility with Authing's SDK; not stored.
     pub refresh_token: Option<String>,
 }
 

@@ -14,9 +14,12 @@ use entity::user;
 use super::plain::plain_fields;
 use crate::{domain::users::profile::with_profile_fields, views::user::User};
 
+/// One page of a list of users, with the size of the whole list.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct PaginatedUsers {
+    /// How many users the whole list has, across all pages.
     pub total_count: i64,
+    /// This page's users, in the list's order.
     pub list: UserList,
 }
 
@@ -65,7 +68,7 @@ fn plain_selection(field: &Field, sample: &User) -> Option<Vec<(Name, Name)>> {
 /// The value of `User`'s scalar field `name` (as its resolver gives it); `None` for the others.
 fn plain_value(u: &User, name: &str) -> Option<Value> {
     macro_rules! profile_value {
-        ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+        ($(#[doc = $doc:literal] $field:ident $json:literal $gql:literal $max:expr,)*) => {
             match name {
                 $( $gql => return Some(u.profile.$field.as_deref().into()), )*
                 _ => {}

@@ -9,6 +9,7 @@ use crate::{
     graphql::context::ContextExt,
 };
 
+/// How a webhook encodes the body of its requests.
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::webhook::ContentType")]
 pub enum WebhookContentType {
@@ -23,20 +24,33 @@ pub enum WebhookContentType {
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct Webhook {
+    /// The webhook's id.
     pub id: String,
+    /// Its display name (at most 255 characters).
     pub name: String,
+    /// Where deliveries are POSTed: an http or https URL (redirects are not followed).
+    /// Loopback, private, link-local and other non-public addresses are refused when sending,
+    /// unless allowed by `--webhook-allow-hosts`.
     pub url: String,
+    /// How request bodies are encoded.
     pub content_type: WebhookContentType,
+    /// The event names it subscribes to: names of `webhookEventList` or custom event types of
+    /// the user pool.
     pub events: Vec<String>,
+    /// Whether new events are queued for it. Deliveries of a disabled webhook are marked
+    /// `failed` instead of being sent.
     pub enabled: bool,
     /// Whether a secret is set.
     pub has_secret: bool,
     /// The `whsec_` secret orgraph generated: only in the answer of `createWebhook` without a
     /// `secret` and of `rotateWebhookSecret`, null everywhere else. Keep it: it is not shown again.
     pub secret: Option<String>,
-    /// Deliveries that failed in a row (the webhook is disabled at `--webhook-max-failures`).
+    /// Deliveries in a row that failed after their last retry; a success or enabling the webhook
+    /// resets it, and at `--webhook-max-failures` (50 by default) the webhook is disabled.
     pub consecutive_failures: i32,
+    /// When it was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
+    /// When it was last changed (RFC 3339, UTC, milliseconds).
     pub updated_at: String,
 }
 
@@ -70,8 +84,12 @@ impl Webhook {
     async fn deliveries(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "Some(1)")] page: Option<i64>,
-        #[graphql(default_with = "Some(10)")] limit: Option<i64>,
+        #[graphql(default_with = "Some(1)", desc = "Page number, from 1.")] page: Option<i64>,
+        #[graphql(
+            default_with = "Some(10)",
+            desc = "Deliveries per page, from 1 to `--max-page-size` (200 by default); larger values are refused."
+        )]
+        limit: Option<i64>,
     ) -> Result<PaginatedDeliveries> {
         let state = ctx.state();
         let page = Page::new(page, limit, state.config.limits.max_page_size)?;
@@ -83,24 +101,37 @@ impl Webhook {
     }
 }
 
+/// A page of a webhook's deliveries.
 #[derive(SimpleObject)]
 pub struct PaginatedDeliveries {
+    /// How many deliveries the webhook has in all.
     pub total_count: i64,
+    /// The deliveries of this page, newest first.
     pub list: Vec<WebhookDelivery>,
 }
 
 /// One event to one webhook; `id` is the `webhook-id` header, the same on every retry.
 #[derive(SimpleObject)]
 pub struct WebhookDelivery {
+    /// The delivery's id, sent as the `webhook-id` header of every attempt.
     pub id: String,
+    /// The id of the event it carries.
     pub event_id: String,
     /// `pending`, `delivering`, `succeeded` or `failed`.
     pub status: String,
+    /// Requests sent so far; `retryDelivery` resets it to 0 (`attemptLog` keeps every request).
     pub attempts: i32,
+    /// When the next attempt is due (RFC 3339, UTC, milliseconds); only meaningful while
+    /// `status` is `pending`.
     pub next_attempt_at: String,
+    /// The HTTP status of the latest response; null when no response came or nothing was sent yet.
     pub last_status_code: Option<i32>,
+    /// Why the latest attempt failed: the request error, or `answered HTTP <status>` for a
+    /// non-2xx answer. Null after a success or before the first failure.
     pub last_error: Option<String>,
+    /// When it was queued (RFC 3339, UTC, milliseconds).
     pub created_at: String,
+    /// Every request sent for it, oldest first, retries included.
     pub attempt_log: Vec<DeliveryAttempt>,
 }
 
@@ -120,16 +151,28 @@ impl WebhookDelivery {
     }
 }
 
-/// One request of a delivery and its answer (bodies truncated, secrets masked).
+/// One request of a delivery and its answer (response body truncated, secret headers masked).
+/// It succeeded if the answer has a 2xx status.
 #[derive(SimpleObject)]
 pub struct DeliveryAttempt {
+    /// When it was recorded, right after it ended (RFC 3339, UTC, milliseconds).
     pub attempted_at: String,
+    /// The headers sent, as an object of lower-case names to values; the secret headers
+    /// `x-authing-webhook-secret` and `x-genauth-token` show `***`.
     pub request_headers: Json<Value>,
+    /// The body sent, in full: `{"eventName", "data"}` as JSON, or as form fields.
     pub request_body: String,
+    /// The HTTP status of the response; null when no response came (see `error`).
     pub response_status: Option<i32>,
+    /// The response headers, as an object of names to values; `{}` when no response came.
     pub response_headers: Json<Value>,
+    /// The response body as text, cut after 4096 bytes (then ending with `…`); null when no
+    /// response came.
     pub response_body: Option<String>,
+    /// How long the request took, reading the response included, in milliseconds.
     pub duration_ms: i64,
+    /// Why no response came: a connection or TLS error, the `--webhook-timeout-secs` timeout
+    /// (10 s by default), or a non-public address refused. Null when a response came, whatever its status.
     pub error: Option<String>,
 }
 
@@ -151,13 +194,24 @@ impl From<delivery_attempt::Model> for DeliveryAttempt {
 /// What `testWebhook` sent and got back.
 #[derive(SimpleObject)]
 pub struct TestWebhookResult {
+    /// The URL the request was sent to (the webhook's `url`).
     pub url: String,
+    /// The headers sent, as an object of lower-case names to values; the secret headers
+    /// `x-authing-webhook-secret` and `x-genauth-token` show `***`.
     pub request_headers: Json<Value>,
+    /// The body sent: the `test` event in the webhook's content type.
     pub request_body: String,
+    /// The HTTP status of the response; null when no response came (see `error`).
     pub response_status: Option<i32>,
+    /// The response headers, as an object of names to values; `{}` when no response came.
     pub response_headers: Json<Value>,
+    /// The response body as text, cut after 4096 bytes (then ending with `…`); null when no
+    /// response came.
     pub response_body: Option<String>,
+    /// How long the request took, reading the response included, in milliseconds.
     pub duration_ms: i64,
+    /// Why no response came: a connection or TLS error, the `--webhook-timeout-secs` timeout
+    /// (10 s by default), or a non-public address refused. Null when a response came, whatever its status.
     pub error: Option<String>,
 }
 

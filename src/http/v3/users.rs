@@ -44,7 +44,7 @@ pub fn routes() -> Router<HttpState> {
 }
 
 macro_rules! profile_from_params {
-    ($($field:ident $json:literal $gql:literal $max:expr,)*) => {
+    ($(#[doc = $doc:literal] $field:ident $json:literal $gql:literal $max:expr,)*) => {
         /// The descriptive fields a v3 body sets; a field left out keeps its value.
         fn profile_patch(p: &Params) -> AppResult<ProfilePatch> {
             Ok(ProfilePatch { $( $field: p.text($json)?.map(Some), )* })
