@@ -187,6 +187,29 @@ async fn main() -> anyhow::Result<()> {
         rss.report("org(id) listing");
     }
 
+    // The same reads as of an instant before a change (the leaf renamed): the org's listing and
+    // the member pages, read from the versions.
+    if reads && run("asof") {
+        let past = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let rename = json!({ "query": "mutation($id: String!) { updateNode(id: $id, name: \"renamed\") { id } }", "variables": { "id": ds.leaf } });
+        let v: serde_json::Value = client.post(format!("{base}/graphql/v2")).bearer_auth(&token).json(&rename).send().await?.json().await?;
+        anyhow::ensure!(v.get("errors").is_none(), "rename failed: {v}");
+        let org_then = format!("query($id: String!, $at: String) {{ org(id: $id, asOf: $at) {{ id nodes {{ {selection} }} }} }}");
+        let body = json!({ "query": org_then, "variables": { "id": ds.org_id, "at": past } });
+        let rss = PeakRss::reset();
+        load(&meter, &client, &base, &token, &format!("org(id, asOf) with all {nodes} nodes"), body, seconds, concurrency.min(4), move |v| {
+            v["data"]["org"]["nodes"].as_array().map(Vec::len) == Some(n)
+        })
+        .await?;
+        rss.report("org(id, asOf) listing");
+        let members_then = "query($id: String!, $at: String) { nodeById(id: $id, asOf: $at) { id users(page: 1, limit: 10, includeChildrenNodes: true) { totalCount list { id username email createdAt } } } }";
+        for (label, node, expect) in [("root", &ds.root, users as i64), ("mid", &ds.mid, ds.mid_users), ("leaf", &leaf, leaf_members)] {
+            let body = json!({ "query": members_then, "variables": { "id": node, "at": past } });
+            let check = move |v: &serde_json::Value| v["data"]["nodeById"]["users"]["totalCount"].as_i64() == Some(expect);
+            load(&meter, &client, &base, &token, &format!("nodeById(asOf)+users subtree page ({label}, {expect} users)"), body, seconds, concurrency, check).await?;
+        }
+    }
+
     // moveNode of the 1% subtree, back and forth between its parent and a node as deep
     // elsewhere, while a reader and a writer measure how long they wait meanwhile.
     let mv = "mutation($o: String!, $n: String!, $t: String!) { moveNode(orgId: $o, nodeId: $n, targetParentId: $t) { id } }";

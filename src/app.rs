@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use crate::{config::Config, graphql, http, http::client_address::TrustedProxies, state::AppState};
 
 /// The tasks a serving instance runs beside requests: the webhook delivery worker, on
-/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer. Owned here
+/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer, and with
+/// `--history-retention-days` the hourly pruning of older history. Owned here
 /// and stopped with [`stop`].
 ///
 /// [`stop`]: Background::stop
@@ -71,6 +72,22 @@ impl Background {
                                 tracing::warn!(error = %e, "WAL checkpoint failed");
                             }
                         }
+                        () = stop.cancelled() => break,
+                    }
+                }
+            });
+        }
+        if let Some(days) = state.config.history_retention_days {
+            let (history, stop) = (state.history.clone(), cancel.clone());
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => match history.prune(days).await {
+                            Ok(0) => {}
+                            Ok(gone) => tracing::info!(versions = gone, days, "deleted history older than the retention"),
+                            Err(e) => tracing::warn!(error = %e, "pruning the history failed"),
+                        },
                         () = stop.cancelled() => break,
                     }
                 }

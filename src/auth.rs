@@ -48,12 +48,12 @@ impl Auth {
                 header_pool: header_pool.to_string(),
             });
         }
-        Auth::Pool(PoolId::trusted(claims.scoped_userpool_id.clone()), Arc::new(claims))
+        Auth::Pool(PoolId::trusted(claims.scoped_userpool_id.clone()).acting_as(&claims.sub), Arc::new(claims))
     }
 
     /// The caller's pool, or why there is none.
     pub fn require(&self) -> Result<PoolId, AppError> {
-        self.claims().map(|c| PoolId::trusted(c.scoped_userpool_id.clone()))
+        self.claims().map(|c| PoolId::trusted(c.scoped_userpool_id.clone()).acting_as(&c.sub))
     }
 
     /// The claims of the caller's token, or why there is none.

@@ -40,6 +40,11 @@ pub struct Config {
     #[arg(long, global = true, env = "ORGRAPH_PERSISTED_QUERIES_MB", default_value_t = 16)]
     pub persisted_queries_mb: usize,
 
+    /// How long the org chart's history is kept, in days: versions of departments, memberships
+    /// and leaders that ended longer ago are deleted (hourly). Absent: kept forever.
+    #[arg(long, global = true, env = "ORGRAPH_HISTORY_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    pub history_retention_days: Option<u32>,
+
     /// A manifest of trusted documents (the JSON of Apollo's `generate-persisted-query-manifest`
     /// or of graphql-codegen's persisted documents): `/graphql` then runs only those, named by
     /// `documentId` or Apollo's persisted-query hash, and refuses any other document with

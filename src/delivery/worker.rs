@@ -174,7 +174,7 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64, probe: bool, expire
     let pending = take("status = $5 AND next_attempt_at <= $2", "next_attempt_at");
     let ended = take("status = $4 AND lease_until < $2", "lease_until");
     writer
-        .write_plain(async |txn| {
+        .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
             relaxed_commit(txn).await?;
             let values = |limit: u64| vec![
                 Value::from(lease),
@@ -275,7 +275,7 @@ async fn record_outcomes(writer: Writer, cfg: WebhookConfig, mut outcomes: mpsc:
         if !shared.is_empty() {
             let n = shared.len();
             let recorded = writer
-                .write_plain(async |txn| {
+                .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
                     relaxed_commit(txn).await?;
                     record_batch(txn, &cfg, &shared).await
                 })

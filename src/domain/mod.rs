@@ -5,6 +5,7 @@ pub mod acl;
 pub mod company;
 pub mod docs;
 pub mod events;
+pub mod history;
 pub mod org_tree;
 pub mod pagination;
 pub mod pools;
@@ -14,24 +15,67 @@ pub mod validate;
 pub mod webhooks;
 pub mod write;
 
-/// The user pool a request acts for, known only from a verified access token.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PoolId(String);
+/// The user pool a request acts for, known only from a verified access token, and who acts: the
+/// actor its changes are recorded under (history). Two `PoolId`s are equal when their pools are.
+#[derive(Debug, Clone)]
+pub struct PoolId {
+    id: String,
+    actor: std::sync::Arc<str>,
+}
 
 impl PoolId {
-    /// Only the authentication layer makes these, from a verified token.
+    /// Only the authentication layer makes these, from a verified token. The actor is `system`
+    /// until the caller is named (`acting_as`).
     pub(crate) fn trusted(id: impl Into<String>) -> Self {
-        PoolId(id.into())
+        PoolId { id: id.into(), actor: std::sync::Arc::from(Actor::SYSTEM) }
+    }
+
+    /// The same pool, its changes recorded as made by `actor`.
+    pub fn acting_as(mut self, actor: impl AsRef<str>) -> Self {
+        self.actor = std::sync::Arc::from(actor.as_ref());
+        self
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.id
+    }
+
+    /// Who acts: a token's subject, `scim:<token name>`, `import`, `cli` or `system`.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+}
+
+/// The names of actors that are not a token's subject.
+pub struct Actor;
+
+impl Actor {
+    pub const SYSTEM: &str = "system";
+    pub const IMPORT: &str = "import";
+    pub const CLI: &str = "cli";
+
+    pub fn scim(token_name: &str) -> String {
+        format!("scim:{token_name}")
+    }
+}
+
+impl PartialEq for PoolId {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for PoolId {}
+
+impl std::hash::Hash for PoolId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.id.hash(state)
     }
 }
 
 impl std::fmt::Display for PoolId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.id)
     }
 }
 

@@ -118,7 +118,7 @@ impl PoolService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        self.writer.write_plain(async |txn| Ok(row.insert(txn).await?)).await?;
+        self.writer.write_plain(crate::domain::Actor::SYSTEM, async |txn| Ok(row.insert(txn).await?)).await?;
         Ok(NewPool { id, name, secret })
     }
 
@@ -185,7 +185,7 @@ impl PoolService {
         let sealed = self.seal.seal(secret)?;
         let epoch = self
             .writer
-            .write_plain(async |txn| {
+            .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
                 // Raised in the statement: two changes at once raise it twice.
                 user_pool::Entity::update_many()
                     .col_expr(user_pool::Column::SecretHash, Expr::value(hash.clone()))
@@ -214,7 +214,7 @@ impl PoolService {
     async fn keep_sealed(&self, id: &str, secret: &str) -> AppResult<()> {
         let sealed = self.seal.seal(secret)?;
         self.writer
-            .write_plain(async |txn| {
+            .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
                 user_pool::Entity::update_many()
                     .col_expr(user_pool::Column::SecretSealed, sea_orm::sea_query::Expr::value(sealed.clone()))
                     .filter(user_pool::Column::Id.eq(id))
@@ -230,7 +230,7 @@ impl PoolService {
     /// and a wrong secret give the same error after the same work, so the answer does not reveal
     /// which pools exist. Failed checks are rate-limited per address and per pool.
     pub async fn authenticate(&self, id: &str, secret: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
-        self.checked(id, secret, address).await.map(|pool| PoolId::trusted(pool.id))
+        self.checked(id, secret, address).await.map(|pool| PoolId::trusted(pool.id.clone()).acting_as(&pool.id))
     }
 
     /// A management token of the pool whose id and secret these are: a new session (see
@@ -279,7 +279,7 @@ impl PoolService {
     /// they have spent the budget of the address or the pool, every signed attempt is refused
     /// before it is checked; an unknown pool and a wrong signature give the same error.
     pub async fn authenticate_signed(&self, id: &str, messages: &[String], signature: &str, address: Option<IpAddr>) -> AppResult<PoolId> {
-        self.signed_credential(id, messages, signature, address).await.map(|credential| PoolId::trusted(credential.pool))
+        self.signed_credential(id, messages, signature, address).await.map(|credential| PoolId::trusted(credential.pool).acting_as(id))
     }
 
     /// [`Self::authenticate_signed`] for a connection that stays open: the pool with the token
@@ -314,7 +314,7 @@ impl PoolService {
     /// An existing pool named by an operator (the command line).
     pub async fn named(&self, id: &str) -> AppResult<PoolId> {
         match user_pool::Entity::find_by_id(id.to_string()).one(&self.db).await? {
-            Some(_) => Ok(PoolId::trusted(id)),
+            Some(_) => Ok(PoolId::trusted(id).acting_as(super::Actor::CLI)),
             None => Err(AppError::not_found("user pool", id)),
         }
     }

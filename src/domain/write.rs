@@ -10,7 +10,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction};
 use super::{PoolId, events::{EventBus, Outbox}};
 use crate::{
     error::{AppError, AppResult},
-    storage::WriteGate,
+    storage::{WriteGate, history},
 };
 
 #[derive(Clone)]
@@ -71,15 +71,18 @@ impl Writer {
         // An error drops the transaction: rolled back.
         let value = work(&txn, &mut outbox).await?;
         let events = outbox.flush(&*txn).await?;
+        history::stamp::stamp(&*txn, pool.actor()).await?;
         txn.commit().await?;
         self.bus.publish(events.clone());
         Ok((value, events))
     }
 
-    /// A transaction that records no events (the delivery worker's bookkeeping).
-    pub async fn write_plain<T>(&self, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {
+    /// A transaction that records no events (the delivery worker's bookkeeping, an import's
+    /// batches), its changes made by `actor` (`domain::Actor`).
+    pub async fn write_plain<T>(&self, actor: &str, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {
         let txn = self.gate.begin().await?;
         let value = work(&txn).await?;
+        history::stamp::stamp(&*txn, actor).await?;
         txn.commit().await?;
         Ok(value)
     }

@@ -42,7 +42,8 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
     let entity_loader = DataLoader::new(resolvers::entities::EntityLoader(state.db.clone()), tokio::spawn);
-    let mut schema = builder(&limits).data(tree_loader).data(entity_loader);
+    let past_trees = DataLoader::new(loaders::PastTreeLoader(state.history.clone()), tokio::spawn);
+    let mut schema = builder(&limits).data(tree_loader).data(entity_loader).data(past_trees);
     // No cache, no revision read per listing: `Org.nodes` then answers as before.
     if state.config.listing_cache_mb > 0 {
         schema = schema.data(listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20)));

@@ -1,6 +1,7 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, and write transactions.
 
 pub mod backup;
+pub mod history;
 pub mod keyset;
 pub mod schema;
 pub mod server_keys;

@@ -6,7 +6,7 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, FromQueryResult, TransactionTrait};
 
-use crate::storage::{sql, tree};
+use crate::storage::{history, sql, tree};
 
 /// The table sea-orm's migrator records applied migrations in.
 const MIGRATIONS_TABLE: &str = "seaql_migrations";
@@ -129,6 +129,7 @@ pub async fn migrate(db: &DatabaseConnection, database: &str) -> anyhow::Result<
         let pending = pending(&txn, database).await?;
         Migrator::up(&txn, None).await?;
         tree::revision_trigger::ensure(&txn).await?;
+        history::triggers::ensure(&txn).await?;
         txn.commit().await?;
         return Ok(pending);
     }
@@ -137,6 +138,7 @@ pub async fn migrate(db: &DatabaseConnection, database: &str) -> anyhow::Result<
     let pending = pending(db, database).await?;
     Migrator::up(db, None).await?;
     tree::revision_trigger::ensure(db).await?;
+    history::triggers::ensure(db).await?;
     Ok(pending)
 }
 

@@ -109,7 +109,7 @@ async fn check_trees(report: &mut Report, writer: &Writer, repair: bool) -> anyh
             continue;
         }
         if repair {
-            writer.write_plain(async |txn| storage::tree::counts::rebuild(txn, org_id).await).await?;
+            writer.write_plain(crate::domain::Actor::CLI, async |txn| storage::tree::counts::rebuild(txn, org_id).await).await?;
             let left = orgs.check_invariants(org_id).await?;
             if left.is_empty() {
                 report.warn(

@@ -195,6 +195,11 @@ pub struct User {
     pub expired_at: Option<String>,
     /// Always null (no direct-management relation in orgraph).
     pub direct_management: Option<String>,
+    /// The instant the user was read as of (a member of a department read with `asOf`): its
+    /// `departments` are then those of that instant.
+    #[graphql(skip)]
+    #[serde(skip)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl From<user::Model> for User {
@@ -228,6 +233,7 @@ impl From<user::Model> for User {
             custom_data: Some(custom_data(&u.custom_data)),
             expired_at: None,
             direct_management: None,
+            as_of: None,
             id: u.id,
             user_pool_id: u.user_pool_id,
         }

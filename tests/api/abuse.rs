@@ -158,7 +158,7 @@ async fn a_write_that_waits_too_long_is_answered_service_unavailable() {
             } else {
                 state
                     .writer
-                    .write_plain(async |_| {
+                    .write_plain(orgraph::domain::Actor::SYSTEM, async |_| {
                         let _ = held.send(());
                         let _ = released.await;
                         Ok(())

@@ -105,7 +105,7 @@ fn every_default_shown_in_help_parses_back_to_that_default() {
 /// A value `--long` (a flag without a default) accepts, from a few of each kind: addresses,
 /// networks, origins and free text.
 fn sample_value(long: &str) -> Option<String> {
-    let found = ["x", "127.0.0.1/32", "127.0.0.1:9100", "https://app.example.com"]
+    let found = ["x", "127.0.0.1/32", "127.0.0.1:9100", "https://app.example.com", "30"]
         .into_iter()
         .find(|v| parsed(&["orgraph".to_string(), format!("--{long}"), v.to_string()]).is_ok())
         .map(String::from);

@@ -8,6 +8,7 @@ mod acl;
 mod auth;
 mod docs;
 mod graphql_over_http;
+mod history;
 mod connections;
 mod cors;
 mod deploy;

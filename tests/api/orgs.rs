@@ -540,6 +540,7 @@ async fn member_pages_show_each_user_field_as_the_whole_row_does() {
         ("customData", "customData { key value dataType label }"),
         ("departments", "departments { totalCount list { department { id } isMainDepartment } }"),
         ("authorizedResources", "authorizedResources { totalCount }"),
+        ("departmentHistory", "departmentHistory { nodes { eventName changes { field after } } }"),
     ];
     for name in &names {
         let selection = objects.iter().find(|(n, _)| n == name).map_or(name.as_str(), |(_, s)| *s);

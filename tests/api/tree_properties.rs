@@ -2,7 +2,9 @@
 //! a reference model (a plain in-memory tree applying the same operations by their documented
 //! rules): the same operations succeed and are refused, the same parents and memberships result,
 //! and every subtree lists the same members. Closure rows, depths and counts
-//! also agree with `parent_id` and the memberships (`check_invariants`).
+//! also agree with `parent_id` and the memberships (`check_invariants`). And the org as of each
+//! past instant (`asOf`: tree, paths, leaders, members direct and by subtree, counts) is what it
+//! answered at that instant.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -163,6 +165,12 @@ async fn server_state(s: &TestServer, pool: &PoolId, org: &str, reference: &Refe
     }
 }
 
+/// The org as a client sees it, now (`$at` null) or as of an instant.
+const AS_OF: &str = "query($org: String!, $at: String) { org(id: $org, asOf: $at) { id rootNode { id depth } nodes {
+    id parentId depth path namePath codePath children leaderUserIds childNodes { id }
+    users(limit: 200) { totalCount list { id username departments { totalCount list { department { id path } isMainDepartment } } } }
+    subtree: users(limit: 200, includeChildrenNodes: true) { totalCount list { id } } } } }";
+
 /// The members the server lists for `node`'s subtree.
 async fn listed_subtree_members(s: &TestServer, pool: &PoolId, node: &str) -> BTreeSet<String> {
     let node = s.state.orgs.node(pool, node).await.expect("node");
@@ -197,6 +205,8 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
         let patch = UserPatch { username: Some(Some(orgraph::ids::new_id())), ..Default::default() };
         users.push(s.state.users.create(pool, patch, CreateOptions::default()).await.expect("user").id);
     }
+    let admin = s.admin().await;
+    let mut snapshots = Vec::new();
     for op in ops {
         let (resolved, outcome) = match &op {
             Op::AddNode { parent } => {
@@ -251,6 +261,12 @@ async fn run(s: &TestServer, pool: &PoolId, ops: Vec<Op>) -> Result<(), TestCase
         prop_assert_eq!(&held, &reference, "after {:?}", resolved);
         let problems = orgs.check_invariants(&org).await.expect("check");
         prop_assert!(problems.is_empty(), "after {:?} ({:?}): {:#?}", resolved, outcome.err().map(|e| e.to_string()), problems);
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        snapshots.push((at, resolved, admin.data(AS_OF, serde_json::json!({ "org": org, "at": null })).await));
+    }
+    for (at, after, snapshot) in &snapshots {
+        let then = admin.data(AS_OF, serde_json::json!({ "org": org, "at": at })).await;
+        prop_assert_eq!(&then, snapshot, "the org as of {} (after {:?})", at, after);
     }
     for node in reference.parent.keys() {
         let listed = listed_subtree_members(s, pool, node).await;

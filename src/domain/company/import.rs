@@ -172,7 +172,7 @@ impl CompanyService {
             if chunk.is_empty() {
                 return Ok(summary);
             }
-            let done = self.writer.write_plain(async |txn| import_users(txn, pool, &chunk, new_ids).await).await?;
+            let done = self.writer.write_plain(crate::domain::Actor::IMPORT, async |txn| import_users(txn, pool, &chunk, new_ids).await).await?;
             for (id, created) in done {
                 if created { summary.created.users += 1 } else { summary.skipped.users += 1 }
                 user_ids.push(id);
@@ -188,7 +188,7 @@ impl CompanyService {
                 return Ok(summary);
             }
             let first = n * batch;
-            let done = self.writer.write_plain(async |txn| import_nodes(txn, pool, chunk, first, &node_ids, &user_ids, new_ids).await).await?;
+            let done = self.writer.write_plain(crate::domain::Actor::IMPORT, async |txn| import_nodes(txn, pool, chunk, first, &node_ids, &user_ids, new_ids).await).await?;
             for (placed, created) in done {
                 if created { summary.created.nodes += 1 } else { summary.skipped.nodes += 1 }
                 node_ids.push(placed);
@@ -209,14 +209,14 @@ impl CompanyService {
                 stopped = true;
                 break;
             }
-            let created = self.writer.write_plain(async |txn| import_members(txn, pool, chunk).await).await?;
+            let created = self.writer.write_plain(crate::domain::Actor::IMPORT, async |txn| import_members(txn, pool, chunk).await).await?;
             summary.created.memberships += created;
             summary.skipped.memberships += chunk.len() - created;
             member_stats.after_batch(self.writer.db(), &["membership"], summary.created.memberships + summary.skipped.memberships).await?;
             progress.advance("memberships", chunk.len());
         }
         for org in orgs_of(&node_ids) {
-            self.writer.write_plain(async |txn| storage::tree::counts::rebuild(txn, org).await).await?;
+            self.writer.write_plain(crate::domain::Actor::IMPORT, async |txn| storage::tree::counts::rebuild(txn, org).await).await?;
         }
         storage::analyze(self.writer.db(), &["users", "node", "node_closure", "membership"]).await?;
         if stopped {
@@ -235,7 +235,7 @@ impl CompanyService {
                 }
                 let done = self
                     .writer
-                    .write_plain(async |txn| {
+                    .write_plain(crate::domain::Actor::IMPORT, async |txn| {
                         let mut dropped = Outbox::new(pool);
                         let range = start..end;
                         Ok(match phase {
@@ -265,7 +265,7 @@ impl CompanyService {
     /// them with their roots.
     pub async fn import_at_once(&self, pool: &PoolId, plan: &Plan, rows: &dyn Source, source: &'static str) -> AppResult<Vec<(org::Model, node::Model)>> {
         self.writer
-            .write(pool, async |txn, outbox| {
+            .write(&pool.clone().acting_as(crate::domain::Actor::IMPORT), async |txn, outbox| {
                 let chunk = UserRows::new(pool, rows)?.next(usize::MAX)?;
                 let users: Vec<String> = import_users(txn, pool, &chunk, false).await?.into_iter().map(|(id, _)| id).collect();
                 let node_ids = import_nodes(txn, pool, &plan.nodes, 0, &[], &users, false).await?;

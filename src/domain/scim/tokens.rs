@@ -61,7 +61,7 @@ impl ScimTokenService {
         };
         let token = self
             .writer
-            .write_plain(async |txn| {
+            .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
                 let held = scim_token::Entity::find().filter(scim_token::Column::UserPoolId.eq(pool.as_str())).count(txn).await?;
                 if held >= MAX_TOKENS_PER_POOL {
                     return Err(AppError::invalid("name", format!("a user pool holds at most {MAX_TOKENS_PER_POOL} SCIM tokens; revoke one first")));
@@ -86,7 +86,7 @@ impl ScimTokenService {
     pub async fn revoke(&self, pool: &PoolId, id: &str) -> AppResult<()> {
         let deleted = self
             .writer
-            .write_plain(async |txn| {
+            .write_plain(crate::domain::Actor::SYSTEM, async |txn| {
                 Ok(scim_token::Entity::delete_many()
                     .filter(scim_token::Column::UserPoolId.eq(pool.as_str()))
                     .filter(scim_token::Column::Id.eq(id))
@@ -115,7 +115,7 @@ impl ScimTokenService {
             .one(&self.db)
             .await?;
         match found {
-            Some(t) => Ok(PoolId::trusted(t.user_pool_id)),
+            Some(t) => Ok(PoolId::trusted(t.user_pool_id).acting_as(super::super::Actor::scim(&t.name))),
             None => Err(AppError::InvalidToken("unknown or revoked SCIM token".into())),
         }
     }

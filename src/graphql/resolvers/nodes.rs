@@ -18,25 +18,57 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// A department of the pool by id; null with a `NOT_FOUND` error when the pool has none.
-    async fn node_by_id(&self, ctx: &Context<'_>, #[graphql(desc = "The department's id.")] id: String) -> Result<Option<Node>> {
+    // Read as of an instant, the whole org is read: it weighs as a listing in the complexity.
+    #[graphql(complexity = "child_complexity + if as_of.is_some() { 1000 } else { 1 }")]
+    async fn node_by_id(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The department's id.")] id: String,
+        #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
+    ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
+        if let Some(at) = instant(ctx, as_of)? {
+            return Ok(Org::index_at(ctx.state().history.tree_of_node_at(&pool, &id, at).await?).node(&id));
+        }
         Ok(Some(Node::single(ctx.state().orgs.node(&pool, &id).await?)))
     }
 
     /// A department by its code in an organization; null with a `NOT_FOUND` error when none has it.
+    // Read as of an instant, the whole org is read: it weighs as a listing in the complexity.
+    #[graphql(complexity = "child_complexity + if as_of.is_some() { 1000 } else { 1 }")]
     async fn node_by_code(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The organization's id.")] org_id: String,
         #[graphql(desc = "The department's code (unique within the organization).")] code: String,
+        #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
+        if let Some(at) = instant(ctx, as_of)? {
+            let index = Org::index_at(ctx.state().history.org_at(&pool, &org_id, at).await?);
+            return match index.node_by_code(&code) {
+                Some(node) => Ok(Some(node)),
+                None => Err(crate::error::AppError::not_found("node", &code).into()),
+            };
+        }
         Ok(Some(Node::single(ctx.state().orgs.node_by_code(&pool, &org_id, &code).await?)))
     }
 
     /// The root department of an organization.
-    async fn root_node(&self, ctx: &Context<'_>, #[graphql(desc = "The organization's id.")] org_id: String) -> Result<Node> {
+    // Read as of an instant, the whole org is read: it weighs as a listing in the complexity.
+    #[graphql(complexity = "child_complexity + if as_of.is_some() { 1000 } else { 1 }")]
+    async fn root_node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id.")] org_id: String,
+        #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
+    ) -> Result<Node> {
         let pool = ctx.pool()?;
+        if let Some(at) = instant(ctx, as_of)? {
+            let tree = ctx.state().history.org_at(&pool, &org_id, at).await?;
+            let root = tree.org.root_node_id.clone();
+            return Org::index_at(tree).node(&root).ok_or_else(|| crate::error::AppError::not_found("root node", &root).into());
+        }
         Ok(Node::single(ctx.state().orgs.root_node(&pool, &org_id).await?))
     }
 
@@ -52,14 +84,20 @@ impl NodeQuery {
     }
 
     /// The children of a node, in display order. `orgId` is accepted for compatibility.
+    // Read as of an instant, the whole org is read: it weighs as a listing in the complexity.
+    #[graphql(complexity = "child_complexity + if as_of.is_some() { 1000 } else { 1 }")]
     async fn children_nodes(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The parent department's id.")] node_id: String,
         #[graphql(desc = "Accepted for compatibility; the department's id is enough.")] org_id: Option<String>,
+        #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Vec<Node>> {
         let _ = org_id;
         let pool = ctx.pool()?;
+        if let Some(at) = instant(ctx, as_of)? {
+            return Ok(Org::index_at(ctx.state().history.tree_of_node_at(&pool, &node_id, at).await?).child_nodes(&node_id));
+        }
         Ok(ctx.state().orgs.children(&pool, &node_id).await?.into_iter().map(Node::listed).collect())
     }
 
@@ -189,4 +227,9 @@ impl NodeMutation {
         state.orgs.move_node(&pool, &org_id, &node_id, &target_parent_id).await?;
         Ok(Org::new(state.orgs.org(&pool, &org_id).await?))
     }
+}
+
+/// The instant of an `asOf` argument, if given.
+pub(super) fn instant(ctx: &Context<'_>, as_of: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    Ok(as_of.map(|text| ctx.state().history.instant("asOf", &text)).transpose()?)
 }

@@ -16,8 +16,18 @@ pub struct OrgQuery;
 #[Object]
 impl OrgQuery {
     /// An organization with its root node and all its nodes.
-    async fn org(&self, ctx: &Context<'_>, #[graphql(desc = "The organization's id.")] id: String) -> Result<Org> {
+    // Read as of an instant, the whole org is read: it weighs as a listing in the complexity.
+    #[graphql(complexity = "child_complexity + if as_of.is_some() { 1000 } else { 1 }")]
+    async fn org(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organization's id.")] id: String,
+        #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
+    ) -> Result<Org> {
         let pool = ctx.pool()?;
+        if let Some(at) = super::nodes::instant(ctx, as_of)? {
+            return Ok(Org::at(ctx.state().history.org_at(&pool, &id, at).await?));
+        }
         Ok(Org::new(ctx.state().orgs.org(&pool, &id).await?))
     }
 

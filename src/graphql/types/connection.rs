@@ -135,6 +135,11 @@ impl Cursors {
         Cursors { tag: format!("u1|{sort:?}|{}", u8::from(outside_orgs)), by_update: Self::updated(sort) }
     }
 
+    /// A department's history (`node`) or a user's memberships' (`user`), newest first.
+    pub fn history(of: &str) -> Self {
+        Cursors { tag: format!("h1|{of}"), by_update: false }
+    }
+
     /// The pool's organizations.
     pub fn orgs(sort: SortByEnum) -> Self {
         Cursors { tag: format!("o1|{sort:?}"), by_update: Self::updated(sort) }

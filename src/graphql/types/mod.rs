@@ -4,6 +4,7 @@ pub mod acl;
 pub mod common;
 pub mod connection;
 pub mod event;
+pub mod history;
 pub mod org;
 pub mod node_fields;
 pub mod org_nodes;

@@ -11,6 +11,7 @@ use super::{
     acl::PaginatedAuthorizedResources,
     common::SortByEnum,
     connection::{Cursors, UserConnection},
+    history::HistoryConnection,
     node_fields::NodeFields,
     org_nodes::{OrgNodes, PlainPlan, TreeIndex},
     user_list::PaginatedUsers,
@@ -28,7 +29,7 @@ use crate::{
         context::ContextExt,
         listing_cache::{ListingCache, ListingKey},
         raw_json::RawJson,
-        loaders::{ChildIds, ChildNodes, Leaders, MembersPage, Path, TreeLoader},
+        loaders::{ChildIds, ChildNodes, Leaders, MembersPage, PastTree, PastTreeLoader, Path, TreeLoader},
     },
 };
 
@@ -41,6 +42,17 @@ pub struct Org {
 impl Org {
     pub fn new(model: org::Model) -> Self {
         Org { model, tree: tokio::sync::OnceCell::new() }
+    }
+
+    /// The organization as it was at an instant, with its tree then.
+    pub fn at(tree: crate::domain::history::TreeAt) -> Self {
+        let model = tree.org.clone();
+        Org { model, tree: tokio::sync::OnceCell::new_with(Some(Arc::new(TreeIndex::at(tree)))) }
+    }
+
+    /// The tree of an organization read as of an instant.
+    pub fn index_at(tree: crate::domain::history::TreeAt) -> Arc<TreeIndex> {
+        Arc::new(TreeIndex::at(tree))
     }
 
     async fn tree(&self, ctx: &Context<'_>) -> Result<&Arc<TreeIndex>> {
@@ -92,6 +104,10 @@ impl Org {
     // default limit (5,000) lets a request list an org at most 4 times (aliases), not thousands.
     #[graphql(complexity = "1000 + child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
+        // A past tree is not cached: its listing is made from the versions each time.
+        if let Some(index) = self.tree.get().filter(|index| index.as_of.is_some()) {
+            return Ok(OrgNodes::new(index.clone(), ctx.item));
+        }
         if let (Some(raw), Some(cache)) = (ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>())
             && let Some(plan) = PlainPlan::of(ctx.item)
             && let Some(revision) = ctx.state().orgs.tree_revision(&self.model).await?
@@ -153,6 +169,14 @@ impl Node {
         Node { model, origin: Origin::Tree(index) }
     }
 
+    /// The instant the node is read as of (`asOf`), if it is.
+    fn as_of(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        match &self.origin {
+            Origin::Tree(index) => index.as_of,
+            _ => None,
+        }
+    }
+
     async fn path_steps(&self, ctx: &Context<'_>) -> Result<Vec<PathStep>> {
         if let Origin::Tree(index) = &self.origin
             && let Some(p) = index.path(&self.model.id)
@@ -201,6 +225,9 @@ impl Node {
 
     /// The node's leaders, in order (batched).
     async fn leader_user_ids(&self, ctx: &Context<'_>) -> Result<Vec<String>> {
+        if let Some(at) = self.as_of() {
+            return Ok(ctx.state().history.leaders_at(&self.model.id, at).await?);
+        }
         let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
         Ok(loader.load_one(Leaders(self.model.id.clone())).await?.unwrap_or_default())
     }
@@ -246,6 +273,9 @@ impl Node {
 
     /// The child nodes themselves, in display order (batched: one query per level).
     async fn child_nodes(&self, ctx: &Context<'_>) -> Result<Vec<Node>> {
+        if let Origin::Tree(index) = &self.origin {
+            return Ok(index.child_nodes(&self.model.id));
+        }
         let loader = ctx.data_unchecked::<DataLoader<TreeLoader>>();
         let children = loader.load_one(ChildNodes(self.model.id.clone())).await?.unwrap_or_default();
         Ok(children.into_iter().map(Node::listed).collect())
@@ -278,6 +308,14 @@ impl Node {
         include_children_nodes: Option<bool>,
     ) -> Result<PaginatedUsers> {
         let state = ctx.state();
+        if let Some(at) = self.as_of() {
+            let page = Page::new(page, limit, state.config.limits.max_page_size)?;
+            let subtree = include_children_nodes.unwrap_or(false);
+            let found = state.history.members_at(&self.model.id, at, subtree, sort_by.unwrap_or_default().into(), page).await?;
+            let mut users = PaginatedUsers::from(found);
+            users.list.0.iter_mut().for_each(|u| u.as_of = Some(at));
+            return Ok(users);
+        }
         let query = MembersQuery {
             page: Page::new(page, limit, state.config.limits.max_page_size)?,
             sort: MemberSort::User(sort_by.unwrap_or_default().into()),
@@ -294,6 +332,21 @@ impl Node {
             }
         };
         Ok(page.into())
+    }
+
+    /// What changed in the department, newest first: its fields, its place, its leaders and its
+    /// memberships, each change with its time and actor (a deleted department keeps its history).
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many changes to answer (10 when absent, at most the largest page).")] first: Option<i64>,
+        #[graphql(desc = "A cursor (`endCursor`) of a previous page: answer the older changes after it.")] after: Option<String>,
+    ) -> Result<HistoryConnection> {
+        let state = ctx.state();
+        let cursors = Cursors::history("node");
+        let window = cursors.window(first, after, None, None, state.config.limits.max_page_size)?;
+        let slice = state.history.of_node(&ctx.pool()?, &self.model.id, window).await?;
+        Ok(HistoryConnection::new(slice, &cursors))
     }
 
     /// Members of the node as a Relay connection (for apps that scroll): `first` members after
@@ -315,6 +368,9 @@ impl Node {
         sort_by: Option<SortByEnum>,
     ) -> Result<UserConnection> {
         let state = ctx.state();
+        if self.as_of().is_some() {
+            return Err(crate::error::AppError::invalid("asOf", "usersConnection lists current members only: use users(page, limit) under asOf").into());
+        }
         let (sort, subtree) = (sort_by.unwrap_or_default(), include_children_nodes.unwrap_or(false));
         let cursors = Cursors::members(sort, subtree);
         let window = cursors.window(first, after, last, before, state.config.limits.max_page_size)?;
@@ -377,6 +433,21 @@ impl User {
         Ok(found.into())
     }
 
+    /// What changed in the user's memberships, newest first: each department joined or left,
+    /// each leader flag and main department set, with its time and actor.
+    async fn department_history(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How many changes to answer (10 when absent, at most the largest page).")] first: Option<i64>,
+        #[graphql(desc = "A cursor (`endCursor`) of a previous page: answer the older changes after it.")] after: Option<String>,
+    ) -> Result<HistoryConnection> {
+        let state = ctx.state();
+        let cursors = Cursors::history("user");
+        let window = cursors.window(first, after, None, None, state.config.limits.max_page_size)?;
+        let slice = state.history.of_user(&ctx.pool()?, &self.id, window).await?;
+        Ok(HistoryConnection::new(slice, &cursors))
+    }
+
     /// The nodes the user is a member of (of one org when `orgId` is given), main first.
     async fn departments(
         &self,
@@ -384,6 +455,9 @@ impl User {
         #[graphql(desc = "Only the departments of this organization (all when absent).")] org_id: Option<String>,
     ) -> Result<PaginatedDepartments> {
         let pool = ctx.pool()?;
+        if let Some(at) = self.as_of {
+            return departments_at(ctx, &pool, &self.id, org_id.as_deref(), at).await;
+        }
         let deps = ctx.state().orgs.user_departments(&pool, &self.id, org_id.as_deref()).await?;
         let list: Vec<UserDepartment> = deps
             .into_iter()
@@ -396,4 +470,18 @@ impl User {
             .collect();
         Ok(PaginatedDepartments { total_count: list.len() as i64, list })
     }
+}
+
+/// The departments of user `user_id` as they were at `at`, each in its organization's tree then.
+async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id: &str, org_id: Option<&str>, at: chrono::DateTime<chrono::Utc>) -> Result<PaginatedDepartments> {
+    let memberships = ctx.state().history.user_memberships_at(pool, user_id, org_id, at).await?;
+    let trees = ctx.data_unchecked::<DataLoader<PastTreeLoader>>();
+    let mut list = Vec::with_capacity(memberships.len());
+    for m in memberships {
+        let Some(index) = trees.load_one(PastTree(pool.clone(), m.org_id.clone(), at)).await? else { continue };
+        if let Some(department) = index.node(&m.node_id) {
+            list.push(UserDepartment { department, is_main_department: m.is_main_department, is_leader: m.is_leader, joined_at: Some(iso(m.joined_at)) });
+        }
+    }
+    Ok(PaginatedDepartments { total_count: list.len() as i64, list })
 }

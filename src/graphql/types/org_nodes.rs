@@ -28,6 +28,8 @@ pub struct TreeIndex {
     pub(super) by_id: HashMap<String, usize>,
     parent: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
+    /// The instant this tree is of (`asOf`), or `None` for the current tree.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl TreeIndex {
@@ -43,7 +45,28 @@ impl TreeIndex {
                 children[*p].push(i);
             }
         }
-        TreeIndex { nodes, by_id, parent, children }
+        TreeIndex { nodes, by_id, parent, children, as_of: None }
+    }
+
+    /// The tree of an organization as it was at an instant.
+    pub fn at(tree: crate::domain::history::TreeAt) -> Self {
+        TreeIndex { as_of: Some(tree.at), ..Self::new(tree.nodes) }
+    }
+
+    /// The node `id` of the tree, as a `Node` of it.
+    pub fn node(self: &Arc<Self>, id: &str) -> Option<Node> {
+        self.by_id.get(id).map(|&i| Node::in_tree(self.nodes[i].clone(), self.clone()))
+    }
+
+    /// The node whose code is `code`, as a `Node` of the tree.
+    pub fn node_by_code(self: &Arc<Self>, code: &str) -> Option<Node> {
+        self.nodes.iter().find(|n| n.code.as_deref() == Some(code)).map(|n| Node::in_tree(n.clone(), self.clone()))
+    }
+
+    /// The children of node `id`, in display order.
+    pub fn child_nodes(self: &Arc<Self>, id: &str) -> Vec<Node> {
+        let Some(&i) = self.by_id.get(id) else { return Vec::new() };
+        self.children[i].iter().map(|&c| Node::in_tree(self.nodes[c].clone(), self.clone())).collect()
     }
 
     /// Positions from the root down to `i` (included).

@@ -1,0 +1,109 @@
+//! Reading the org chart as it was at an instant: the versions valid then (opened at or before
+//! it, not closed by then). Departments come with depth 0 and no counts: the caller derives
+//! them from the tree (`domain::history::as_of`).
+
+use chrono::{DateTime, Utc};
+use entity::{membership, node, org, user};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+
+use super::versions::{Version, columns};
+use crate::{
+    domain::pagination::{Page, Paginated, TimestampOrder},
+    error::AppResult,
+    storage::sql::{all, count},
+};
+
+/// The condition "valid at `$n`" on a version table (alias `v`).
+fn valid_at(alias: &str, n: usize) -> String {
+    format!("{alias}.valid_from <= ${n} AND ({alias}.valid_to IS NULL OR {alias}.valid_to > ${n})")
+}
+
+async fn rows<M: FromQueryResult>(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> AppResult<Vec<M>> {
+    Ok(all::<Version<M>>(db, sql, values).await?.into_iter().map(|v| v.row).collect())
+}
+
+/// Organization `org_id` of `pool` at `t`.
+pub async fn org_at(db: &impl ConnectionTrait, pool: &str, org_id: &str, t: DateTime<Utc>) -> AppResult<Option<org::Model>> {
+    let sql = format!("SELECT {} FROM org_version v WHERE v.id = $1 AND v.user_pool_id = $2 AND {}", columns("org"), valid_at("v", 3));
+    Ok(rows(db, &sql, vec![org_id.into(), pool.into(), t.into()]).await?.into_iter().next())
+}
+
+/// Department `node_id` of `pool` at `t`.
+pub async fn node_at(db: &impl ConnectionTrait, pool: &str, node_id: &str, t: DateTime<Utc>) -> AppResult<Option<node::Model>> {
+    let sql = format!("SELECT {} FROM node_version v WHERE v.id = $1 AND v.user_pool_id = $2 AND {}", columns("node"), valid_at("v", 3));
+    Ok(rows(db, &sql, vec![node_id.into(), pool.into(), t.into()]).await?.into_iter().next())
+}
+
+/// Every department of organization `org_id` at `t`, in no order.
+pub async fn org_nodes_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<Utc>) -> AppResult<Vec<node::Model>> {
+    let sql = format!("SELECT {} FROM node_version v WHERE v.org_id = $1 AND {}", columns("node"), valid_at("v", 2));
+    rows(db, &sql, vec![org_id.into(), t.into()]).await
+}
+
+/// The leaders of department `node_id` at `t`, in order.
+pub async fn leaders_at(db: &impl ConnectionTrait, node_id: &str, t: DateTime<Utc>) -> AppResult<Vec<String>> {
+    #[derive(FromQueryResult)]
+    struct Leader {
+        user_id: String,
+    }
+    let sql = format!("SELECT v.user_id FROM node_leader_version v WHERE v.node_id = $1 AND {} ORDER BY v.position", valid_at("v", 2));
+    Ok(all::<Leader>(db, &sql, vec![node_id.into(), t.into()]).await?.into_iter().map(|l| l.user_id).collect())
+}
+
+/// The members of department `node_id` at `t` (`subtree`: of the departments under it then too,
+/// each user once), each as the user was then: one page in `order`, and how many there are.
+pub async fn members_at(
+    db: &impl ConnectionTrait,
+    node_id: &str,
+    t: DateTime<Utc>,
+    subtree: bool,
+    order: TimestampOrder,
+    page: Page,
+) -> AppResult<Paginated<user::Model>> {
+    // The departments the members are taken from: the node, or its subtree as it was.
+    let departments = if subtree {
+        format!(
+            "WITH RECURSIVE sub(id) AS (SELECT CAST($1 AS VARCHAR) UNION SELECT v.id FROM node_version v JOIN sub ON v.parent_id = sub.id WHERE {})",
+            valid_at("v", 2)
+        )
+    } else {
+        "WITH sub(id) AS (SELECT CAST($1 AS VARCHAR))".to_string()
+    };
+    let members = format!("SELECT m.user_id FROM membership_version m JOIN sub ON m.node_id = sub.id WHERE {}", valid_at("m", 2));
+    let (column, direction) = match order {
+        TimestampOrder::CreatedAtDesc => ("created_at", "DESC"),
+        TimestampOrder::CreatedAtAsc => ("created_at", "ASC"),
+        TimestampOrder::UpdatedAtDesc => ("updated_at", "DESC"),
+        TimestampOrder::UpdatedAtAsc => ("updated_at", "ASC"),
+    };
+    let values = || vec![Value::from(node_id), Value::from(t)];
+    let users = format!("FROM users_version u WHERE u.id IN ({members}) AND {}", valid_at("u", 2));
+    let total_count = count(db, &format!("{departments} SELECT COUNT(*) AS n {users}"), values()).await?;
+    let sql = format!(
+        "{departments} SELECT {} {users} ORDER BY u.{column} {direction}, u.id {direction} LIMIT {} OFFSET {}",
+        columns("users"),
+        page.limit,
+        page.offset()
+    );
+    let list = rows(db, &sql, values()).await?;
+    Ok(Paginated { total_count, list })
+}
+
+/// The memberships of user `user_id` of `pool` at `t` (of one organization when `org_id` is
+/// given).
+pub async fn user_memberships_at(db: &impl ConnectionTrait, pool: &str, user_id: &str, org_id: Option<&str>, t: DateTime<Utc>) -> AppResult<Vec<membership::Model>> {
+    let mut values: Vec<Value> = vec![user_id.into(), pool.into(), t.into()];
+    let in_org = match org_id {
+        Some(org) => {
+            values.push(org.into());
+            " AND v.org_id = $4"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "SELECT {} FROM membership_version v WHERE v.user_id = $1 AND v.user_pool_id = $2 AND {}{in_org} ORDER BY v.is_main_department DESC, v.joined_at, v.node_id",
+        columns("membership"),
+        valid_at("v", 3)
+    );
+    rows(db, &sql, values).await
+}
