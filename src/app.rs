@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use crate::{config::Config, graphql, http, http::client_address::TrustedProxies, state::AppState};
 
 /// The tasks a serving instance runs beside requests: the webhook delivery worker, on
-/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer, and with
-/// `--history-retention-days` the hourly pruning of older history. Owned here
+/// PostgreSQL the relay of other instances' events, on SQLite the WAL checkpointer, the applier
+/// of scheduled reorganizations, and with `--history-retention-days` the hourly pruning of older
+/// history. Owned here
 /// and stopped with [`stop`].
 ///
 /// [`stop`]: Background::stop
@@ -72,6 +73,23 @@ impl Background {
                                 tracing::warn!(error = %e, "WAL checkpoint failed");
                             }
                         }
+                        () = stop.cancelled() => break,
+                    }
+                }
+            });
+        }
+        {
+            // Scheduled reorganizations: every second, the batches due are applied (at once
+            // after a restart past their time); several instances apply each exactly once.
+            let (schedule, stop) = (state.schedule.clone(), cancel.clone());
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(1));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => if let Err(e) = schedule.apply_due().await {
+                            tracing::warn!(error = %e, "applying the scheduled changes due failed; retrying");
+                        },
                         () = stop.cancelled() => break,
                     }
                 }

@@ -13,6 +13,7 @@ pub mod node_closure;
 pub mod node_leader;
 pub mod org;
 pub mod resource_namespace;
+pub mod scheduled_change;
 pub mod scim_group;
 pub mod scim_token;
 pub mod server_key;

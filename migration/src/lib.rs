@@ -16,6 +16,7 @@ mod m20261124_000010_org_tree_revision;
 mod m20261125_000011_token_epoch;
 mod m20261205_000012_no_fanout;
 mod m20261205_000013_versions;
+mod m20261205_000014_scheduled_changes;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000011_token_epoch::Migration),
             Box::new(m20261205_000012_no_fanout::Migration),
             Box::new(m20261205_000013_versions::Migration),
+            Box::new(m20261205_000014_scheduled_changes::Migration),
         ]
     }
 }

@@ -21,6 +21,13 @@ pub fn iso(t: Time) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// The instant `text` (RFC 3339) names, for the argument `field`.
+pub fn parse_instant(field: &str, text: &str) -> crate::error::AppResult<Time> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| crate::error::AppError::invalid(field, format!("{field} must be an RFC 3339 time such as 2026-03-01T00:00:00Z")))
+}
+
 /// A time that serialises as [`iso`] does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Iso(pub Time);

@@ -9,6 +9,7 @@ pub mod history;
 pub mod org_tree;
 pub mod pagination;
 pub mod pools;
+pub mod schedule;
 pub mod scim;
 pub mod users;
 pub mod validate;

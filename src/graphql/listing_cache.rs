@@ -2,7 +2,8 @@
 //! revision and selection. The revision changes with every write to the org's nodes (database
 //! triggers), so an entry is never served after a change; entries of older revisions are
 //! dropped when a newer one is stored, and the least recently used go when the memory budget
-//! is spent. Every instance keeps its own; the revision lives in the shared database.
+//! is spent. Every instance keeps its own; the revision lives in the shared database. A past
+//! listing (`asOf` a settled instant) never changes: it is kept under its instant.
 
 use std::{
     collections::HashMap,
@@ -13,6 +14,8 @@ use std::{
 pub struct ListingKey {
     pub org_id: String,
     pub revision: i64,
+    /// The instant of a past listing (`asOf`), which never changes: `None` for the current one.
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
     /// The selection, as response keys and fields (aliases change the bytes).
     pub selection: String,
 }
@@ -58,7 +61,7 @@ impl ListingCache {
         }
         let mut entries = self.entries();
         let stale: Vec<ListingKey> =
-            entries.map.keys().filter(|k| k.org_id == key.org_id && k.selection == key.selection && k.revision < key.revision).cloned().collect();
+            entries.map.keys().filter(|k| k.org_id == key.org_id && k.selection == key.selection && k.as_of.is_none() && key.as_of.is_none() && k.revision < key.revision).cloned().collect();
         for k in stale {
             entries.remove(&k);
         }
@@ -90,7 +93,7 @@ mod tests {
     use super::*;
 
     fn key(org: &str, revision: i64) -> ListingKey {
-        ListingKey { org_id: org.into(), revision, selection: "id".into() }
+        ListingKey { org_id: org.into(), revision, selection: "id".into(), as_of: None }
     }
 
     #[test]

@@ -127,22 +127,27 @@ mod tests {
     }
 }
 
-/// Organizations as they were at an instant, each read once however many fields of a request
-/// ask for it at the same time (the departments of every member of a past page).
+/// Organizations as they were at a settled instant (see `history::settled`): each read once
+/// however many fields ask for it at the same time, and the last few kept (a past tree never
+/// changes).
 pub struct PastTreeLoader(pub crate::domain::history::HistoryService);
+
+/// How many past trees are kept, whatever their size.
+pub const PAST_TREES_KEPT: usize = 4;
 
 /// An organization of a pool at an instant.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct PastTree(pub crate::domain::PoolId, pub String, pub chrono::DateTime<chrono::Utc>);
 
 impl Loader<PastTree> for PastTreeLoader {
-    type Value = Arc<crate::graphql::types::org_nodes::TreeIndex>;
+    type Value = (entity::org::Model, Arc<crate::graphql::types::org_nodes::TreeIndex>);
     type Error = LoadError;
     async fn load(&self, keys: &[PastTree]) -> Result<HashMap<PastTree, Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for key in keys {
             let tree = self.0.org_at(&key.0, &key.1, key.2).await?;
-            found.insert(key.clone(), Arc::new(crate::graphql::types::org_nodes::TreeIndex::at(tree)));
+            let org = tree.org.clone();
+            found.insert(key.clone(), (org, Arc::new(crate::graphql::types::org_nodes::TreeIndex::at(tree))));
         }
         Ok(found)
     }

@@ -21,6 +21,7 @@ use resolvers::{
     members::{MemberMutation, MemberQuery},
     nodes::{NodeFieldMutation, NodeMutation, NodeQuery},
     orgs::{OrgMutation, OrgQuery},
+    schedule::{ScheduleMutation, ScheduleQuery},
     scim::{ScimMutation, ScimQuery},
     users::{UserMutation, UserQuery},
     webhooks::{WebhookMutation, WebhookQuery},
@@ -28,11 +29,11 @@ use resolvers::{
 
 /// Reads: the pool's users, organizations and departments, events, webhooks and grants.
 #[derive(MergedObject, Default)]
-pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery, resolvers::entities::EntityQuery);
+pub struct Query(AuthQuery, UserQuery, OrgQuery, NodeQuery, MemberQuery, EventQuery, WebhookQuery, AclQuery, ScimQuery, ScheduleQuery, resolvers::entities::EntityQuery);
 
 /// Changes: each mutation is one transaction, and each change it makes is one event.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, NodeFieldMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation);
+pub struct Mutation(AuthMutation, UserMutation, OrgMutation, NodeMutation, NodeFieldMutation, MemberMutation, EventMutation, WebhookMutation, AclMutation, ScimMutation, ScheduleMutation);
 
 pub type OrgraphSchema = Schema<Query, Mutation, resolvers::subscriptions::Subscription>;
 
@@ -42,7 +43,11 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
     let tree_loader = DataLoader::new(loaders::TreeLoader(state.orgs.clone()), tokio::spawn)
         .delay(std::time::Duration::from_micros(200));
     let entity_loader = DataLoader::new(resolvers::entities::EntityLoader(state.db.clone()), tokio::spawn);
-    let past_trees = DataLoader::new(loaders::PastTreeLoader(state.history.clone()), tokio::spawn);
+    let past_trees = DataLoader::with_cache(
+        loaders::PastTreeLoader(state.history.clone()),
+        tokio::spawn,
+        async_graphql::dataloader::LruCache::new(loaders::PAST_TREES_KEPT),
+    );
     let mut schema = builder(&limits).data(tree_loader).data(entity_loader).data(past_trees);
     // No cache, no revision read per listing: `Org.nodes` then answers as before.
     if state.config.listing_cache_mb > 0 {

@@ -213,3 +213,53 @@ async fn as_of_before_the_retention_horizon_is_refused() {
     assert!(code != "NOT_FOUND" && message.contains("30 days"), "{code}: {message}");
     c.data("query($o: String!, $at: String) { org(id: $o, asOf: $at) { id } }", json!({ "o": org_id, "at": chrono::Utc::now().to_rfc3339() })).await;
 }
+
+/// Move every version of the test's database `hours` into the past (as if its changes were
+/// that old); SQLite keeps the times as text, to the millisecond here.
+async fn age_history(s: &TestServer, hours: i64) {
+    let postgres = s.state.db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    for table in ["users", "org", "node", "membership", "node_leader"] {
+        let shift = |c: &str| {
+            if postgres {
+                format!("{c} = {c} - interval '{hours} hours'")
+            } else {
+                format!("{c} = strftime('%Y-%m-%dT%H:%M:%f', {c}, '-{hours} hours') || '+00:00'")
+            }
+        };
+        let sql = format!("UPDATE {table}_version SET {}, {}", shift("valid_from"), shift("valid_to"));
+        orgraph::storage::sql::exec(&s.state.db, &sql, vec![]).await.expect("aged");
+    }
+}
+
+#[tokio::test]
+async fn a_settled_past_is_kept_and_answers_alike_after_later_changes() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let (org_id, root) = org(&c, "settled").await;
+    let eng = node(&c, &org_id, &root, "Eng").await;
+    let ann = user(&c, "ann").await;
+    c.data("mutation($n: String!, $u: String!) { addMember(nodeId: $n, userIds: [$u]) { id } }", json!({ "n": eng, "u": ann })).await;
+    age_history(&s, 2).await;
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let listing = "query($o: String!, $at: String) { org(id: $o, asOf: $at) { nodes { id name depth } } }";
+    let page = "query($id: String!, $at: String) { nodeById(id: $id, asOf: $at) { name users(includeChildrenNodes: true) { totalCount list { id } } } }";
+    let expected_listing = json!({ "org": { "nodes": [{ "id": root, "name": "Acme", "depth": 0 }, { "id": eng, "name": "Eng", "depth": 1 }] } });
+    let expected_page = json!({ "nodeById": { "name": "Acme", "users": { "totalCount": 1, "list": [{ "id": ann }] } } });
+    for _ in 0..2 {
+        assert_eq!(c.data(listing, json!({ "o": org_id, "at": hour_ago })).await, expected_listing);
+        assert_eq!(c.data(page, json!({ "id": root, "at": hour_ago })).await, expected_page);
+    }
+    // Later changes leave that past as it was; the present shows them.
+    c.data("mutation($n: String!) { updateNode(id: $n, name: \"Engineering\") { id } }", json!({ "n": eng })).await;
+    c.data("mutation($n: String!, $u: String!) { removeMember(nodeId: $n, userIds: [$u]) { id } }", json!({ "n": eng, "u": ann })).await;
+    assert_eq!(c.data(listing, json!({ "o": org_id, "at": hour_ago })).await, expected_listing);
+    assert_eq!(c.data(page, json!({ "id": root, "at": hour_ago })).await, expected_page);
+    let now = chrono::Utc::now().to_rfc3339();
+    let d = c.data(page, json!({ "id": root, "at": now })).await;
+    assert_eq!(d["nodeById"]["users"]["totalCount"], 0);
+    // Another pool asking for the same org at the same instant gets nothing of it.
+    let (pool, secret) = s.new_pool("other").await;
+    let other = s.client_for(&pool, &secret).await;
+    let (code, _) = other.error(listing, json!({ "o": org_id, "at": hour_ago })).await;
+    assert_eq!(code, "NOT_FOUND");
+}

@@ -28,6 +28,7 @@ mod proxies;
 mod rest_orgs;
 mod round_trip;
 mod schema;
+mod schedule;
 mod scim;
 mod seed_fields;
 mod sdk;

@@ -90,6 +90,7 @@ event_names! {
     OrganizationUdvChanged "organization:udv-changed" "Modify department custom field value event",
     OrganizationImported "organization:imported" "Import organization tree",
     OrganizationTreeUpdated "organization:tree-updated" "Update organization tree",
+    OrganizationScheduledChangesFailed "organization:scheduled-changes-failed" "Scheduled organization changes could not be applied",
     UserPoolCooperatorAdded "user-pool:cooperator-added" "User pool added cooperator event",
     UserPoolCooperatorRemoved "user-pool:cooperator-removed" "User pool removed cooperator event",
     UserPoolSecretRefreshed "user-pool:secret-refreshed" "Refresh user pool secret key",

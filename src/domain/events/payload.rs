@@ -34,6 +34,8 @@ pub enum DomainEvent {
     MemberAdded { node: NodeDoc, user: UserDoc },
     MemberRemoved { node: NodeDoc, user: UserDoc },
     OrganizationImported { organization: OrgDoc, root_node: NodeDoc, nodes_count: usize, source: &'static str },
+    /// A scheduled batch that failed as a whole at its time: its id, time and why.
+    ScheduledChangesFailed { id: String, at: crate::domain::docs::Iso, error: String },
     WebhookDisabled { webhook: WebhookRef, consecutive_failures: i32 },
     PermissionAdd(PermissionDoc),
     PermissionRevoke(PermissionDoc),
@@ -77,6 +79,7 @@ impl DomainEvent {
             MemberAdded { .. } => EventName::OrganizationMemberAdded,
             MemberRemoved { .. } => EventName::OrganizationMemberRemoved,
             OrganizationImported { .. } => EventName::OrganizationImported,
+            ScheduledChangesFailed { .. } => EventName::OrganizationScheduledChangesFailed,
             WebhookDisabled { .. } => EventName::WebhookDisabled,
             PermissionAdd(_) => EventName::PermissionAdd,
             PermissionRevoke(_) => EventName::PermissionRevoke,

@@ -26,13 +26,21 @@ pub struct TreeAt {
     pub nodes: Vec<node::Model>,
 }
 
+/// How long after an instant every transaction stamped before it has committed: a write commits
+/// right after it is stamped, and no request runs this long. A past instant older than this is
+/// settled: the tree as of it never changes again, and may be kept.
+pub const SETTLED_AFTER: Duration = Duration::seconds(60);
+
+/// Whether the tree as of `at` can no longer change.
+pub fn settled(at: DateTime<Utc>) -> bool {
+    at < Utc::now() - SETTLED_AFTER
+}
+
 impl HistoryService {
     /// The instant `text` (RFC 3339) names, for the argument `field`; refused before the
     /// retention's horizon, where history is no longer kept.
     pub fn instant(&self, field: &str, text: &str) -> AppResult<DateTime<Utc>> {
-        let at = DateTime::parse_from_rfc3339(text.trim())
-            .map_err(|_| AppError::invalid(field, format!("{field} must be an RFC 3339 time such as 2026-03-01T00:00:00Z")))?
-            .with_timezone(&Utc);
+        let at = crate::domain::docs::parse_instant(field, text)?;
         if let Some(days) = self.retention_days {
             let horizon = Utc::now() - Duration::days(i64::from(days));
             if at < horizon {
@@ -49,10 +57,9 @@ impl HistoryService {
         Ok(TreeAt { at, org, nodes })
     }
 
-    /// The organization of department `node_id` of `pool` as it was at `at`.
-    pub async fn tree_of_node_at(&self, pool: &PoolId, node_id: &str, at: DateTime<Utc>) -> AppResult<TreeAt> {
-        let node = as_of::node_at(&self.db, pool.as_str(), node_id, at).await?.ok_or_else(|| AppError::not_found("node", node_id))?;
-        self.org_at(pool, &node.org_id, at).await
+    /// Department `node_id` of `pool` as it was at `at` (depth and counts not set).
+    pub async fn node_at(&self, pool: &PoolId, node_id: &str, at: DateTime<Utc>) -> AppResult<node::Model> {
+        as_of::node_at(&self.db, pool.as_str(), node_id, at).await?.ok_or_else(|| AppError::not_found("node", node_id))
     }
 
     /// The leaders of department `node_id` at `at`, in order.

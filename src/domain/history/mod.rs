@@ -5,7 +5,7 @@
 
 mod as_of;
 
-pub use as_of::TreeAt;
+pub use as_of::{SETTLED_AFTER, TreeAt, settled};
 
 use std::collections::BTreeMap;
 

@@ -202,39 +202,7 @@ impl OrgService {
     /// source; those already in the target just leave the source.
     pub async fn move_members(&self, pool: &PoolId, user_ids: &[String], source_id: &str, target_id: &str) -> AppResult<()> {
         let user_ids = batch_ids("userIds", user_ids)?;
-        if source_id == target_id {
-            return Err(AppError::invalid("targetNodeId", "source and target are the same node"));
-        }
-        self.writer.write(pool, async |txn, outbox| {
-        let source = find_node(txn, pool, source_id).await?;
-        let target = find_node(txn, pool, target_id).await?;
-        let moving = ensure_members(txn, &source.id, &user_ids).await?;
-        let already = member_ids(txn, &target.id, &user_ids).await?;
-        tree::members::remove(txn, &source.id, &user_ids).await?;
-        let now = chrono::Utc::now();
-        let new: Vec<&membership::Model> = moving.iter().filter(|m| !already.contains(&m.user_id)).collect();
-        if !new.is_empty() {
-            let rows = new.iter().map(|m| membership::ActiveModel {
-                node_id: Set(target.id.clone()),
-                user_id: Set(m.user_id.clone()),
-                user_pool_id: Set(pool.as_str().to_string()),
-                org_id: Set(target.org_id.clone()),
-                is_leader: Set(false),
-                is_main_department: Set(m.is_main_department),
-                joined_at: Set(now),
-            });
-            membership::Entity::insert_many(rows).exec(txn).await?;
-            let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
-            tree::counts::members_added(txn, &target.id, &ids).await?;
-        }
-        for u in existing(txn, pool, &user_ids).await? {
-            outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
-            if new.iter().any(|m| m.user_id == u.id) {
-                outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&target), user: UserDoc::from(&u) });
-            }
-        }
-        Ok(())
-        }).await
+        self.writer.write(pool, async |txn, outbox| move_members_in(txn, outbox, pool, &user_ids, source_id, target_id).await).await
     }
 
     /// Make `department_id` the user's main department (the user must be a member of it), or
@@ -486,3 +454,37 @@ async fn ensure_members(db: &impl ConnectionTrait, node_id: &str, users: &[Strin
     Ok(found)
 }
 
+/// [`OrgService::move_members`] inside a transaction (`user_ids` checked as a batch).
+pub(crate) async fn move_members_in(txn: &DatabaseTransaction, outbox: &mut Outbox, pool: &PoolId, user_ids: &[String], source_id: &str, target_id: &str) -> AppResult<()> {
+    if source_id == target_id {
+        return Err(AppError::invalid("targetNodeId", "source and target are the same node"));
+    }
+    let source = find_node(txn, pool, source_id).await?;
+    let target = find_node(txn, pool, target_id).await?;
+    let moving = ensure_members(txn, &source.id, user_ids).await?;
+    let already = member_ids(txn, &target.id, user_ids).await?;
+    tree::members::remove(txn, &source.id, user_ids).await?;
+    let now = chrono::Utc::now();
+    let new: Vec<&membership::Model> = moving.iter().filter(|m| !already.contains(&m.user_id)).collect();
+    if !new.is_empty() {
+        let rows = new.iter().map(|m| membership::ActiveModel {
+            node_id: Set(target.id.clone()),
+            user_id: Set(m.user_id.clone()),
+            user_pool_id: Set(pool.as_str().to_string()),
+            org_id: Set(target.org_id.clone()),
+            is_leader: Set(false),
+            is_main_department: Set(m.is_main_department),
+            joined_at: Set(now),
+        });
+        membership::Entity::insert_many(rows).exec(txn).await?;
+        let ids: Vec<String> = new.iter().map(|m| m.user_id.clone()).collect();
+        tree::counts::members_added(txn, &target.id, &ids).await?;
+    }
+    for u in existing(txn, pool, user_ids).await? {
+        outbox.record(DomainEvent::MemberRemoved { node: NodeDoc::from(&source), user: UserDoc::from(&u) });
+        if new.iter().any(|m| m.user_id == u.id) {
+            outbox.record(DomainEvent::MemberAdded { node: NodeDoc::from(&target), user: UserDoc::from(&u) });
+        }
+    }
+    Ok(())
+}

@@ -22,7 +22,7 @@ pub(crate) use nodes::forget_leaders;
 pub use fields::{DepartmentPatch, Names};
 pub use nodes::{MAX_LEADERS, NodeInput, NodePatch, PathStep};
 // The changes inside a caller's transaction, for surfaces that make several at once (SCIM).
-pub(crate) use members::{add_members_in, remove_members_in};
+pub(crate) use members::{add_members_in, move_members_in, remove_members_in};
 pub(crate) use nodes::{add_node_in, delete_node_in, first_taken_in_org, move_node_in, new_node_row, update_node_in};
 pub use orgs::OrgInput;
 pub(crate) use orgs::create_org_with_root_in;

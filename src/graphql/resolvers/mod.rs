@@ -8,6 +8,7 @@ pub mod events;
 pub mod members;
 pub mod nodes;
 pub mod orgs;
+pub mod schedule;
 pub mod scim;
 pub mod subscriptions;
 pub mod users;

@@ -7,7 +7,7 @@ use crate::{
         types::{
             common::CommonMessage,
             node_fields::GraphqlRule,
-            org::{Node, Org},
+            org::{Node, Org, past_org},
         },
     },
 };
@@ -28,7 +28,8 @@ impl NodeQuery {
     ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
         if let Some(at) = instant(ctx, as_of)? {
-            return Ok(Org::index_at(ctx.state().history.tree_of_node_at(&pool, &id, at).await?).node(&id));
+            let node = ctx.state().history.node_at(&pool, &id, at).await?;
+            return Ok(past_org(ctx, &pool, &node.org_id, at).await?.1.node(&id));
         }
         Ok(Some(Node::single(ctx.state().orgs.node(&pool, &id).await?)))
     }
@@ -45,7 +46,7 @@ impl NodeQuery {
     ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
         if let Some(at) = instant(ctx, as_of)? {
-            let index = Org::index_at(ctx.state().history.org_at(&pool, &org_id, at).await?);
+            let (_, index) = past_org(ctx, &pool, &org_id, at).await?;
             return match index.node_by_code(&code) {
                 Some(node) => Ok(Some(node)),
                 None => Err(crate::error::AppError::not_found("node", &code).into()),
@@ -65,9 +66,8 @@ impl NodeQuery {
     ) -> Result<Node> {
         let pool = ctx.pool()?;
         if let Some(at) = instant(ctx, as_of)? {
-            let tree = ctx.state().history.org_at(&pool, &org_id, at).await?;
-            let root = tree.org.root_node_id.clone();
-            return Org::index_at(tree).node(&root).ok_or_else(|| crate::error::AppError::not_found("root node", &root).into());
+            let (org, index) = past_org(ctx, &pool, &org_id, at).await?;
+            return index.node(&org.root_node_id).ok_or_else(|| crate::error::AppError::not_found("root node", &org.root_node_id).into());
         }
         Ok(Node::single(ctx.state().orgs.root_node(&pool, &org_id).await?))
     }
@@ -96,7 +96,8 @@ impl NodeQuery {
         let _ = org_id;
         let pool = ctx.pool()?;
         if let Some(at) = instant(ctx, as_of)? {
-            return Ok(Org::index_at(ctx.state().history.tree_of_node_at(&pool, &node_id, at).await?).child_nodes(&node_id));
+            let node = ctx.state().history.node_at(&pool, &node_id, at).await?;
+            return Ok(past_org(ctx, &pool, &node.org_id, at).await?.1.child_nodes(&node_id));
         }
         Ok(ctx.state().orgs.children(&pool, &node_id).await?.into_iter().map(Node::listed).collect())
     }

@@ -26,7 +26,7 @@ impl OrgQuery {
     ) -> Result<Org> {
         let pool = ctx.pool()?;
         if let Some(at) = super::nodes::instant(ctx, as_of)? {
-            return Ok(Org::at(ctx.state().history.org_at(&pool, &id, at).await?));
+            return Ok(Org::at(crate::graphql::types::org::past_org(ctx, &pool, &id, at).await?));
         }
         Ok(Org::new(ctx.state().orgs.org(&pool, &id).await?))
     }

@@ -9,6 +9,7 @@ pub mod org;
 pub mod node_fields;
 pub mod org_nodes;
 pub mod plain;
+pub mod schedule;
 pub mod scim;
 pub mod user_input;
 pub mod user_list;

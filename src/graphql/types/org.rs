@@ -44,15 +44,9 @@ impl Org {
         Org { model, tree: tokio::sync::OnceCell::new() }
     }
 
-    /// The organization as it was at an instant, with its tree then.
-    pub fn at(tree: crate::domain::history::TreeAt) -> Self {
-        let model = tree.org.clone();
-        Org { model, tree: tokio::sync::OnceCell::new_with(Some(Arc::new(TreeIndex::at(tree)))) }
-    }
-
-    /// The tree of an organization read as of an instant.
-    pub fn index_at(tree: crate::domain::history::TreeAt) -> Arc<TreeIndex> {
-        Arc::new(TreeIndex::at(tree))
+    /// The organization as it was at an instant, with its tree then (see [`past_org`]).
+    pub fn at((model, index): (org::Model, Arc<TreeIndex>)) -> Self {
+        Org { model, tree: tokio::sync::OnceCell::new_with(Some(index)) }
     }
 
     async fn tree(&self, ctx: &Context<'_>) -> Result<&Arc<TreeIndex>> {
@@ -104,15 +98,30 @@ impl Org {
     // default limit (5,000) lets a request list an org at most 4 times (aliases), not thousands.
     #[graphql(complexity = "1000 + child_complexity")]
     async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
-        // A past tree is not cached: its listing is made from the versions each time.
-        if let Some(index) = self.tree.get().filter(|index| index.as_of.is_some()) {
+        // A past tree's listing is kept under its instant once that is settled (it never
+        // changes); a recent one is made from the versions each time.
+        if let Some((index, at)) = self.tree.get().and_then(|index| Some((index, index.as_of?))) {
+            if let (true, Some(raw), Some(cache), Some(plan)) =
+                (crate::domain::history::settled(at), ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>(), PlainPlan::of(ctx.item))
+            {
+                let key = ListingKey { org_id: self.model.id.clone(), revision: 0, selection: plan.selection.clone(), as_of: Some(at) };
+                let json = match cache.get(&key) {
+                    Some(json) => json,
+                    None => {
+                        let json = Arc::new(plan.to_json(index)?);
+                        cache.put(key, json.clone());
+                        json
+                    }
+                };
+                return Ok(OrgNodes::placed(raw.place(json)));
+            }
             return Ok(OrgNodes::new(index.clone(), ctx.item));
         }
         if let (Some(raw), Some(cache)) = (ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>())
             && let Some(plan) = PlainPlan::of(ctx.item)
             && let Some(revision) = ctx.state().orgs.tree_revision(&self.model).await?
         {
-            let key = ListingKey { org_id: self.model.id.clone(), revision, selection: plan.selection.clone() };
+            let key = ListingKey { org_id: self.model.id.clone(), revision, selection: plan.selection.clone(), as_of: None };
             let json = match cache.get(&key) {
                 Some(json) => json,
                 None => {
@@ -475,13 +484,24 @@ impl User {
 /// The departments of user `user_id` as they were at `at`, each in its organization's tree then.
 async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id: &str, org_id: Option<&str>, at: chrono::DateTime<chrono::Utc>) -> Result<PaginatedDepartments> {
     let memberships = ctx.state().history.user_memberships_at(pool, user_id, org_id, at).await?;
-    let trees = ctx.data_unchecked::<DataLoader<PastTreeLoader>>();
     let mut list = Vec::with_capacity(memberships.len());
     for m in memberships {
-        let Some(index) = trees.load_one(PastTree(pool.clone(), m.org_id.clone(), at)).await? else { continue };
+        let (_, index) = past_org(ctx, pool, &m.org_id, at).await?;
         if let Some(department) = index.node(&m.node_id) {
             list.push(UserDepartment { department, is_main_department: m.is_main_department, is_leader: m.is_leader, joined_at: Some(iso(m.joined_at)) });
         }
     }
     Ok(PaginatedDepartments { total_count: list.len() as i64, list })
+}
+
+/// Organization `org_id` of `pool` as it was at `at`, with its tree then: read through the
+/// schema's past-tree loader when `at` is settled (the same tree for every field and request
+/// that asks, the last few kept), else read now.
+pub async fn past_org(ctx: &Context<'_>, pool: &crate::domain::PoolId, org_id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(org::Model, Arc<TreeIndex>)> {
+    if crate::domain::history::settled(at) {
+        let trees = ctx.data_unchecked::<DataLoader<PastTreeLoader, async_graphql::dataloader::LruCache>>();
+        return trees.load_one(PastTree(pool.clone(), org_id.to_string(), at)).await?.ok_or_else(|| crate::error::AppError::not_found("org", org_id).into());
+    }
+    let tree = ctx.state().history.org_at(pool, org_id, at).await?;
+    Ok((tree.org.clone(), Arc::new(TreeIndex::at(tree))))
 }
