@@ -85,7 +85,8 @@ const TABLES: &[Table] = &[
             col("created_at", TIME),
             col("updated_at", TIME),
         ],
-        &["id, valid_from"],
+        // A members page as of an instant walks a pool's users in their order.
+        &["id, valid_from", "user_pool_id, created_at, id", "user_pool_id, updated_at, id"],
     ),
     (
         "org",

@@ -263,3 +263,40 @@ async fn a_settled_past_is_kept_and_answers_alike_after_later_changes() {
     let (code, _) = other.error(listing, json!({ "o": org_id, "at": hour_ago })).await;
     assert_eq!(code, "NOT_FOUND");
 }
+
+#[tokio::test]
+async fn large_past_member_lists_page_as_the_current_ones_do() {
+    use orgraph::domain::{org_tree::NodeRef, users::{CreateOptions, UserPatch}};
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let pool = s.pool().await;
+    let (org_id, root) = org(&c, "large").await;
+    let a = node(&c, &org_id, &root, "A").await;
+    let b = node(&c, &org_id, &a, "B").await;
+    let mut users = Vec::new();
+    for i in 0..1_300 {
+        let patch = UserPatch { username: Some(Some(format!("u{i}"))), ..Default::default() };
+        users.push(s.state.users.create(&pool, patch, CreateOptions::default()).await.expect("user").id);
+    }
+    // 1,300 members under A (more than a past page gathers), 400 of them in B too.
+    s.state.orgs.add_members(&pool, &NodeRef::Id(a.clone()), &users[..900], None).await.expect("members");
+    s.state.orgs.add_members(&pool, &NodeRef::Id(b.clone()), &users[500..], None).await.expect("members");
+    c.data("mutation($u: String!) { updateUser(id: $u, input: { nickname: \"touched\" }) { id } }", json!({ "u": users[7] })).await;
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let page = "query($id: String!, $at: String, $p: Int, $s: SortByEnum, $all: Boolean) { nodeById(id: $id, asOf: $at) {
+        users(page: $p, limit: 50, sortBy: $s, includeChildrenNodes: $all) { totalCount list { id } } } }";
+    for (id, all) in [(&root, true), (&a, true), (&a, false), (&b, false)] {
+        for sort in ["CREATEDAT_DESC", "CREATEDAT_ASC", "UPDATEDAT_DESC", "UPDATEDAT_ASC"] {
+            for p in [1, 4, 27] {
+                let vars = |at: Value| json!({ "id": id, "at": at, "p": p, "s": sort, "all": all });
+                let now = c.data(page, vars(Value::Null)).await;
+                let then = c.data(page, vars(json!(at))).await;
+                assert_eq!(then, now, "{id} (subtree: {all}) by {sort}, page {p}");
+            }
+        }
+    }
+    // Later changes do not reach the past.
+    s.state.orgs.remove_members(&pool, &NodeRef::Id(a.clone()), &users[..100]).await.expect("removed");
+    let then = c.data(page, json!({ "id": root, "at": at, "p": 1, "s": "CREATEDAT_ASC", "all": true })).await;
+    assert_eq!(then["nodeById"]["users"]["totalCount"], 1_300);
+}

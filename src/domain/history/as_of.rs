@@ -67,10 +67,10 @@ impl HistoryService {
         as_of::leaders_at(&self.db, node_id, at).await
     }
 
-    /// A page of the members of department `node_id` at `at` (`subtree`: of its subtree then,
+    /// A page of the members of department `node` at `at` (`subtree`: of its subtree then,
     /// each user once), each user as it was then (deleted since or not).
-    pub async fn members_at(&self, node_id: &str, at: DateTime<Utc>, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
-        as_of::members_at(&self.db, node_id, at, subtree, order, page).await
+    pub async fn members_at(&self, node: &node::Model, at: DateTime<Utc>, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
+        as_of::members_at(&self.db, node, at, subtree, order, page).await
     }
 
     /// The memberships of user `user_id` at `at` (of one organization when `org_id` is given),

@@ -320,7 +320,7 @@ impl Node {
         if let Some(at) = self.as_of() {
             let page = Page::new(page, limit, state.config.limits.max_page_size)?;
             let subtree = include_children_nodes.unwrap_or(false);
-            let found = state.history.members_at(&self.model.id, at, subtree, sort_by.unwrap_or_default().into(), page).await?;
+            let found = state.history.members_at(&self.model, at, subtree, sort_by.unwrap_or_default().into(), page).await?;
             let mut users = PaginatedUsers::from(found);
             users.list.0.iter_mut().for_each(|u| u.as_of = Some(at));
             return Ok(users);

@@ -50,11 +50,16 @@ pub async fn leaders_at(db: &impl ConnectionTrait, node_id: &str, t: DateTime<Ut
     Ok(all::<Leader>(db, &sql, vec![node_id.into(), t.into()]).await?.into_iter().map(|l| l.user_id).collect())
 }
 
-/// The members of department `node_id` at `t` (`subtree`: of the departments under it then too,
+/// Above this many members, a page as of an instant walks the pool's users in the page's order
+/// and keeps the members (the first ones come soon); below, it gathers the members and sorts
+/// them.
+const GATHER_AT_MOST: u64 = 1_000;
+
+/// The members of department `node` at `t` (`subtree`: of the departments under it then too,
 /// each user once), each as the user was then: one page in `order`, and how many there are.
 pub async fn members_at(
     db: &impl ConnectionTrait,
-    node_id: &str,
+    node: &node::Model,
     t: DateTime<Utc>,
     subtree: bool,
     order: TimestampOrder,
@@ -69,23 +74,37 @@ pub async fn members_at(
     } else {
         "WITH sub(id) AS (SELECT CAST($1 AS VARCHAR))".to_string()
     };
-    let members = format!("SELECT m.user_id FROM membership_version m JOIN sub ON m.node_id = sub.id WHERE {}", valid_at("m", 2));
+    let values = |extra: Vec<Value>| [vec![Value::from(node.id.as_str()), Value::from(t)], extra].concat();
+    // A root's subtree is its whole organization: counted without walking the tree.
+    let total_count = if subtree && node.parent_id.is_none() {
+        let sql = format!("SELECT COUNT(DISTINCT m.user_id) AS n FROM membership_version m WHERE m.org_id = $3 AND {}", valid_at("m", 2));
+        count(db, &sql, values(vec![node.org_id.as_str().into()])).await?
+    } else {
+        // Each member counted by id: a join of the memberships with the subtree let SQLite read
+        // every membership of the pool.
+        let members = format!("SELECT m.user_id FROM membership_version m JOIN sub ON m.node_id = sub.id WHERE {}", valid_at("m", 2));
+        let sql = format!("{departments} SELECT COUNT(*) AS n FROM users_version u WHERE u.id IN ({members}) AND {}", valid_at("u", 2));
+        count(db, &sql, values(Vec::new())).await?
+    };
     let (column, direction) = match order {
         TimestampOrder::CreatedAtDesc => ("created_at", "DESC"),
         TimestampOrder::CreatedAtAsc => ("created_at", "ASC"),
         TimestampOrder::UpdatedAtDesc => ("updated_at", "DESC"),
         TimestampOrder::UpdatedAtAsc => ("updated_at", "ASC"),
     };
-    let values = || vec![Value::from(node_id), Value::from(t)];
-    let users = format!("FROM users_version u WHERE u.id IN ({members}) AND {}", valid_at("u", 2));
-    let total_count = count(db, &format!("{departments} SELECT COUNT(*) AS n {users}"), values()).await?;
-    let sql = format!(
-        "{departments} SELECT {} {users} ORDER BY u.{column} {direction}, u.id {direction} LIMIT {} OFFSET {}",
-        columns("users"),
-        page.limit,
-        page.offset()
-    );
-    let list = rows(db, &sql, values()).await?;
+    let window = format!("ORDER BY u.{column} {direction}, u.id {direction} LIMIT {} OFFSET {}", page.limit, page.offset());
+    let list = if total_count > GATHER_AT_MOST {
+        // (`LIMIT 1`: SQLite otherwise turned the probe into a join, listing a user once per
+        // membership.)
+        let member = format!("SELECT 1 FROM membership_version m WHERE m.user_id = u.id AND {} AND m.node_id IN (SELECT id FROM sub) LIMIT 1", valid_at("m", 2));
+        let sql = format!("{departments} SELECT {} FROM users_version u WHERE u.user_pool_id = $3 AND {} AND EXISTS ({member}) {window}", columns("users"), valid_at("u", 2));
+        rows(db, &sql, values(vec![node.user_pool_id.as_str().into()])).await?
+    } else {
+        // Each member found by id (no pool filter: the walk's index would be chosen).
+        let members = format!("SELECT m.user_id FROM membership_version m JOIN sub ON m.node_id = sub.id WHERE {}", valid_at("m", 2));
+        let sql = format!("{departments} SELECT {} FROM users_version u WHERE u.id IN ({members}) AND {} {window}", columns("users"), valid_at("u", 2));
+        rows(db, &sql, values(Vec::new())).await?
+    };
     Ok(Paginated { total_count, list })
 }
 
