@@ -65,7 +65,7 @@ async fn a_batch_is_checked_now_applied_at_its_time_and_names_the_departments_it
     assert!(message.contains("future"), "{message}");
     assert_eq!(c.data(LIST, json!({ "s": null })).await["scheduledChanges"], json!([]));
 
-    let at = soon(1_500);
+    let at = soon(3_000);
     let changes = json!([
         { "addNode": { "orgId": org_id, "name": "EMEA", "code": "emea" } },
         { "moveNode": { "nodeCode": "sales", "parentCode": "emea" } },
@@ -105,7 +105,7 @@ async fn a_batch_can_be_cancelled_and_one_that_no_longer_applies_fails_whole_wit
     let ops = node(&c, &org_id, &root, "Ops", "ops").await;
     let dev = node(&c, &org_id, &root, "Dev", "dev").await;
 
-    let cancelled = c.data(SCHEDULE, json!({ "at": soon(1_000), "changes": [{ "deleteNode": { "nodeId": dev } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    let cancelled = c.data(SCHEDULE, json!({ "at": soon(3_000), "changes": [{ "deleteNode": { "nodeId": dev } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
     let d = c.data("mutation($id: String!) { cancelScheduledChanges(id: $id) { status } }", json!({ "id": cancelled })).await;
     assert_eq!(d["cancelScheduledChanges"]["status"], "CANCELLED");
     let (code, message) = c.error("mutation($id: String!) { cancelScheduledChanges(id: $id) { status } }", json!({ "id": cancelled })).await;
@@ -113,7 +113,7 @@ async fn a_batch_can_be_cancelled_and_one_that_no_longer_applies_fails_whole_wit
 
     // Renames Dev, then moves Ops, which is deleted before the batch's time: nothing applies.
     let batch = json!([{ "updateNode": { "id": dev, "name": "Development" } }, { "moveNode": { "nodeId": ops, "parentNodeId": dev } }]);
-    let failing = c.data(SCHEDULE, json!({ "at": soon(1_500), "changes": batch })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    let failing = c.data(SCHEDULE, json!({ "at": soon(3_000), "changes": batch })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
     c.data("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": ops })).await;
     let done = settled(&c, &failing).await;
     assert_eq!(done["status"], "FAILED");
@@ -124,8 +124,8 @@ async fn a_batch_can_be_cancelled_and_one_that_no_longer_applies_fails_whole_wit
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["data"]["id"], failing.as_str());
 
-    // The cancelled batch stayed cancelled past its time; another pool sees neither.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The cancelled batch (due before the failed one) stayed cancelled past its time; another
+    // pool sees neither.
     let d = c.data(LIST, json!({ "s": "CANCELLED" })).await;
     assert_eq!(d["scheduledChanges"].as_array().map(Vec::len), Some(1));
     let (pool, secret) = s.new_pool("other").await;
@@ -146,7 +146,7 @@ async fn instances_sharing_a_database_apply_a_batch_once_and_a_restart_applies_o
     let others = [first.second().await, first.second().await];
 
     let batch = json!([{ "addNode": { "orgId": org_id, "parentNodeId": root, "name": "Raced", "code": "raced" } }]);
-    let id = c.data(SCHEDULE, json!({ "at": soon(1_200), "changes": batch })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    let id = c.data(SCHEDULE, json!({ "at": soon(3_000), "changes": batch })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
     assert_eq!(settled(&c, &id).await["status"], "APPLIED");
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let added: Vec<Value> = events_named(&c, "organization:node-added").await.into_iter().filter(|e| e["data"]["node"]["code"] == "raced").collect();
@@ -157,8 +157,8 @@ async fn instances_sharing_a_database_apply_a_batch_once_and_a_restart_applies_o
     for o in &others {
         o.stop_background().await;
     }
-    let id = c.data(SCHEDULE, json!({ "at": soon(500), "changes": [{ "updateNode": { "nodeCode": "raced", "name": "Late" } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let id = c.data(SCHEDULE, json!({ "at": soon(2_000), "changes": [{ "updateNode": { "nodeCode": "raced", "name": "Late" } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
     assert_eq!(c.data(LIST, json!({ "s": "PENDING" })).await["scheduledChanges"].as_array().map(Vec::len), Some(1));
     let _restarted = first.second().await;
     assert_eq!(settled(&c, &id).await["status"], "APPLIED");
