@@ -127,9 +127,9 @@ mod tests {
     }
 }
 
-/// Organizations as they were at a settled instant (see `history::settled`): each read once
-/// however many fields ask for it at the same time, and the last few kept (a past tree never
-/// changes).
+/// Organizations as they were at an instant: each read once however many fields ask for it at
+/// the same time. The schema has two: one keeps nothing, the other keeps the last few trees of
+/// settled instants (see `history::settled`), which never change.
 pub struct PastTreeLoader(pub crate::domain::history::HistoryService);
 
 /// How many past trees are kept, whatever their size.

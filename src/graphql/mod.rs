@@ -48,7 +48,8 @@ pub fn build_schema(state: AppState) -> OrgraphSchema {
         tokio::spawn,
         async_graphql::dataloader::LruCache::new(loaders::PAST_TREES_KEPT),
     );
-    let mut schema = builder(&limits).data(tree_loader).data(entity_loader).data(past_trees);
+    let recent_trees = DataLoader::new(loaders::PastTreeLoader(state.history.clone()), tokio::spawn);
+    let mut schema = builder(&limits).data(tree_loader).data(entity_loader).data(past_trees).data(recent_trees);
     // No cache, no revision read per listing: `Org.nodes` then answers as before.
     if state.config.listing_cache_mb > 0 {
         schema = schema.data(listing_cache::ListingCache::new(state.config.listing_cache_mb.saturating_mul(1 << 20)));

@@ -494,14 +494,15 @@ async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id
     Ok(PaginatedDepartments { total_count: list.len() as i64, list })
 }
 
-/// Organization `org_id` of `pool` as it was at `at`, with its tree then: read through the
-/// schema's past-tree loader when `at` is settled (the same tree for every field and request
-/// that asks, the last few kept), else read now.
+/// Organization `org_id` of `pool` as it was at `at`, with its tree then, through the schema's
+/// past-tree loaders: fields asking at the same time share one read (the departments of every
+/// member of a past page), and a settled instant's tree is kept for later requests too.
 pub async fn past_org(ctx: &Context<'_>, pool: &crate::domain::PoolId, org_id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(org::Model, Arc<TreeIndex>)> {
-    if crate::domain::history::settled(at) {
-        let trees = ctx.data_unchecked::<DataLoader<PastTreeLoader, async_graphql::dataloader::LruCache>>();
-        return trees.load_one(PastTree(pool.clone(), org_id.to_string(), at)).await?.ok_or_else(|| crate::error::AppError::not_found("org", org_id).into());
-    }
-    let tree = ctx.state().history.org_at(pool, org_id, at).await?;
-    Ok((tree.org.clone(), Arc::new(TreeIndex::at(tree))))
+    let key = PastTree(pool.clone(), org_id.to_string(), at);
+    let found = if crate::domain::history::settled(at) {
+        ctx.data_unchecked::<DataLoader<PastTreeLoader, async_graphql::dataloader::LruCache>>().load_one(key).await?
+    } else {
+        ctx.data_unchecked::<DataLoader<PastTreeLoader>>().load_one(key).await?
+    };
+    found.ok_or_else(|| crate::error::AppError::not_found("org", org_id).into())
 }
