@@ -120,13 +120,14 @@ impl AppState {
         };
         let users = UserService::new(writer.clone(), hasher);
         crate::domain::validate::identifier("scim-org-code", &config.scim_org_code)?;
+        let previews = crate::domain::schedule::Previews::new(writer.clone());
         let state = AppState {
             scim: ScimService::new(writer.clone(), users.clone(), config.scim_org_code.clone()),
             scim_tokens: ScimTokenService::new(writer.clone()),
             users,
             orgs: OrgService::new(writer.clone()),
-            history: crate::domain::history::HistoryService::new(writer.clone(), config.history_retention_days),
-            schedule: crate::domain::schedule::ScheduleService::new(writer.clone()),
+            history: crate::domain::history::HistoryService::new(writer.clone(), previews.clone(), config.history_retention_days),
+            schedule: crate::domain::schedule::ScheduleService::new(writer.clone(), previews),
             company: CompanyService::new(writer.clone(), OrgService::new(writer.clone())),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),

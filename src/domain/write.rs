@@ -77,6 +77,12 @@ impl Writer {
         Ok((value, events))
     }
 
+    /// A transaction that is never committed: a preview of planned changes, applied with the
+    /// domain's rules and read before it is rolled back. It takes the writer's turn like a write.
+    pub async fn preview(&self) -> AppResult<crate::storage::WriteTxn> {
+        self.gate.begin_preview().await
+    }
+
     /// A transaction that records no events (the delivery worker's bookkeeping, an import's
     /// batches), its changes made by `actor` (`domain::Actor`).
     pub async fn write_plain<T>(&self, actor: &str, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {

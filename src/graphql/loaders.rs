@@ -137,7 +137,7 @@ pub const PAST_TREES_KEPT: usize = 4;
 
 /// An organization of a pool at an instant.
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct PastTree(pub crate::domain::PoolId, pub String, pub chrono::DateTime<chrono::Utc>);
+pub struct PastTree(pub crate::domain::PoolId, pub String, pub crate::domain::history::AsOf);
 
 impl Loader<PastTree> for PastTreeLoader {
     type Value = (entity::org::Model, Arc<crate::graphql::types::org_nodes::TreeIndex>);
@@ -145,7 +145,7 @@ impl Loader<PastTree> for PastTreeLoader {
     async fn load(&self, keys: &[PastTree]) -> Result<HashMap<PastTree, Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for key in keys {
-            let tree = self.0.org_at(&key.0, &key.1, key.2).await?;
+            let tree = self.0.org_at(&key.0, &key.1, &key.2).await?;
             let org = tree.org.clone();
             found.insert(key.clone(), (org, Arc::new(crate::graphql::types::org_nodes::TreeIndex::at(tree))));
         }

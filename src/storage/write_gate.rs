@@ -8,7 +8,7 @@
 use std::{ops::Deref, sync::Arc, time::Duration};
 
 use sea_orm::{
-    DatabaseBackend, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode, TransactionOptions,
+    DatabaseBackend, DatabaseConnection, DatabaseTransaction, IsolationLevel, SqliteTransactionMode, TransactionOptions,
     TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -42,6 +42,16 @@ impl WriteGate {
     /// Wait for this writer's turn and begin (`BEGIN IMMEDIATE` on SQLite: the database lock is
     /// taken at once, so the transaction never fails later for want of it).
     pub async fn begin(&self) -> AppResult<WriteTxn> {
+        self.begin_with(None).await
+    }
+
+    /// The same for a transaction that is only ever rolled back (a preview of planned changes):
+    /// on PostgreSQL it reads one snapshot throughout, as a committed write would have.
+    pub async fn begin_preview(&self) -> AppResult<WriteTxn> {
+        self.begin_with(Some(IsolationLevel::RepeatableRead)).await
+    }
+
+    async fn begin_with(&self, isolation_level: Option<IsolationLevel>) -> AppResult<WriteTxn> {
         let turn = match &self.queue {
             Some(queue) => Some(
                 tokio::time::timeout(self.wait, queue.clone().lock_owned())
@@ -50,7 +60,8 @@ impl WriteGate {
             ),
             None => None,
         };
-        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() };
+        let isolation_level = isolation_level.filter(|_| self.queue.is_none());
+        let options = TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), isolation_level, ..Default::default() };
         let txn = self.db.begin_with_options(options).await?;
         Ok(WriteTxn { txn, _turn: turn })
     }
@@ -59,6 +70,11 @@ impl WriteGate {
 impl WriteTxn {
     pub async fn commit(self) -> AppResult<()> {
         self.txn.commit().await?;
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> AppResult<()> {
+        self.txn.rollback().await?;
         Ok(())
     }
 }

@@ -199,7 +199,7 @@ pub struct User {
     /// `departments` are then those of that instant.
     #[graphql(skip)]
     #[serde(skip)]
-    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    pub as_of: Option<crate::domain::history::AsOf>,
 }
 
 impl From<user::Model> for User {

@@ -163,3 +163,92 @@ async fn instances_sharing_a_database_apply_a_batch_once_and_a_restart_applies_o
     let _restarted = first.second().await;
     assert_eq!(settled(&c, &id).await["status"], "APPLIED");
 }
+
+#[tokio::test]
+async fn a_future_as_of_previews_the_pending_batches_due_by_then_marked_planned_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let (org_id, root) = org(&c, "plan").await;
+    let sales = node(&c, &org_id, &root, "Sales", "sales").await;
+    let ops = node(&c, &org_id, &root, "Ops", "ops").await;
+    let dev = node(&c, &org_id, &root, "Dev", "dev").await;
+    let ann = c.data("mutation { createUser(userInfo: { username: \"ann\" }) { id } }", json!({})).await["createUser"]["id"].as_str().unwrap().to_string();
+    c.data("mutation($n: String!, $u: String!) { addMember(nodeId: $n, userIds: [$u]) { id } }", json!({ "n": sales, "u": ann })).await;
+    let before = c.data("query($id: String!) { nodeById(id: $id) { history(first: 50) { nodes { at eventName } } } }", json!({ "id": sales })).await;
+
+    let hour = 3_600_000;
+    let first = json!([
+        { "addNode": { "orgId": org_id, "name": "EMEA", "code": "emea" } },
+        { "moveNode": { "nodeCode": "sales", "parentCode": "emea" } },
+        { "updateNode": { "nodeCode": "sales", "name": "Sales EMEA" } },
+        { "moveMembers": { "userIds": [ann], "sourceCode": "sales", "targetCode": "ops" } },
+    ]);
+    let first = c.data(SCHEDULE, json!({ "at": soon(hour), "changes": first })).await["scheduleChanges"].clone();
+    let emea = first["createdNodes"][0]["id"].as_str().unwrap().to_string();
+    let second = c.data(SCHEDULE, json!({ "at": soon(2 * hour), "changes": [{ "deleteNode": { "nodeId": ops } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    // A batch that will no longer apply (the department it renames is deleted now): left out.
+    let third = c.data(SCHEDULE, json!({ "at": soon(3 * hour), "changes": [{ "updateNode": { "id": dev, "name": "Engineering" } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    c.data("mutation($o: String!, $n: String!) { deleteNode(orgId: $o, nodeId: $n) { code } }", json!({ "o": org_id, "n": dev })).await;
+
+    const TREE: &str = "query($o: String!, $at: String) { org(id: $o, asOf: $at) { planned plannedChanges { id status }
+        nodes { id name parentId planned } } }";
+    let tree = async |at: Option<String>| c.data(TREE, json!({ "o": org_id, "at": at })).await["org"].clone();
+    let names = |org: &Value| -> Vec<(String, String, bool)> {
+        let mut list: Vec<_> = org["nodes"].as_array().unwrap().iter().map(|n| (n["name"].as_str().unwrap().to_string(), n["parentId"].as_str().unwrap_or("-").to_string(), n["planned"].as_bool().unwrap())).collect();
+        list.sort();
+        list
+    };
+    let now = tree(None).await;
+    let current = vec![("Acme".to_string(), "-".to_string(), false), ("Ops".into(), root.clone(), false), ("Sales".into(), root.clone(), false)];
+    assert_eq!(names(&now), current);
+    assert_eq!((now["planned"].clone(), now["plannedChanges"].clone()), (json!(false), json!([])));
+
+    // Before the first batch: the current tree, nothing planned.
+    let early = tree(Some(soon(hour / 2))).await;
+    assert_eq!((names(&early), early["planned"].clone()), (current.clone(), json!(false)));
+
+    // After the first: EMEA added, Sales moved under it and renamed, each marked planned.
+    let after_first = tree(Some(soon(hour + 60_000))).await;
+    assert_eq!(after_first["planned"], true);
+    assert_eq!(after_first["plannedChanges"], json!([{ "id": first["id"], "status": "PENDING" }]));
+    assert_eq!(
+        names(&after_first),
+        vec![("Acme".to_string(), "-".to_string(), false), ("EMEA".into(), root.clone(), true), ("Ops".into(), root.clone(), false), ("Sales EMEA".into(), emea.clone(), true)]
+    );
+    // Members and their departments as planned: Ann moved to Ops; paths through the new EMEA.
+    const MEMBERS: &str = "query($id: String!, $at: String) { nodeById(id: $id, asOf: $at) { namePath users { totalCount list { id
+        departments { list { department { code planned } } } } } } }";
+    let d = c.data(MEMBERS, json!({ "id": ops, "at": soon(hour + 60_000) })).await;
+    assert_eq!(d["nodeById"]["users"], json!({ "totalCount": 1, "list": [{ "id": ann, "departments": { "list": [{ "department": { "code": "ops", "planned": false } }] } }] }));
+    let d = c.data(MEMBERS, json!({ "id": sales, "at": soon(hour + 60_000) })).await;
+    assert_eq!(d["nodeById"]["namePath"], json!(["Acme", "EMEA", "Sales EMEA"]));
+    assert_eq!(d["nodeById"]["users"]["totalCount"], 0);
+
+    // After the second: Ops deleted too; the third is left out (it no longer applies).
+    let after_all = tree(Some(soon(4 * hour))).await;
+    let ids: Vec<&Value> = after_all["plannedChanges"].as_array().unwrap().iter().map(|b| &b["id"]).collect();
+    assert_eq!(ids, [&first["id"], &json!(second)]);
+    assert!(!ids.contains(&&json!(third)));
+    assert_eq!(names(&after_all).iter().map(|n| n.0.as_str()).collect::<Vec<_>>(), ["Acme", "EMEA", "Sales EMEA"]);
+    let (code, _) = c.error("query($o: String!, $at: String) { nodeByCode(orgId: $o, code: \"ops\", asOf: $at) { id } }", json!({ "o": org_id, "at": soon(4 * hour) })).await;
+    assert_eq!(code, "NOT_FOUND");
+
+    // Nothing of it happened: the tree, its history and the event log are as they were, and a
+    // write goes through at once (the preview gave the writer's turn back).
+    assert_eq!(names(&tree(None).await), current);
+    let d = c.data("query($id: String!) { nodeById(id: $id) { history(first: 50) { nodes { at eventName } } } }", json!({ "id": sales })).await;
+    assert_eq!(d, before);
+    assert!(events_named(&c, "organization:node-added").await.iter().all(|e| e["data"]["node"]["code"] != "emea"));
+    let started = std::time::Instant::now();
+    c.data("mutation($id: String!) { cancelScheduledChanges(id: $id) { status } }", json!({ "id": first["id"] })).await;
+    assert!(started.elapsed() < Duration::from_secs(2), "a write waited {:?} after a preview", started.elapsed());
+
+    // Cancelled: the preview no longer shows it, and other pools never see this pool's plans.
+    let after_cancel = tree(Some(soon(4 * hour))).await;
+    assert_eq!(after_cancel["plannedChanges"], json!([{ "id": second, "status": "PENDING" }]));
+    assert_eq!(names(&after_cancel).iter().map(|n| n.0.as_str()).collect::<Vec<_>>(), ["Acme", "Sales"]);
+    let (pool, secret) = s.new_pool("other").await;
+    let other = s.client_for(&pool, &secret).await;
+    let (code, _) = other.error(TREE, json!({ "o": org_id, "at": soon(4 * hour) })).await;
+    assert_eq!(code, "NOT_FOUND");
+}

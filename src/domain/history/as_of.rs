@@ -1,29 +1,78 @@
 //! The org chart as it was at an instant (`asOf`): an organization's whole tree then (each
 //! department's place, fields, depth), its leaders and members then, a user's departments then.
-//! An instant after now answers the tree as it is (no change is planned yet). An instant before
-//! the history kept (before the organization existed, or before the retention's horizon) is
-//! refused.
+//! An instant after now answers the tree as planned for it: the current tree with the pending
+//! scheduled batches due by then applied (a preview, `schedule::Preview`). An instant before the
+//! history kept (before the organization existed, or before the retention's horizon) is refused.
+
+use std::{collections::HashSet, sync::Arc};
 
 use chrono::{DateTime, Duration, Utc};
-use entity::{membership, node, org, user};
+use entity::{membership, node, org, scheduled_change, user};
 
 use super::HistoryService;
 use crate::{
     domain::{
         PoolId,
         pagination::{Page, Paginated, TimestampOrder},
+        schedule::Preview,
     },
     error::{AppError, AppResult},
     storage::history::as_of,
 };
 
-/// An organization as it was at `at`: its departments in display order (by depth, then `order`,
-/// larger first, then age), each with its depth then.
-#[derive(Debug, Clone)]
-pub struct TreeAt {
+/// An instant to read at, and for a future one the preview of the planned tree it is read from
+/// (none when no pending batch is due by then).
+#[derive(Clone)]
+pub struct AsOf {
     pub at: DateTime<Utc>,
+    pub preview: Option<Arc<Preview>>,
+}
+
+/// Two reads are of the same instant when they read the same versions.
+impl PartialEq for AsOf {
+    fn eq(&self, other: &Self) -> bool {
+        self.at == other.at && self.preview.as_ref().map(Arc::as_ptr) == other.preview.as_ref().map(Arc::as_ptr)
+    }
+}
+
+impl Eq for AsOf {}
+
+impl std::fmt::Debug for AsOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsOf").field("at", &self.at).field("preview", &self.preview.is_some()).finish()
+    }
+}
+
+impl std::hash::Hash for AsOf {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.at.hash(state);
+    }
+}
+
+/// Read `$read` (an expression over the connection `$db`) as of `$as_of`: in its preview's
+/// transaction when it has one, else from the database.
+macro_rules! read_at {
+    ($self:ident, $as_of:expr, |$db:ident| $read:expr) => {
+        match &$as_of.preview {
+            Some(preview) => preview.read(async |$db| $read.await).await,
+            None => {
+                let $db = &$self.db;
+                $read.await
+            }
+        }
+    };
+}
+
+/// An organization as it was at `at`: its departments in display order (by depth, then `order`,
+/// larger first, then age), each with its depth then. In a preview, the batches applied by then
+/// and the departments they added, changed or moved are `planned`.
+#[derive(Clone)]
+pub struct TreeAt {
+    pub as_of: AsOf,
     pub org: org::Model,
     pub nodes: Vec<node::Model>,
+    pub planned: Vec<scheduled_change::Model>,
+    pub planned_nodes: HashSet<String>,
 }
 
 /// How long after an instant every transaction stamped before it has committed: a write commits
@@ -50,33 +99,52 @@ impl HistoryService {
         Ok(at)
     }
 
-    /// Organization `org_id` of `pool` as it was at `at`.
-    pub async fn org_at(&self, pool: &PoolId, org_id: &str, at: DateTime<Utc>) -> AppResult<TreeAt> {
-        let org = as_of::org_at(&self.db, pool.as_str(), org_id, at).await?.ok_or_else(|| AppError::not_found("org", org_id))?;
-        let nodes = display_order(as_of::org_nodes_at(&self.db, &org.id, at).await?);
-        Ok(TreeAt { at, org, nodes })
+    /// The instant `at` of `pool` to read at, with the preview of its planned tree when it is
+    /// in the future and a pending batch is due by then.
+    pub async fn as_of(&self, pool: &PoolId, at: DateTime<Utc>) -> AppResult<AsOf> {
+        Ok(AsOf { at, preview: self.previews.for_instant(pool, at).await? })
     }
 
-    /// Department `node_id` of `pool` as it was at `at` (depth and counts not set).
-    pub async fn node_at(&self, pool: &PoolId, node_id: &str, at: DateTime<Utc>) -> AppResult<node::Model> {
-        as_of::node_at(&self.db, pool.as_str(), node_id, at).await?.ok_or_else(|| AppError::not_found("node", node_id))
+    /// Organization `org_id` of `pool` as it was (or is planned to be) at `as_of`.
+    pub async fn org_at(&self, pool: &PoolId, org_id: &str, as_of: &AsOf) -> AppResult<TreeAt> {
+        let at = as_of.at;
+        let (org, versions) = read_at!(self, as_of, |db| async {
+            let Some(org) = as_of::org_at(db, pool.as_str(), org_id, at).await? else { return Ok((None, Vec::new())) };
+            let nodes = as_of::org_nodes_at(db, &org.id, at).await?;
+            Ok::<_, AppError>((Some(org), nodes))
+        })?;
+        let org = org.ok_or_else(|| AppError::not_found("org", org_id))?;
+        let (planned, planned_nodes) = match &as_of.preview {
+            Some(preview) => (
+                preview.batches_by(at).cloned().collect(),
+                versions.iter().filter(|v| v.valid_from > preview.began).map(|v| v.row.id.clone()).collect(),
+            ),
+            None => (Vec::new(), HashSet::new()),
+        };
+        let nodes = display_order(versions.into_iter().map(|v| v.row).collect());
+        Ok(TreeAt { as_of: as_of.clone(), org, nodes, planned, planned_nodes })
     }
 
-    /// The leaders of department `node_id` at `at`, in order.
-    pub async fn leaders_at(&self, node_id: &str, at: DateTime<Utc>) -> AppResult<Vec<String>> {
-        as_of::leaders_at(&self.db, node_id, at).await
+    /// Department `node_id` of `pool` as it was at `as_of` (depth and counts not set).
+    pub async fn node_at(&self, pool: &PoolId, node_id: &str, as_of: &AsOf) -> AppResult<node::Model> {
+        read_at!(self, as_of, |db| as_of::node_at(db, pool.as_str(), node_id, as_of.at))?.ok_or_else(|| AppError::not_found("node", node_id))
     }
 
-    /// A page of the members of department `node` at `at` (`subtree`: of its subtree then,
+    /// The leaders of department `node_id` at `as_of`, in order.
+    pub async fn leaders_at(&self, node_id: &str, as_of: &AsOf) -> AppResult<Vec<String>> {
+        read_at!(self, as_of, |db| as_of::leaders_at(db, node_id, as_of.at))
+    }
+
+    /// A page of the members of department `node` at `as_of` (`subtree`: of its subtree then,
     /// each user once), each user as it was then (deleted since or not).
-    pub async fn members_at(&self, node: &node::Model, at: DateTime<Utc>, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
-        as_of::members_at(&self.db, node, at, subtree, order, page).await
+    pub async fn members_at(&self, node: &node::Model, as_of: &AsOf, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
+        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page))
     }
 
-    /// The memberships of user `user_id` at `at` (of one organization when `org_id` is given),
-    /// the main department first.
-    pub async fn user_memberships_at(&self, pool: &PoolId, user_id: &str, org_id: Option<&str>, at: DateTime<Utc>) -> AppResult<Vec<membership::Model>> {
-        as_of::user_memberships_at(&self.db, pool.as_str(), user_id, org_id, at).await
+    /// The memberships of user `user_id` at `as_of` (of one organization when `org_id` is
+    /// given), the main department first.
+    pub async fn user_memberships_at(&self, pool: &PoolId, user_id: &str, org_id: Option<&str>, as_of: &AsOf) -> AppResult<Vec<membership::Model>> {
+        read_at!(self, as_of, |db| as_of::user_memberships_at(db, pool.as_str(), user_id, org_id, as_of.at))
     }
 }
 

@@ -5,7 +5,7 @@
 
 mod as_of;
 
-pub use as_of::{SETTLED_AFTER, TreeAt, settled};
+pub use as_of::{AsOf, SETTLED_AFTER, TreeAt, settled};
 
 use std::collections::BTreeMap;
 
@@ -58,13 +58,14 @@ pub struct FieldChange {
 pub struct HistoryService {
     db: DatabaseConnection,
     writer: Writer,
+    previews: crate::domain::schedule::Previews,
     /// `--history-retention-days`: how far back history is kept (None: forever).
     retention_days: Option<u32>,
 }
 
 impl HistoryService {
-    pub fn new(writer: Writer, retention_days: Option<u32>) -> Self {
-        HistoryService { db: writer.db().clone(), writer, retention_days }
+    pub fn new(writer: Writer, previews: crate::domain::schedule::Previews, retention_days: Option<u32>) -> Self {
+        HistoryService { db: writer.db().clone(), writer, previews, retention_days }
     }
 
     /// The changes of department `node_id` of `pool` (deleted or not), newest first.

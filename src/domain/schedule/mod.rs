@@ -8,6 +8,10 @@
 //! Validation and application run the same code, `apply_in`, through the domain's own rules:
 //! validation applies the planned batches in a transaction it then rolls back.
 
+mod preview;
+
+pub use preview::{HOLD as PREVIEW_HOLD, Preview, Previews};
+
 use chrono::{DateTime, Utc};
 use entity::{node, scheduled_change};
 use sea_orm::{
@@ -123,11 +127,12 @@ enum Stop {
 pub struct ScheduleService {
     db: DatabaseConnection,
     writer: Writer,
+    previews: Previews,
 }
 
 impl ScheduleService {
-    pub fn new(writer: Writer) -> Self {
-        ScheduleService { db: writer.db().clone(), writer }
+    pub fn new(writer: Writer, previews: Previews) -> Self {
+        ScheduleService { db: writer.db().clone(), writer, previews }
     }
 
     /// Schedule `changes` for `at`, after checking they apply to the tree as planned for `at`.
@@ -138,7 +143,7 @@ impl ScheduleService {
         if at <= Utc::now() {
             return Err(AppError::invalid("at", "at must be in the future"));
         }
-        let pending = self.pending(pool).await?;
+        let pending = pending(&self.db, pool).await?;
         if pending.len() as u64 >= MAX_PENDING {
             return Err(AppError::invalid("at", format!("a pool may have at most {MAX_PENDING} pending batches")));
         }
@@ -179,17 +184,9 @@ impl ScheduleService {
             created_at: Set(Utc::now()),
             finished_at: Set(None),
         };
-        self.writer.write_plain(pool.actor(), async |txn| Ok(row.insert(txn).await?)).await
-    }
-
-    async fn pending(&self, pool: &PoolId) -> AppResult<Vec<scheduled_change::Model>> {
-        Ok(scheduled_change::Entity::find()
-            .filter(scheduled_change::Column::UserPoolId.eq(pool.as_str()))
-            .filter(scheduled_change::Column::Status.eq(Status::Pending.as_str()))
-            .order_by_asc(scheduled_change::Column::At)
-            .order_by_asc(scheduled_change::Column::CreatedAt)
-            .all(&self.db)
-            .await?)
+        let row = self.writer.write_plain(pool.actor(), async |txn| Ok(row.insert(txn).await?)).await?;
+        self.previews.forget(pool).await;
+        Ok(row)
     }
 
     /// The pool's batches (of one status when given), by time, at most `limit`.
@@ -203,7 +200,8 @@ impl ScheduleService {
 
     /// Cancel a pending batch; one already applied, failed or cancelled is refused.
     pub async fn cancel(&self, pool: &PoolId, id: &str) -> AppResult<scheduled_change::Model> {
-        self.writer
+        let cancelled = self
+            .writer
             .write_plain(pool.actor(), async |txn| {
                 let found = find(txn, pool, id).await?;
                 let done = sql::exec(
@@ -217,7 +215,9 @@ impl ScheduleService {
                 }
                 find(txn, pool, id).await
             })
-            .await
+            .await?;
+        self.previews.forget(pool).await;
+        Ok(cancelled)
     }
 
     /// Apply every batch due by now, oldest first; how many were applied or failed here.
@@ -263,6 +263,7 @@ impl ScheduleService {
                 Ok(())
             })
             .await;
+        self.previews.forget(&pool).await;
         let why = match applied {
             Ok(()) => return Ok(true),
             Err(ChangeError::Declined(Stop::Taken)) => return Ok(false),
@@ -279,6 +280,17 @@ impl ScheduleService {
             .await?;
         Ok(true)
     }
+}
+
+/// The pending batches of `pool`, in the order they apply.
+async fn pending(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<scheduled_change::Model>> {
+    Ok(scheduled_change::Entity::find()
+        .filter(scheduled_change::Column::UserPoolId.eq(pool.as_str()))
+        .filter(scheduled_change::Column::Status.eq(Status::Pending.as_str()))
+        .order_by_asc(scheduled_change::Column::At)
+        .order_by_asc(scheduled_change::Column::CreatedAt)
+        .all(db)
+        .await?)
 }
 
 fn stored_changes(model: &scheduled_change::Model) -> AppResult<Vec<OrgChange>> {

@@ -27,9 +27,9 @@ impl NodeQuery {
         #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
-        if let Some(at) = instant(ctx, as_of)? {
-            let node = ctx.state().history.node_at(&pool, &id, at).await?;
-            return Ok(past_org(ctx, &pool, &node.org_id, at).await?.1.node(&id));
+        if let Some(at) = instant(ctx, &pool, as_of).await? {
+            let node = ctx.state().history.node_at(&pool, &id, &at).await?;
+            return Ok(past_org(ctx, &pool, &node.org_id, &at).await?.1.node(&id));
         }
         Ok(Some(Node::single(ctx.state().orgs.node(&pool, &id).await?)))
     }
@@ -45,8 +45,8 @@ impl NodeQuery {
         #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Option<Node>> {
         let pool = ctx.pool()?;
-        if let Some(at) = instant(ctx, as_of)? {
-            let (_, index) = past_org(ctx, &pool, &org_id, at).await?;
+        if let Some(at) = instant(ctx, &pool, as_of).await? {
+            let (_, index) = past_org(ctx, &pool, &org_id, &at).await?;
             return match index.node_by_code(&code) {
                 Some(node) => Ok(Some(node)),
                 None => Err(crate::error::AppError::not_found("node", &code).into()),
@@ -65,8 +65,8 @@ impl NodeQuery {
         #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Node> {
         let pool = ctx.pool()?;
-        if let Some(at) = instant(ctx, as_of)? {
-            let (org, index) = past_org(ctx, &pool, &org_id, at).await?;
+        if let Some(at) = instant(ctx, &pool, as_of).await? {
+            let (org, index) = past_org(ctx, &pool, &org_id, &at).await?;
             return index.node(&org.root_node_id).ok_or_else(|| crate::error::AppError::not_found("root node", &org.root_node_id).into());
         }
         Ok(Node::single(ctx.state().orgs.root_node(&pool, &org_id).await?))
@@ -95,9 +95,9 @@ impl NodeQuery {
     ) -> Result<Vec<Node>> {
         let _ = org_id;
         let pool = ctx.pool()?;
-        if let Some(at) = instant(ctx, as_of)? {
-            let node = ctx.state().history.node_at(&pool, &node_id, at).await?;
-            return Ok(past_org(ctx, &pool, &node.org_id, at).await?.1.child_nodes(&node_id));
+        if let Some(at) = instant(ctx, &pool, as_of).await? {
+            let node = ctx.state().history.node_at(&pool, &node_id, &at).await?;
+            return Ok(past_org(ctx, &pool, &node.org_id, &at).await?.1.child_nodes(&node_id));
         }
         Ok(ctx.state().orgs.children(&pool, &node_id).await?.into_iter().map(Node::listed).collect())
     }
@@ -230,7 +230,11 @@ impl NodeMutation {
     }
 }
 
-/// The instant of an `asOf` argument, if given.
-pub(super) fn instant(ctx: &Context<'_>, as_of: Option<String>) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-    Ok(as_of.map(|text| ctx.state().history.instant("asOf", &text)).transpose()?)
+/// The instant of an `asOf` argument, if given (with the preview of the planned tree for a
+/// future one).
+pub(super) async fn instant(ctx: &Context<'_>, pool: &crate::domain::PoolId, as_of: Option<String>) -> Result<Option<crate::domain::history::AsOf>> {
+    let Some(text) = as_of else { return Ok(None) };
+    let history = &ctx.state().history;
+    let at = history.instant("asOf", &text)?;
+    Ok(Some(history.as_of(pool, at).await?))
 }

@@ -25,8 +25,8 @@ impl OrgQuery {
         #[graphql(desc = "Answer as it was at this instant (RFC 3339); everything selected below inherits it.")] as_of: Option<String>,
     ) -> Result<Org> {
         let pool = ctx.pool()?;
-        if let Some(at) = super::nodes::instant(ctx, as_of)? {
-            return Ok(Org::at(crate::graphql::types::org::past_org(ctx, &pool, &id, at).await?));
+        if let Some(at) = super::nodes::instant(ctx, &pool, as_of).await? {
+            return Ok(Org::at(crate::graphql::types::org::past_org(ctx, &pool, &id, &at).await?));
         }
         Ok(Org::new(ctx.state().orgs.org(&pool, &id).await?))
     }

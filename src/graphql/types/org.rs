@@ -82,6 +82,18 @@ impl Org {
         iso(self.model.updated_at)
     }
 
+    /// Whether this answer is a preview: read as of a future instant, with the pending
+    /// scheduled changes due by then applied (`plannedChanges`).
+    async fn planned(&self) -> bool {
+        self.tree.get().is_some_and(|index| !index.planned.is_empty())
+    }
+
+    /// In a preview (a future `asOf`), the pending scheduled changes applied to it, in the order
+    /// they apply; empty otherwise.
+    async fn planned_changes(&self) -> Vec<super::schedule::ScheduledChanges> {
+        self.tree.get().map(|index| index.planned.iter().cloned().map(Into::into).collect()).unwrap_or_default()
+    }
+
     /// The root node; its name and code are the organization's.
     async fn root_node(&self, ctx: &Context<'_>) -> Result<Node> {
         let index = self.tree(ctx).await?;
@@ -100,7 +112,7 @@ impl Org {
     async fn nodes(&self, ctx: &Context<'_>) -> Result<OrgNodes> {
         // A past tree's listing is kept under its instant once that is settled (it never
         // changes); a recent one is made from the versions each time.
-        if let Some((index, at)) = self.tree.get().and_then(|index| Some((index, index.as_of?))) {
+        if let Some((index, at)) = self.tree.get().and_then(|index| Some((index, index.as_of.as_ref()?.at))) {
             if let (true, Some(raw), Some(cache), Some(plan)) =
                 (crate::domain::history::settled(at), ctx.data_opt::<Arc<RawJson>>(), ctx.data_opt::<ListingCache>(), PlainPlan::of(ctx.item))
             {
@@ -179,9 +191,9 @@ impl Node {
     }
 
     /// The instant the node is read as of (`asOf`), if it is.
-    fn as_of(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+    fn as_of(&self) -> Option<&crate::domain::history::AsOf> {
         match &self.origin {
-            Origin::Tree(index) => index.as_of,
+            Origin::Tree(index) => index.as_of.as_ref(),
             _ => None,
         }
     }
@@ -215,6 +227,12 @@ impl Node {
     #[graphql(flatten)]
     async fn fields(&self) -> NodeFields {
         NodeFields(self.model.clone())
+    }
+
+    /// Whether a pending scheduled change due by the `asOf` of this preview adds, changes or
+    /// moves the department (its fields, place or first leader); false outside a preview.
+    async fn planned(&self) -> bool {
+        matches!(&self.origin, Origin::Tree(index) if index.planned_nodes.contains(&self.model.id))
     }
 
     /// Whether the department is its organization's root.
@@ -322,7 +340,7 @@ impl Node {
             let subtree = include_children_nodes.unwrap_or(false);
             let found = state.history.members_at(&self.model, at, subtree, sort_by.unwrap_or_default().into(), page).await?;
             let mut users = PaginatedUsers::from(found);
-            users.list.0.iter_mut().for_each(|u| u.as_of = Some(at));
+            users.list.0.iter_mut().for_each(|u| u.as_of = Some(at.clone()));
             return Ok(users);
         }
         let query = MembersQuery {
@@ -464,7 +482,7 @@ impl User {
         #[graphql(desc = "Only the departments of this organization (all when absent).")] org_id: Option<String>,
     ) -> Result<PaginatedDepartments> {
         let pool = ctx.pool()?;
-        if let Some(at) = self.as_of {
+        if let Some(at) = &self.as_of {
             return departments_at(ctx, &pool, &self.id, org_id.as_deref(), at).await;
         }
         let deps = ctx.state().orgs.user_departments(&pool, &self.id, org_id.as_deref()).await?;
@@ -482,7 +500,7 @@ impl User {
 }
 
 /// The departments of user `user_id` as they were at `at`, each in its organization's tree then.
-async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id: &str, org_id: Option<&str>, at: chrono::DateTime<chrono::Utc>) -> Result<PaginatedDepartments> {
+async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id: &str, org_id: Option<&str>, at: &crate::domain::history::AsOf) -> Result<PaginatedDepartments> {
     let memberships = ctx.state().history.user_memberships_at(pool, user_id, org_id, at).await?;
     let mut list = Vec::with_capacity(memberships.len());
     for m in memberships {
@@ -497,9 +515,9 @@ async fn departments_at(ctx: &Context<'_>, pool: &crate::domain::PoolId, user_id
 /// Organization `org_id` of `pool` as it was at `at`, with its tree then, through the schema's
 /// past-tree loaders: fields asking at the same time share one read (the departments of every
 /// member of a past page), and a settled instant's tree is kept for later requests too.
-pub async fn past_org(ctx: &Context<'_>, pool: &crate::domain::PoolId, org_id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(org::Model, Arc<TreeIndex>)> {
-    let key = PastTree(pool.clone(), org_id.to_string(), at);
-    let found = if crate::domain::history::settled(at) {
+pub async fn past_org(ctx: &Context<'_>, pool: &crate::domain::PoolId, org_id: &str, at: &crate::domain::history::AsOf) -> Result<(org::Model, Arc<TreeIndex>)> {
+    let key = PastTree(pool.clone(), org_id.to_string(), at.clone());
+    let found = if crate::domain::history::settled(at.at) {
         ctx.data_unchecked::<DataLoader<PastTreeLoader, async_graphql::dataloader::LruCache>>().load_one(key).await?
     } else {
         ctx.data_unchecked::<DataLoader<PastTreeLoader>>().load_one(key).await?

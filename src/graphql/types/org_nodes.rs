@@ -29,7 +29,11 @@ pub struct TreeIndex {
     parent: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
     /// The instant this tree is of (`asOf`), or `None` for the current tree.
-    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+    pub as_of: Option<crate::domain::history::AsOf>,
+    /// In a preview of the planned tree: the batches applied, and the departments they added,
+    /// changed or moved.
+    pub planned: Vec<entity::scheduled_change::Model>,
+    pub planned_nodes: std::collections::HashSet<String>,
 }
 
 impl TreeIndex {
@@ -45,12 +49,12 @@ impl TreeIndex {
                 children[*p].push(i);
             }
         }
-        TreeIndex { nodes, by_id, parent, children, as_of: None }
+        TreeIndex { nodes, by_id, parent, children, as_of: None, planned: Vec::new(), planned_nodes: Default::default() }
     }
 
     /// The tree of an organization as it was at an instant.
     pub fn at(tree: crate::domain::history::TreeAt) -> Self {
-        TreeIndex { as_of: Some(tree.at), ..Self::new(tree.nodes) }
+        TreeIndex { as_of: Some(tree.as_of), planned: tree.planned, planned_nodes: tree.planned_nodes, ..Self::new(tree.nodes) }
     }
 
     /// The node `id` of the tree, as a `Node` of it.

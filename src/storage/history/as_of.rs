@@ -34,10 +34,10 @@ pub async fn node_at(db: &impl ConnectionTrait, pool: &str, node_id: &str, t: Da
     Ok(rows(db, &sql, vec![node_id.into(), pool.into(), t.into()]).await?.into_iter().next())
 }
 
-/// Every department of organization `org_id` at `t`, in no order.
-pub async fn org_nodes_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<Utc>) -> AppResult<Vec<node::Model>> {
+/// Every department of organization `org_id` at `t`, in no order, each with its version's span.
+pub async fn org_nodes_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<Utc>) -> AppResult<Vec<Version<node::Model>>> {
     let sql = format!("SELECT {} FROM node_version v WHERE v.org_id = $1 AND {}", columns("node"), valid_at("v", 2));
-    rows(db, &sql, vec![org_id.into(), t.into()]).await
+    Ok(all::<Version<node::Model>>(db, &sql, vec![org_id.into(), t.into()]).await?)
 }
 
 /// The leaders of department `node_id` at `t`, in order.

@@ -29,8 +29,8 @@ fn statements(table: &str, backend: DatabaseBackend) -> [String; 3] {
 pub fn postgres_function() -> String {
     let body: Vec<String> = versioned().iter().flat_map(|v| statements(v.table, DatabaseBackend::Postgres)).collect();
     format!(
-        "CREATE OR REPLACE FUNCTION orgraph_stamp_versions(actor varchar) RETURNS void LANGUAGE plpgsql AS $f$
-         DECLARE t timestamptz := clock_timestamp();
+        "CREATE OR REPLACE FUNCTION orgraph_stamp_versions(actor varchar, given timestamptz) RETURNS void LANGUAGE plpgsql AS $f$
+         DECLARE t timestamptz := COALESCE(given, clock_timestamp());
          BEGIN {}; END $f$",
         body.join(";\n")
     )
@@ -48,9 +48,15 @@ fn next_time() -> DateTime<Utc> {
 
 /// Stamp the versions of the transaction `db` with its commit's time and `actor`.
 pub async fn stamp(db: &impl ConnectionTrait, actor: &str) -> AppResult<()> {
+    stamp_at(db, actor, None).await
+}
+
+/// The same with a given time (`None`: the commit's): a preview of a scheduled batch stamps its
+/// changes with the batch's time, in a transaction it rolls back.
+pub async fn stamp_at(db: &impl ConnectionTrait, actor: &str, at: Option<DateTime<Utc>>) -> AppResult<()> {
     match db.get_database_backend() {
         DatabaseBackend::Sqlite => {
-            let at = next_time();
+            let at = at.unwrap_or_else(next_time);
             for v in versioned() {
                 for s in statements(v.table, DatabaseBackend::Sqlite) {
                     let values = if s.contains("$1") { vec![at.into(), actor.into()] } else { Vec::new() };
@@ -59,7 +65,7 @@ pub async fn stamp(db: &impl ConnectionTrait, actor: &str) -> AppResult<()> {
             }
         }
         _ => {
-            exec(db, "SELECT orgraph_stamp_versions($1)", vec![actor.into()]).await?;
+            exec(db, "SELECT orgraph_stamp_versions($1, $2)", vec![actor.into(), at.into()]).await?;
         }
     }
     Ok(())
