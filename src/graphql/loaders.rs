@@ -142,6 +142,8 @@ pub struct PastTree(pub crate::domain::PoolId, pub String, pub crate::domain::hi
 impl Loader<PastTree> for PastTreeLoader {
     type Value = (entity::org::Model, Arc<crate::graphql::types::org_nodes::TreeIndex>);
     type Error = LoadError;
+    // A key hashes its instant and compares its preview by address: neither ever changes.
+    #[allow(clippy::mutable_key_type)]
     async fn load(&self, keys: &[PastTree]) -> Result<HashMap<PastTree, Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for key in keys {

@@ -4,7 +4,10 @@
 //! scheduled batches due by then applied (a preview, `schedule::Preview`). An instant before the
 //! history kept (before the organization existed, or before the retention's horizon) is refused.
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{membership, node, org, scheduled_change, user};
@@ -138,7 +141,21 @@ impl HistoryService {
     /// A page of the members of department `node` at `as_of` (`subtree`: of its subtree then,
     /// each user once), each user as it was then (deleted since or not).
     pub async fn members_at(&self, node: &node::Model, as_of: &AsOf, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
-        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page))
+        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page, None))
+    }
+
+    /// How many members each department of organization `org_id` had at `as_of`, its own and
+    /// its subtree's, from one read of the organization's memberships then. `parents` are the
+    /// tree's departments then with their parents.
+    pub async fn member_counts_at(&self, org_id: &str, as_of: &AsOf, parents: &[(&str, Option<&str>)]) -> AppResult<MemberCounts> {
+        let pairs = read_at!(self, as_of, |db| as_of::org_memberships_at(db, org_id, as_of.at))?;
+        Ok(MemberCounts::of_tree(parents, &pairs))
+    }
+
+    /// A page of the members of department `node` at `as_of`, as [`Self::members_at`], with
+    /// their count already known.
+    pub async fn counted_members_at(&self, node: &node::Model, as_of: &AsOf, subtree: bool, order: TimestampOrder, page: Page, count: u64) -> AppResult<Paginated<user::Model>> {
+        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page, Some(count)))
     }
 
     /// The memberships of user `user_id` at `as_of` (of one organization when `org_id` is
@@ -148,11 +165,47 @@ impl HistoryService {
     }
 }
 
+/// How many members each department of a tree had: its own, and its subtree's (each user once).
+#[derive(Debug, Default)]
+pub struct MemberCounts {
+    counts: HashMap<String, (u64, u64)>,
+}
+
+impl MemberCounts {
+    /// Count `pairs` ((user, department), ordered by user) over the tree `parents`: each user
+    /// once in every department above one of theirs.
+    fn of_tree(parents: &[(&str, Option<&str>)], pairs: &[(String, String)]) -> Self {
+        let index: HashMap<&str, usize> = parents.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+        let parent: Vec<Option<usize>> = parents.iter().map(|(_, p)| p.and_then(|p| index.get(p).copied())).collect();
+        let (mut direct, mut subtree) = (vec![0u64; parents.len()], vec![0u64; parents.len()]);
+        // The last user counted in each department: a user is counted once per department.
+        let mut counted: Vec<Option<&str>> = vec![None; parents.len()];
+        for (user, department) in pairs {
+            let Some(&start) = index.get(department.as_str()) else { continue };
+            direct[start] += 1;
+            let mut at = Some(start);
+            // Upwards until a department already counted for this user (all above it are too).
+            while let Some(i) = at.filter(|&i| counted[i] != Some(user.as_str())) {
+                counted[i] = Some(user.as_str());
+                subtree[i] += 1;
+                at = parent[i];
+            }
+        }
+        let counts = parents.iter().enumerate().map(|(i, (id, _))| (id.to_string(), (direct[i], subtree[i]))).collect();
+        MemberCounts { counts }
+    }
+
+    /// The members of department `id` (`subtree`: of its subtree, each user once).
+    pub fn of(&self, id: &str, subtree: bool) -> u64 {
+        self.counts.get(id).map_or(0, |&(direct, all)| if subtree { all } else { direct })
+    }
+}
+
 /// `nodes` of one tree with their depths set, in display order as `OrgService::nodes_of` gives
 /// the current tree: by depth, then `order` (larger first, none last), then age. A node whose
 /// parent is missing (which no committed tree has) is left out rather than placed wrongly.
 fn display_order(nodes: Vec<node::Model>) -> Vec<node::Model> {
-    use std::{cmp::Ordering, collections::HashMap};
+    use std::cmp::Ordering;
     let mut children: HashMap<Option<String>, Vec<node::Model>> = HashMap::new();
     for n in nodes {
         children.entry(n.parent_id.clone()).or_default().push(n);
@@ -178,4 +231,21 @@ fn display_order(nodes: Vec<node::Model>) -> Vec<node::Model> {
     };
     out.sort_by(|a, b| a.depth.cmp(&b.depth).then(larger_first(a.order, b.order)).then(a.created_at.cmp(&b.created_at)).then(a.id.cmp(&b.id)));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MemberCounts;
+
+    #[test]
+    fn a_user_counts_once_in_each_department_above_any_of_theirs() {
+        // root > a > (b, c); d under root.
+        let tree = [("root", None), ("a", Some("root")), ("b", Some("a")), ("c", Some("a")), ("d", Some("root"))];
+        let pairs: Vec<(String, String)> =
+            [("ann", "b"), ("ann", "c"), ("ann", "d"), ("bob", "a"), ("bob", "b"), ("cat", "d"), ("dan", "gone")].iter().map(|(u, n)| (u.to_string(), n.to_string())).collect();
+        let counts = MemberCounts::of_tree(&tree, &pairs);
+        let all: Vec<(u64, u64)> = ["root", "a", "b", "c", "d"].iter().map(|n| (counts.of(n, false), counts.of(n, true))).collect();
+        assert_eq!(all, [(0, 3), (1, 2), (2, 2), (1, 1), (2, 2)]);
+        assert_eq!(counts.of("unknown", true), 0);
+    }
 }

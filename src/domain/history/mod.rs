@@ -5,7 +5,7 @@
 
 mod as_of;
 
-pub use as_of::{AsOf, SETTLED_AFTER, TreeAt, settled};
+pub use as_of::{AsOf, MemberCounts, SETTLED_AFTER, TreeAt, settled};
 
 use std::collections::BTreeMap;
 

@@ -338,7 +338,15 @@ impl Node {
         if let Some(at) = self.as_of() {
             let page = Page::new(page, limit, state.config.limits.max_page_size)?;
             let subtree = include_children_nodes.unwrap_or(false);
-            let found = state.history.members_at(&self.model, at, subtree, sort_by.unwrap_or_default().into(), page).await?;
+            let order = sort_by.unwrap_or_default().into();
+            let found = match &self.origin {
+                // A kept (settled) tree counts every department's members once.
+                Origin::Tree(index) if crate::domain::history::settled(at.at) => {
+                    let count = index.member_counts(&state.history).await?.of(&self.model.id, subtree);
+                    state.history.counted_members_at(&self.model, at, subtree, order, page, count).await?
+                }
+                _ => state.history.members_at(&self.model, at, subtree, order, page).await?,
+            };
             let mut users = PaginatedUsers::from(found);
             users.list.0.iter_mut().for_each(|u| u.as_of = Some(at.clone()));
             return Ok(users);

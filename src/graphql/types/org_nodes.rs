@@ -34,6 +34,9 @@ pub struct TreeIndex {
     /// changed or moved.
     pub planned: Vec<entity::scheduled_change::Model>,
     pub planned_nodes: std::collections::HashSet<String>,
+    /// A past tree's member counts, read once for every department (a kept tree's pages count
+    /// nothing).
+    member_counts: tokio::sync::OnceCell<crate::domain::history::MemberCounts>,
 }
 
 impl TreeIndex {
@@ -49,12 +52,23 @@ impl TreeIndex {
                 children[*p].push(i);
             }
         }
-        TreeIndex { nodes, by_id, parent, children, as_of: None, planned: Vec::new(), planned_nodes: Default::default() }
+        TreeIndex { nodes, by_id, parent, children, as_of: None, planned: Vec::new(), planned_nodes: Default::default(), member_counts: Default::default() }
     }
 
     /// The tree of an organization as it was at an instant.
     pub fn at(tree: crate::domain::history::TreeAt) -> Self {
         TreeIndex { as_of: Some(tree.as_of), planned: tree.planned, planned_nodes: tree.planned_nodes, ..Self::new(tree.nodes) }
+    }
+
+    /// The member counts of every department of this past tree (read at the first call).
+    pub async fn member_counts(&self, history: &crate::domain::history::HistoryService) -> crate::error::AppResult<&crate::domain::history::MemberCounts> {
+        self.member_counts
+            .get_or_try_init(|| async {
+                let (Some(as_of), Some(first)) = (&self.as_of, self.nodes.first()) else { return Ok(Default::default()) };
+                let parents: Vec<(&str, Option<&str>)> = self.nodes.iter().map(|n| (n.id.as_str(), n.parent_id.as_deref())).collect();
+                history.member_counts_at(&first.org_id, as_of, &parents).await
+            })
+            .await
     }
 
     /// The node `id` of the tree, as a `Node` of it.

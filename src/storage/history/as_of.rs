@@ -37,7 +37,7 @@ pub async fn node_at(db: &impl ConnectionTrait, pool: &str, node_id: &str, t: Da
 /// Every department of organization `org_id` at `t`, in no order, each with its version's span.
 pub async fn org_nodes_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<Utc>) -> AppResult<Vec<Version<node::Model>>> {
     let sql = format!("SELECT {} FROM node_version v WHERE v.org_id = $1 AND {}", columns("node"), valid_at("v", 2));
-    Ok(all::<Version<node::Model>>(db, &sql, vec![org_id.into(), t.into()]).await?)
+    all::<Version<node::Model>>(db, &sql, vec![org_id.into(), t.into()]).await
 }
 
 /// The leaders of department `node_id` at `t`, in order.
@@ -50,13 +50,26 @@ pub async fn leaders_at(db: &impl ConnectionTrait, node_id: &str, t: DateTime<Ut
     Ok(all::<Leader>(db, &sql, vec![node_id.into(), t.into()]).await?.into_iter().map(|l| l.user_id).collect())
 }
 
+/// Who was a member of which department of organization `org_id` at `t`, as (user, department)
+/// pairs ordered by user.
+pub async fn org_memberships_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<Utc>) -> AppResult<Vec<(String, String)>> {
+    #[derive(FromQueryResult)]
+    struct Pair {
+        user_id: String,
+        node_id: String,
+    }
+    let sql = format!("SELECT m.user_id, m.node_id FROM membership_version m WHERE m.org_id = $1 AND {} ORDER BY m.user_id", valid_at("m", 2));
+    Ok(all::<Pair>(db, &sql, vec![org_id.into(), t.into()]).await?.into_iter().map(|p| (p.user_id, p.node_id)).collect())
+}
+
 /// Above this many members, a page as of an instant walks the pool's users in the page's order
 /// and keeps the members (the first ones come soon); below, it gathers the members and sorts
 /// them.
 const GATHER_AT_MOST: u64 = 1_000;
 
 /// The members of department `node` at `t` (`subtree`: of the departments under it then too,
-/// each user once), each as the user was then: one page in `order`, and how many there are.
+/// each user once), each as the user was then: one page in `order`, and how many there are
+/// (counted unless `known`).
 pub async fn members_at(
     db: &impl ConnectionTrait,
     node: &node::Model,
@@ -64,6 +77,7 @@ pub async fn members_at(
     subtree: bool,
     order: TimestampOrder,
     page: Page,
+    known: Option<u64>,
 ) -> AppResult<Paginated<user::Model>> {
     // The departments the members are taken from: the node, or its subtree as it was.
     let departments = if subtree {
@@ -76,7 +90,9 @@ pub async fn members_at(
     };
     let values = |extra: Vec<Value>| [vec![Value::from(node.id.as_str()), Value::from(t)], extra].concat();
     // A root's subtree is its whole organization: counted without walking the tree.
-    let total_count = if subtree && node.parent_id.is_none() {
+    let total_count = if let Some(known) = known {
+        known
+    } else if subtree && node.parent_id.is_none() {
         let sql = format!("SELECT COUNT(DISTINCT m.user_id) AS n FROM membership_version m WHERE m.org_id = $3 AND {}", valid_at("m", 2));
         count(db, &sql, values(vec![node.org_id.as_str().into()])).await?
     } else {
