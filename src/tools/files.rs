@@ -26,9 +26,10 @@ use crate::{
 };
 
 pub const FORMAT_NAME: &str = "orgraph-company";
-/// 2: the pool's event types, permissions and webhooks after the memberships (an older orgraph
-/// refuses the file rather than leave them out unsaid).
-pub const FORMAT_VERSION: u64 = 2;
+/// 2: the pool's event types, permissions and webhooks after the memberships; 3: its pending
+/// scheduled batches after them (an older orgraph refuses the file rather than leave them out
+/// unsaid).
+pub const FORMAT_VERSION: u64 = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {

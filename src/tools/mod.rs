@@ -30,9 +30,9 @@ pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Fo
     let c = &company;
     eprintln!(
         "exported {} departments, {} users, {} memberships, {} event apps, {} event types, {} permission namespaces, {} resources, \
-         {} grants, {} webhooks to {} ({}) in {:.1} s",
+         {} grants, {} webhooks, {} pending scheduled batches to {} ({}) in {:.1} s",
         c.nodes.len(), c.users.len(), c.memberships.len(), c.event_apps.len(), c.event_types.len(), c.namespaces.len(),
-        c.resources.len(), c.grants.len(), c.webhooks.len(), path.display(), format.name(), started.elapsed().as_secs_f64()
+        c.resources.len(), c.grants.len(), c.webhooks.len(), c.scheduled_changes.len(), path.display(), format.name(), started.elapsed().as_secs_f64()
     );
     if !c.webhooks.is_empty() && !options.with_webhook_secrets {
         eprintln!(
@@ -46,8 +46,9 @@ pub async fn export(state: &AppState, pool: &str, path: &Path, format: Option<Fo
 /// The rows of each kind, as the summary names them.
 fn counts(c: &Counts) -> String {
     format!(
-        "{} departments, {} users, {} memberships, {} event apps, {} event types, {} permission namespaces, {} resources, {} grants, {} webhooks",
-        c.nodes, c.users, c.memberships, c.event_apps, c.event_types, c.namespaces, c.resources, c.grants, c.webhooks
+        "{} departments, {} users, {} memberships, {} event apps, {} event types, {} permission namespaces, {} resources, {} grants, {} webhooks, \
+         {} scheduled batches",
+        c.nodes, c.users, c.memberships, c.event_apps, c.event_types, c.namespaces, c.resources, c.grants, c.webhooks, c.scheduled_changes
     )
 }
 

@@ -280,7 +280,7 @@ async fn a_tenant_moves_whole_with_permissions_webhooks_and_event_types_in_json_
         let out = orgraph(&t, &["import", "--pool", &t.pool_id, path]).await;
         let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string());
         assert!(out.status.success(), "{stderr}");
-        assert!(stderr.contains("1 event apps, 2 event types, 2 permission namespaces, 2 resources, 4 grants, 2 webhooks; skipped"), "{stderr}");
+        assert!(stderr.contains("1 event apps, 2 event types, 2 permission namespaces, 2 resources, 4 grants, 2 webhooks, 0 scheduled batches; skipped"), "{stderr}");
         let tc = t.admin().await;
         assert_eq!(answers(&tc, &t.pool_id, &names, true).await, before, "{format}, secrets {secrets}");
         // The group keeps its externalId; SCIM tokens are credentials and stay behind.
@@ -332,7 +332,7 @@ async fn an_import_stopped_inside_the_pool_state_is_finished_by_running_it_again
         assert!(stderr.contains("stopped at --limit"), "{stderr}");
     }
     let stderr = ok(&t, &["import", "--pool", &t.pool_id, "--batch-size", "2", path]).await;
-    assert!(stderr.contains("0 grants, 1 webhooks; skipped (already there)") && stderr.contains("4 grants, 1 webhooks; refused 0"), "{stderr}");
+    assert!(stderr.contains("0 grants, 1 webhooks, 0 scheduled batches; skipped (already there)") && stderr.contains("4 grants, 1 webhooks, 0 scheduled batches; refused 0"), "{stderr}");
     let tc = t.admin().await;
     assert_eq!(answers(&tc, &t.pool_id, &names, true).await, before);
     let after = dir.path().join("after.json");
@@ -475,4 +475,93 @@ async fn bad_rows_of_the_pool_state_are_refused_with_where_they_are() {
     let c = s.admin().await;
     assert_eq!(get(&c, &format!("/api/v2/resource-namespace/{}", s.pool_id)).await["totalCount"], 0, "no namespace written");
     assert_eq!(get(&c, "/api/v3/list-event-apps").await["totalCount"], 0, "no event app written");
+}
+
+/// The preview an hour and a half ahead: each department's name, its parent's name, and the
+/// usernames of its members.
+async fn planned_tree(c: &Client, org_id: &str) -> Vec<(String, String, Vec<String>)> {
+    let at = (chrono::Utc::now() + chrono::Duration::minutes(150)).to_rfc3339();
+    let d = c.data("query($o: String!, $at: String) { org(id: $o, asOf: $at) { planned nodes { id name parentId users { list { username } } } } }", json!({ "o": org_id, "at": at })).await;
+    assert_eq!(d["org"]["planned"], true, "{d}");
+    let nodes = d["org"]["nodes"].as_array().unwrap().clone();
+    let name_of = |id: &Value| nodes.iter().find(|n| n["id"] == *id).map_or("-".to_string(), |n| n["name"].as_str().unwrap().to_string());
+    let mut out: Vec<_> = nodes
+        .iter()
+        .map(|n| {
+            let users = n["users"]["list"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap().to_string()).collect();
+            (n["name"].as_str().unwrap().to_string(), name_of(&n["parentId"]), users)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn pending_scheduled_batches_move_with_the_tenant_and_are_renamed_with_new_ids() {
+    let s = server(None).await;
+    let c = s.admin().await;
+    let d = c.data("mutation { createOrg(name: \"Acme\", code: \"acme\") { id rootNode { id } } }", json!({})).await;
+    let (org_id, root) = (d["createOrg"]["id"].as_str().unwrap().to_string(), d["createOrg"]["rootNode"]["id"].as_str().unwrap().to_string());
+    let add = "mutation($o: String!, $p: String, $n: String!, $c: String) { addNodeV2(orgId: $o, parentNodeId: $p, name: $n, code: $c) { id } }";
+    let sales = c.data(add, json!({ "o": org_id, "p": root, "n": "Sales", "c": "sales" })).await["addNodeV2"]["id"].as_str().unwrap().to_string();
+    let ops = c.data(add, json!({ "o": org_id, "p": root, "n": "Ops", "c": "ops" })).await["addNodeV2"]["id"].as_str().unwrap().to_string();
+    let ann = create(&c, json!({ "username": "ann" })).await["id"].as_str().unwrap().to_string();
+    c.data("mutation($n: String!, $u: String!) { addMember(nodeId: $n, userIds: [$u]) { id } }", json!({ "n": sales, "u": ann })).await;
+    let schedule = "mutation($at: String!, $changes: [OrgChangeInput!]!) { scheduleChanges(at: $at, changes: $changes) { id createdNodes { id } } }";
+    let at = |minutes: i64| (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339();
+    // Departments, the organization and a user named by id; the second batch names the
+    // department the first adds by the id it was given.
+    let first = c
+        .data(schedule, json!({ "at": at(60), "changes": [
+            { "addNode": { "orgId": org_id, "parentNodeId": root, "name": "EMEA", "code": "emea" } },
+            { "moveNode": { "nodeId": sales, "parentCode": "emea" } },
+            { "moveMembers": { "userIds": [ann], "sourceNodeId": sales, "targetNodeId": ops } },
+        ] }))
+        .await["scheduleChanges"]
+        .clone();
+    let emea = first["createdNodes"][0]["id"].as_str().unwrap().to_string();
+    c.data(schedule, json!({ "at": at(120), "changes": [{ "updateNode": { "id": emea, "name": "Europe" } }] })).await;
+    let cancelled = c.data(schedule, json!({ "at": at(90), "changes": [{ "deleteNode": { "nodeId": ops } }] })).await["scheduleChanges"]["id"].as_str().unwrap().to_string();
+    c.data("mutation($id: String!) { cancelScheduledChanges(id: $id) { status } }", json!({ "id": cancelled })).await;
+    let expected = vec![
+        ("Acme".to_string(), "-".to_string(), vec![]),
+        ("Europe".into(), "Acme".into(), vec![]),
+        ("Ops".into(), "Acme".into(), vec!["ann".to_string()]),
+        ("Sales".into(), "Europe".into(), vec![]),
+    ];
+    assert_eq!(planned_tree(&c, &org_id).await, expected);
+    let listed = "query { scheduledChanges(status: PENDING) { id at createdBy createdNodes { code id } } }";
+    let pending = c.data(listed, json!({})).await["scheduledChanges"].clone();
+    assert_eq!(pending.as_array().map(Vec::len), Some(2));
+
+    let dir = tempfile::tempdir().unwrap();
+    for format in ["json", "csv"] {
+        let path = dir.path().join(if format == "json" { "t.json" } else { "t" });
+        let path = path.to_str().unwrap();
+        let stderr = ok(&s, &["export", "--pool", &s.pool_id, path]).await;
+        assert!(stderr.contains("2 pending scheduled batches"), "{stderr}");
+        // Another server, ids kept: the same pending batches, the same plan; once only.
+        let t = server(Some(s.pool_id.clone())).await;
+        let stderr = ok(&t, &["import", "--pool", &t.pool_id, path]).await;
+        assert!(stderr.contains("2 scheduled batches"), "{stderr}");
+        let tc = t.admin().await;
+        assert_eq!(tc.data(listed, json!({})).await["scheduledChanges"], pending, "{format}");
+        assert_eq!(planned_tree(&tc, &org_id).await, expected, "{format}");
+        ok(&t, &["import", "--pool", &t.pool_id, path]).await;
+        assert_eq!(tc.data(listed, json!({})).await["scheduledChanges"], pending, "{format}: imported once");
+    }
+
+    // A second pool of the same server, with new ids: the batches name the new departments,
+    // organization and user, and the department they add gets a new id too.
+    let file = dir.path().join("t.json");
+    let (pool, secret) = s.new_pool("copy").await;
+    ok(&s, &["import", "--pool", &pool, "--new-ids", file.to_str().unwrap()]).await;
+    let copy = s.client_for(&pool, &secret).await;
+    let copied = copy.data(listed, json!({})).await["scheduledChanges"].clone();
+    assert_eq!(copied.as_array().map(Vec::len), Some(2));
+    assert!(copied.as_array().unwrap().iter().all(|b| pending.as_array().unwrap().iter().all(|p| p["id"] != b["id"])), "new batch ids");
+    assert_ne!(copied[0]["createdNodes"][0]["id"], emea.as_str());
+    let new_org = copy.data("query { orgs(page: 1, limit: 10) { list { id } } }", json!({})).await["orgs"]["list"][0]["id"].as_str().unwrap().to_string();
+    assert_ne!(new_org, org_id);
+    assert_eq!(planned_tree(&copy, &new_org).await, expected);
 }

@@ -11,7 +11,7 @@ use entity::{membership, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Map, Value};
 
-use super::{Company, CompanyService, Row, event_types, permissions, plan::object, webhooks};
+use super::{Company, CompanyService, Row, event_types, permissions, plan::object, scheduled, webhooks};
 use crate::{
     domain::{
         PoolId,
@@ -106,6 +106,7 @@ impl CompanyService {
         (company.event_apps, company.event_types) = event_types::export(db, pool).await?;
         (company.namespaces, company.resources, company.grants) = permissions::export(db, pool).await?;
         company.webhooks = webhooks::export(db, pool, options.with_webhook_secrets).await?;
+        company.scheduled_changes = scheduled::export(db, pool).await?;
         Ok(company)
     }
 }

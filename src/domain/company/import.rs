@@ -14,7 +14,8 @@
 //! - a membership exists when the user is a member of the node;
 //! - event apps, event types, namespaces, resources, grants and webhooks: see their modules.
 //!
-//! Then the pool's event apps, event types, namespaces, resources, grants and webhooks, in that
+//! Then the pool's event apps, event types, namespaces, resources, grants, webhooks and pending
+//! scheduled batches, in that
 //! order (a type needs its app, a resource its namespace, a webhook its custom event types).
 //! Existing rows are skipped, never changed. The writes are set-based: users and memberships
 //! in multi-row inserts, the new nodes of a batch in one (roots, with their organizations,
@@ -32,7 +33,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, Q
 use super::{
     CompanyService, Rows, Source, TABLES, event_types, permissions,
     plan::{self, Leader, NodePlan, Plan, Refusal, Refused, UserPlan, identifiers},
-    user_columns, webhooks,
+    scheduled, user_columns, webhooks,
 };
 use crate::{
     domain::{
@@ -74,12 +75,13 @@ pub struct Counts {
     pub resources: usize,
     pub grants: usize,
     pub webhooks: usize,
+    pub scheduled_changes: usize,
 }
 
 impl Counts {
     pub fn total(&self) -> usize {
         self.nodes + self.users + self.memberships + self.event_apps + self.event_types + self.namespaces + self.resources + self.grants
-            + self.webhooks
+            + self.webhooks + self.scheduled_changes
     }
 }
 
@@ -145,6 +147,7 @@ impl CompanyService {
         refusals.extend(permissions::refused(db, pool, &plan, new_ids).await?);
         let file_types: HashSet<&str> = plan.event_types.iter().map(|t| t.def.event_type.as_str()).collect();
         refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, new_ids).await?);
+        refusals.extend(scheduled::refused(db, pool, &plan.scheduled, new_ids).await?);
         refusals.truncate(max_refusals.max(1));
         Ok(if refusals.is_empty() { Ok(plan) } else { Err(Refused { refusals, rows: plan.rows() }) })
     }
@@ -224,7 +227,9 @@ impl CompanyService {
         }
 
         // The pool's other state: few rows, each kind in batches like the rest (events dropped).
-        let node_ids: Vec<String> = node_ids.into_iter().map(|p| p.id).collect();
+        let placed: Vec<(&str, &str)> = node_ids.iter().map(|p| (p.id.as_str(), p.org.as_str())).collect();
+        let batch_ids = new_ids.then(|| scheduled::NewIds::new(&plan.nodes, &placed, &plan.users, &user_ids, &plan.scheduled));
+        let node_ids: Vec<String> = node_ids.iter().map(|p| p.id.clone()).collect();
         for phase in Phase::ALL {
             let len = phase.rows(plan);
             let mut start = 0;
@@ -245,6 +250,7 @@ impl CompanyService {
                             Phase::Resources => plain(permissions::write_resources(txn, &mut dropped, pool, &plan.resources[range], new_ids).await?),
                             Phase::Grants => plain(permissions::write_grants(txn, &mut dropped, pool, &plan.grants[range], &user_ids, &node_ids, new_ids).await?),
                             Phase::Webhooks => webhooks::write(txn, pool, &plan.webhooks[range], new_ids).await?,
+                            Phase::ScheduledChanges => plain(scheduled::write(txn, pool, &plan.scheduled[range], batch_ids.as_ref()).await?),
                         })
                     })
                     .await?;
@@ -292,6 +298,7 @@ impl CompanyService {
                 permissions::write_resources(txn, &mut inner, pool, &plan.resources, false).await?;
                 permissions::write_grants(txn, &mut inner, pool, &plan.grants, &users, &node_keys, false).await?;
                 webhooks::write(txn, pool, &plan.webhooks, false).await?;
+                scheduled::write(txn, pool, &plan.scheduled, None).await?;
                 let mut created = Vec::with_capacity(roots.len());
                 for (org_id, root) in roots {
                     let org = find_org(txn, pool, &org_id).await?;
@@ -390,10 +397,12 @@ enum Phase {
     Resources,
     Grants,
     Webhooks,
+    ScheduledChanges,
 }
 
 impl Phase {
-    const ALL: [Phase; 6] = [Phase::EventApps, Phase::EventTypes, Phase::Namespaces, Phase::Resources, Phase::Grants, Phase::Webhooks];
+    const ALL: [Phase; 7] =
+        [Phase::EventApps, Phase::EventTypes, Phase::Namespaces, Phase::Resources, Phase::Grants, Phase::Webhooks, Phase::ScheduledChanges];
 
     fn name(self) -> &'static str {
         match self {
@@ -403,6 +412,7 @@ impl Phase {
             Phase::Resources => "resources",
             Phase::Grants => "grants",
             Phase::Webhooks => "webhooks",
+            Phase::ScheduledChanges => "scheduled changes",
         }
     }
 
@@ -414,6 +424,7 @@ impl Phase {
             Phase::Resources => plan.resources.len(),
             Phase::Grants => plan.grants.len(),
             Phase::Webhooks => plan.webhooks.len(),
+            Phase::ScheduledChanges => plan.scheduled.len(),
         }
     }
 
@@ -425,6 +436,7 @@ impl Phase {
             Phase::Resources => &mut c.resources,
             Phase::Grants => &mut c.grants,
             Phase::Webhooks => &mut c.webhooks,
+            Phase::ScheduledChanges => &mut c.scheduled_changes,
         }
     }
 }

@@ -14,6 +14,7 @@ mod import;
 mod kept;
 mod permissions;
 mod plan;
+mod scheduled;
 mod webhooks;
 
 pub use event_types::{EVENT_APP_COLUMNS, EVENT_TYPE_COLUMNS};
@@ -21,6 +22,7 @@ pub use export::ExportOptions;
 pub use import::{Counts, ImportOptions, NewSecret, Progress, Summary};
 pub use permissions::{GRANT_COLUMNS, NAMESPACE_COLUMNS, RESOURCE_COLUMNS};
 pub use plan::{Plan, Refusal, Refused};
+pub use scheduled::SCHEDULED_COLUMNS;
 pub use webhooks::WEBHOOK_COLUMNS;
 
 use serde_json::{Map, Value};
@@ -80,6 +82,7 @@ pub struct Company {
     pub resources: Vec<Row>,
     pub grants: Vec<Row>,
     pub webhooks: Vec<Row>,
+    pub scheduled_changes: Vec<Row>,
 }
 
 /// A table of a company file: its name in JSON, its file in a CSV folder, its columns.
@@ -91,7 +94,7 @@ pub struct Table {
 }
 
 /// Every table, in the order of [`Company::tables`].
-pub const TABLES: [Table; 9] = [
+pub const TABLES: [Table; 10] = [
     Table { name: "nodes", file: "nodes.csv", columns: node_columns },
     Table { name: "users", file: "users.csv", columns: user_columns },
     Table { name: "memberships", file: "memberships.csv", columns: || MEMBERSHIP_COLUMNS.to_vec() },
@@ -101,6 +104,7 @@ pub const TABLES: [Table; 9] = [
     Table { name: "aclResources", file: "acl_resources.csv", columns: || RESOURCE_COLUMNS.to_vec() },
     Table { name: "aclGrants", file: "acl_grants.csv", columns: || GRANT_COLUMNS.to_vec() },
     Table { name: "webhooks", file: "webhooks.csv", columns: || WEBHOOK_COLUMNS.to_vec() },
+    Table { name: "scheduledChanges", file: "scheduled_changes.csv", columns: || SCHEDULED_COLUMNS.to_vec() },
 ];
 
 impl Company {
@@ -109,14 +113,17 @@ impl Company {
     }
 
     /// The tables in the order of [`TABLES`].
-    pub fn tables(&self) -> [&Vec<Row>; 9] {
-        [&self.nodes, &self.users, &self.memberships, &self.event_apps, &self.event_types, &self.namespaces, &self.resources, &self.grants, &self.webhooks]
+    pub fn tables(&self) -> [&Vec<Row>; 10] {
+        [
+            &self.nodes, &self.users, &self.memberships, &self.event_apps, &self.event_types, &self.namespaces, &self.resources, &self.grants,
+            &self.webhooks, &self.scheduled_changes,
+        ]
     }
 
-    pub fn tables_mut(&mut self) -> [&mut Vec<Row>; 9] {
+    pub fn tables_mut(&mut self) -> [&mut Vec<Row>; 10] {
         [
             &mut self.nodes, &mut self.users, &mut self.memberships, &mut self.event_apps, &mut self.event_types,
-            &mut self.namespaces, &mut self.resources, &mut self.grants, &mut self.webhooks,
+            &mut self.namespaces, &mut self.resources, &mut self.grants, &mut self.webhooks, &mut self.scheduled_changes,
         ]
     }
 }

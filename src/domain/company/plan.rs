@@ -24,6 +24,7 @@ use super::{
     node_columns,
     permissions::{self, GrantPlan, NamespacePlan, ResourcePlan},
     user_columns,
+    scheduled::{self, ScheduledPlan},
     webhooks::{self, WebhookPlan},
 };
 use crate::{
@@ -111,12 +112,13 @@ pub struct Plan {
     pub resources: Vec<ResourcePlan>,
     pub grants: Vec<GrantPlan>,
     pub webhooks: Vec<WebhookPlan>,
+    pub scheduled: Vec<ScheduledPlan>,
 }
 
 impl Plan {
     pub fn rows(&self) -> usize {
         self.nodes.len() + self.users.len() + self.memberships + self.event_apps.len() + self.event_types.len()
-            + self.namespaces.len() + self.resources.len() + self.grants.len() + self.webhooks.len()
+            + self.namespaces.len() + self.resources.len() + self.grants.len() + self.webhooks.len() + self.scheduled.len()
     }
 
     /// The closure rows the nodes make: each node with each of its ancestors and itself (what
@@ -133,26 +135,28 @@ impl Plan {
 
     /// Check every row of `source`; all the refusals (at most `max_refusals`) when any is bad.
     pub fn new(pool: &PoolId, source: &dyn Source, max_refusals: usize) -> AppResult<Result<Plan, Refused>> {
-        let [node_table, _, _, apps, types, namespaces, resources, grants, hooks] = &TABLES;
+        let [node_table, _, _, apps, types, namespaces, resources, grants, hooks, batches] = &TABLES;
         let mut bad = Refusals { list: Vec::new(), max: max_refusals.max(1) };
         let users = users(pool, source, &mut bad)?;
         let nodes = nodes(source.rows(node_table)?, &users, &mut bad)?;
         let node_index: HashMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.key.as_str(), i)).collect();
         let memberships = memberships(source, &node_index, &users, &mut bad)?;
         let all = |table| -> AppResult<Vec<Row>> { source.rows(table)?.collect() };
-        let (apps, types, namespaces, resources, grants, hooks) =
-            (all(apps)?, all(types)?, all(namespaces)?, all(resources)?, all(grants)?, all(hooks)?);
-        let rows = users.len() + nodes.len() + memberships + apps.len() + types.len() + namespaces.len() + resources.len() + grants.len() + hooks.len();
+        let (apps, types, namespaces, resources, grants, hooks, batches) =
+            (all(apps)?, all(types)?, all(namespaces)?, all(resources)?, all(grants)?, all(hooks)?, all(batches)?);
+        let rows = users.len() + nodes.len() + memberships + apps.len() + types.len() + namespaces.len() + resources.len() + grants.len() + hooks.len()
+            + batches.len();
         let event_apps = event_types::plan_apps(apps, &mut bad);
         let event_types = event_types::plan_types(types, &mut bad);
         let namespaces = permissions::plan_namespaces(namespaces, &mut bad);
         let resources = permissions::plan_resources(resources, &mut bad);
         let grants = permissions::plan_grants(grants, &users, &node_index, &mut bad);
         let webhooks = webhooks::plan(hooks, &mut bad);
+        let scheduled = scheduled::plan(batches, &mut bad);
         if !bad.list.is_empty() {
             return Ok(Err(Refused { refusals: bad.list, rows }));
         }
-        Ok(Ok(Plan { nodes, users, memberships, event_apps, event_types, namespaces, resources, grants, webhooks }))
+        Ok(Ok(Plan { nodes, users, memberships, event_apps, event_types, namespaces, resources, grants, webhooks, scheduled }))
     }
 }
 

@@ -165,26 +165,7 @@ impl ScheduleService {
             Err(ChangeError::Declined(Err(e))) | Err(ChangeError::Failed(e)) => return Err(e),
             Ok(()) => return Err(AppError::internal(anyhow::anyhow!("a scheduled batch's check was committed"))),
         }
-        let created: Vec<Value> = changes
-            .iter()
-            .filter_map(|c| match c {
-                OrgChange::AddNode { id, fields, .. } => Some(serde_json::json!({ "code": fields.get("code").cloned().unwrap_or(Value::Null), "id": id })),
-                _ => None,
-            })
-            .collect();
-        let row = scheduled_change::ActiveModel {
-            id: Set(ids::new_id()),
-            user_pool_id: Set(pool.as_str().to_string()),
-            at: Set(at),
-            status: Set(Status::Pending.as_str().into()),
-            changes: Set(serde_json::to_value(&changes).map_err(AppError::internal)?),
-            created_nodes: Set(Value::Array(created)),
-            error: Set(None),
-            created_by: Set(pool.actor().to_string()),
-            created_at: Set(Utc::now()),
-            finished_at: Set(None),
-        };
-        let row = self.writer.write_plain(pool.actor(), async |txn| Ok(row.insert(txn).await?)).await?;
+        let row = self.writer.write_plain(pool.actor(), async |txn| store_in(txn, pool, ids::new_id(), at, changes, pool.actor(), Utc::now()).await).await?;
         self.previews.forget(pool).await;
         Ok(row)
     }
@@ -280,6 +261,38 @@ impl ScheduleService {
             .await?;
         Ok(true)
     }
+}
+
+/// Store a checked batch, pending, with the departments it adds (`createdNodes`) listed.
+pub(crate) async fn store_in(
+    txn: &DatabaseTransaction,
+    pool: &PoolId,
+    id: String,
+    at: DateTime<Utc>,
+    changes: Vec<OrgChange>,
+    created_by: &str,
+    created_at: DateTime<Utc>,
+) -> AppResult<scheduled_change::Model> {
+    let created: Vec<Value> = changes
+        .iter()
+        .filter_map(|c| match c {
+            OrgChange::AddNode { id, fields, .. } => Some(serde_json::json!({ "code": fields.get("code").cloned().unwrap_or(Value::Null), "id": id })),
+            _ => None,
+        })
+        .collect();
+    let row = scheduled_change::ActiveModel {
+        id: Set(id),
+        user_pool_id: Set(pool.as_str().to_string()),
+        at: Set(at),
+        status: Set(Status::Pending.as_str().into()),
+        changes: Set(serde_json::to_value(&changes).map_err(AppError::internal)?),
+        created_nodes: Set(Value::Array(created)),
+        error: Set(None),
+        created_by: Set(created_by.to_string()),
+        created_at: Set(created_at),
+        finished_at: Set(None),
+    };
+    Ok(row.insert(txn).await?)
 }
 
 /// The pending batches of `pool`, in the order they apply.
