@@ -28,13 +28,23 @@ impl ErrorExtensions for AppError {
     }
 }
 
+/// The messages of async-graphql's own depth and complexity limits: refused as orgraph's other
+/// limits are.
+const LIMIT_MESSAGES: [&str; 2] = ["Query is too complex.", "Query is nested too deep."];
+
 /// Give every error of a response a code: the ones async-graphql raises itself (parse,
 /// validation, limits, argument coercion) carry none.
 pub fn ensure_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let has_code = error.extensions.as_ref().is_some_and(|e| e.get("code").is_some());
         if !has_code {
-            let code = if error.path.is_empty() { code::GRAPHQL_VALIDATION_FAILED } else { code::INVALID_INPUT };
+            let code = if !error.path.is_empty() {
+                code::INVALID_INPUT
+            } else if LIMIT_MESSAGES.contains(&error.message.as_str()) {
+                code::QUERY_TOO_COMPLEX
+            } else {
+                code::GRAPHQL_VALIDATION_FAILED
+            };
             error.extensions.get_or_insert_with(Default::default).set("code", code);
         }
     }

@@ -193,8 +193,8 @@ async fn as_of_answers_the_tree_as_it_was_even_for_a_department_deleted_since() 
 
     // Each past read reads a whole org: a document cannot ask for many at once.
     let many: Vec<String> = (0..6).map(|i| format!("n{i}: nodeById(id: $id, asOf: $at) {{ id }}")).collect();
-    let (_, message) = c.spec_error(&format!("query($id: String!, $at: String) {{ {} }}", many.join(" ")), json!({ "id": eng, "at": existed })).await;
-    assert!(message.contains("too complex"), "{message}");
+    let (code, message) = c.spec_error(&format!("query($id: String!, $at: String) {{ {} }}", many.join(" ")), json!({ "id": eng, "at": existed })).await;
+    assert!(message.contains("too complex") && code == "QUERY_TOO_COMPLEX", "{code}: {message}");
 
     // Another pool cannot read this pool's past.
     let (pool, secret) = s.new_pool("other").await;
@@ -245,15 +245,23 @@ async fn a_settled_past_is_kept_and_answers_alike_after_later_changes() {
     let page = "query($id: String!, $at: String) { nodeById(id: $id, asOf: $at) { name users(includeChildrenNodes: true) { totalCount list { id } } } }";
     let expected_listing = json!({ "org": { "nodes": [{ "id": root, "name": "Acme", "depth": 0 }, { "id": eng, "name": "Eng", "depth": 1 }] } });
     let expected_page = json!({ "nodeById": { "name": "Acme", "users": { "totalCount": 1, "list": [{ "id": ann }] } } });
+    // Every department's count at once (counted once for the kept tree, no list read).
+    let counts = "query($o: String!, $at: String) { org(id: $o, asOf: $at) { nodes { id all: users(includeChildrenNodes: true) { totalCount } own: users { totalCount } } } }";
+    let expected_counts = json!({ "org": { "nodes": [
+        { "id": root, "all": { "totalCount": 1 }, "own": { "totalCount": 0 } },
+        { "id": eng, "all": { "totalCount": 1 }, "own": { "totalCount": 1 } },
+    ] } });
     for _ in 0..2 {
         assert_eq!(c.data(listing, json!({ "o": org_id, "at": hour_ago })).await, expected_listing);
         assert_eq!(c.data(page, json!({ "id": root, "at": hour_ago })).await, expected_page);
+        assert_eq!(c.data(counts, json!({ "o": org_id, "at": hour_ago })).await, expected_counts);
     }
     // Later changes leave that past as it was; the present shows them.
     c.data("mutation($n: String!) { updateNode(id: $n, name: \"Engineering\") { id } }", json!({ "n": eng })).await;
     c.data("mutation($n: String!, $u: String!) { removeMember(nodeId: $n, userIds: [$u]) { id } }", json!({ "n": eng, "u": ann })).await;
     assert_eq!(c.data(listing, json!({ "o": org_id, "at": hour_ago })).await, expected_listing);
     assert_eq!(c.data(page, json!({ "id": root, "at": hour_ago })).await, expected_page);
+    assert_eq!(c.data(counts, json!({ "o": org_id, "at": hour_ago })).await, expected_counts);
     let now = chrono::Utc::now().to_rfc3339();
     let d = c.data(page, json!({ "id": root, "at": now })).await;
     assert_eq!(d["nodeById"]["users"]["totalCount"], 0);

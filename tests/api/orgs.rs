@@ -479,7 +479,7 @@ async fn cached_org_listings_follow_every_change() {
     // thousands of times.
     let aliased = format!("query($id: String!) {{ org(id: $id) {{ {} }} }}", (0..6).map(|i| format!("n{i}: nodes {{ id }}")).collect::<Vec<_>>().join(" "));
     let (code, msg) = c.error(&aliased, json!({ "id": org_id })).await;
-    assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(code, "QUERY_TOO_COMPLEX");
     assert!(msg.to_lowercase().contains("complex"), "{msg}");
 
     c.data("mutation($id: String!) { updateNode(id: $id, name: \"Development\") { id } }", json!({ "id": dev })).await;

@@ -343,7 +343,12 @@ impl Node {
                 // A kept (settled) tree counts every department's members once.
                 Origin::Tree(index) if crate::domain::history::settled(at.at) => {
                     let count = index.member_counts(&state.history).await?.of(&self.model.id, subtree);
-                    state.history.counted_members_at(&self.model, at, subtree, order, page, count).await?
+                    if ctx.look_ahead().field("list").exists() {
+                        state.history.counted_members_at(&self.model, at, subtree, order, page, count).await?
+                    } else {
+                        // Only the count: no query (a past listing of every department's count).
+                        crate::domain::pagination::Paginated { total_count: count, list: Vec::new() }
+                    }
                 }
                 _ => state.history.members_at(&self.model, at, subtree, order, page).await?,
             };
