@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use entity::{node, scheduled_change};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -38,10 +38,12 @@ use crate::{
     storage::sql,
 };
 
-/// Most changes in one batch, and most pending batches a pool may have: validating a batch
-/// applies the pending ones before it, so both bound the work a `scheduleChanges` costs.
+/// Most changes in one batch, most pending batches a pool may have, and most pending changes in
+/// all: checking a batch (and previewing the plan) applies the pending ones before it, so these
+/// bound the work a `scheduleChanges` or a future `asOf` costs.
 pub const MAX_CHANGES: usize = 500;
 pub const MAX_PENDING: u64 = 100;
+pub const MAX_PLANNED_CHANGES: usize = 5_000;
 
 /// A department named in a change: by id, or by its code (unique in its organization; a code
 /// several organizations of the pool use must be given with the organization or as an id).
@@ -143,29 +145,37 @@ impl ScheduleService {
         if at <= Utc::now() {
             return Err(AppError::invalid("at", "at must be in the future"));
         }
-        let pending = pending(&self.db, pool).await?;
-        if pending.len() as u64 >= MAX_PENDING {
-            return Err(AppError::invalid("at", format!("a pool may have at most {MAX_PENDING} pending batches")));
-        }
-        // The plan: the pending batches due before this one (in their order), then this one.
-        let before: Vec<Vec<OrgChange>> = pending.iter().filter(|p| p.at <= at).map(stored_changes).collect::<AppResult<_>>()?;
-        let checked = self
+        // Checked and stored in one transaction: nothing can change the plan in between, and
+        // two batches scheduled at once cannot both pass the limits.
+        let row = self
             .writer
-            .write_declinable(pool, async |txn, outbox| {
-                for batch in &before {
-                    apply_in(txn, outbox, pool, batch).await.map_err(|e| ChangeError::Declined(Err(planned(e))))?;
+            .write_plain(pool.actor(), async |txn| {
+                if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+                    sql::exec(txn, "SELECT pg_advisory_xact_lock(hashtext($1))", vec![format!("orgraph-schedule:{}", pool.as_str()).into()]).await?;
                 }
-                apply_in(txn, outbox, pool, &changes).await.map_err(|e| ChangeError::Declined(Err(e)))?;
-                // Everything applied: roll it back, this was only the check.
-                Err::<(), _>(ChangeError::Declined(Ok(())))
+                let pending = pending(txn, pool).await?;
+                if pending.len() as u64 >= MAX_PENDING {
+                    return Err(AppError::invalid("at", format!("a pool may have at most {MAX_PENDING} pending batches")));
+                }
+                let planned_changes: usize = pending.iter().map(|p| p.changes.as_array().map_or(0, Vec::len)).sum();
+                if planned_changes + changes.len() > MAX_PLANNED_CHANGES {
+                    return Err(AppError::invalid(
+                        "changes",
+                        format!("a pool may have at most {MAX_PLANNED_CHANGES} pending changes in all: {planned_changes} are pending"),
+                    ));
+                }
+                // The check: the pending batches due before this one (in their order), then this
+                // one, applied in a savepoint that is rolled back.
+                let check = txn.begin().await?;
+                let mut scratch = Outbox::new(pool);
+                for batch in pending.iter().filter(|p| p.at <= at) {
+                    apply_in(&check, &mut scratch, pool, &stored_changes(batch)?).await.map_err(planned)?;
+                }
+                apply_in(&check, &mut scratch, pool, &changes).await?;
+                check.rollback().await?;
+                store_in(txn, pool, ids::new_id(), at, changes, pool.actor(), Utc::now()).await
             })
-            .await;
-        match checked {
-            Err(ChangeError::Declined(Ok(()))) => {}
-            Err(ChangeError::Declined(Err(e))) | Err(ChangeError::Failed(e)) => return Err(e),
-            Ok(()) => return Err(AppError::internal(anyhow::anyhow!("a scheduled batch's check was committed"))),
-        }
-        let row = self.writer.write_plain(pool.actor(), async |txn| store_in(txn, pool, ids::new_id(), at, changes, pool.actor(), Utc::now()).await).await?;
+            .await?;
         self.previews.forget(pool).await;
         Ok(row)
     }
