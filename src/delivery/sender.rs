@@ -69,10 +69,10 @@ impl Sender {
         Ok(Sender { client: client.build()?, guard, proxied })
     }
 
-    /// Deliver `event_name` with `data` to the webhook, as delivery `delivery_id`.
-    pub async fn send(&self, hook: &webhook::Model, delivery_id: &str, event_name: &str, data: &Value) -> Attempt {
+    /// Deliver `event_name` with `data` to the webhook as message `message_id` (the event's id).
+    pub async fn send(&self, hook: &webhook::Model, message_id: &str, event_name: &str, data: &Value) -> Attempt {
         let body = event_body(hook.content_type, event_name, data);
-        self.post(hook, delivery_id, body, content_type_of(hook.content_type), &[]).await
+        self.post(hook, message_id, body, content_type_of(hook.content_type), &[]).await
     }
 
     /// Send a request made by hand (`trigger-webhook`, `testWebhook`): the caller's body (else the
@@ -87,7 +87,7 @@ impl Sender {
         self.post(hook, request_id, body, content_type, &request.headers).await
     }
 
-    async fn post(&self, hook: &webhook::Model, delivery_id: &str, body: String, content_type: &str, extra: &[(String, String)]) -> Attempt {
+    async fn post(&self, hook: &webhook::Model, message_id: &str, body: String, content_type: &str, extra: &[(String, String)]) -> Attempt {
         let timestamp = chrono::Utc::now().timestamp();
         let mut headers: Vec<(&str, String)> = vec![
             ("content-type", content_type.to_string()),
@@ -95,9 +95,9 @@ impl Sender {
             ("x-authing-webhook-secret", hook.secret.clone()),
             ("x-genauth-token", hook.secret.clone()),
             ("x-authing-userpool-id", hook.user_pool_id.clone()),
-            ("webhook-id", delivery_id.to_string()),
+            ("webhook-id", message_id.to_string()),
             ("webhook-timestamp", timestamp.to_string()),
-            ("webhook-signature", signature(&signing_key(&hook.secret), delivery_id, timestamp, &body)),
+            ("webhook-signature", signature(&signing_key(&hook.secret), message_id, timestamp, &body)),
         ];
         for (name, value) in extra {
             match headers.iter_mut().find(|(k, _)| *k == name.as_str()) {

@@ -232,7 +232,9 @@ async fn dispatch(
         };
         let (sender, metrics, done) = (sender.clone(), metrics.clone(), done.clone());
         tokio::spawn(async move {
-            let attempt = sender.send(&hook, &d.id, &event.event_name, &event.data).await;
+            // The event's id is the message's (`webhook-id`): the same for every webhook and
+            // every retry, and the cursor every event stream resumes from.
+            let attempt = sender.send(&hook, &d.event_id, &event.event_name, &event.data).await;
             let outcome = if attempt.succeeded() { "succeeded" } else { "failed" };
             metrics.webhook_attempts.get_or_create(&OutcomeLabels { outcome }).inc();
             // The slot is freed once the outcome is queued: a recorder that falls behind slows

@@ -22,6 +22,15 @@ use crate::{
 pub(crate) struct Received {
     pub headers: HeaderMap,
     pub body: String,
+    /// The query of the URL it was sent to (tests tell webhooks to one receiver apart by it).
+    pub query: String,
+}
+
+impl Received {
+    /// Which message to which webhook: the `webhook-id` (the event's) and the URL's query.
+    fn message(&self) -> (String, String) {
+        (header(self, "webhook-id").to_string(), self.query.clone())
+    }
 }
 
 #[derive(Clone, Default)]
@@ -35,10 +44,10 @@ pub(crate) struct Receiver {
 
 /// Records the request; answers the next status with a header and a JSON body, so that the
 /// logs and trigger answers have something to show.
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> impl axum::response::IntoResponse {
+async fn receive(State(r): State<Receiver>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> impl axum::response::IntoResponse {
     let count = {
         let mut got = r.got.lock().unwrap();
-        got.push(Received { headers, body: String::from_utf8_lossy(&body).to_string() });
+        got.push(Received { headers, body: String::from_utf8_lossy(&body).to_string(), query: uri.query().unwrap_or("").to_string() });
         got.len()
     };
     r.arrived.send_replace(count);
@@ -92,7 +101,7 @@ impl Receiver {
 }
 
 async fn deliveries(c: &Client, hook: &str) -> Value {
-    let q = "query($id: String!) { webhook(id: $id) { deliveries { totalCount list { id status attempts lastError
+    let q = "query($id: String!) { webhook(id: $id) { deliveries { totalCount list { id eventId status attempts lastError
         attemptLog { responseStatus requestHeaders error } } } } }";
     c.data(q, json!({ "id": hook })).await["webhook"]["deliveries"].clone()
 }
@@ -137,7 +146,7 @@ async fn json_delivery_is_signed_and_carries_authing_headers() {
     assert_eq!(header(req, "webhook-signature"), expected);
     let d = settled(&c, &hook).await;
     assert_eq!(d["status"], "succeeded");
-    assert_eq!(d["id"], id, "webhook-id is the delivery id");
+    assert_eq!(d["eventId"], id, "webhook-id is the event's id");
     assert_eq!(d["attemptLog"][0]["responseStatus"], 200);
     assert_eq!(d["attemptLog"][0]["requestHeaders"]["x-authing-webhook-secret"], "***", "secrets are masked in the log");
     // Deliveries are written with their event: the org event, not subscribed, made none.
@@ -176,8 +185,8 @@ async fn a_batch_with_failures_retries_each_and_loses_none() {
     let c = s.admin().await;
     let (r, url) = receiver(&[500, 503, 500, 502, 500, 500, 503]).await;
     let mut hooks = Vec::new();
-    for _ in 0..10 {
-        hooks.push(create_webhook(&c, &url, "JSON", &["user:created"]).await);
+    for i in 0..10 {
+        hooks.push(create_webhook(&c, &format!("{url}?hook={i}"), "JSON", &["user:created"]).await);
     }
     for name in ["batch-1", "batch-2", "batch-3"] {
         create(&c, json!({ "username": name })).await;
@@ -199,10 +208,10 @@ async fn a_batch_with_failures_retries_each_and_loses_none() {
         }
     }
     assert_eq!(logged, 37, "30 deliveries and 7 failed requests");
-    let mut ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), 30);
+    let mut messages: Vec<(String, String)> = got.iter().map(Received::message).collect();
+    messages.sort_unstable();
+    messages.dedup();
+    assert_eq!(messages.len(), 30);
     // Every delivery has succeeded, so none can be claimed again; once the worker has stopped,
     // no send is in flight either: the count is final.
     s.stop_background().await;
@@ -217,8 +226,8 @@ async fn two_instances_never_send_one_delivery_twice() {
     let s2 = s1.second_with(|c| tune(c, true)).await;
     let c = s1.admin().await;
     let (r, url) = receiver(&[]).await;
-    for _ in 0..10 {
-        create_webhook(&c, &url, "JSON", &["login"]).await;
+    for i in 0..10 {
+        create_webhook(&c, &format!("{url}?hook={i}"), "JSON", &["login"]).await;
     }
     let publish = "mutation($d: JSON!) { publishEvent(eventName: \"login\", data: $d) { id } }";
     for i in 0..30 {
@@ -233,10 +242,10 @@ async fn two_instances_never_send_one_delivery_twice() {
     s1.stop_background().await;
     s2.stop_background().await;
     let got_late = r.got.lock().unwrap().len();
-    let mut ids: Vec<&str> = got.iter().map(|g| header(g, "webhook-id")).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), 300, "every delivery sent");
+    let mut messages: Vec<(String, String)> = got.iter().map(Received::message).collect();
+    messages.sort_unstable();
+    messages.dedup();
+    assert_eq!(messages.len(), 300, "every delivery sent");
     assert_eq!(got_late, 300, "none sent twice");
 }
 
@@ -336,7 +345,7 @@ async fn manual_recovery_and_disabling_after_failures() {
     tokio::spawn(async move { axum::serve(tcp, app).await.unwrap() });
     c.data("mutation($id: String!) { retryDelivery(id: $id) { code } }", json!({ "id": failed["id"] })).await;
     let got = wait_for(&r, 1).await;
-    assert_eq!(header(&got[0], "webhook-id"), failed["id"].as_str().unwrap());
+    assert_eq!(header(&got[0], "webhook-id"), failed["eventId"].as_str().unwrap());
     assert_eq!(settled(&c, &hook).await["status"], "succeeded");
 
     // replayEvents queues the subscribed events since a point again (here: all of them).
@@ -427,4 +436,37 @@ async fn nothing_is_lost_when_the_server_is_killed_before_delivering() {
     assert!(!got.is_empty(), "the event committed before the kill was delivered after the restart");
     let body: Value = serde_json::from_str(&got[0].body).unwrap();
     assert_eq!(body["data"]["user"]["username"], "survivor");
+}
+
+#[tokio::test]
+async fn a_deliverys_webhook_id_is_its_events_id_the_cursor_every_stream_resumes_from() {
+    let s = server(true).await;
+    let c = s.admin().await;
+    let (first, first_url) = receiver(&[]).await;
+    let (second, second_url) = receiver(&[503]).await;
+    create_webhook(&c, &first_url, "JSON", &["user:created"]).await;
+    create_webhook(&c, &second_url, "JSON", &["user:created"]).await;
+    for name in ["u1", "u2", "u3"] {
+        create(&c, json!({ "username": name })).await;
+    }
+    // The second receiver fails its first request once: 4 requests for 3 events.
+    let (a, b) = (wait_for(&first, 3).await, wait_for(&second, 4).await);
+    let ids = |got: &[Received], name: &str| -> Vec<String> {
+        got.iter()
+            .filter(|g| serde_json::from_str::<Value>(&g.body).unwrap()["data"]["user"]["username"] == name)
+            .map(|g| header(g, "webhook-id").to_string())
+            .collect()
+    };
+    let events = c.data("{ events(first: 1000, eventNames: [\"user:created\"]) { id data } }", json!({})).await["events"].clone();
+    for name in ["u1", "u2", "u3"] {
+        let event = events.as_array().unwrap().iter().find(|e| e["data"]["user"]["username"] == name).expect("the event");
+        let id = event["id"].as_str().unwrap();
+        assert_eq!(ids(&a, name), [id], "{name}: the event's id");
+        assert!(!ids(&b, name).is_empty() && ids(&b, name).iter().all(|i| i == id), "{name}: the same id for every webhook and retry: {:?}", ids(&b, name));
+    }
+    // After an outage, a receiver resumes from the last webhook-id it handled.
+    let last_handled = &ids(&a, "u1")[0];
+    let rest = c.data("query($a: String) { events(after: $a, eventNames: [\"user:created\"]) { data } }", json!({ "a": last_handled })).await;
+    let names: Vec<&str> = rest["events"].as_array().unwrap().iter().map(|e| e["data"]["user"]["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["u2", "u3"]);
 }

@@ -110,12 +110,14 @@ pub struct PaginatedDeliveries {
     pub list: Vec<WebhookDelivery>,
 }
 
-/// One event to one webhook; `id` is the `webhook-id` header, the same on every retry.
+/// One event to one webhook; `eventId` is the `webhook-id` header, the same on every retry.
 #[derive(SimpleObject)]
 pub struct WebhookDelivery {
-    /// The delivery's id, sent as the `webhook-id` header of every attempt.
+    /// The delivery's id (`retryDelivery` takes it).
     pub id: String,
-    /// The id of the event it carries.
+    /// The id of the event it carries, sent as the `webhook-id` header of every attempt: the same
+    /// for every webhook and every retry, and the cursor `events(after:)`, the `events`
+    /// subscription's `after`, SSE's `Last-Event-ID` and the event socket resume from.
     pub event_id: String,
     /// `pending`, `delivering`, `succeeded` or `failed`.
     pub status: String,
