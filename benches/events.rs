@@ -9,7 +9,8 @@
 //!
 //! Events are published with `publishEvent` (one transaction each); "commit" is the moment the
 //! mutation's answer arrives. The receiver verifies every signature with the `standardwebhooks`
-//! crate and counts deliveries by `webhook-id`: each (event, webhook) pair must arrive, and
+//! crate and counts deliveries by `webhook-id` (the event's id) and webhook (each webhook's URL
+//! has its own query): each (event, webhook) pair must arrive, and
 //! repeats are reported.
 //!
 //!   cargo bench --bench events            # SQLite; DATABASE_URL=postgres://… for PostgreSQL
@@ -141,7 +142,7 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
     for (i, n) in [1usize, 10, 100].into_iter().enumerate() {
         while hooks.len() < n {
             let v = gql("mutation($u: String!, $s: String) { createWebhook(name: \"b\", url: $u, secret: $s, events: [\"login\"]) { id } }".into(),
-                json!({ "u": hook_url, "s": SECRET })).await?;
+                json!({ "u": format!("{hook_url}?w={}", hooks.len()), "s": SECRET })).await?;
             hooks.push(v["data"]["createWebhook"]["id"].as_str().unwrap_or_default().to_string());
         }
 
@@ -284,13 +285,14 @@ fn check(seen: &Seen, markers: &[String], n: usize) -> String {
     format!("; MISSING {missing}, repeated {}, bad signatures {}", seen.repeats, seen.bad_signatures)
 }
 
-async fn receive(State(r): State<Receiver>, headers: HeaderMap, body: Bytes) -> &'static str {
+async fn receive(State(r): State<Receiver>, uri: axum::http::Uri, headers: HeaderMap, body: Bytes) -> &'static str {
     let now = Instant::now();
     if r.wh.verify(&body, &headers).is_err() {
         r.seen.lock().unwrap().bad_signatures += 1;
         return "bad signature";
     }
-    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let event = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let id = format!("{event}/{}", uri.query().unwrap_or_default());
     let marker = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v["data"]["marker"].as_str().map(str::to_string));
     let mut seen = r.seen.lock().unwrap();
     if !seen.ids.insert(id) {

@@ -28,7 +28,9 @@ impl DeliveryStatus {
     }
 }
 
-/// One event to one webhook. `id` is the `webhook-id` header: stable across retries.
+/// One event to one webhook. Its event's id is the `webhook-id` header (stable across retries);
+/// `entity` (`user:<id>`, `node:<id>`, `org:<id>`, or null) and `seq` (its event's) order a
+/// webhook's deliveries about one entity.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "delivery")]
 pub struct Model {
@@ -45,6 +47,8 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub entity: Option<String>,
+    pub seq: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

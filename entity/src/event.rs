@@ -15,6 +15,9 @@ pub struct Model {
     pub org_id: Option<String>,
     pub data: Json,
     pub created_at: DateTimeUtc,
+    /// The one user, department or organization it is about (`user:<id>`, `node:<id>`,
+    /// `org:<id>`), which orders its deliveries; null when it is about several or none.
+    pub entity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,7 @@ mod m20261125_000011_token_epoch;
 mod m20261205_000012_no_fanout;
 mod m20261205_000013_versions;
 mod m20261205_000014_scheduled_changes;
+mod m20261205_000015_delivery_order;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_no_fanout::Migration),
             Box::new(m20261205_000013_versions::Migration),
             Box::new(m20261205_000014_scheduled_changes::Migration),
+            Box::new(m20261205_000015_delivery_order::Migration),
         ]
     }
 }

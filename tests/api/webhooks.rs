@@ -470,3 +470,56 @@ async fn a_deliverys_webhook_id_is_its_events_id_the_cursor_every_stream_resumes
     let names: Vec<&str> = rest["events"].as_array().unwrap().iter().map(|e| e["data"]["user"]["username"].as_str().unwrap()).collect();
     assert_eq!(names, ["u2", "u3"]);
 }
+
+/// A receiver that logs each request's (event name, username, answer) and fails the first
+/// request about one user.
+#[derive(Clone, Default)]
+struct FailsOneUser {
+    failing: String,
+    log: Arc<Mutex<Vec<(String, String, u16)>>>,
+}
+
+async fn fail_one_user(State(r): State<FailsOneUser>, body: Bytes) -> StatusCode {
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let (name, user) = (body["eventName"].as_str().unwrap_or("").to_string(), body["data"]["user"]["username"].as_str().unwrap_or("").to_string());
+    let mut log = r.log.lock().unwrap();
+    let first_about_failing = user == r.failing && !log.iter().any(|(_, u, _)| *u == r.failing);
+    let code = if first_about_failing { 500 } else { 200 };
+    log.push((name, user, code));
+    StatusCode::from_u16(code).unwrap()
+}
+
+#[tokio::test]
+async fn a_users_later_events_wait_for_its_failed_delivery_while_other_users_events_go_on() {
+    let s = TestServer::start_with(|c| {
+        tune(c, true);
+        c.webhooks.retry_schedule_secs = vec![1.5];
+    })
+    .await;
+    let c = s.admin().await;
+    let r = FailsOneUser { failing: "ann".into(), ..Default::default() };
+    let app = Router::new().route("/hook", post(fail_one_user)).with_state(r.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    create_webhook(&c, &url, "JSON", &["user:created", "user:updated"]).await;
+
+    let ann = create(&c, json!({ "username": "ann" })).await["id"].as_str().unwrap().to_string();
+    c.data("mutation($id: String!) { updateUser(id: $id, input: { nickname: \"Annie\" }) { id } }", json!({ "id": ann })).await;
+    for name in ["bob", "carl"] {
+        create(&c, json!({ "username": name })).await;
+    }
+    wait_until("five requests at the receiver", || async { r.log.lock().unwrap().len() >= 5 }).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let log = r.log.lock().unwrap().clone();
+    let about = |user: &str| -> Vec<(String, u16)> { log.iter().filter(|(_, u, _)| u == user).map(|(n, _, c)| (n.clone(), *c)).collect() };
+    // Ann's events in commit order: her update waited for the retry of her creation.
+    assert_eq!(about("ann"), [("user:created".to_string(), 500), ("user:created".into(), 200), ("user:updated".into(), 200)], "{log:?}");
+    // Meanwhile the other users' events went on.
+    let retried = log.iter().position(|(n, u, c)| n == "user:created" && u == "ann" && *c == 200).unwrap();
+    for user in ["bob", "carl"] {
+        let at = log.iter().position(|(_, u, _)| u == user).unwrap_or_else(|| panic!("{user} delivered: {log:?}"));
+        assert!(at < retried, "{user}'s event did not wait for ann's retry: {log:?}");
+    }
+    assert_eq!(log.len(), 5, "each event once: {log:?}");
+}

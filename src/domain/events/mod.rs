@@ -84,16 +84,16 @@ impl Outbox {
     pub fn record(&mut self, event: DomainEvent) {
         let org_id = event.org_id().map(str::to_string);
         let data = serde_json::to_value(&event).unwrap_or(Value::Null);
-        self.push(event.name().as_str(), org_id.as_deref(), data);
+        self.push(event.name().as_str(), org_id.as_deref(), data, event.entity());
     }
 
     /// Record an event published on behalf of another system (`publishEvent`, v3 `pub-event`): a
     /// name of the catalog or a custom type of the pool, any object as data.
     pub fn record_published(&mut self, name: impl Into<KnownName>, org_id: Option<&str>, data: Value) {
-        self.push(name.into().as_str(), org_id, data);
+        self.push(name.into().as_str(), org_id, data, None);
     }
 
-    fn push(&mut self, name: &str, org_id: Option<&str>, data: Value) {
+    fn push(&mut self, name: &str, org_id: Option<&str>, data: Value, entity: Option<String>) {
         self.pending.push(event::Model {
             id: ids::new_id(),
             seq: 0,
@@ -102,6 +102,7 @@ impl Outbox {
             org_id: org_id.map(str::to_string),
             data,
             created_at: chrono::Utc::now(),
+            entity,
         });
     }
 

@@ -93,6 +93,33 @@ impl DomainEvent {
     }
 
     /// The organization the event is about (subscriptions filter on it).
+    /// The one user, department or organization the event is about (`user:<id>`, `node:<id>`,
+    /// `org:<id>`): a webhook's deliveries about one entity are sent in commit order. None for
+    /// an event about several users or about none of them.
+    pub fn entity(&self) -> Option<String> {
+        use DomainEvent::*;
+        match self {
+            UserCreated { user }
+            | Register { user }
+            | UserUpdated { user, .. }
+            | UserPasswordChanged { user }
+            | UserUdvChanged { user, .. }
+            | UserBlocked { user }
+            | UserUnblocked { user }
+            | UserArchived { user }
+            | UserUnarchived { user }
+            | MemberAdded { user, .. }
+            | MemberRemoved { user, .. } => Some(format!("user:{}", user.id)),
+            UserDeleted { users } if users.len() == 1 => Some(format!("user:{}", users[0].id)),
+            NodeAdded { node, .. } | NodeUpdated { node, .. } | NodeMoved { node, .. } => Some(format!("node:{}", node.id)),
+            NodeDeleted { nodes } => nodes.first().map(|n| format!("node:{}", n.id)),
+            OrganizationCreated { organization, .. } | OrganizationDeleted { organization } | OrganizationImported { organization, .. } => {
+                Some(format!("org:{}", organization.id))
+            }
+            _ => None,
+        }
+    }
+
     pub fn org_id(&self) -> Option<&str> {
         use DomainEvent::*;
         match self {

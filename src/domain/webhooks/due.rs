@@ -4,6 +4,13 @@
 use entity::delivery::{self, DeliveryStatus};
 use sea_orm::{ColumnTrait, Condition};
 
+/// The condition (on a `delivery` row) that no earlier delivery of its webhook about the same
+/// entity is still pending or being sent: a webhook's deliveries about one user, department or
+/// organization go out in commit order, one after the other; a failing one holds the later ones
+/// back until it succeeds or is given up. Deliveries about no single entity are never held.
+pub const IN_ENTITY_ORDER: &str = "(entity IS NULL OR NOT EXISTS (SELECT 1 FROM delivery e WHERE e.webhook_id = delivery.webhook_id \
+    AND e.entity IS NOT NULL AND e.entity = delivery.entity AND e.seq < delivery.seq AND e.status IN ('pending', 'delivering')))";
+
 /// Deliveries a worker may take at `now`: pending and due, or delivering under an ended lease
 /// (its instance died).
 pub fn due_condition(now: chrono::DateTime<chrono::Utc>) -> Condition {

@@ -394,14 +394,7 @@ impl WebhookService {
             Ok(t) => q.filter(event::Column::CreatedAt.gte(t.with_timezone(&chrono::Utc))),
             Err(_) => q.filter(event::Column::Seq.gt(super::events::position(&self.db, pool, "since", since).await?)),
         };
-        let events: Vec<String> = q
-            .select_only()
-            .column(event::Column::Id)
-            .order_by_asc(event::Column::Seq)
-            .limit(MAX_REPLAY)
-            .into_tuple()
-            .all(&self.db)
-            .await?;
+        let events: Vec<event::Model> = q.order_by_asc(event::Column::Seq).limit(MAX_REPLAY).all(&self.db).await?;
         let now = chrono::Utc::now();
         let rows: Vec<delivery::ActiveModel> = events
             .iter()
@@ -420,12 +413,16 @@ impl WebhookService {
     }
 }
 
-fn new_delivery(pool: &PoolId, webhook_id: &str, event_id: &str, now: chrono::DateTime<chrono::Utc>) -> delivery::ActiveModel {
+/// A delivery of `event` to `webhook_id`, ordered after the webhook's earlier deliveries about
+/// the same entity.
+fn new_delivery(pool: &PoolId, webhook_id: &str, event: &event::Model, now: chrono::DateTime<chrono::Utc>) -> delivery::ActiveModel {
     delivery::ActiveModel {
+        entity: Set(event.entity.clone()),
+        seq: Set(event.seq),
         id: Set(ids::new_id()),
         user_pool_id: Set(pool.as_str().to_string()),
         webhook_id: Set(webhook_id.to_string()),
-        event_id: Set(event_id.to_string()),
+        event_id: Set(event.id.clone()),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -460,7 +457,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, events: &[event::
             hooks
                 .iter()
                 .filter(|(_, names)| names.as_array().is_some_and(|a| a.iter().any(|n| n == e.event_name.as_str())))
-                .map(|(hook, _)| new_delivery(pool, hook, &e.id, now))
+                .map(|(hook, _)| new_delivery(pool, hook, e, now))
         })
         .collect();
     let n = rows.len();

@@ -112,9 +112,16 @@ pub async fn members_at(
     let list = if total_count > GATHER_AT_MOST {
         // (`LIMIT 1`: SQLite otherwise turned the probe into a join, listing a user once per
         // membership.)
-        let member = format!("SELECT 1 FROM membership_version m WHERE m.user_id = u.id AND {} AND m.node_id IN (SELECT id FROM sub) LIMIT 1", valid_at("m", 2));
+        // A root's subtree is its whole organization: probed without walking the tree.
+        // A root's subtree is its whole organization ($1): probed without walking the tree.
+        let (departments, within, first) = if subtree && node.parent_id.is_none() {
+            ("", "m.org_id = $1", node.org_id.as_str())
+        } else {
+            (departments.as_str(), "m.node_id IN (SELECT id FROM sub)", node.id.as_str())
+        };
+        let member = format!("SELECT 1 FROM membership_version m WHERE m.user_id = u.id AND {} AND {within} LIMIT 1", valid_at("m", 2));
         let sql = format!("{departments} SELECT {} FROM users_version u WHERE u.user_pool_id = $3 AND {} AND EXISTS ({member}) {window}", columns("users"), valid_at("u", 2));
-        rows(db, &sql, values(vec![node.user_pool_id.as_str().into()])).await?
+        rows(db, &sql, vec![first.into(), t.into(), node.user_pool_id.as_str().into()]).await?
     } else {
         // Each member found by id (no pool filter: the walk's index would be chosen).
         let members = format!("SELECT m.user_id FROM membership_version m JOIN sub ON m.node_id = sub.id WHERE {}", valid_at("m", 2));
