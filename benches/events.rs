@@ -17,7 +17,10 @@
 //!
 //! Knobs: BENCH_BACKLOG (events in the drain scenarios: "2000,1000,100" for 1, 10, 100 webhooks),
 //! BENCH_RATES ("1000,300,30" events/s), BENCH_STEADY_SECS (5), BENCH_SUBSCRIBERS (1000),
-//! BENCH_ONLY_WEBHOOKS=1 skips the subscribers; BENCH_PERF_FIFO (the control file of
+//! BENCH_ONLY_WEBHOOKS=1 skips the subscribers; BENCH_ENTITIES=N makes the drain's deliveries be
+//! about N entities (`seq % N`; published events are about none), so that each webhook sends an
+//! entity's deliveries one after the other (N large: the cost of the order check alone);
+//! BENCH_PERF_FIFO (the control file of
 //! `perf record -D -1 --control fifo:FILE`) profiles only the drain with BENCH_PERF_WEBHOOKS (10).
 
 use std::{
@@ -88,6 +91,7 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
     let rates = env_list("BENCH_RATES", [1000, 300, 30]);
     let steady_secs = env_num("BENCH_STEADY_SECS", 5) as u64;
     let subscribers = env_num("BENCH_SUBSCRIBERS", 1000);
+    let entities = env_num("BENCH_ENTITIES", 0);
     let mut config = Cli::parse_from(["orgraph"]).config;
     config.database_url = url;
     config.bootstrap_pool_id = Some("benchpool".into());
@@ -155,6 +159,9 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
         let publish_secs = published.elapsed().as_secs_f64();
         // Autovacuum would have analyzed a table this busy within its minute's nap; without
         // statistics PostgreSQL's plans for a fresh table assume it is nearly empty.
+        if entities > 0 {
+            state.db.execute_unprepared(&format!("UPDATE delivery SET entity = 'user:' || (seq % {entities}) WHERE status = 'pending'")).await?;
+        }
         if backend == "postgres" {
             state.db.execute_unprepared("ANALYZE delivery").await?;
         }
@@ -170,8 +177,8 @@ async fn bench(url: String, backend: &str) -> anyhow::Result<()> {
             let seen = receiver.seen.lock().unwrap();
             let secs = seen.last.map_or(f64::NAN, |l| l.duration_since(started).as_secs_f64());
             println!(
-                "drain  {n:>3} webhook(s): {count} events published in {publish_secs:.2} s ({:.0}/s), then {}/{expected} deliveries in {secs:.2} s = {:.0} deliveries/s{}",
-                count as f64 / publish_secs, seen.ids.len(), seen.ids.len() as f64 / secs, check(&seen, &markers, n));
+                "drain  {n:>3} webhook(s){}: {count} events published in {publish_secs:.2} s ({:.0}/s), then {}/{expected} deliveries in {secs:.2} s = {:.0} deliveries/s{}",
+                if entities > 0 { format!(" about {entities} entities") } else { String::new() }, count as f64 / publish_secs, seen.ids.len(), seen.ids.len() as f64 / secs, check(&seen, &markers, n));
         }
 
         // Steady: a paced publisher while the worker runs.

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::{membership, node, org, user};
-use sea_orm::{ConnectionTrait, FromQueryResult, Value};
+use sea_orm::{ConnectionTrait, DatabaseBackend, FromQueryResult, Value};
 
 use super::versions::{Version, columns};
 use crate::{
@@ -113,13 +113,16 @@ pub async fn members_at(
         // (`LIMIT 1`: SQLite otherwise turned the probe into a join, listing a user once per
         // membership.)
         // A root's subtree is its whole organization: probed without walking the tree.
-        // A root's subtree is its whole organization ($1): probed without walking the tree.
-        let (departments, within, first) = if subtree && node.parent_id.is_none() {
-            ("", "m.org_id = $1", node.org_id.as_str())
+        // A root's subtree is its whole organization ($1): probed without walking the tree. (On
+        // SQLite through the user's index, `ix_membership_version_1` of migration 13: it chose the
+        // organization's, reading every membership of the org for each user walked.)
+        let (departments, memberships, within, first) = if subtree && node.parent_id.is_none() {
+            let by_user = if db.get_database_backend() == DatabaseBackend::Sqlite { " INDEXED BY ix_membership_version_1" } else { "" };
+            ("", format!("membership_version m{by_user}"), "m.org_id = $1", node.org_id.as_str())
         } else {
-            (departments.as_str(), "m.node_id IN (SELECT id FROM sub)", node.id.as_str())
+            (departments.as_str(), "membership_version m".to_string(), "m.node_id IN (SELECT id FROM sub)", node.id.as_str())
         };
-        let member = format!("SELECT 1 FROM membership_version m WHERE m.user_id = u.id AND {} AND {within} LIMIT 1", valid_at("m", 2));
+        let member = format!("SELECT 1 FROM {memberships} WHERE m.user_id = u.id AND {} AND {within} LIMIT 1", valid_at("m", 2));
         let sql = format!("{departments} SELECT {} FROM users_version u WHERE u.user_pool_id = $3 AND {} AND EXISTS ({member}) {window}", columns("users"), valid_at("u", 2));
         rows(db, &sql, vec![first.into(), t.into(), node.user_pool_id.as_str().into()]).await?
     } else {
