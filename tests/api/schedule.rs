@@ -211,6 +211,10 @@ async fn a_future_as_of_previews_the_pending_batches_due_by_then_marked_planned_
     let after_first = tree(Some(soon(hour + 60_000))).await;
     assert_eq!(after_first["planned"], true);
     assert_eq!(after_first["plannedChanges"], json!([{ "id": first["id"], "status": "PENDING" }]));
+    // Another organization of the pool, which no batch touches, is not planned.
+    let (beta, _) = org(&c, "beta").await;
+    let d = c.data("query($o: String!, $at: String) { org(id: $o, asOf: $at) { planned nodes { planned } } }", json!({ "o": beta, "at": soon(hour + 60_000) })).await;
+    assert_eq!(d["org"], json!({ "planned": false, "nodes": [{ "planned": false }] }));
     assert_eq!(
         names(&after_first),
         vec![("Acme".to_string(), "-".to_string(), false), ("EMEA".into(), root.clone(), true), ("Ops".into(), root.clone(), false), ("Sales EMEA".into(), emea.clone(), true)]

@@ -24,7 +24,7 @@ use crate::{
     domain::{
         PoolId,
         docs::iso,
-        schedule::{self, MAX_CHANGES, MAX_PENDING, NodeName, OrgChange, Status},
+        schedule::{self, MAX_CHANGES, MAX_PENDING, MAX_PLANNED_CHANGES, NodeName, OrgChange, Status},
     },
     error::AppResult,
     ids,
@@ -47,6 +47,7 @@ pub(super) fn plan(rows: Vec<Row>, bad: &mut Refusals) -> Vec<ScheduledPlan> {
         bad.add(&rows[MAX_PENDING as usize].at, format!("a pool may have at most {MAX_PENDING} pending scheduled batches"));
     }
     let mut out: Vec<ScheduledPlan> = Vec::with_capacity(rows.len());
+    let mut changes_in_all = 0;
     let mut keys: HashMap<String, String> = HashMap::new();
     for row in rows {
         let parsed = (|| -> Result<ScheduledPlan, String> {
@@ -69,7 +70,13 @@ pub(super) fn plan(rows: Vec<Row>, bad: &mut Refusals) -> Vec<ScheduledPlan> {
             Err(why) => bad.add(&row.at, why),
             Ok(p) => match keys.insert(p.key.clone(), p.at.clone()) {
                 Some(first) => bad.add(&p.at, format!("id {:?} is also the id of the scheduled batch at {first}", p.key)),
-                None => out.push(p),
+                None => {
+                    changes_in_all += p.changes.len();
+                    if changes_in_all > MAX_PLANNED_CHANGES {
+                        bad.add(&p.at, format!("a pool may have at most {MAX_PLANNED_CHANGES} pending changes in all"));
+                    }
+                    out.push(p)
+                }
             },
         }
     }
@@ -154,27 +161,29 @@ impl NewIds {
 /// Store the batches of `chunk` the pool does not have, pending: whether each was created.
 /// `new_ids` translates them (`--new-ids`).
 pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[ScheduledPlan], new_ids: Option<&NewIds>) -> AppResult<Vec<bool>> {
-    let mut out = Vec::with_capacity(chunk.len());
+    // The batches already there (a run going on after `--limit`): by id, or with new ids by
+    // their time and when they were scheduled.
+    let mut fresh = Vec::with_capacity(chunk.len());
     for b in chunk {
-        // The same batch already there (a run going on after `--limit`): by its id, or with
-        // new ids by its time and when it was scheduled.
         let same = scheduled_change::Entity::find().filter(scheduled_change::Column::UserPoolId.eq(pool.as_str()));
         let same = match new_ids {
             Some(_) => same.filter(scheduled_change::Column::At.eq(b.due)).filter(scheduled_change::Column::CreatedAt.eq(b.created_at)),
             None => same.filter(scheduled_change::Column::Id.eq(b.key.as_str())),
         };
-        if same.one(txn).await?.is_some() {
-            out.push(false);
-            continue;
-        }
+        fresh.push(same.one(txn).await?.is_none());
+    }
+    // With the pool's own pending batches, within the limits that a check and a future `asOf`
+    // rely on.
+    let new: Vec<&ScheduledPlan> = chunk.iter().zip(&fresh).filter(|(_, f)| **f).map(|(b, _)| b).collect();
+    schedule::within_limits(txn, pool, new.len(), new.iter().map(|b| b.changes.len()).sum()).await?;
+    for b in new {
         let (id, changes) = match new_ids {
             Some(map) => (ids::new_id(), b.changes.iter().map(|c| map.change(c)).collect()),
             None => (b.key.clone(), b.changes.clone()),
         };
         schedule::store_in(txn, pool, id, b.due, changes, &b.created_by, b.created_at).await?;
-        out.push(true);
     }
-    Ok(out)
+    Ok(fresh)
 }
 
 /// The pool's pending batches, in the order they apply.

@@ -120,7 +120,7 @@ impl HistoryService {
         let (planned, planned_nodes) = match &as_of.preview {
             Some(preview) => (
                 preview.batches_by(at).cloned().collect(),
-                versions.iter().filter(|v| v.valid_from > preview.began).map(|v| v.row.id.clone()).collect(),
+                versions.iter().filter(|v| v.valid_from >= preview.began).map(|v| v.row.id.clone()).collect(),
             ),
             None => (Vec::new(), HashSet::new()),
         };

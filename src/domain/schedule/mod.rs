@@ -150,20 +150,7 @@ impl ScheduleService {
         let row = self
             .writer
             .write_plain(pool.actor(), async |txn| {
-                if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-                    sql::exec(txn, "SELECT pg_advisory_xact_lock(hashtext($1))", vec![format!("orgraph-schedule:{}", pool.as_str()).into()]).await?;
-                }
-                let pending = pending(txn, pool).await?;
-                if pending.len() as u64 >= MAX_PENDING {
-                    return Err(AppError::invalid("at", format!("a pool may have at most {MAX_PENDING} pending batches")));
-                }
-                let planned_changes: usize = pending.iter().map(|p| p.changes.as_array().map_or(0, Vec::len)).sum();
-                if planned_changes + changes.len() > MAX_PLANNED_CHANGES {
-                    return Err(AppError::invalid(
-                        "changes",
-                        format!("a pool may have at most {MAX_PLANNED_CHANGES} pending changes in all: {planned_changes} are pending"),
-                    ));
-                }
+                let pending = within_limits(txn, pool, 1, changes.len()).await?;
                 // The check: the pending batches due before this one (in their order), then this
                 // one, applied in a savepoint that is rolled back.
                 let check = txn.begin().await?;
@@ -271,6 +258,24 @@ impl ScheduleService {
             .await?;
         Ok(true)
     }
+}
+
+/// Lock `pool`'s schedule for this transaction (on PostgreSQL; SQLite has one writer) and check
+/// that `batches` more batches of `changes` changes in all stay within the pool's limits. The
+/// pending batches, in the order they apply.
+pub(crate) async fn within_limits(txn: &DatabaseTransaction, pool: &PoolId, batches: usize, changes: usize) -> AppResult<Vec<scheduled_change::Model>> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        sql::exec(txn, "SELECT pg_advisory_xact_lock(hashtext($1))", vec![format!("orgraph-schedule:{}", pool.as_str()).into()]).await?;
+    }
+    let pending = pending(txn, pool).await?;
+    if (pending.len() + batches) as u64 > MAX_PENDING {
+        return Err(AppError::invalid("at", format!("a pool may have at most {MAX_PENDING} pending batches: {} are pending", pending.len())));
+    }
+    let planned: usize = pending.iter().map(|p| p.changes.as_array().map_or(0, Vec::len)).sum();
+    if planned + changes > MAX_PLANNED_CHANGES {
+        return Err(AppError::invalid("changes", format!("a pool may have at most {MAX_PLANNED_CHANGES} pending changes in all: {planned} are pending")));
+    }
+    Ok(pending)
 }
 
 /// Store a checked batch, pending, with the departments it adds (`createdNodes`) listed.

@@ -18,16 +18,19 @@ use chrono::{DateTime, Utc};
 use entity::scheduled_change;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, TransactionTrait};
 
-use super::{apply_in, pending, stored_changes};
+use super::{Status, apply_in, pending, stored_changes};
 use crate::{
     domain::{PoolId, events::Outbox, write::Writer},
     error::{AppError, AppResult},
     storage::{WriteTxn, history::stamp::stamp_at},
 };
 
-/// How long a preview holds its transaction: reads after it are refused (they retry with a new
-/// preview, or select less).
+/// How long a preview holds its transaction once its batches are applied: reads after it are
+/// refused (they retry with a new preview, or select less).
 pub const HOLD: Duration = Duration::from_secs(2);
+
+/// A preview this close to its end is not shared: a new reader gets a new one.
+const JOIN_BEFORE_END: Duration = Duration::from_millis(500);
 
 /// A pool's tree with its pending batches applied, readable until [`HOLD`] has passed.
 pub struct Preview {
@@ -54,8 +57,9 @@ impl Preview {
         self.batches.iter().filter(move |b| b.at <= at)
     }
 
+    /// Whether a reader joining now still has time to read.
     fn open(&self) -> bool {
-        Instant::now() < self.expires
+        Instant::now() + JOIN_BEFORE_END < self.expires
     }
 
     /// Roll the preview back now (its readers are refused from now on).
@@ -67,10 +71,12 @@ impl Preview {
         }
     }
 
-    /// Apply `pending` (one pool's pending batches, in order) in a new preview transaction.
-    async fn apply(writer: &Writer, pending: Vec<scheduled_change::Model>) -> AppResult<Preview> {
+    /// Apply `pool`'s pending batches, in order, in a new preview transaction (read in it: a
+    /// batch applied or cancelled meanwhile is not applied again).
+    async fn apply(writer: &Writer, pool: &PoolId) -> AppResult<Preview> {
         let txn = writer.preview().await?;
-        let (began, expires) = (Utc::now(), Instant::now() + HOLD);
+        let began = Utc::now();
+        let pending = pending(&*txn, pool).await?;
         let mut batches = Vec::new();
         for batch in pending {
             let pool = PoolId::trusted(batch.user_pool_id.clone()).acting_as(&batch.created_by);
@@ -88,21 +94,31 @@ impl Preview {
                 Err(_) => step.rollback().await?,
             }
         }
-        Ok(Preview { txn: tokio::sync::Mutex::new(Some(txn)), expires, began, batches })
+        Ok(Preview { txn: tokio::sync::Mutex::new(Some(txn)), expires: Instant::now() + HOLD, began, batches })
     }
 }
 
-/// The live previews, one per pool at most.
+/// The live previews, one per pool at most: a slot per pool, so that a pool's readers share its
+/// preview and other pools never wait for it.
 #[derive(Clone)]
 pub struct Previews {
     db: DatabaseConnection,
     writer: Writer,
-    live: Arc<tokio::sync::Mutex<HashMap<String, Weak<Preview>>>>,
+    slots: Arc<std::sync::Mutex<HashMap<String, Slot>>>,
 }
+
+type Slot = Arc<tokio::sync::Mutex<Weak<Preview>>>;
 
 impl Previews {
     pub fn new(writer: Writer) -> Self {
-        Previews { db: writer.db().clone(), writer, live: Arc::default() }
+        Previews { db: writer.db().clone(), writer, slots: Arc::default() }
+    }
+
+    fn slot(&self, pool: &PoolId) -> Slot {
+        let mut slots = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Forget the slots of previews that ended, unless someone is making one.
+        slots.retain(|_, slot| slot.try_lock().map_or(true, |p| p.strong_count() > 0));
+        slots.entry(pool.as_str().to_string()).or_default().clone()
     }
 
     /// The preview that instant `at` of `pool` is read from: none when `at` is not in the future
@@ -111,20 +127,19 @@ impl Previews {
         if at <= Utc::now() {
             return Ok(None);
         }
-        let mut live = self.live.lock().await;
-        live.retain(|_, p| p.strong_count() > 0);
-        if let Some(preview) = live.get(pool.as_str()).and_then(Weak::upgrade).filter(|p| p.open()) {
+        let slot = self.slot(pool);
+        let mut current = slot.lock().await;
+        if let Some(preview) = current.upgrade().filter(|p| p.open()) {
             return Ok(Some(preview));
         }
-        let pending = pending(&self.db, pool).await?;
-        if !pending.iter().any(|b| b.at <= at) {
+        if !any_due_by(&self.db, pool, at).await? {
             return Ok(None);
         }
-        let preview = Arc::new(Preview::apply(&self.writer, pending).await?);
-        live.insert(pool.as_str().to_string(), Arc::downgrade(&preview));
-        let held = Arc::downgrade(&preview);
+        let preview = Arc::new(Preview::apply(&self.writer, pool).await?);
+        *current = Arc::downgrade(&preview);
+        let (held, end) = (Arc::downgrade(&preview), preview.expires);
         tokio::spawn(async move {
-            tokio::time::sleep(HOLD).await;
+            tokio::time::sleep_until(end.into()).await;
             if let Some(preview) = held.upgrade() {
                 preview.end().await;
             }
@@ -134,6 +149,15 @@ impl Previews {
 
     /// Stop sharing `pool`'s preview: its pending batches changed.
     pub async fn forget(&self, pool: &PoolId) {
-        self.live.lock().await.remove(pool.as_str());
+        let slot = self.slots.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(pool.as_str());
+        if let Some(slot) = slot {
+            *slot.lock().await = Weak::new();
+        }
     }
+}
+
+/// Whether `pool` has a pending batch due by `at`.
+async fn any_due_by(db: &DatabaseConnection, pool: &PoolId, at: DateTime<Utc>) -> AppResult<bool> {
+    let sql = "SELECT COUNT(*) AS n FROM (SELECT id FROM scheduled_change WHERE user_pool_id = $1 AND status = $2 AND at <= $3 LIMIT 1) due";
+    Ok(crate::storage::sql::count(db, sql, vec![pool.as_str().into(), Status::Pending.as_str().into(), at.into()]).await? > 0)
 }

@@ -82,14 +82,14 @@ impl Org {
         iso(self.model.updated_at)
     }
 
-    /// Whether this answer is a preview: read as of a future instant, with the pending
-    /// scheduled changes due by then applied (`plannedChanges`).
+    /// Whether, read as of a future instant, a pending scheduled change due by then adds, changes
+    /// or moves one of the organization's departments (see `Node.planned`).
     async fn planned(&self) -> bool {
-        self.tree.get().is_some_and(|index| !index.planned.is_empty())
+        self.tree.get().is_some_and(|index| !index.planned_nodes.is_empty())
     }
 
-    /// In a preview (a future `asOf`), the pending scheduled changes applied to it, in the order
-    /// they apply; empty otherwise.
+    /// Read as of a future instant, the pool's pending scheduled changes applied to the answer
+    /// (those due by then, in the order they apply); empty otherwise.
     async fn planned_changes(&self) -> Vec<super::schedule::ScheduledChanges> {
         self.tree.get().map(|index| index.planned.iter().cloned().map(Into::into).collect()).unwrap_or_default()
     }

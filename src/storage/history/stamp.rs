@@ -36,6 +36,13 @@ pub fn postgres_function() -> String {
     )
 }
 
+/// The stamping function as instances before it took a time call it, during a rolling upgrade.
+pub fn postgres_compat_function() -> String {
+    "CREATE OR REPLACE FUNCTION orgraph_stamp_versions(actor varchar) RETURNS void LANGUAGE sql AS \
+     $f$ SELECT orgraph_stamp_versions(actor, NULL::timestamptz) $f$"
+        .to_string()
+}
+
 /// The last time stamped by this process (SQLite: one process writes), in microseconds: a clock
 /// set back cannot make a version end before it began.
 static LAST: AtomicI64 = AtomicI64::new(0);

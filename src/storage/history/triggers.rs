@@ -123,6 +123,7 @@ fn statements(backend: DatabaseBackend) -> Vec<String> {
     let mut all: Vec<String> = versioned().iter().flat_map(|v| v.statements(backend)).collect();
     if backend == DatabaseBackend::Postgres {
         all.push(super::stamp::postgres_function());
+        all.push(super::stamp::postgres_compat_function());
     }
     all
 }
@@ -186,11 +187,6 @@ pub async fn ensure(db: &(impl ConnectionTrait + TransactionTrait)) -> AppResult
         }
     }
     let txn = db.begin().await?;
-    if backend == DatabaseBackend::Postgres {
-        // The stamping function before it took a time: a function of other arguments is another
-        // function, not replaced.
-        exec(&txn, "DROP FUNCTION IF EXISTS orgraph_stamp_versions(varchar)", Vec::new()).await?;
-    }
     for s in versioned().iter().flat_map(|v| v.drops(backend)).chain(statements(backend)) {
         exec(&txn, &s, Vec::new()).await?;
     }
