@@ -147,7 +147,13 @@ impl Loader<PastTree> for PastTreeLoader {
     async fn load(&self, keys: &[PastTree]) -> Result<HashMap<PastTree, Self::Value>, Self::Error> {
         let mut found = HashMap::new();
         for key in keys {
-            let tree = self.0.org_at(&key.0, &key.1, &key.2).await?;
+            // Keys of several requests (and pools) load together: an organization missing at
+            // one key's instant is that key's answer alone (NOT_FOUND), not an error for all.
+            let tree = match self.0.org_at(&key.0, &key.1, &key.2).await {
+                Ok(tree) => tree,
+                Err(crate::error::AppError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
             let org = tree.org.clone();
             found.insert(key.clone(), (org, Arc::new(crate::graphql::types::org_nodes::TreeIndex::at(tree))));
         }
