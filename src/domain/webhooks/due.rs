@@ -2,7 +2,7 @@
 //! (`queue_stats`, `orgraph doctor`) report.
 
 use entity::delivery::{self, DeliveryStatus};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, sea_query::Expr};
 
 /// The condition (on a `delivery` row) that no earlier delivery of its webhook about the same
 /// entity is still pending or being sent: a webhook's deliveries about one user, department or
@@ -17,9 +17,12 @@ pub fn due_condition(now: chrono::DateTime<chrono::Utc>) -> Condition {
     Condition::any().add(pending_and_due(now)).add(lease_ended(now))
 }
 
-/// Pending deliveries whose next attempt has come.
+/// Pending deliveries whose next attempt has come, and that no earlier one holds back.
 pub fn pending_and_due(now: chrono::DateTime<chrono::Utc>) -> Condition {
-    Condition::all().add(delivery::Column::Status.eq(DeliveryStatus::Pending)).add(delivery::Column::NextAttemptAt.lte(now))
+    Condition::all()
+        .add(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .add(delivery::Column::NextAttemptAt.lte(now))
+        .add(Expr::cust(IN_ENTITY_ORDER))
 }
 
 fn lease_ended(now: chrono::DateTime<chrono::Utc>) -> Condition {
