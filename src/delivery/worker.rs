@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::sender::{Attempt, Sender};
 use crate::{
     config::WebhookConfig,
-    domain::{PoolId, events::{DomainEvent, WebhookRef}, webhooks::due::IN_ENTITY_ORDER, write::Writer},
+    domain::{PoolId, events::{DomainEvent, WebhookRef}, webhooks::due::{IN_ENTITY_ORDER, hold_behind}, write::Writer},
     error::AppResult,
     ids,
     metrics::{Metrics, OutcomeLabels},
@@ -385,18 +385,7 @@ async fn reschedule(txn: &impl ConnectionTrait, d: &delivery::Model, attempt: &A
     row.last_error = Set(failure_text(attempt));
     row.updated_at = Set(chrono::Utc::now());
     row.update(txn).await?;
-    // The webhook's later deliveries about the same entity wait for this one: they leave the due
-    // range until its next attempt, so that claims do not read them over and over meanwhile.
-    if let Some(entity) = &d.entity {
-        sql::exec(
-            txn,
-            "UPDATE delivery SET next_attempt_at = $1 WHERE webhook_id = $2 AND entity IS NOT NULL AND entity = $3 AND seq > $4
-                AND status IN ('pending', 'delivering') AND status = 'pending' AND next_attempt_at < $1",
-            vec![next.into(), d.webhook_id.clone().into(), entity.clone().into(), d.seq.into()],
-        )
-        .await?;
-    }
-    Ok(())
+    hold_behind(txn, d, next).await
 }
 
 fn failure_text(attempt: &Attempt) -> Option<String> {

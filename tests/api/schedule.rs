@@ -250,6 +250,7 @@ async fn a_future_as_of_previews_the_pending_batches_due_by_then_marked_planned_
     // Cancelled: the preview no longer shows it, and other pools never see this pool's plans.
     let after_cancel = tree(Some(soon(4 * hour))).await;
     assert_eq!(after_cancel["plannedChanges"], json!([{ "id": second, "status": "PENDING" }]));
+    assert_eq!(after_cancel["planned"], true, "a batch deleting a department plans the org");
     assert_eq!(names(&after_cancel).iter().map(|n| n.0.as_str()).collect::<Vec<_>>(), ["Acme", "Sales"]);
     let (pool, secret) = s.new_pool("other").await;
     let other = s.client_for(&pool, &secret).await;

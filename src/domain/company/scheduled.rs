@@ -64,7 +64,8 @@ pub(super) fn plan(rows: Vec<Row>, bad: &mut Refusals) -> Vec<ScheduledPlan> {
                 return Err(format!("a batch has 1 to {MAX_CHANGES} changes, got {}", changes.len()));
             }
             let created_by = row.text("createdBy").unwrap_or_else(|| crate::domain::Actor::IMPORT.to_string());
-            Ok(ScheduledPlan { at: row.at.clone(), key, due, changes, created_by, created_at: row.time("createdAt")?.unwrap_or_else(Utc::now) })
+            // (Without createdAt, its time: the same on every run of the import, which finds it there.)
+            Ok(ScheduledPlan { at: row.at.clone(), key, due, changes, created_by, created_at: row.time("createdAt")?.unwrap_or(due) })
         })();
         match parsed {
             Err(why) => bad.add(&row.at, why),

@@ -76,6 +76,8 @@ pub struct TreeAt {
     pub nodes: Vec<node::Model>,
     pub planned: Vec<scheduled_change::Model>,
     pub planned_nodes: HashSet<String>,
+    /// Whether a planned batch changes a department of the organization or a membership in one.
+    pub planned_org: bool,
 }
 
 /// How long after an instant every transaction stamped before it has committed: a write commits
@@ -111,10 +113,15 @@ impl HistoryService {
     /// Organization `org_id` of `pool` as it was (or is planned to be) at `as_of`.
     pub async fn org_at(&self, pool: &PoolId, org_id: &str, as_of: &AsOf) -> AppResult<TreeAt> {
         let at = as_of.at;
-        let (org, versions) = read_at!(self, as_of, |db| async {
-            let Some(org) = as_of::org_at(db, pool.as_str(), org_id, at).await? else { return Ok((None, Vec::new())) };
+        let began = as_of.preview.as_ref().map(|p| p.began);
+        let (org, versions, planned_org) = read_at!(self, as_of, |db| async {
+            let Some(org) = as_of::org_at(db, pool.as_str(), org_id, at).await? else { return Ok((None, Vec::new(), false)) };
             let nodes = as_of::org_nodes_at(db, &org.id, at).await?;
-            Ok::<_, AppError>((Some(org), nodes))
+            let planned = match began {
+                Some(began) => as_of::org_changed_between(db, &org.id, began, at).await?,
+                None => false,
+            };
+            Ok::<_, AppError>((Some(org), nodes, planned))
         })?;
         let org = org.ok_or_else(|| AppError::not_found("org", org_id))?;
         let (planned, planned_nodes) = match &as_of.preview {
@@ -125,7 +132,7 @@ impl HistoryService {
             None => (Vec::new(), HashSet::new()),
         };
         let nodes = display_order(versions.into_iter().map(|v| v.row).collect());
-        Ok(TreeAt { as_of: as_of.clone(), org, nodes, planned, planned_nodes })
+        Ok(TreeAt { as_of: as_of.clone(), org, nodes, planned, planned_nodes, planned_org })
     }
 
     /// Department `node_id` of `pool` as it was at `as_of` (depth and counts not set).

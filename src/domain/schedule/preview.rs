@@ -75,7 +75,7 @@ impl Preview {
     /// batch applied or cancelled meanwhile is not applied again).
     async fn apply(writer: &Writer, pool: &PoolId) -> AppResult<Preview> {
         let txn = writer.preview().await?;
-        let began = Utc::now();
+        let began = crate::storage::history::stamp::clock(&*txn).await?;
         let pending = pending(&*txn, pool).await?;
         let mut batches = Vec::new();
         for batch in pending {

@@ -374,12 +374,19 @@ impl WebhookService {
         if d.status == DeliveryStatus::Delivering {
             return Err(AppError::Conflict { field: None, message: "the delivery is being sent right now".into() });
         }
-        let mut row: delivery::ActiveModel = d.into();
+        let now = chrono::Utc::now();
+        let mut row: delivery::ActiveModel = d.clone().into();
         row.status = Set(DeliveryStatus::Pending);
         row.attempts = Set(0);
-        row.next_attempt_at = Set(chrono::Utc::now());
-        row.updated_at = Set(chrono::Utc::now());
-        self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await
+        row.next_attempt_at = Set(now);
+        row.updated_at = Set(now);
+        self.writer
+            .write(pool, async |txn, _| {
+                let updated = row.update(txn).await?;
+                due::hold_behind(txn, &d, now).await?;
+                Ok(updated)
+            })
+            .await
     }
 
     /// Queue again, for one webhook, every event it subscribes to since `since` (an event id,

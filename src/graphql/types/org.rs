@@ -82,10 +82,10 @@ impl Org {
         iso(self.model.updated_at)
     }
 
-    /// Whether, read as of a future instant, a pending scheduled change due by then adds, changes
-    /// or moves one of the organization's departments (see `Node.planned`).
+    /// Whether, read as of a future instant, a pending scheduled change due by then changes the
+    /// organization: adds, changes, moves or deletes one of its departments, or moves members.
     async fn planned(&self) -> bool {
-        self.tree.get().is_some_and(|index| !index.planned_nodes.is_empty())
+        self.tree.get().is_some_and(|index| index.planned_org)
     }
 
     /// Read as of a future instant, the pool's pending scheduled changes applied to the answer

@@ -34,6 +34,7 @@ pub struct TreeIndex {
     /// changed or moved.
     pub planned: Vec<entity::scheduled_change::Model>,
     pub planned_nodes: std::collections::HashSet<String>,
+    pub planned_org: bool,
     /// A past tree's member counts, read once for every department (a kept tree's pages count
     /// nothing).
     member_counts: tokio::sync::OnceCell<crate::domain::history::MemberCounts>,
@@ -52,12 +53,12 @@ impl TreeIndex {
                 children[*p].push(i);
             }
         }
-        TreeIndex { nodes, by_id, parent, children, as_of: None, planned: Vec::new(), planned_nodes: Default::default(), member_counts: Default::default() }
+        TreeIndex { nodes, by_id, parent, children, as_of: None, planned: Vec::new(), planned_nodes: Default::default(), planned_org: false, member_counts: Default::default() }
     }
 
     /// The tree of an organization as it was at an instant.
     pub fn at(tree: crate::domain::history::TreeAt) -> Self {
-        TreeIndex { as_of: Some(tree.as_of), planned: tree.planned, planned_nodes: tree.planned_nodes, ..Self::new(tree.nodes) }
+        TreeIndex { as_of: Some(tree.as_of), planned: tree.planned, planned_nodes: tree.planned_nodes, planned_org: tree.planned_org, ..Self::new(tree.nodes) }
     }
 
     /// The member counts of every department of this past tree (read at the first call).

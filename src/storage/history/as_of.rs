@@ -40,6 +40,18 @@ pub async fn org_nodes_at(db: &impl ConnectionTrait, org_id: &str, t: DateTime<U
     all::<Version<node::Model>>(db, &sql, vec![org_id.into(), t.into()]).await
 }
 
+/// Whether a department of organization `org_id`, or a membership in one, changed in `(from, to]`
+/// (from included).
+pub async fn org_changed_between(db: &impl ConnectionTrait, org_id: &str, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<bool> {
+    let within = |c: &str| format!("({c} >= $2 AND {c} <= $3)");
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM node_version WHERE org_id = $1 AND ({} OR {})
+            UNION ALL SELECT 1 AS x FROM membership_version WHERE org_id = $1 AND ({} OR {}) LIMIT 1) changed",
+        within("valid_from"), within("valid_to"), within("valid_from"), within("valid_to")
+    );
+    Ok(count(db, &sql, vec![org_id.into(), from.into(), to.into()]).await? > 0)
+}
+
 /// The leaders of department `node_id` at `t`, in order.
 pub async fn leaders_at(db: &impl ConnectionTrait, node_id: &str, t: DateTime<Utc>) -> AppResult<Vec<String>> {
     #[derive(FromQueryResult)]

@@ -53,6 +53,20 @@ fn next_time() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(at).unwrap_or_else(Utc::now)
 }
 
+/// The clock versions are stamped by: PostgreSQL's (every instance shares it), else this
+/// process's.
+pub async fn clock(db: &impl ConnectionTrait) -> AppResult<DateTime<Utc>> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Ok(Utc::now());
+    }
+    #[derive(sea_orm::FromQueryResult)]
+    struct Now {
+        t: DateTime<Utc>,
+    }
+    let now: Vec<Now> = crate::storage::sql::all(db, "SELECT clock_timestamp() AS t", Vec::new()).await?;
+    Ok(now.first().map_or_else(Utc::now, |n| n.t))
+}
+
 /// Stamp the versions of the transaction `db` with its commit's time and `actor`.
 pub async fn stamp(db: &impl ConnectionTrait, actor: &str) -> AppResult<()> {
     stamp_at(db, actor, None).await
