@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::sender::{Attempt, Sender};
 use crate::{
     config::WebhookConfig,
-    domain::{PoolId, events::{DomainEvent, WebhookRef}, webhooks::due::{IN_ENTITY_ORDER, hold_behind}, write::Writer},
+    domain::{PoolId, events::{DomainEvent, WebhookRef}, webhooks::due::{IN_ENTITY_ORDER, due_condition, hold_behind, pending_and_due}, write::Writer},
     error::AppResult,
     ids,
     metrics::{Metrics, OutcomeLabels},
@@ -148,11 +148,15 @@ const LEASE_CHECK: Duration = Duration::from_secs(1);
 async fn claim(writer: &Writer, limit: u64, lease_secs: i64, probe: bool, expired: bool) -> AppResult<Vec<delivery::Model>> {
     let db = writer.db();
     let now = chrono::Utc::now();
-    let in_order = IN_ENTITY_ORDER;
     if probe {
-        let ended = if expired { " OR (status = 'delivering' AND lease_until < $1)" } else { "" };
-        let sql = format!("SELECT COUNT(*) AS n FROM (SELECT id FROM delivery WHERE (status = 'pending' AND next_attempt_at <= $1 AND {in_order}){ended} LIMIT 1) due");
-        if storage::sql::count(db, &sql, vec![now.into()]).await? == 0 {
+        let due: Option<String> = delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::Id)
+            .filter(if expired { due_condition(now) } else { pending_and_due(now) })
+            .into_tuple()
+            .one(db)
+            .await?;
+        if due.is_none() {
             return Ok(Vec::new());
         }
     }
@@ -167,7 +171,7 @@ async fn claim(writer: &Writer, limit: u64, lease_secs: i64, probe: bool, expire
         let chosen = if postgres { format!("= ANY(ARRAY({due} FOR UPDATE SKIP LOCKED))") } else { format!("IN ({due})") };
         format!("UPDATE delivery SET status = $4, lease_until = $1, updated_at = $2 WHERE id {chosen} RETURNING *")
     };
-    let pending = take(&format!("status = $5 AND next_attempt_at <= $2 AND {in_order}"), "next_attempt_at");
+    let pending = take(&format!("status = $5 AND next_attempt_at <= $2 AND {IN_ENTITY_ORDER}"), "next_attempt_at");
     let ended = take("status = $4 AND lease_until < $2", "lease_until");
     writer
         .write_plain(crate::domain::Actor::SYSTEM, async |txn| {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use entity::scheduled_change;
 use indexmap::IndexSet;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use super::{
@@ -24,7 +24,7 @@ use crate::{
     domain::{
         PoolId,
         docs::iso,
-        schedule::{self, MAX_CHANGES, MAX_PENDING, MAX_PLANNED_CHANGES, NodeName, OrgChange, Status},
+        schedule::{self, MAX_CHANGES, MAX_PENDING, MAX_PLANNED_CHANGES, NodeName, OrgChange},
     },
     error::AppResult,
     ids,
@@ -189,12 +189,7 @@ pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[Sch
 
 /// The pool's pending batches, in the order they apply.
 pub(super) async fn export(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<Row>> {
-    Ok(scheduled_change::Entity::find()
-        .filter(scheduled_change::Column::UserPoolId.eq(pool.as_str()))
-        .filter(scheduled_change::Column::Status.eq(Status::Pending.as_str()))
-        .order_by_asc(scheduled_change::Column::At)
-        .order_by_asc(scheduled_change::Column::CreatedAt)
-        .all(db)
+    Ok(schedule::pending(db, pool)
         .await?
         .into_iter()
         .map(|b| Row {

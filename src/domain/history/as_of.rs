@@ -146,9 +146,17 @@ impl HistoryService {
     }
 
     /// A page of the members of department `node` at `as_of` (`subtree`: of its subtree then,
-    /// each user once), each user as it was then (deleted since or not).
-    pub async fn members_at(&self, node: &node::Model, as_of: &AsOf, subtree: bool, order: TimestampOrder, page: Page) -> AppResult<Paginated<user::Model>> {
-        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page, None))
+    /// each user once), each user as it was then (deleted since or not); counted unless `known`.
+    pub async fn members_at(
+        &self,
+        node: &node::Model,
+        as_of: &AsOf,
+        subtree: bool,
+        order: TimestampOrder,
+        page: Page,
+        known: Option<u64>,
+    ) -> AppResult<Paginated<user::Model>> {
+        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page, known))
     }
 
     /// How many members each department of organization `org_id` had at `as_of`, its own and
@@ -157,12 +165,6 @@ impl HistoryService {
     pub async fn member_counts_at(&self, org_id: &str, as_of: &AsOf, parents: &[(&str, Option<&str>)]) -> AppResult<MemberCounts> {
         let pairs = read_at!(self, as_of, |db| as_of::org_memberships_at(db, org_id, as_of.at))?;
         Ok(MemberCounts::of_tree(parents, &pairs))
-    }
-
-    /// A page of the members of department `node` at `as_of`, as [`Self::members_at`], with
-    /// their count already known.
-    pub async fn counted_members_at(&self, node: &node::Model, as_of: &AsOf, subtree: bool, order: TimestampOrder, page: Page, count: u64) -> AppResult<Paginated<user::Model>> {
-        read_at!(self, as_of, |db| as_of::members_at(db, node, as_of.at, subtree, order, page, Some(count)))
     }
 
     /// The memberships of user `user_id` at `as_of` (of one organization when `org_id` is

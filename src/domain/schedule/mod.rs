@@ -311,7 +311,7 @@ pub(crate) async fn store_in(
 }
 
 /// The pending batches of `pool`, in the order they apply.
-async fn pending(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<scheduled_change::Model>> {
+pub(crate) async fn pending(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<scheduled_change::Model>> {
     Ok(scheduled_change::Entity::find()
         .filter(scheduled_change::Column::UserPoolId.eq(pool.as_str()))
         .filter(scheduled_change::Column::Status.eq(Status::Pending.as_str()))

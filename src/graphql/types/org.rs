@@ -344,13 +344,13 @@ impl Node {
                 Origin::Tree(index) if crate::domain::history::settled(at.at) => {
                     let count = index.member_counts(&state.history).await?.of(&self.model.id, subtree);
                     if ctx.look_ahead().field("list").exists() {
-                        state.history.counted_members_at(&self.model, at, subtree, order, page, count).await?
+                        state.history.members_at(&self.model, at, subtree, order, page, Some(count)).await?
                     } else {
                         // Only the count: no query (a past listing of every department's count).
                         crate::domain::pagination::Paginated { total_count: count, list: Vec::new() }
                     }
                 }
-                _ => state.history.members_at(&self.model, at, subtree, order, page).await?,
+                _ => state.history.members_at(&self.model, at, subtree, order, page, None).await?,
             };
             let mut users = PaginatedUsers::from(found);
             users.list.0.iter_mut().for_each(|u| u.as_of = Some(at.clone()));
