@@ -530,4 +530,9 @@ async fn a_users_later_events_wait_for_its_failed_delivery_while_other_users_eve
     let about = |user: &str| -> Vec<(String, u16)> { log.iter().filter(|(_, u, _)| u == user).map(|(n, _, c)| (n.clone(), *c)).collect() };
     assert_eq!(about("ann"), [("user:created".to_string(), 500), ("user:created".into(), 200), ("user:updated".into(), 200)], "{log:?}");
     assert_eq!(log.len(), 5, "each event once: {log:?}");
+    // Replayed, her events keep what orders them: their entity.
+    c.data("mutation($id: String!) { replayEvents(webhookId: $id, since: \"0\") }", json!({ "id": hook })).await;
+    let rows = entity::delivery::Entity::find().all(&s.state.db).await.unwrap();
+    let hers = rows.iter().filter(|d| d.entity.as_deref() == Some(format!("user:{ann}").as_str())).count();
+    assert_eq!(hers, 4, "her two events, sent and replayed, each about her: {rows:?}");
 }

@@ -401,11 +401,21 @@ impl WebhookService {
             Ok(t) => q.filter(event::Column::CreatedAt.gte(t.with_timezone(&chrono::Utc))),
             Err(_) => q.filter(event::Column::Seq.gt(super::events::position(&self.db, pool, "since", since).await?)),
         };
-        let events: Vec<event::Model> = q.order_by_asc(event::Column::Seq).limit(MAX_REPLAY).all(&self.db).await?;
+        // Only what a delivery keeps of its event: not the events' data.
+        let events: Vec<(String, i64, Option<String>)> = q
+            .select_only()
+            .column(event::Column::Id)
+            .column(event::Column::Seq)
+            .column(event::Column::Entity)
+            .order_by_asc(event::Column::Seq)
+            .limit(MAX_REPLAY)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
         let now = chrono::Utc::now();
         let rows: Vec<delivery::ActiveModel> = events
             .iter()
-            .map(|e| new_delivery(pool, &hook.id, e, now))
+            .map(|(id, seq, entity)| new_delivery(pool, &hook.id, id, *seq, entity.as_deref(), now))
             .collect();
         let n = rows.len();
         self.writer
@@ -420,16 +430,23 @@ impl WebhookService {
     }
 }
 
-/// A delivery of `event` to `webhook_id`, ordered after the webhook's earlier deliveries about
-/// the same entity.
-fn new_delivery(pool: &PoolId, webhook_id: &str, event: &event::Model, now: chrono::DateTime<chrono::Utc>) -> delivery::ActiveModel {
+/// A delivery of event `event_id` (its `seq` and `entity`) to `webhook_id`, ordered after the
+/// webhook's earlier deliveries about the same entity.
+fn new_delivery(
+    pool: &PoolId,
+    webhook_id: &str,
+    event_id: &str,
+    seq: i64,
+    entity: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> delivery::ActiveModel {
     delivery::ActiveModel {
-        entity: Set(event.entity.clone()),
-        seq: Set(event.seq),
+        entity: Set(entity.map(str::to_string)),
+        seq: Set(seq),
         id: Set(ids::new_id()),
         user_pool_id: Set(pool.as_str().to_string()),
         webhook_id: Set(webhook_id.to_string()),
-        event_id: Set(event.id.clone()),
+        event_id: Set(event_id.to_string()),
         status: Set(DeliveryStatus::Pending),
         attempts: Set(0),
         next_attempt_at: Set(now),
@@ -464,7 +481,7 @@ pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, events: &[event::
             hooks
                 .iter()
                 .filter(|(_, names)| names.as_array().is_some_and(|a| a.iter().any(|n| n == e.event_name.as_str())))
-                .map(|(hook, _)| new_delivery(pool, hook, e, now))
+                .map(|(hook, _)| new_delivery(pool, hook, &e.id, e.seq, e.entity.as_deref(), now))
         })
         .collect();
     let n = rows.len();
