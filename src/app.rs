@@ -111,6 +111,21 @@ impl Background {
                 }
             });
         }
+        {
+            // Idempotency keys live 24 hours: their table holds at most a day of keyed requests.
+            let (keys, stop) = (state.idempotency.clone(), cancel.clone());
+            tasks.spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(600));
+                loop {
+                    tokio::select! {
+                        _ = tick.tick() => if let Err(e) = keys.prune().await {
+                            tracing::warn!(error = %e, "forgetting the idempotency keys older than 24 hours failed");
+                        },
+                        () = stop.cancelled() => break,
+                    }
+                }
+            });
+        }
         Ok(Background { cancel, tasks })
     }
 

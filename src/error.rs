@@ -25,6 +25,12 @@ pub mod code {
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+    /// An `Idempotency-Key` sent again with another request (within 24 hours).
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "IDEMPOTENCY_KEY_REUSED";
+    /// The first request with the key was applied but its answer was lost (the server stopped).
+    pub const IDEMPOTENCY_KEY_APPLIED: &str = "IDEMPOTENCY_KEY_APPLIED";
+    /// The first request with the key is still running.
+    pub const IDEMPOTENCY_KEY_IN_USE: &str = "IDEMPOTENCY_KEY_IN_USE";
 }
 
 /// The numeric code of a stable code, for errors that carry no more detail (those raised by
@@ -48,7 +54,8 @@ pub fn http_status_of(code_str: &str) -> u16 {
         code::UNAUTHENTICATED | code::INVALID_TOKEN | code::TOKEN_EXPIRED | code::INVALID_CREDENTIALS => 401,
         code::FORBIDDEN => 403,
         code::NOT_FOUND => 404,
-        code::CONFLICT => 409,
+        code::CONFLICT | code::IDEMPOTENCY_KEY_APPLIED | code::IDEMPOTENCY_KEY_IN_USE => 409,
+        code::IDEMPOTENCY_KEY_REUSED => 422,
         code::INVALID_INPUT
         | code::GRAPHQL_VALIDATION_FAILED
         | code::QUERY_TOO_COMPLEX
@@ -87,6 +94,9 @@ pub enum AppError {
     /// succeeds. Nothing was changed.
     #[error("{message}; nothing was changed, retry in {retry_after_secs} s")]
     Unavailable { message: String, retry_after_secs: u64 },
+    /// An `Idempotency-Key` that cannot be honoured (`code::IDEMPOTENCY_KEY_*`).
+    #[error("{message}")]
+    Idempotency { code: &'static str, message: String },
     /// Anything unexpected. Its details are logged, never sent to the client.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -107,6 +117,7 @@ impl AppError {
             AppError::InvalidInput { .. } => code::INVALID_INPUT,
             AppError::RateLimited { .. } => code::RATE_LIMITED,
             AppError::Unavailable { .. } => code::SERVICE_UNAVAILABLE,
+            AppError::Idempotency { code, .. } => code,
             AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }

@@ -18,6 +18,9 @@ pub struct Model {
     /// The one user, department or organization it is about (`user:<id>`, `node:<id>`,
     /// `org:<id>`), which orders its deliveries; null when it is about several or none.
     pub entity: Option<String>,
+    /// The departments it concerns and their ancestors at commit time (`/id/id/.../`): it is
+    /// inside the subtree of each department named. Null for events about no department.
+    pub scope: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

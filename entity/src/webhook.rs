@@ -29,6 +29,8 @@ pub struct Model {
     pub events: Json,
     pub enabled: bool,
     pub consecutive_failures: i32,
+    /// When set, a department: only the events inside its subtree are delivered.
+    pub subtree_of: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -18,6 +18,8 @@ mod m20261205_000012_no_fanout;
 mod m20261205_000013_versions;
 mod m20261205_000014_scheduled_changes;
 mod m20261205_000015_delivery_order;
+mod m20261205_000016_subtree_scope;
+mod m20261205_000017_idempotency_keys;
 
 pub struct Migrator;
 
@@ -40,6 +42,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_versions::Migration),
             Box::new(m20261205_000014_scheduled_changes::Migration),
             Box::new(m20261205_000015_delivery_order::Migration),
+            Box::new(m20261205_000016_subtree_scope::Migration),
+            Box::new(m20261205_000017_idempotency_keys::Migration),
         ]
     }
 }

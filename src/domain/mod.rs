@@ -6,6 +6,7 @@ pub mod company;
 pub mod docs;
 pub mod events;
 pub mod history;
+pub mod idempotency;
 pub mod org_tree;
 pub mod pagination;
 pub mod pools;

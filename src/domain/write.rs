@@ -70,6 +70,7 @@ impl Writer {
         let mut outbox = Outbox::new(pool);
         // An error drops the transaction: rolled back.
         let value = work(&txn, &mut outbox).await?;
+        super::idempotency::mark_applied_in(&*txn, pool).await?;
         let events = outbox.flush(&*txn).await?;
         history::stamp::stamp(&*txn, pool.actor()).await?;
         txn.commit().await?;

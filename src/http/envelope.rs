@@ -133,19 +133,19 @@ pub async fn graphql_errors(req: axum::extract::Request, next: axum::middleware:
     }
     match unenveloped_error(response).await {
         Ok(response) => response,
-        Err((status, code, text)) => {
-            let message = if authing {
-                super::graphql::authing_message(crate::error::authing_code_of(code), &text, status.as_u16())
-            } else {
-                json!(text)
-            };
-            let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-            let content_type = if authing { "application/json" } else { answer.content_type() };
-            match serde_json::to_vec(&body) {
-                Ok(bytes) => (status, [(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
-                Err(_) => status.into_response(),
-            }
-        }
+        Err((status, code, text)) => graphql_error_answer(authing, answer, status, code, crate::error::authing_code_of(code), &text),
+    }
+}
+
+/// A request's error as a GraphQL answer: `extensions.code`, and on `/graphql/v2` (`authing`)
+/// the `message` object Authing's SDKs read.
+pub fn graphql_error_answer(authing: bool, answer: super::graphql_over_http::Answer, status: StatusCode, code: &str, numeric: i64, text: &str) -> Response {
+    let message = if authing { super::graphql::authing_message(numeric, text, status.as_u16()) } else { json!(text) };
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let content_type = if authing { "application/json" } else { answer.content_type() };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => (status, [(axum::http::header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        Err(_) => status.into_response(),
     }
 }
 

@@ -63,7 +63,7 @@ pub async fn subscribe(
             Err(e) => return V3Error(e).into_response(),
         },
     };
-    let filter = EventFilter { names: Some(vec![code.as_str().to_string()]), org_id: None };
+    let filter = EventFilter { names: Some(vec![code.as_str().to_string()]), org_id: None, subtree_of: None };
     // Open before answering the upgrade: an event committed once the client sees the socket
     // open reaches it.
     let after = q.after.as_deref().map(str::trim).filter(|a| !a.is_empty());

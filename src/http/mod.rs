@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod graphql_over_http;
 pub mod graphql_sse;
 pub mod health;
+pub mod idempotency;
 pub mod listener;
 pub mod persisted_queries;
 pub mod php_variables;
@@ -96,6 +97,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> anyhow::Result<Router> {
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(axum::middleware::from_fn(envelope::graphql_errors));
     let mut graphql_and_health = Router::new()
         .route("/graphql/assets/{name}", get(playground::asset))
@@ -114,6 +116,7 @@ pub fn router(app: AppState, schema: OrgraphSchema) -> anyhow::Result<Router> {
         .with_state(state.clone())
         .layer(RequestBodyLimitLayer::new(limits.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::layer))
         .layer(axum::middleware::from_fn(envelope::v3_errors))
         .layer(axum::middleware::from_fn(envelope::v3_status_for_node_sdk));
     let scim = Router::new()

@@ -2,6 +2,7 @@
 
 pub mod backup;
 pub mod history;
+pub mod idempotency;
 pub mod keyset;
 pub mod schema;
 pub mod server_keys;

@@ -61,10 +61,15 @@ pub(crate) async fn subscribe(s: &TestServer, c: &Client, path: &str, vars: Valu
 
 /// The same through any address (a reverse proxy's).
 pub(crate) async fn subscribe_at(ws_base: &str, c: &Client, path: &str, vars: Value) -> Ws {
+    subscribe_to(ws_base, c, path, SUB, vars).await
+}
+
+/// A `graphql-transport-ws` subscription of `client`'s pool to `query`.
+pub(crate) async fn subscribe_to(ws_base: &str, c: &Client, path: &str, query: &str, vars: Value) -> Ws {
     let mut ws = open_at(ws_base, path, "graphql-transport-ws").await;
     send(&mut ws, json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {}", c.token.as_ref().unwrap()) } })).await;
     assert_eq!(recv(&mut ws).await.expect("ack")["type"], "connection_ack");
-    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": SUB, "variables": vars } })).await;
+    send(&mut ws, json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": vars } })).await;
     ws
 }
 

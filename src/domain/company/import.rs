@@ -249,7 +249,7 @@ impl CompanyService {
                             Phase::Namespaces => plain(permissions::write_namespaces(txn, &mut dropped, pool, &plan.namespaces[range]).await?),
                             Phase::Resources => plain(permissions::write_resources(txn, &mut dropped, pool, &plan.resources[range], new_ids).await?),
                             Phase::Grants => plain(permissions::write_grants(txn, &mut dropped, pool, &plan.grants[range], &user_ids, &node_ids, new_ids).await?),
-                            Phase::Webhooks => webhooks::write(txn, pool, &plan.webhooks[range], new_ids).await?,
+                            Phase::Webhooks => webhooks::write(txn, pool, &plan.webhooks[range], new_ids, batch_ids.as_ref()).await?,
                             Phase::ScheduledChanges => plain(scheduled::write(txn, pool, &plan.scheduled[range], batch_ids.as_ref()).await?),
                         })
                     })
@@ -297,7 +297,7 @@ impl CompanyService {
                 permissions::write_namespaces(txn, &mut inner, pool, &plan.namespaces).await?;
                 permissions::write_resources(txn, &mut inner, pool, &plan.resources, false).await?;
                 permissions::write_grants(txn, &mut inner, pool, &plan.grants, &users, &node_keys, false).await?;
-                webhooks::write(txn, pool, &plan.webhooks, false).await?;
+                webhooks::write(txn, pool, &plan.webhooks, false, None).await?;
                 scheduled::write(txn, pool, &plan.scheduled, None).await?;
                 let mut created = Vec::with_capacity(roots.len());
                 for (org_id, root) in roots {

@@ -128,6 +128,11 @@ impl NewIds {
         map
     }
 
+    /// The id the import gave the file's department `id` (itself when the file has none).
+    pub(super) fn node(&self, id: &str) -> String {
+        Self::of(&self.nodes, id)
+    }
+
     fn of(map: &HashMap<String, String>, id: &str) -> String {
         map.get(id).cloned().unwrap_or_else(|| id.to_string())
     }

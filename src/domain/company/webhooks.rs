@@ -25,7 +25,7 @@ use crate::{
     error::AppResult,
 };
 
-pub const WEBHOOK_COLUMNS: &[&str] = &["id", "name", "url", "contentType", "events", "enabled", "secret", "createdAt", "updatedAt"];
+pub const WEBHOOK_COLUMNS: &[&str] = &["id", "name", "url", "contentType", "events", "enabled", "subtreeOf", "secret", "createdAt", "updatedAt"];
 
 #[derive(Debug, Clone)]
 pub struct WebhookPlan {
@@ -81,6 +81,7 @@ pub(super) fn plan(rows: Vec<Row>, bad: &mut Refusals) -> Vec<WebhookPlan> {
                 content_type,
                 events: Some(events),
                 enabled: row.flag("enabled")?,
+                subtree_of: row.text("subtreeOf"),
             };
             let hook = NewWebhook::check(input).map_err(|e| e.to_string())?;
             let created_at = row.time("createdAt")?;
@@ -169,7 +170,14 @@ pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, hooks: &[W
 
 /// Create the webhooks of `chunk` the pool does not have: whether each was created, and the
 /// secret generated for one the file gave none.
-pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[WebhookPlan], new_ids: bool) -> AppResult<Vec<(bool, Option<NewSecret>)>> {
+/// With `--new-ids`, `translate` gives the department a webhook watches its new id.
+pub(super) async fn write(
+    txn: &DatabaseTransaction,
+    pool: &PoolId,
+    chunk: &[WebhookPlan],
+    new_ids: bool,
+    translate: Option<&super::scheduled::NewIds>,
+) -> AppResult<Vec<(bool, Option<NewSecret>)>> {
     if chunk.is_empty() {
         return Ok(Vec::new());
     }
@@ -182,7 +190,8 @@ pub(super) async fn write(txn: &DatabaseTransaction, pool: &PoolId, chunk: &[Web
             continue;
         }
         let kept = Kept { id: (!new_ids).then(|| h.key.clone()), ..h.kept.clone() };
-        let made = create_in(txn, pool, &h.hook, &kept).await.map_err(|e| at_row(&h.at, e))?;
+        let hook = NewWebhook { subtree_of: h.hook.subtree_of.as_deref().map(|id| translate.map_or_else(|| id.to_string(), |t| t.node(id))), ..h.hook.clone() };
+        let made = create_in(txn, pool, &hook, &kept).await.map_err(|e| at_row(&h.at, e))?;
         let secret = made.generated_secret.map(|secret| NewSecret { webhook_id: made.webhook.id.clone(), name: made.webhook.name.clone(), url: made.webhook.url.clone(), secret });
         out.push((true, secret));
     }
@@ -207,6 +216,7 @@ pub(super) async fn export(db: &impl ConnectionTrait, pool: &PoolId, with_secret
                 ("contentType", Value::from(w.content_type.to_value())),
                 ("events", w.events),
                 ("enabled", Value::from(w.enabled)),
+                ("subtreeOf", w.subtree_of.map_or(Value::Null, Value::from)),
                 ("secret", if with_secrets { Value::from(w.secret) } else { Value::Null }),
                 ("createdAt", Value::from(iso(w.created_at))),
                 ("updatedAt", Value::from(iso(w.updated_at))),

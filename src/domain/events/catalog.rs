@@ -91,6 +91,9 @@ event_names! {
     OrganizationImported "organization:imported" "Import organization tree",
     OrganizationTreeUpdated "organization:tree-updated" "Update organization tree",
     OrganizationScheduledChangesFailed "organization:scheduled-changes-failed" "Scheduled organization changes could not be applied",
+    // orgraph's own: users entering or leaving a watched department's subtree.
+    OrganizationSubtreeMemberEntered "organization:subtree-member-entered" "Users came into a watched department's subtree (a membership or a move); data.subtreeRootId, data.departmentId, data.users (at most 1,000)",
+    OrganizationSubtreeMemberLeft "organization:subtree-member-left" "Users left a watched department's subtree (a membership, a move or a deletion); data.subtreeRootId, data.departmentId, data.users (at most 1,000)",
     UserPoolCooperatorAdded "user-pool:cooperator-added" "User pool added cooperator event",
     UserPoolCooperatorRemoved "user-pool:cooperator-removed" "User pool removed cooperator event",
     UserPoolSecretRefreshed "user-pool:secret-refreshed" "Refresh user pool secret key",

@@ -32,12 +32,21 @@ pub struct LiveEvents {
     bus: broadcast::Receiver<Arc<event::Model>>,
     /// Every event numbered up to here was passed on or is not for this reader.
     through: i64,
+    /// The subtree it watches, renewed while it listens.
+    watch: Option<super::subtree::Watch>,
 }
 
 impl LiveEvents {
     /// Listen to `pool`'s events that pass `filter`, after the event `after` (an id; `"0"` is
     /// before the first event), or from now. A bad `after` is refused here, before streaming.
-    pub async fn open(db: &DatabaseConnection, bus: &EventBus, pool: &PoolId, filter: EventFilter, after: Option<&str>) -> AppResult<Self> {
+    pub async fn open(
+        db: &DatabaseConnection,
+        bus: &EventBus,
+        pool: &PoolId,
+        filter: EventFilter,
+        after: Option<&str>,
+        watch: Option<super::subtree::Watch>,
+    ) -> AppResult<Self> {
         // Listen before fixing the start: every event numbered after it then reaches the bus
         // receiver (published after its commit, so after this point).
         let bus = bus.subscribe();
@@ -45,7 +54,7 @@ impl LiveEvents {
             Some(id) => position(db, pool, "after", id).await?,
             None => last_seq(db).await?,
         };
-        Ok(LiveEvents { db: db.clone(), pool: pool.clone(), filter, bus, through })
+        Ok(LiveEvents { db: db.clone(), pool: pool.clone(), filter, bus, through, watch })
     }
 
     /// The events, as the reader takes them. An error (the outbox could not be read) ends the
@@ -57,8 +66,18 @@ impl LiveEvents {
             for await e in self.outbox_through(now) {
                 yield e?;
             }
+            let mut renewal = tokio::time::interval_at(tokio::time::Instant::now() + super::subtree::WATCH_RENEW, super::subtree::WATCH_RENEW);
             loop {
-                let e = match self.bus.recv().await {
+                let received = tokio::select! {
+                    received = self.bus.recv() => received,
+                    _ = renewal.tick(), if self.watch.is_some() => {
+                        if let Some(Err(e)) = match &self.watch { Some(w) => Some(w.renew().await), None => None } {
+                            tracing::warn!(error = %e, "renewing a subscriber's subtree watch failed; retried in an hour");
+                        }
+                        continue;
+                    }
+                };
+                let e = match received {
                     Ok(e) => e,
                     // The next receive brings the oldest event the bus still holds; the ones
                     // missed before it are read from the outbox like any gap.

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod custom;
 pub mod live;
 pub mod payload;
+pub mod subtree;
 
 pub use catalog::EventName;
 pub use custom::KnownName;
@@ -65,6 +66,8 @@ impl EventBus {
 pub struct Outbox {
     pool: PoolId,
     pending: Vec<event::Model>,
+    /// What puts each pending event inside subtrees (its `scope` is read at flush).
+    scopes: Vec<subtree::ScopeOf>,
 }
 
 /// PostgreSQL advisory lock that orders event writers: held from numbering a transaction's events
@@ -77,23 +80,24 @@ const IDS_PER_NOTIFY: usize = 200;
 
 impl Outbox {
     pub fn new(pool: &PoolId) -> Self {
-        Outbox { pool: pool.clone(), pending: Vec::new() }
+        Outbox { pool: pool.clone(), pending: Vec::new(), scopes: Vec::new() }
     }
 
     /// Record one event of this transaction.
     pub fn record(&mut self, event: DomainEvent) {
         let org_id = event.org_id().map(str::to_string);
         let data = serde_json::to_value(&event).unwrap_or(Value::Null);
-        self.push(event.name().as_str(), org_id.as_deref(), data, event.entity());
+        self.push(event.name().as_str(), org_id.as_deref(), data, event.entity(), subtree::ScopeOf::of(&event));
     }
 
     /// Record an event published on behalf of another system (`publishEvent`, v3 `pub-event`): a
     /// name of the catalog or a custom type of the pool, any object as data.
     pub fn record_published(&mut self, name: impl Into<KnownName>, org_id: Option<&str>, data: Value) {
-        self.push(name.into().as_str(), org_id, data, None);
+        self.push(name.into().as_str(), org_id, data, None, subtree::ScopeOf::None);
     }
 
-    fn push(&mut self, name: &str, org_id: Option<&str>, data: Value, entity: Option<String>) {
+    fn push(&mut self, name: &str, org_id: Option<&str>, data: Value, entity: Option<String>, scope: subtree::ScopeOf) {
+        self.scopes.push(scope);
         self.pending.push(event::Model {
             id: ids::new_id(),
             seq: 0,
@@ -103,16 +107,22 @@ impl Outbox {
             data,
             created_at: chrono::Utc::now(),
             entity,
+            scope: None,
         });
     }
 
     /// Write the recorded events, numbered, with their webhook deliveries, in the caller's
     /// transaction, which must commit right after. Returns the events to publish once it has.
-    pub async fn flush(self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
-        let mut events = self.pending;
-        if events.is_empty() {
-            return Ok(events);
+    pub async fn flush(mut self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
+        if self.pending.is_empty() {
+            return Ok(Vec::new());
         }
+        // After the change's own events: who it brought into or took out of watched subtrees.
+        for crossing in subtree::crossings(db, &self.pool).await? {
+            self.record(crossing);
+        }
+        let mut events = self.pending;
+        subtree::fill_scopes(db, &mut events, &self.scopes).await?;
         let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
         if postgres {
             sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
@@ -228,6 +238,8 @@ pub async fn position(db: &impl ConnectionTrait, pool: &PoolId, field: &str, id:
 pub struct EventFilter {
     pub names: Option<Vec<String>>,
     pub org_id: Option<String>,
+    /// Only events inside this department's subtree at commit time (`subtree`).
+    pub subtree_of: Option<String>,
 }
 
 impl EventFilter {
@@ -235,6 +247,7 @@ impl EventFilter {
         e.user_pool_id == pool.as_str()
             && self.names.as_ref().is_none_or(|n| n.iter().any(|n| n == &e.event_name))
             && self.org_id.as_ref().is_none_or(|o| e.org_id.as_deref() == Some(o.as_str()))
+            && self.subtree_of.as_ref().is_none_or(|n| subtree::within(e.scope.as_deref(), n))
     }
 
     /// The pool's events that pass the filter, as a query (what [`Self::matches`] accepts).
@@ -245,6 +258,10 @@ impl EventFilter {
         }
         if let Some(org) = &self.org_id {
             q = q.filter(event::Column::OrgId.eq(org.as_str()));
+        }
+        if let Some(node) = &self.subtree_of {
+            use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
+            q = q.filter(Expr::col(event::Column::Scope).like(LikeExpr::new(subtree::like_pattern(node)).escape('\\')));
         }
         q
     }
@@ -268,8 +285,14 @@ impl EventService {
     }
 
     /// The pool's events as they commit, after the event `after` or from now (see [`LiveEvents`]).
+    /// With a subtree filter, the subscriber watches that subtree: its commits record who
+    /// enters and leaves it (see [`subtree`]).
     pub async fn live(&self, pool: &PoolId, filter: EventFilter, after: Option<&str>) -> AppResult<LiveEvents> {
-        LiveEvents::open(&self.db, &self.bus, pool, filter, after).await
+        let watch = match &filter.subtree_of {
+            Some(node) => Some(subtree::Watch::start(&self.writer, pool, node).await?),
+            None => None,
+        };
+        LiveEvents::open(&self.db, &self.bus, pool, filter, after, watch).await
     }
 
     /// Events of the pool committed after the one at position `after` (from the oldest when

@@ -36,6 +36,23 @@ pub enum DomainEvent {
     OrganizationImported { organization: OrgDoc, root_node: NodeDoc, nodes_count: usize, source: &'static str },
     /// A scheduled batch that failed as a whole at its time: its id, time and why.
     ScheduledChangesFailed { id: String, at: crate::domain::docs::Iso, error: String },
+    /// Users who came into the watched subtree of `subtree_root_id` through `department_id`
+    /// (one they now belong to inside it), a page of at most `subtree::PAGE`.
+    SubtreeMemberEntered {
+        subtree_root_id: String,
+        department_id: String,
+        users: Vec<UserDoc>,
+        #[serde(skip)]
+        org_id: String,
+    },
+    /// Users who left it; `department_id` is one they belonged to inside it.
+    SubtreeMemberLeft {
+        subtree_root_id: String,
+        department_id: String,
+        users: Vec<UserDoc>,
+        #[serde(skip)]
+        org_id: String,
+    },
     WebhookDisabled { webhook: WebhookRef, consecutive_failures: i32 },
     PermissionAdd(PermissionDoc),
     PermissionRevoke(PermissionDoc),
@@ -80,6 +97,8 @@ impl DomainEvent {
             MemberRemoved { .. } => EventName::OrganizationMemberRemoved,
             OrganizationImported { .. } => EventName::OrganizationImported,
             ScheduledChangesFailed { .. } => EventName::OrganizationScheduledChangesFailed,
+            SubtreeMemberEntered { .. } => EventName::OrganizationSubtreeMemberEntered,
+            SubtreeMemberLeft { .. } => EventName::OrganizationSubtreeMemberLeft,
             WebhookDisabled { .. } => EventName::WebhookDisabled,
             PermissionAdd(_) => EventName::PermissionAdd,
             PermissionRevoke(_) => EventName::PermissionRevoke,
@@ -92,7 +111,6 @@ impl DomainEvent {
         }
     }
 
-    /// The organization the event is about (subscriptions filter on it).
     /// The one user, department or organization the event is about (`user:<id>`, `node:<id>`,
     /// `org:<id>`): a webhook's deliveries about one entity are sent in commit order. None for
     /// an event about several users or about none of them.
@@ -116,10 +134,46 @@ impl DomainEvent {
             OrganizationCreated { organization, .. } | OrganizationDeleted { organization } | OrganizationImported { organization, .. } => {
                 Some(format!("org:{}", organization.id))
             }
+            // A watcher's member list is kept from these in order.
+            SubtreeMemberEntered { subtree_root_id, .. } | SubtreeMemberLeft { subtree_root_id, .. } => Some(format!("subtree:{subtree_root_id}")),
             _ => None,
         }
     }
 
+    /// The departments whose place in the tree puts the event inside a subtree: it is inside the
+    /// subtree of each of them and of their ancestors at commit time (see `subtree::Scopes`). A
+    /// moved department counts at its new place and under its old parent; a deleted one (gone
+    /// from the tree) by itself and its parent.
+    pub fn departments(&self) -> Vec<&str> {
+        use DomainEvent::*;
+        match self {
+            NodeAdded { node, .. } | NodeUpdated { node, .. } | MemberAdded { node, .. } | MemberRemoved { node, .. } => vec![&node.id],
+            NodeMoved { node, old_parent, .. } => std::iter::once(node.id.as_str()).chain(old_parent.iter().map(|p| p.id.as_str())).collect(),
+            NodeDeleted { nodes } => nodes.first().and_then(|top| top.parent_id.as_deref()).into_iter().chain(nodes.iter().map(|n| n.id.as_str())).collect(),
+            OrganizationCreated { root_node, .. } | OrganizationImported { root_node, .. } => vec![&root_node.id],
+            OrganizationDeleted { organization } => vec![&organization.root_node_id],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The user whose departments put the event inside a subtree (an event about one user).
+    pub fn user_id(&self) -> Option<&str> {
+        use DomainEvent::*;
+        match self {
+            UserCreated { user }
+            | Register { user }
+            | UserUpdated { user, .. }
+            | UserPasswordChanged { user }
+            | UserUdvChanged { user, .. }
+            | UserBlocked { user }
+            | UserUnblocked { user }
+            | UserArchived { user }
+            | UserUnarchived { user } => Some(&user.id),
+            _ => None,
+        }
+    }
+
+    /// The organization the event is about (subscriptions filter on it).
     pub fn org_id(&self) -> Option<&str> {
         use DomainEvent::*;
         match self {
@@ -130,6 +184,7 @@ impl DomainEvent {
             | OrganizationImported { organization, .. } => Some(&organization.id),
             NodeUpdated { node, .. } | MemberAdded { node, .. } | MemberRemoved { node, .. } => Some(&node.org_id),
             NodeDeleted { nodes } => nodes.first().map(|n| n.org_id.as_str()),
+            SubtreeMemberEntered { org_id, .. } | SubtreeMemberLeft { org_id, .. } => Some(org_id),
             _ => None,
         }
     }

@@ -39,6 +39,9 @@ pub struct WebhookInput {
     pub content_type: Option<ContentType>,
     pub events: Option<Vec<String>>,
     pub enabled: Option<bool>,
+    /// A department: only the events inside its subtree (an empty one, on an update: all the
+    /// pool's events again).
+    pub subtree_of: Option<String>,
 }
 
 /// One request of the delivery log, with what it was about.
@@ -108,6 +111,16 @@ pub struct NewWebhook {
     pub content_type: ContentType,
     pub events: Vec<String>,
     pub enabled: bool,
+    pub subtree_of: Option<String>,
+}
+
+/// The subtree a webhook watches: a department of the pool, or none when empty.
+async fn check_subtree(db: &impl ConnectionTrait, pool: &PoolId, subtree_of: &str) -> AppResult<Option<String>> {
+    let id = subtree_of.trim();
+    if id.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(crate::domain::org_tree::find_node(db, pool, id).await?.id))
 }
 
 impl NewWebhook {
@@ -120,7 +133,8 @@ impl NewWebhook {
             return Err(AppError::invalid("events", "subscribe to at least one event"));
         }
         let content_type = input.content_type.unwrap_or(ContentType::Json);
-        Ok(NewWebhook { name, url, secret, content_type, events, enabled: input.enabled.unwrap_or(true) })
+        let subtree_of = input.subtree_of.filter(|s| !s.trim().is_empty());
+        Ok(NewWebhook { name, url, secret, content_type, events, enabled: input.enabled.unwrap_or(true), subtree_of })
     }
 }
 
@@ -135,6 +149,10 @@ pub async fn create_in(db: &impl ConnectionTrait, pool: &PoolId, hook: &NewWebho
         }
     };
     let events = check_events(db, pool, &hook.events).await?;
+    let subtree_of = match &hook.subtree_of {
+        Some(id) => check_subtree(db, pool, id).await?,
+        None => None,
+    };
     let (created_at, updated_at) = kept.times();
     let row = webhook::ActiveModel {
         id: Set(kept.id()),
@@ -146,6 +164,7 @@ pub async fn create_in(db: &impl ConnectionTrait, pool: &PoolId, hook: &NewWebho
         events: Set(json!(events)),
         enabled: Set(hook.enabled),
         consecutive_failures: Set(0),
+        subtree_of: Set(subtree_of),
         created_at: Set(created_at),
         updated_at: Set(updated_at),
     };
@@ -191,7 +210,14 @@ impl WebhookService {
             }
         }
         row.updated_at = Set(chrono::Utc::now());
-        self.writer.write(pool, async |txn, _| Ok(row.update(txn).await?)).await
+        self.writer
+            .write(pool, async |txn, _| {
+                if let Some(subtree_of) = &input.subtree_of {
+                    row.subtree_of = Set(check_subtree(txn, pool, subtree_of).await?);
+                }
+                Ok(row.update(txn).await?)
+            })
+            .await
     }
 
     /// Give a webhook a new generated `whsec_` secret, answered once; deliveries sign with it
@@ -462,10 +488,11 @@ fn new_delivery(
 /// caller's transaction: a committed event is never without its deliveries. The pool's webhooks
 /// are read once however many events there are.
 pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, events: &[event::Model]) -> AppResult<usize> {
-    let hooks: Vec<(String, serde_json::Value)> = webhook::Entity::find()
+    let hooks: Vec<(String, serde_json::Value, Option<String>)> = webhook::Entity::find()
         .select_only()
         .column(webhook::Column::Id)
         .column(webhook::Column::Events)
+        .column(webhook::Column::SubtreeOf)
         .filter(webhook::Column::UserPoolId.eq(pool.as_str()))
         .filter(webhook::Column::Enabled.eq(true))
         .into_tuple()
@@ -480,8 +507,11 @@ pub async fn enqueue(db: &impl ConnectionTrait, pool: &PoolId, events: &[event::
         .flat_map(|e| {
             hooks
                 .iter()
-                .filter(|(_, names)| names.as_array().is_some_and(|a| a.iter().any(|n| n == e.event_name.as_str())))
-                .map(|(hook, _)| new_delivery(pool, hook, &e.id, e.seq, e.entity.as_deref(), now))
+                .filter(|(_, names, subtree_of)| {
+                    names.as_array().is_some_and(|a| a.iter().any(|n| n == e.event_name.as_str()))
+                        && subtree_of.as_deref().is_none_or(|node| super::events::subtree::within(e.scope.as_deref(), node))
+                })
+                .map(|(hook, _, _)| new_delivery(pool, hook, &e.id, e.seq, e.entity.as_deref(), now))
         })
         .collect();
     let n = rows.len();

@@ -28,6 +28,10 @@ impl EventQuery {
         after: Option<String>,
         #[graphql(desc = "Only events of these names, compared exactly with `eventName`; null for all.")] event_names: Option<Vec<String>>,
         #[graphql(desc = "Only events about this organization (their `orgId`); null for all.")] org_id: Option<String>,
+        #[graphql(desc = "Only events inside this department's subtree when they were committed: its departments' \
+                          and memberships' events, its members' user events, and the crossings recorded while it \
+                          was watched (see the `events` subscription). Null for all.")]
+        subtree_of: Option<String>,
         #[graphql(default_with = "Some(100)", desc = "The most events to return: 1 to 1,000, 100 by default.")] first: Option<i64>,
     ) -> Result<Vec<Event>> {
         let pool = ctx.pool()?;
@@ -35,7 +39,7 @@ impl EventQuery {
         if !(1..=MAX_EVENTS_PAGE).contains(&first) {
             return Err(AppError::invalid("first", format!("first must be between 1 and {MAX_EVENTS_PAGE}")).into());
         }
-        let filter = EventFilter { names: event_names, org_id };
+        let filter = EventFilter { names: event_names, org_id, subtree_of: subtree_of.filter(|s| !s.is_empty()) };
         let events = &ctx.state().events;
         let after = match after.filter(|a| !a.is_empty()) {
             Some(id) => Some(events.position(&pool, &id).await?),

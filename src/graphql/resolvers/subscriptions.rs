@@ -45,11 +45,19 @@ impl Subscription {
         ctx: &Context<'_>,
         #[graphql(desc = "Only events of these names, compared exactly with `eventName`; null for all.")] event_names: Option<Vec<String>>,
         #[graphql(desc = "Only events about this organization (their `orgId`); null for all.")] org_id: Option<String>,
+        #[graphql(desc = "A department id: only the events inside its subtree when they were committed (its \
+                          departments' and memberships' events, its members' user events), and, for each user a \
+                          commit brings into the subtree or takes out of it, `organization:subtree-member-entered` \
+                          / `organization:subtree-member-left` (`data.users`, at most 1,000 per event), so that a \
+                          copy of its member list stays exact. While subscribed, and for 24 hours after, the \
+                          subtree is watched: resuming with `after` within that time misses no crossing. Null for \
+                          all events.")]
+        subtree_of: Option<String>,
         #[graphql(desc = "An event id of the pool: start with the events committed after it (`\"0\"` for every stored event). Null or empty starts from now, or over SSE after the `Last-Event-ID` header when sent. An unknown id is an error.")]
         after: Option<String>,
     ) -> Result<impl Stream<Item = Result<Event>> + use<>> {
         let pool = ctx.pool()?;
-        let filter = EventFilter { names: event_names, org_id };
+        let filter = EventFilter { names: event_names, org_id, subtree_of: subtree_of.filter(|s| !s.is_empty()) };
         let after = after.filter(|a| !a.is_empty()).or_else(|| ctx.data_opt::<ResumeAfter>().map(|r| r.0.clone()));
         let live = ctx.state().events.live(&pool, filter, after.as_deref()).await?;
         let counted = SubscriptionGuard::new(&ctx.state().metrics);

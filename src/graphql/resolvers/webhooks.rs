@@ -57,6 +57,10 @@ impl WebhookMutation {
                           types of the user pool.")]
         events: Vec<String>,
         #[graphql(desc = "Whether new events are queued for it; true by default.")] enabled: Option<bool>,
+        #[graphql(desc = "A department id of the pool: only the events inside its subtree at commit time are \
+                          delivered (its departments' and memberships' events, its members' user events, and \
+                          `organization:subtree-member-entered`/`-left`). Null or empty: every event.")]
+        subtree_of: Option<String>,
     ) -> Result<Webhook> {
         let pool = ctx.pool()?;
         let input = WebhookInput {
@@ -66,6 +70,7 @@ impl WebhookMutation {
             content_type: content_type.map(Into::into),
             events: Some(events),
             enabled,
+            subtree_of,
         };
         Ok(ctx.state().webhooks.create(&pool, input).await?.into())
     }
@@ -89,9 +94,12 @@ impl WebhookMutation {
         events: Option<Vec<String>>,
         #[graphql(desc = "false stops queuing events for it; true also resets `consecutiveFailures` to 0.")]
         enabled: Option<bool>,
+        #[graphql(desc = "A department id of the pool whose subtree's events only are delivered (see \
+                          `createWebhook`); empty: every event again.")]
+        subtree_of: Option<String>,
     ) -> Result<Webhook> {
         let pool = ctx.pool()?;
-        let input = WebhookInput { name, url, secret, content_type: content_type.map(Into::into), events, enabled };
+        let input = WebhookInput { name, url, secret, content_type: content_type.map(Into::into), events, enabled, subtree_of };
         Ok(ctx.state().webhooks.update(&pool, &id, input).await?.into())
     }
 

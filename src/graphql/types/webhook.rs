@@ -48,6 +48,9 @@ pub struct Webhook {
     /// Deliveries in a row that failed after their last retry; a success or enabling the webhook
     /// resets it, and at `--webhook-max-failures` (50 by default) the webhook is disabled.
     pub consecutive_failures: i32,
+    /// The department whose subtree's events only it receives (see `createWebhook`); null for
+    /// every event.
+    pub subtree_of: Option<String>,
     /// When it was created (RFC 3339, UTC, milliseconds).
     pub created_at: String,
     /// When it was last changed (RFC 3339, UTC, milliseconds).
@@ -66,6 +69,7 @@ impl From<webhook::Model> for Webhook {
             url: w.url,
             enabled: w.enabled,
             consecutive_failures: w.consecutive_failures,
+            subtree_of: w.subtree_of,
             created_at: iso(w.created_at),
             updated_at: iso(w.updated_at),
         }

@@ -54,6 +54,7 @@ impl From<AppError> for ScimError {
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, None),
             AppError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, None),
             AppError::Unavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, None),
+            AppError::Idempotency { code, .. } => (StatusCode::from_u16(crate::error::http_status_of(code)).unwrap_or(StatusCode::CONFLICT), None),
             AppError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, None),
         };
         ScimError { status, scim_type, detail, retry_after }

@@ -35,13 +35,15 @@ impl FromRequest<HttpState> for V3Call {
             .await
             .map_err(|_| AppError::invalid("body", "the request body could not be read (too large?)"))?;
         let signed = signed_credential(&parts.headers).map(str::to_string);
-        let pool = match signed {
-            Some(credential) => {
+        let verified = parts.extensions.get::<crate::http::idempotency::SignedCaller>().map(|c| c.0.clone());
+        let pool = match (verified, signed) {
+            (Some(pool), _) => pool,
+            (None, Some(credential)) => {
                 let query = parts.uri.query();
                 let texts = strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), query, &body);
                 verify_signed(http, &credential, &texts, &parts.headers, client_address(&parts.extensions)).await?
             }
-            None => Auth::from_headers(&http.app.tokens, &parts.headers).await.require()?,
+            (None, None) => Auth::from_headers(&http.app.tokens, &parts.headers).await.require()?,
         };
         let params = if parts.method == Method::GET || parts.method == Method::DELETE {
             let pairs: Vec<(String, String)> =

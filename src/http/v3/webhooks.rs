@@ -65,6 +65,7 @@ fn webhook_dto(w: &webhook::Model) -> Value {
         "contentType": match w.content_type { ContentType::Json => JSON_TYPE, ContentType::Form => FORM_TYPE },
         "events": events,
         "enabled": w.enabled,
+        "subtreeOf": w.subtree_of,
         "createdAt": iso(w.created_at),
         "updatedAt": iso(w.updated_at),
     })
@@ -79,6 +80,7 @@ fn input(p: &Params) -> AppResult<WebhookInput> {
         content_type: content_type(p)?,
         events: p.list("events")?,
         enabled: p.bool("enabled")?,
+        subtree_of: p.text("subtreeOf")?,
     })
 }
 

@@ -124,7 +124,6 @@ pub async fn members_at(
     let list = if total_count > GATHER_AT_MOST {
         // (`LIMIT 1`: SQLite otherwise turned the probe into a join, listing a user once per
         // membership.)
-        // A root's subtree is its whole organization: probed without walking the tree.
         // A root's subtree is its whole organization ($1): probed without walking the tree. (On
         // SQLite through the user's index, `ix_membership_version_1` of migration 13: it chose the
         // organization's, reading every membership of the org for each user walked.)
@@ -163,4 +162,17 @@ pub async fn user_memberships_at(db: &impl ConnectionTrait, pool: &str, user_id:
         valid_at("v", 3)
     );
     rows(db, &sql, values).await
+}
+
+/// The users of `ids` the open transaction deleted, as their last version shows them.
+pub async fn users_deleted_now(db: &impl ConnectionTrait, ids: &[String]) -> AppResult<Vec<user::Model>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {} FROM users_version u WHERE u.id IN ({}) AND u.closing AND u.valid_from IS NOT NULL",
+        columns("users"),
+        crate::storage::sql::placeholders(1, ids.len())
+    );
+    all(db, &sql, crate::storage::sql::strings(ids)).await
 }

@@ -6,6 +6,7 @@
 pub mod counts;
 pub mod members;
 pub mod revision_trigger;
+pub mod subtree;
 
 use entity::{node, node_closure};
 use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect, Value};

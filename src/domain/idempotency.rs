@@ -1,0 +1,208 @@
+//! Idempotent writes: a request sent with an `Idempotency-Key` is run once per pool and key
+//! within [`KEEP_SECS`]. The same key with the same request answers what the first answered
+//! (waiting for it while it runs), and applies nothing twice; with another request it is refused.
+//!
+//! The key is claimed before the request runs. Each change the request makes marks the key
+//! applied in the change's own transaction ([`mark_applied_in`], called by the write path), so
+//! that after a crash a retry knows whether the first applied: if it did not, the retry runs it;
+//! if it did, the retry is told so (`IDEMPOTENCY_KEY_APPLIED`) rather than applying it again. A
+//! key whose request ended without an answer worth keeping (a server-side failure that applied
+//! nothing) is released, so a retry runs again.
+
+use std::{future::Future, time::Duration};
+
+use sea_orm::{ConnectionTrait, DatabaseBackend};
+
+use super::{PoolId, write::Writer};
+use crate::{
+    error::{AppError, AppResult, code},
+    storage::idempotency::{self as rows, KeyRow},
+};
+
+/// How long a key is kept (seconds).
+pub const KEEP_SECS: i64 = 24 * 3600;
+
+/// The largest answer kept for a replay; a larger one is not kept.
+pub const MAX_ANSWER_BYTES: usize = 1 << 20;
+
+/// The longest key accepted.
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// How often a request waits between looks at a key another request holds.
+const POLL: Duration = Duration::from_millis(25);
+
+tokio::task_local! {
+    static KEYED: Keyed;
+}
+
+/// The key of the request this task serves.
+#[derive(Debug, Clone)]
+struct Keyed {
+    pool: String,
+    key: String,
+}
+
+/// Called by the write path in each change's transaction: mark the key of the request being
+/// served, if it has one, applied.
+pub async fn mark_applied_in(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<()> {
+    let Ok(keyed) = KEYED.try_with(Clone::clone) else { return Ok(()) };
+    if keyed.pool != pool.as_str() {
+        return Ok(());
+    }
+    rows::mark_applied(db, &keyed.pool, &keyed.key).await
+}
+
+/// An answer as kept: status, content type and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// What to do with a keyed request.
+#[derive(Debug)]
+pub enum Claim {
+    /// Run it (the key is this request's now).
+    Run(Claimed),
+    /// Answer what the first answered.
+    Replay(Answer),
+}
+
+/// A key this request holds while it runs.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pool: String,
+    key: String,
+}
+
+impl Claimed {
+    /// Run `request` with changes marking the key applied.
+    pub async fn scope<F: Future>(&self, request: F) -> F::Output {
+        KEYED.scope(Keyed { pool: self.pool.clone(), key: self.key.clone() }, request).await
+    }
+}
+
+/// The keys, as this server process handles them.
+#[derive(Clone)]
+pub struct IdempotencyKeys {
+    writer: Writer,
+    /// This process: a running key of another process is that process's.
+    instance: String,
+    /// After this long (milliseconds), a running key is its server's no longer: every request
+    /// ends by then (the request timeout).
+    stale_after_ms: i64,
+    sqlite: bool,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A key as a client may send it: 1 to 255 visible ASCII characters.
+pub fn check_key(key: &str) -> AppResult<()> {
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::invalid("Idempotency-Key", format!("Idempotency-Key must be 1 to {MAX_KEY_CHARS} visible ASCII characters")));
+    }
+    Ok(())
+}
+
+impl IdempotencyKeys {
+    pub fn new(writer: Writer, request_timeout: Duration) -> Self {
+        let sqlite = writer.db().get_database_backend() == DatabaseBackend::Sqlite;
+        let stale_after_ms = i64::try_from(request_timeout.as_millis()).unwrap_or(i64::MAX / 2).saturating_add(2000);
+        IdempotencyKeys { writer, instance: crate::ids::new_id(), stale_after_ms, sqlite }
+    }
+
+    /// Whether `row`'s request is no longer running anywhere: its server process stopped (on
+    /// SQLite, one process serves a database) or it outlived every request.
+    fn stale(&self, row: &KeyRow, now: i64) -> bool {
+        (self.sqlite && row.owner != self.instance) || now - row.claimed_at > self.stale_after_ms
+    }
+
+    /// Claim `key` of `pool` for a request of `hash`, or learn what to answer instead. Waits
+    /// while the first request with the key runs (at most until it could no longer be running).
+    pub async fn claim(&self, pool: &PoolId, key: &str, hash: &str) -> AppResult<Claim> {
+        check_key(key)?;
+        let (pool, key) = (pool.as_str(), key);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(self.stale_after_ms).unwrap_or(0) + 1000);
+        loop {
+            let now = now_ms();
+            let claimed = self.writer.write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, now).await).await?;
+            if claimed {
+                return Ok(Claim::Run(Claimed { pool: pool.to_string(), key: key.to_string() }));
+            }
+            let Some(row) = rows::get(self.writer.db(), pool, key).await? else { continue };
+            if row.request_hash != hash {
+                return Err(refusal(code::IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used with another request in the last 24 hours; use a new key"));
+            }
+            match row.state.as_str() {
+                rows::DONE => {
+                    return Ok(Claim::Replay(Answer {
+                        status: row.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
+                        content_type: row.content_type,
+                        body: row.body.unwrap_or_default(),
+                    }));
+                }
+                rows::LOST => return Err(applied()),
+                _ if self.stale(&row, now) => {
+                    if row.applied {
+                        self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
+                        return Err(applied());
+                    }
+                    let mine = self
+                        .writer
+                        .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, now).await)
+                        .await?;
+                    if mine {
+                        return Ok(Claim::Run(Claimed { pool: pool.to_string(), key: key.to_string() }));
+                    }
+                }
+                _ if tokio::time::Instant::now() > deadline => {
+                    return Err(refusal(code::IDEMPOTENCY_KEY_IN_USE, "a request with this Idempotency-Key is still running; retry later"));
+                }
+                _ => tokio::time::sleep(POLL).await,
+            }
+        }
+    }
+
+    /// The request of `claimed` ended: keep `answer` for replays, or, for none (an answer too
+    /// large, a stream, a failure worth retrying), release the key.
+    pub async fn finish(&self, claimed: &Claimed, answer: Option<Answer>) -> AppResult<()> {
+        let (pool, key, owner) = (claimed.pool.as_str(), claimed.key.as_str(), self.instance.as_str());
+        self.writer
+            .write_plain("idempotency", async |txn| match &answer {
+                Some(a) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), &a.body).await,
+                None => rows::release(txn, pool, key, owner).await,
+            })
+            .await
+    }
+
+    /// Forget the keys older than [`KEEP_SECS`].
+    pub async fn prune(&self) -> AppResult<u64> {
+        let before = chrono::Utc::now().timestamp() - KEEP_SECS;
+        self.writer.write_plain("idempotency", async |txn| rows::prune(txn, before).await).await
+    }
+}
+
+fn refusal(code: &'static str, message: &str) -> AppError {
+    AppError::Idempotency { code, message: message.to_string() }
+}
+
+fn applied() -> AppError {
+    refusal(
+        code::IDEMPOTENCY_KEY_APPLIED,
+        "the first request with this Idempotency-Key was applied, but the server stopped before answering it; read the current state instead of retrying",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn keys_are_visible_ascii_of_bounded_length() {
+        assert!(super::check_key("2f1c-retry_01").is_ok());
+        assert!(super::check_key("").is_err());
+        assert!(super::check_key("has space").is_err());
+        assert!(super::check_key(&"k".repeat(256)).is_err());
+    }
+}

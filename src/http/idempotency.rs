@@ -1,0 +1,175 @@
+//! `Idempotency-Key` on the routes that change things: POSTs to `/graphql`, `/graphql/v2` and
+//! `/api/v3/*`. The caller's pool is found as the route finds it (a bearer token, or a v3
+//! signature, verified here once and handed on), the request is fingerprinted (method, path,
+//! query, content type, body), and `domain::idempotency` decides: run it, replay the first
+//! answer, or refuse, in the route's dialect. A request without the header, or whose caller is
+//! unknown, passes untouched (the route answers it).
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{HttpState, envelope::V3Error, v3::call::{signed_credential, verify_signed}};
+use crate::{
+    auth::Auth,
+    domain::{
+        PoolId,
+        idempotency::{Answer, Claim, MAX_ANSWER_BYTES},
+    },
+    error::{AppError, code},
+};
+
+pub const HEADER: &str = "idempotency-key";
+/// Set on an answer replayed from a key.
+pub const REPLAYED: &str = "idempotent-replayed";
+
+/// The pool of a v3 request whose signature this layer verified (the route does not verify it
+/// again).
+#[derive(Clone)]
+pub struct SignedCaller(pub PoolId);
+
+#[derive(Clone, Copy)]
+enum Dialect {
+    Graphql(super::graphql_over_http::Answer),
+    Authing,
+    V3,
+}
+
+impl Dialect {
+    fn of(path: &str, headers: &HeaderMap) -> Self {
+        if path == "/graphql/v2" {
+            Dialect::Authing
+        } else if path.starts_with("/api/v3/") {
+            Dialect::V3
+        } else {
+            Dialect::Graphql(super::graphql_over_http::negotiate(headers).unwrap_or(super::graphql_over_http::Answer::Json))
+        }
+    }
+
+    fn error(self, err: AppError) -> Response {
+        let status = StatusCode::from_u16(crate::error::http_status_of(err.code())).unwrap_or(StatusCode::BAD_REQUEST);
+        match self {
+            Dialect::V3 => V3Error(err).into_response(),
+            Dialect::Authing => super::envelope::graphql_error_answer(true, super::graphql_over_http::Answer::Json, status, err.code(), err.authing_code(), &err.to_string()),
+            Dialect::Graphql(answer) => super::envelope::graphql_error_answer(false, answer, status, err.code(), err.authing_code(), &err.to_string()),
+        }
+    }
+}
+
+pub async fn layer(State(http): State<HttpState>, req: Request, next: Next) -> Response {
+    if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
+        return next.run(req).await;
+    }
+    let (mut parts, body) = req.into_parts();
+    let dialect = Dialect::of(parts.uri.path(), &parts.headers);
+    let key = parts.headers.get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
+    let Ok(body) = axum::body::to_bytes(body, http.app.config.limits.max_body_bytes).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than the server accepts").into_response();
+    };
+    let pool = match signed_credential(&parts.headers).map(str::to_string) {
+        Some(credential) if matches!(dialect, Dialect::V3) => {
+            let texts = super::v3::signature::strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), parts.uri.query(), &body);
+            match verify_signed(&http, &credential, &texts, &parts.headers, super::client_address::client_address(&parts.extensions)).await {
+                Ok(pool) => {
+                    parts.extensions.insert(SignedCaller(pool.clone()));
+                    Some(pool)
+                }
+                Err(e) => return dialect.error(e),
+            }
+        }
+        _ => Auth::from_headers(&http.app.tokens, &parts.headers).await.require().ok(),
+    };
+    let Some(pool) = pool else { return next.run(Request::from_parts(parts, Body::from(body))).await };
+    let keys = &http.app.idempotency;
+    let claimed = match keys.claim(&pool, &key, &fingerprint(&parts, &body)).await {
+        Ok(Claim::Run(claimed)) => claimed,
+        Ok(Claim::Replay(answer)) => return replay(answer),
+        Err(e) => return dialect.error(e),
+    };
+    // Released if the request is dropped before it ends (the client went away).
+    let mut guard = Unfinished(Some((http.clone(), claimed.clone())));
+    let response = claimed.scope(next.run(Request::from_parts(parts, Body::from(body)))).await;
+    guard.0 = None;
+    let streaming = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/event-stream"));
+    if streaming {
+        finish(&http, &claimed, None).await;
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    finish(&http, &claimed, kept_answer(&parts, &bytes)).await;
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A keyed request still running: when dropped so, its key is released in the background.
+struct Unfinished(Option<(HttpState, crate::domain::idempotency::Claimed)>);
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if let Some((http, claimed)) = self.0.take() {
+            tokio::spawn(async move { finish(&http, &claimed, None).await });
+        }
+    }
+}
+
+async fn finish(http: &HttpState, claimed: &crate::domain::idempotency::Claimed, answer: Option<Answer>) {
+    if let Err(e) = http.app.idempotency.finish(claimed, answer).await {
+        tracing::warn!(error = %e, "keeping an idempotency key's answer failed; a retry finds it stale");
+    }
+}
+
+/// What makes two requests the same request.
+fn fingerprint(parts: &axum::http::request::Parts, body: &Bytes) -> String {
+    let mut hash = Sha256::new();
+    for part in [parts.method.as_str(), parts.uri.path(), parts.uri.query().unwrap_or("")] {
+        hash.update(part.as_bytes());
+        hash.update([0]);
+    }
+    hash.update(parts.headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default());
+    hash.update([0]);
+    hash.update(body);
+    hex::encode(hash.finalize())
+}
+
+/// The answer to keep for replays; none for one worth retrying (a failure on the server's side,
+/// a timeout, busy), one too large, or one that is not text.
+fn kept_answer(parts: &axum::http::response::Parts, body: &Bytes) -> Option<Answer> {
+    let status = parts.status.as_u16();
+    if parts.status.is_server_error() || status == 408 || status == 429 || body.len() > MAX_ANSWER_BYTES || retryable_graphql_error(body) {
+        return None;
+    }
+    Some(Answer {
+        status,
+        content_type: parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string),
+        body: String::from_utf8(body.to_vec()).ok()?,
+    })
+}
+
+/// A GraphQL answer (200) whose errors say a retry may succeed.
+fn retryable_graphql_error(body: &Bytes) -> bool {
+    let Ok(answer) = serde_json::from_slice::<Value>(body) else { return false };
+    answer.get("errors").and_then(Value::as_array).is_some_and(|errors| {
+        errors.iter().any(|e| {
+            matches!(
+                e.pointer("/extensions/code").and_then(Value::as_str),
+                Some(code::SERVICE_UNAVAILABLE | code::INTERNAL_SERVER_ERROR | code::RATE_LIMITED)
+            )
+        })
+    })
+}
+
+fn replay(answer: Answer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, answer.body).into_response();
+    if let Some(t) = answer.content_type.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, t);
+    }
+    response.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+    response
+}
