@@ -17,7 +17,8 @@
 //! BENCH_CONCURRENCY (8), BENCH_MOVES (10), BENCH_MOVE_NODES (nodes / 100: the size of the moved
 //! subtree), BENCH_ORG_SELECTION (the node fields of scenario 4), BENCH_KEEP_DB (1: keep the
 //! database and print its URL, e.g. to EXPLAIN a statement on it), BENCH_ONLY_MOVES (1: skip the
-//! read scenarios).
+//! read scenarios), BENCH_WATCH (1: a subscriber watches the moved subtree's branch, so each move
+//! also writes its users' subtree-member-left/-entered events).
 
 #[path = "common/shape.rs"]
 mod shape;
@@ -61,6 +62,8 @@ struct Dataset {
     /// Ancestors a move leaves (as many as it joins).
     move_leaves: usize,
     move_targets: (String, String),
+    /// The depth-1 department above the moved subtree (each move takes it out and back in).
+    move_branch: String,
     leaf: String,
     leaf_members: i64,
 }
@@ -238,6 +241,12 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok::<_, anyhow::Error>(times)
         }));
+    }
+    if env_num("BENCH_WATCH", 0) == 1 {
+        // A subscriber watches the moved subtree's branch: every move writes who left or entered it.
+        let now = chrono::Utc::now().timestamp();
+        orgraph::storage::tree::subtree::watch(&state.db, pool.as_str(), &ds.move_branch, now + 86_400, now).await?;
+        println!("watching the moved subtree's branch: each move crosses {} users", ds.move_users);
     }
     let mut times = Vec::new();
     for i in 0..moves {
@@ -674,6 +683,7 @@ async fn generate(state: &AppState, pool: &PoolId, n_nodes: usize, n_users: usiz
         move_users: counts[&ids[mv]],
         move_leaves: depth[parent] as usize,
         move_targets: (ids[target].clone(), ids[parent].clone()),
+        move_branch: ids[branch(mv)].clone(),
         leaf: ids[leaf].clone(),
         leaf_members,
     })

@@ -111,7 +111,8 @@ impl AppState {
         let throttle = Arc::new(CredentialThrottle::new(limits.auth_failures_per_minute, limits.auth_pool_failures_per_minute));
         let writer = Writer::new(WriteGate::new(db.clone(), write_wait), EventBus::default());
         let seal_key = server_keys::get_or_create(&db, server_keys::SECRET_SEAL_KEY, || async { Ok(SecretSeal::generate_key()) }).await?;
-        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, SecretSeal::from_stored_key(&seal_key)?, tokens.clone());
+        let seal = SecretSeal::from_stored_key(&seal_key)?;
+        let pools = PoolService::new(writer.clone(), hasher.clone(), throttle, seal.clone(), tokens.clone());
         let bootstrap = match opening {
             Opening::Serve => {
                 let first_pool = pools.bootstrap(&config.bootstrap_pool_name, config.bootstrap_pool_id.clone(), config.bootstrap_pool_secret.clone());
@@ -132,7 +133,7 @@ impl AppState {
             company: CompanyService::new(writer.clone(), OrgService::new(writer.clone())),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),
-            idempotency: crate::domain::idempotency::IdempotencyKeys::new(writer.clone(), Duration::from_secs(config.limits.request_timeout_secs)),
+            idempotency: crate::domain::idempotency::IdempotencyKeys::new(writer.clone(), Duration::from_secs(config.limits.request_timeout_secs), seal),
             acl: AclService::new(writer.clone()),
             sender: Sender::new(&config.webhooks)?,
             writer,

@@ -16,6 +16,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend};
 use super::{PoolId, write::Writer};
 use crate::{
     error::{AppError, AppResult, code},
+    security::secret_seal::SecretSeal,
     storage::idempotency::{self as rows, KeyRow},
 };
 
@@ -28,28 +29,34 @@ pub const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// The longest key accepted.
 pub const MAX_KEY_CHARS: usize = 255;
 
-/// How often a request waits between looks at a key another request holds.
+/// The first wait between looks at a key another request holds.
 const POLL: Duration = Duration::from_millis(25);
+
+/// Keys forgotten per transaction.
+const PRUNE_BATCH: u64 = 1000;
 
 tokio::task_local! {
     static KEYED: Keyed;
 }
 
-/// The key of the request this task serves.
+/// The key of the request this task serves, and the server process that holds it.
 #[derive(Debug, Clone)]
 struct Keyed {
     pool: String,
     key: String,
+    owner: String,
 }
 
 /// Called by the write path in each change's transaction: mark the key of the request being
-/// served, if it has one, applied.
-pub async fn mark_applied_in(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<()> {
+/// served, if it has one, applied. The key must still be this request's: a request whose key
+/// another took over (it ran past the time a request may run) fails instead of applying twice.
+pub async fn mark_applied_in(db: &impl ConnectionTrait) -> AppResult<()> {
     let Ok(keyed) = KEYED.try_with(Clone::clone) else { return Ok(()) };
-    if keyed.pool != pool.as_str() {
-        return Ok(());
+    if rows::mark_applied(db, &keyed.pool, &keyed.key, &keyed.owner).await? {
+        Ok(())
+    } else {
+        Err(refusal(code::IDEMPOTENCY_KEY_IN_USE, "another request with this Idempotency-Key took over; nothing was changed"))
     }
-    rows::mark_applied(db, &keyed.pool, &keyed.key).await
 }
 
 /// An answer as kept: status, content type and body.
@@ -71,15 +78,12 @@ pub enum Claim {
 
 /// A key this request holds while it runs.
 #[derive(Debug, Clone)]
-pub struct Claimed {
-    pool: String,
-    key: String,
-}
+pub struct Claimed(Keyed);
 
 impl Claimed {
     /// Run `request` with changes marking the key applied.
     pub async fn scope<F: Future>(&self, request: F) -> F::Output {
-        KEYED.scope(Keyed { pool: self.pool.clone(), key: self.key.clone() }, request).await
+        KEYED.scope(self.0.clone(), request).await
     }
 }
 
@@ -93,11 +97,13 @@ pub struct IdempotencyKeys {
     /// ends by then (the request timeout).
     stale_after_ms: i64,
     sqlite: bool,
+    /// Kept answers may hold secrets (a generated webhook secret, a token): sealed at rest.
+    seal: SecretSeal,
 }
 
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
+/// How long a request waits between looks at a key another request holds: from [`POLL`],
+/// doubling to this.
+const MAX_POLL: Duration = Duration::from_millis(400);
 
 /// A key as a client may send it: 1 to 255 visible ASCII characters.
 pub fn check_key(key: &str) -> AppResult<()> {
@@ -108,10 +114,19 @@ pub fn check_key(key: &str) -> AppResult<()> {
 }
 
 impl IdempotencyKeys {
-    pub fn new(writer: Writer, request_timeout: Duration) -> Self {
+    pub fn new(writer: Writer, request_timeout: Duration, seal: SecretSeal) -> Self {
         let sqlite = writer.db().get_database_backend() == DatabaseBackend::Sqlite;
         let stale_after_ms = i64::try_from(request_timeout.as_millis()).unwrap_or(i64::MAX / 2).saturating_add(2000);
-        IdempotencyKeys { writer, instance: crate::ids::new_id(), stale_after_ms, sqlite }
+        IdempotencyKeys { writer, instance: crate::ids::new_id(), stale_after_ms, sqlite, seal }
+    }
+
+    /// Now by the clock every instance shares (PostgreSQL's), in milliseconds.
+    async fn now_ms(&self) -> AppResult<i64> {
+        Ok(crate::storage::history::stamp::clock(self.writer.db()).await?.timestamp_millis())
+    }
+
+    fn claimed(&self, pool: &str, key: &str) -> Claim {
+        Claim::Run(Claimed(Keyed { pool: pool.to_string(), key: key.to_string(), owner: self.instance.clone() }))
     }
 
     /// Whether `row`'s request is no longer running anywhere: its server process stopped (on
@@ -126,13 +141,17 @@ impl IdempotencyKeys {
         check_key(key)?;
         let (pool, key) = (pool.as_str(), key);
         let deadline = tokio::time::Instant::now() + Duration::from_millis(u64::try_from(self.stale_after_ms).unwrap_or(0) + 1000);
+        let mut poll = POLL;
         loop {
-            let now = now_ms();
-            let claimed = self.writer.write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, now).await).await?;
-            if claimed {
-                return Ok(Claim::Run(Claimed { pool: pool.to_string(), key: key.to_string() }));
-            }
-            let Some(row) = rows::get(self.writer.db(), pool, key).await? else { continue };
+            // Read first: a waiting retry writes nothing until the key is free or stale.
+            let Some(row) = rows::get(self.writer.db(), pool, key).await? else {
+                let now = self.now_ms().await?;
+                let claimed = self.writer.write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, now).await).await?;
+                if claimed {
+                    return Ok(self.claimed(pool, key));
+                }
+                continue;
+            };
             if row.request_hash != hash {
                 return Err(refusal(code::IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was used with another request in the last 24 hours; use a new key"));
             }
@@ -141,27 +160,30 @@ impl IdempotencyKeys {
                     return Ok(Claim::Replay(Answer {
                         status: row.status.and_then(|s| u16::try_from(s).ok()).unwrap_or(200),
                         content_type: row.content_type,
-                        body: row.body.unwrap_or_default(),
+                        body: self.seal.open(row.body.as_deref().unwrap_or_default())?,
                     }));
                 }
                 rows::LOST => return Err(applied()),
-                _ if self.stale(&row, now) => {
-                    if row.applied {
-                        self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
-                        return Err(applied());
-                    }
-                    let mine = self
-                        .writer
-                        .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, now).await)
-                        .await?;
-                    if mine {
-                        return Ok(Claim::Run(Claimed { pool: pool.to_string(), key: key.to_string() }));
-                    }
+                _ => {}
+            }
+            let now = self.now_ms().await?;
+            if self.stale(&row, now) {
+                if row.applied {
+                    self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
+                    return Err(applied());
                 }
-                _ if tokio::time::Instant::now() > deadline => {
-                    return Err(refusal(code::IDEMPOTENCY_KEY_IN_USE, "a request with this Idempotency-Key is still running; retry later"));
+                let mine = self
+                    .writer
+                    .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, now).await)
+                    .await?;
+                if mine {
+                    return Ok(self.claimed(pool, key));
                 }
-                _ => tokio::time::sleep(POLL).await,
+            } else if tokio::time::Instant::now() > deadline {
+                return Err(refusal(code::IDEMPOTENCY_KEY_IN_USE, "a request with this Idempotency-Key is still running; retry later"));
+            } else {
+                tokio::time::sleep(poll).await;
+                poll = (poll * 2).min(MAX_POLL);
             }
         }
     }
@@ -169,19 +191,27 @@ impl IdempotencyKeys {
     /// The request of `claimed` ended: keep `answer` for replays, or, for none (an answer too
     /// large, a stream, a failure worth retrying), release the key.
     pub async fn finish(&self, claimed: &Claimed, answer: Option<Answer>) -> AppResult<()> {
-        let (pool, key, owner) = (claimed.pool.as_str(), claimed.key.as_str(), self.instance.as_str());
+        let Keyed { pool, key, owner } = &claimed.0;
+        let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose()?;
         self.writer
-            .write_plain("idempotency", async |txn| match &answer {
-                Some(a) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), &a.body).await,
-                None => rows::release(txn, pool, key, owner).await,
+            .write_plain("idempotency", async |txn| match (&answer, &sealed) {
+                (Some(a), Some(body)) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), body).await,
+                _ => rows::release(txn, pool, key, owner).await,
             })
             .await
     }
 
-    /// Forget the keys older than [`KEEP_SECS`].
+    /// Forget the keys older than [`KEEP_SECS`], a batch per transaction.
     pub async fn prune(&self) -> AppResult<u64> {
         let before = chrono::Utc::now().timestamp() - KEEP_SECS;
-        self.writer.write_plain("idempotency", async |txn| rows::prune(txn, before).await).await
+        let mut gone = 0;
+        loop {
+            let n = self.writer.write_plain("idempotency", async |txn| rows::prune(txn, before, PRUNE_BATCH).await).await?;
+            gone += n;
+            if n < PRUNE_BATCH {
+                return Ok(gone);
+            }
+        }
     }
 }
 

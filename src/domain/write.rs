@@ -70,7 +70,7 @@ impl Writer {
         let mut outbox = Outbox::new(pool);
         // An error drops the transaction: rolled back.
         let value = work(&txn, &mut outbox).await?;
-        super::idempotency::mark_applied_in(&*txn, pool).await?;
+        super::idempotency::mark_applied_in(&*txn).await?;
         let events = outbox.flush(&*txn).await?;
         history::stamp::stamp(&*txn, pool.actor()).await?;
         txn.commit().await?;
@@ -89,6 +89,7 @@ impl Writer {
     pub async fn write_plain<T>(&self, actor: &str, work: impl AsyncFnOnce(&DatabaseTransaction) -> AppResult<T>) -> AppResult<T> {
         let txn = self.gate.begin().await?;
         let value = work(&txn).await?;
+        super::idempotency::mark_applied_in(&*txn).await?;
         history::stamp::stamp(&*txn, actor).await?;
         txn.commit().await?;
         Ok(value)

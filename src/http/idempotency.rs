@@ -68,6 +68,10 @@ pub async fn layer(State(http): State<HttpState>, req: Request, next: Next) -> R
     }
     let (mut parts, body) = req.into_parts();
     let dialect = Dialect::of(parts.uri.path(), &parts.headers);
+    if super::graphql_sse::asks_for_events(&parts.headers) {
+        // An event stream runs its operation while the answer is sent, after this layer is done.
+        return dialect.error(AppError::invalid("Idempotency-Key", "Idempotency-Key is not taken with Accept: text/event-stream; send the mutation as a plain POST"));
+    }
     let key = parts.headers.get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
     let Ok(body) = axum::body::to_bytes(body, http.app.config.limits.max_body_bytes).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than the server accepts").into_response();
@@ -96,13 +100,11 @@ pub async fn layer(State(http): State<HttpState>, req: Request, next: Next) -> R
     let mut guard = Unfinished(Some((http.clone(), claimed.clone())));
     let response = claimed.scope(next.run(Request::from_parts(parts, Body::from(body)))).await;
     guard.0 = None;
-    let streaming = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|t| t.starts_with("text/event-stream"));
-    if streaming {
-        finish(&http, &claimed, None).await;
-        return response;
-    }
     let (parts, body) = response.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        finish(&http, &claimed, None).await;
+        return dialect.error(AppError::internal(anyhow::anyhow!("the answer could not be read")));
+    };
     finish(&http, &claimed, kept_answer(&parts, &bytes)).await;
     Response::from_parts(parts, Body::from(bytes))
 }
@@ -131,8 +133,11 @@ fn fingerprint(parts: &axum::http::request::Parts, body: &Bytes) -> String {
         hash.update(part.as_bytes());
         hash.update([0]);
     }
-    hash.update(parts.headers.get(header::CONTENT_TYPE).map(HeaderValue::as_bytes).unwrap_or_default());
-    hash.update([0]);
+    // The answer's shape depends on Accept (GraphQL over HTTP's media types and statuses).
+    for name in [header::CONTENT_TYPE, header::ACCEPT] {
+        hash.update(parts.headers.get(name).map(HeaderValue::as_bytes).unwrap_or_default());
+        hash.update([0]);
+    }
     hash.update(body);
     hex::encode(hash.finalize())
 }
@@ -151,14 +156,16 @@ fn kept_answer(parts: &axum::http::response::Parts, body: &Bytes) -> Option<Answ
     })
 }
 
-/// A GraphQL answer (200) whose errors say a retry may succeed.
+/// A GraphQL answer whose errors say a retry may succeed, or ask for another request (an
+/// automatic persisted query the server does not know yet: the client sends the document next,
+/// with the same key).
 fn retryable_graphql_error(body: &Bytes) -> bool {
     let Ok(answer) = serde_json::from_slice::<Value>(body) else { return false };
     answer.get("errors").and_then(Value::as_array).is_some_and(|errors| {
         errors.iter().any(|e| {
             matches!(
                 e.pointer("/extensions/code").and_then(Value::as_str),
-                Some(code::SERVICE_UNAVAILABLE | code::INTERNAL_SERVER_ERROR | code::RATE_LIMITED)
+                Some(code::SERVICE_UNAVAILABLE | code::INTERNAL_SERVER_ERROR | code::RATE_LIMITED | code::PERSISTED_QUERY_NOT_FOUND)
             )
         })
     })

@@ -60,10 +60,16 @@ pub async fn take_over(db: &impl ConnectionTrait, pool: &str, key: &str, from: &
     Ok(n == 1)
 }
 
-/// In the transaction of a change the keyed request makes: it applied.
-pub async fn mark_applied(db: &impl ConnectionTrait, pool: &str, key: &str) -> AppResult<()> {
-    exec(db, "UPDATE idempotency_key SET applied = $3 WHERE user_pool_id = $1 AND idem_key = $2", vec![pool.into(), key.into(), true.into()]).await?;
-    Ok(())
+/// In the transaction of a change the keyed request makes: it applied. False when the key is
+/// no longer `owner`'s running request (taken over).
+pub async fn mark_applied(db: &impl ConnectionTrait, pool: &str, key: &str, owner: &str) -> AppResult<bool> {
+    let n = exec(
+        db,
+        "UPDATE idempotency_key SET applied = $3 WHERE user_pool_id = $1 AND idem_key = $2 AND owner = $4 AND state = $5",
+        vec![pool.into(), key.into(), true.into(), owner.into(), RUNNING.into()],
+    )
+    .await?;
+    Ok(n == 1)
 }
 
 /// Keep the answer of `owner`'s request.
@@ -97,7 +103,13 @@ pub async fn lose(db: &impl ConnectionTrait, pool: &str, key: &str, owner: Optio
     Ok(())
 }
 
-/// Forget the keys created before `before` (unix seconds).
-pub async fn prune(db: &impl ConnectionTrait, before: i64) -> AppResult<u64> {
-    exec(db, "DELETE FROM idempotency_key WHERE created_at < $1", vec![before.into()]).await
+/// Forget at most `batch` of the keys created before `before` (unix seconds).
+pub async fn prune(db: &impl ConnectionTrait, before: i64, batch: u64) -> AppResult<u64> {
+    exec(
+        db,
+        "DELETE FROM idempotency_key WHERE (user_pool_id, idem_key) IN
+         (SELECT user_pool_id, idem_key FROM idempotency_key WHERE created_at < $1 LIMIT $2)",
+        vec![before.into(), (batch as i64).into()],
+    )
+    .await
 }

@@ -79,6 +79,12 @@ async fn a_key_replays_the_first_answer_refuses_another_request_and_belongs_to_i
     assert_eq!(bad["errors"][0]["extensions"]["code"], "CONFLICT", "{bad}");
     assert!(keyed(&c, "/graphql", "k-4", json!({ "query": CREATE, "variables": { "u": { "username": "ann" } } })).await.1);
 
+    // An event stream is not keyed: refused rather than run unprotected.
+    let res = c.http.post(format!("{}/graphql", c.base)).bearer_auth(c.token.as_ref().unwrap()).header("idempotency-key", "k-5")
+        .header("accept", "text/event-stream").json(&create_user("hal")).send().await.unwrap();
+    assert_eq!(res.status(), 400);
+    assert_eq!(users_named(&c, "hal").await, 0);
+
     // A malformed key is refused; keys are per pool.
     let (status, _, refused) = keyed(&c, "/graphql", "has space", create_user("gina")).await;
     assert_eq!((status, refused["errors"][0]["extensions"]["code"].as_str()), (400, Some("INVALID_INPUT")), "{refused}");

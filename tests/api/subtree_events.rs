@@ -295,10 +295,18 @@ async fn a_watcher_gets_the_events_inside_its_subtree_and_a_moved_department_onc
     let names: Vec<&str> = listed["events"].as_array().unwrap().iter().map(|e| e["eventName"].as_str().unwrap()).collect();
     assert!(names.contains(&"organization:member-added") && !names.contains(&ENTERED), "{names:?}");
 
+    // A subtree webhook's replay sends its subtree's events only.
+    let hook = c
+        .data("mutation($s: String) { createWebhook(name: \"r\", url: \"https://example.com/h\", events: [\"organization:member-added\"], subtreeOf: $s, enabled: false) { id } }", json!({ "s": a }))
+        .await["createWebhook"]["id"].clone();
+    let replayed = c.data("mutation($w: String!) { replayEvents(webhookId: $w, since: \"0\") }", json!({ "w": hook })).await["replayEvents"].as_i64().unwrap();
+    let inside = c.data("query($s: String) { events(after: \"0\", subtreeOf: $s, eventNames: [\"organization:member-added\"]) { id } }", json!({ "s": a })).await;
+    assert_eq!((replayed, inside["events"].as_array().unwrap().len() as i64), (1, 1), "a1's member only: b's two joined while b was outside");
+
     // Unknown departments and other pools' departments are refused.
     let mut bad = subscribe_to(&s.url.replacen("http", "ws", 1), &c, "/graphql", SUB, json!({ "s": "nope", "names": null })).await;
     let refused = crate::subscriptions::recv(&mut bad).await.expect("an answer");
-    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{refused}");
+    assert_eq!(refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{refused}");
     let (pool2, secret2) = s.new_pool("other").await;
     let other = s.client_for(&pool2, &secret2).await;
     let (code, _) = other

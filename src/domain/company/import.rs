@@ -146,7 +146,8 @@ impl CompanyService {
         refusals.extend(event_types::refused(db, pool, &plan.event_apps, &plan.event_types, new_ids).await?);
         refusals.extend(permissions::refused(db, pool, &plan, new_ids).await?);
         let file_types: HashSet<&str> = plan.event_types.iter().map(|t| t.def.event_type.as_str()).collect();
-        refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, new_ids).await?);
+        let file_nodes: HashSet<&str> = plan.nodes.iter().map(|n| n.key.as_str()).collect();
+        refusals.extend(webhooks::refused(db, pool, &plan.webhooks, &file_types, &file_nodes, new_ids).await?);
         refusals.extend(scheduled::refused(db, pool, &plan.scheduled, new_ids).await?);
         refusals.truncate(max_refusals.max(1));
         Ok(if refusals.is_empty() { Ok(plan) } else { Err(Refused { refusals, rows: plan.rows() }) })

@@ -49,10 +49,12 @@ impl WebhookPlan {
         json!(names)
     }
 
-    /// Whether `w` is this webhook (its fields, not its id, secret or times).
-    fn is(&self, w: &webhook::Model) -> bool {
+    /// Whether `w` is this webhook (its fields, not its id, secret or times; with new ids, its
+    /// subtree's id was the file's).
+    fn is(&self, w: &webhook::Model, new_ids: bool) -> bool {
+        let same_subtree = if new_ids { w.subtree_of.is_some() == self.hook.subtree_of.is_some() } else { w.subtree_of == self.hook.subtree_of };
         w.name == self.hook.name && w.url == self.hook.url && w.content_type == self.hook.content_type && w.enabled == self.hook.enabled
-            && w.events == self.stored_events()
+            && w.events == self.stored_events() && same_subtree
     }
 }
 
@@ -109,7 +111,14 @@ async fn pool_webhooks(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Ve
 
 /// The rows that conflict with the pool (see the module comment), subscribe to an event that is
 /// neither built in nor a custom type of the file or the pool, or keep an id another row holds.
-pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, hooks: &[WebhookPlan], file_types: &HashSet<&str>, new_ids: bool) -> AppResult<Vec<Refusal>> {
+pub(super) async fn refused(
+    db: &impl ConnectionTrait,
+    pool: &PoolId,
+    hooks: &[WebhookPlan],
+    file_types: &HashSet<&str>,
+    file_nodes: &HashSet<&str>,
+    new_ids: bool,
+) -> AppResult<Vec<Refusal>> {
     let mut out = Vec::new();
     if hooks.is_empty() {
         return Ok(out);
@@ -136,6 +145,13 @@ pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, hooks: &[W
             out.push(refusal(&h.at, format!("events {unknown:?}: neither built-in events nor custom event types of the file or the pool")));
             continue;
         }
+        if let Some(node) = h.hook.subtree_of.as_deref()
+            && !file_nodes.contains(node)
+            && (new_ids || crate::domain::org_tree::find_node(db, pool, node).await.is_err())
+        {
+            out.push(refusal(&h.at, format!("subtreeOf {node:?} is a department of neither the file nor the pool")));
+            continue;
+        }
         let same_place = existing.iter().find(|w| w.name == h.hook.name && w.url == h.hook.url && (new_ids || w.id != h.key));
         let same_id = existing.iter().find(|w| w.id == h.key && !new_ids);
         if new_ids && let Some(first) = named.insert((&h.hook.name, &h.hook.url), &h.at) {
@@ -148,9 +164,9 @@ pub(super) async fn refused(db: &impl ConnectionTrait, pool: &PoolId, hooks: &[W
                     "the pool already has webhook {} named {:?} to {}; importing this one too would deliver every event twice", w.id, w.name, w.url)));
                 continue;
             }
-            (false, Some(w), None) | (true, _, Some(w)) if !h.is(w) => {
+            (false, Some(w), None) | (true, _, Some(w)) if !h.is(w, new_ids) => {
                 out.push(refusal(&h.at, format!(
-                    "the pool already has webhook {} ({:?} to {}) with another url, name, events, content type or enabled state; nothing was imported over it",
+                    "the pool already has webhook {} ({:?} to {}) with another url, name, events, content type, enabled state or subtree; nothing was imported over it",
                     w.id, w.name, w.url)));
                 continue;
             }

@@ -114,19 +114,27 @@ impl Outbox {
     /// Write the recorded events, numbered, with their webhook deliveries, in the caller's
     /// transaction, which must commit right after. Returns the events to publish once it has.
     pub async fn flush(mut self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
+        let watched = subtree::watched_now(db, &self.pool).await?;
+        if self.pending.is_empty() && watched.is_empty() {
+            return Ok(Vec::new());
+        }
+        let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        if postgres {
+            // Taken before reading crossings and scopes: they then see every transaction
+            // numbered before this one (two removals of one user's last two memberships in a
+            // subtree, committing together, would otherwise each see the other membership).
+            sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
+        }
+        // After the change's own events: who it brought into or took out of watched subtrees
+        // (also for a change that records no event of its own).
+        for crossing in subtree::crossings(db, &self.pool, &watched).await? {
+            self.record(crossing);
+        }
         if self.pending.is_empty() {
             return Ok(Vec::new());
         }
-        // After the change's own events: who it brought into or took out of watched subtrees.
-        for crossing in subtree::crossings(db, &self.pool).await? {
-            self.record(crossing);
-        }
         let mut events = self.pending;
         subtree::fill_scopes(db, &mut events, &self.scopes).await?;
-        let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        if postgres {
-            sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
-        }
         let mut next = last_seq(db).await?;
         for e in &mut events {
             next += 1;
@@ -260,8 +268,7 @@ impl EventFilter {
             q = q.filter(event::Column::OrgId.eq(org.as_str()));
         }
         if let Some(node) = &self.subtree_of {
-            use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
-            q = q.filter(Expr::col(event::Column::Scope).like(LikeExpr::new(subtree::like_pattern(node)).escape('\\')));
+            q = q.filter(subtree::within_condition(node));
         }
         q
     }

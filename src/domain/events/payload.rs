@@ -116,18 +116,11 @@ impl DomainEvent {
     /// an event about several users or about none of them.
     pub fn entity(&self) -> Option<String> {
         use DomainEvent::*;
+        if let Some(user) = self.user_id() {
+            return Some(format!("user:{user}"));
+        }
         match self {
-            UserCreated { user }
-            | Register { user }
-            | UserUpdated { user, .. }
-            | UserPasswordChanged { user }
-            | UserUdvChanged { user, .. }
-            | UserBlocked { user }
-            | UserUnblocked { user }
-            | UserArchived { user }
-            | UserUnarchived { user }
-            | MemberAdded { user, .. }
-            | MemberRemoved { user, .. } => Some(format!("user:{}", user.id)),
+            MemberAdded { user, .. } | MemberRemoved { user, .. } => Some(format!("user:{}", user.id)),
             UserDeleted { users } if users.len() == 1 => Some(format!("user:{}", users[0].id)),
             NodeAdded { node, .. } | NodeUpdated { node, .. } | NodeMoved { node, .. } => Some(format!("node:{}", node.id)),
             NodeDeleted { nodes } => nodes.first().map(|n| format!("node:{}", n.id)),
@@ -141,7 +134,7 @@ impl DomainEvent {
     }
 
     /// The departments whose place in the tree puts the event inside a subtree: it is inside the
-    /// subtree of each of them and of their ancestors at commit time (see `subtree::Scopes`). A
+    /// subtree of each of them and of their ancestors at commit time (see `subtree::ScopeOf`). A
     /// moved department counts at its new place and under its old parent; a deleted one (gone
     /// from the tree) by itself and its parent.
     pub fn departments(&self) -> Vec<&str> {
@@ -156,7 +149,8 @@ impl DomainEvent {
         }
     }
 
-    /// The user whose departments put the event inside a subtree (an event about one user).
+    /// The one user an event about a user (not a membership) is about; its departments put it
+    /// inside subtrees.
     pub fn user_id(&self) -> Option<&str> {
         use DomainEvent::*;
         match self {

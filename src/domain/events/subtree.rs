@@ -32,9 +32,13 @@ pub const WATCH_KEEP: i64 = 24 * 3600;
 /// How often an open subscription renews its watch.
 pub const WATCH_RENEW: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// A live subscriber's watch of a subtree, renewed while it listens.
+/// A live subscriber's watch of a subtree, renewed while it listens and once more when it
+/// goes away.
+pub struct Watch(Option<Watched>);
+
+/// The subtree a watch keeps watched.
 #[derive(Clone)]
-pub struct Watch {
+struct Watched {
     writer: Writer,
     pool: PoolId,
     node: String,
@@ -44,23 +48,70 @@ impl Watch {
     /// Watch the subtree of department `node` of `pool` (refused when the pool has no such
     /// department) for [`WATCH_KEEP`] from now.
     pub async fn start(writer: &Writer, pool: &PoolId, node: &str) -> AppResult<Self> {
-        let node = crate::domain::org_tree::find_node(writer.db(), pool, node).await.map_err(|e| match e {
-            AppError::NotFound { .. } => AppError::invalid("subtreeOf", format!("{node:?} is not a department of this user pool")),
-            other => other,
-        })?;
-        let watch = Watch { writer: writer.clone(), pool: pool.clone(), node: node.id };
-        watch.renew().await?;
-        Ok(watch)
+        let node = crate::domain::org_tree::find_node(writer.db(), pool, node).await?;
+        let watched = Watched { writer: writer.clone(), pool: pool.clone(), node: node.id };
+        watched.renew(false).await?;
+        Ok(Watch(Some(watched)))
     }
 
-    /// Keep watching for [`WATCH_KEEP`] from now.
+    /// Keep watching for [`WATCH_KEEP`] from now (no write when the watch lasts nearly that
+    /// long already).
     pub async fn renew(&self) -> AppResult<()> {
+        match &self.0 {
+            Some(watched) => watched.renew(false).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Watch {
+    /// A subscriber that goes away is watched for [`WATCH_KEEP`] from then, so that it can
+    /// resume with `after`.
+    fn drop(&mut self) {
+        if let (Some(watched), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move {
+                if let Err(e) = watched.renew(true).await {
+                    tracing::warn!(error = %e, "renewing a closed subscription's subtree watch failed");
+                }
+            });
+        }
+    }
+}
+
+impl Watched {
+    /// Unless `exactly`, no write when a watch of the subtree lasts nearly [`WATCH_KEEP`]
+    /// already. A pool watches at most [`MAX_WATCHED`] subtrees.
+    async fn renew(&self, exactly: bool) -> AppResult<()> {
         let now = chrono::Utc::now().timestamp();
+        let until = now + WATCH_KEEP;
+        if !exactly && subtree::watched_until(self.writer.db(), self.pool.as_str(), &self.node).await?.is_some_and(|t| t > until - RENEWED_WITHIN) {
+            return Ok(());
+        }
+        let (pool, node) = (self.pool.as_str(), self.node.as_str());
         self.writer
-            .write_plain(self.pool.actor(), async |txn| subtree::watch(txn, self.pool.as_str(), &self.node, now + WATCH_KEEP, now).await)
+            .write_plain(self.pool.actor(), async |txn| {
+                may_watch(txn, &self.pool, node).await?;
+                subtree::watch(txn, pool, node, until, now).await
+            })
             .await
     }
 }
+
+/// Whether `pool` may watch `node` too: it watches it already, or fewer than [`MAX_WATCHED`].
+pub async fn may_watch(db: &impl ConnectionTrait, pool: &PoolId, node: &str) -> AppResult<()> {
+    let watched = watched_now(db, pool).await?;
+    if watched.len() >= MAX_WATCHED && !watched.iter().any(|w| w == node) {
+        return Err(AppError::invalid("subtreeOf", format!("this user pool watches {MAX_WATCHED} subtrees already; watch a department above them")));
+    }
+    Ok(())
+}
+
+/// Most subtrees one pool watches at once (its webhooks' and its subscribers'): every commit of
+/// the pool computes the crossings of each.
+pub const MAX_WATCHED: usize = 200;
+
+/// A watch that lasts this much less than [`WATCH_KEEP`] is not written again (seconds).
+const RENEWED_WITHIN: i64 = 600;
 
 /// What puts one recorded event inside subtrees.
 #[derive(Debug, Clone)]
@@ -112,9 +163,10 @@ pub fn within(scope: Option<&str>, node: &str) -> bool {
     scope.is_some_and(|s| s.contains(&format!("/{node}/")))
 }
 
-/// The `LIKE` pattern of [`within`] (`%`, `_` and `\` in the id matched literally, `\` escaping).
-pub fn like_pattern(node: &str) -> String {
-    format!("%/{}/%", node.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+/// [`within`] as a condition on `event.scope` (the same on both databases: exact and
+/// case-sensitive, unlike SQLite's `LIKE`).
+pub fn within_condition(node: &str) -> sea_orm::sea_query::SimpleExpr {
+    sea_orm::sea_query::Expr::cust_with_values("REPLACE(scope, ?, '') <> scope", [format!("/{node}/")])
 }
 
 /// Give each event its scope, read in the transaction about to commit.
@@ -147,14 +199,18 @@ pub async fn fill_scopes(db: &impl ConnectionTrait, events: &mut [event::Model],
     Ok(())
 }
 
-/// The entered and left events of the open transaction of `pool`, for the subtrees watched now:
+/// The subtrees of `pool` watched now.
+pub async fn watched_now(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<String>> {
+    subtree::watched(db, pool.as_str(), chrono::Utc::now().timestamp()).await
+}
+
+/// The entered and left events of the open transaction of `pool`, for the `watched` subtrees:
 /// per subtree those who left then those who entered, by department, in pages of [`PAGE`].
-pub async fn crossings(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<Vec<DomainEvent>> {
-    let watched = subtree::watched(db, pool.as_str(), chrono::Utc::now().timestamp()).await?;
+pub async fn crossings(db: &impl ConnectionTrait, pool: &PoolId, watched: &[String]) -> AppResult<Vec<DomainEvent>> {
     if watched.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = subtree::crossings(db, pool.as_str(), &watched).await?;
+    let rows = subtree::crossings(db, pool.as_str(), watched).await?;
     let mut events = Vec::new();
     for group in rows.chunk_by(|a, b| a.root == b.root && a.entered == b.entered && a.department_id == b.department_id) {
         for page in group.chunks(PAGE) {
@@ -196,6 +252,5 @@ mod tests {
         assert!(within(scope.as_deref(), "a"));
         assert!(!within(scope.as_deref(), "ab"));
         assert!(!within(None, "a"));
-        assert_eq!(like_pattern("a_%"), "%/a\\_\\%/%");
     }
 }

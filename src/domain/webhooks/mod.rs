@@ -120,7 +120,9 @@ async fn check_subtree(db: &impl ConnectionTrait, pool: &PoolId, subtree_of: &st
     if id.is_empty() {
         return Ok(None);
     }
-    Ok(Some(crate::domain::org_tree::find_node(db, pool, id).await?.id))
+    let node = crate::domain::org_tree::find_node(db, pool, id).await?;
+    super::events::subtree::may_watch(db, pool, &node.id).await?;
+    Ok(Some(node.id))
 }
 
 impl NewWebhook {
@@ -420,9 +422,8 @@ impl WebhookService {
     pub async fn replay(&self, pool: &PoolId, webhook_id: &str, since: &str) -> AppResult<usize> {
         let hook = self.get(pool, webhook_id).await?;
         let names: Vec<String> = hook.events.as_array().map(|a| a.iter().filter_map(|e| e.as_str().map(str::to_string)).collect()).unwrap_or_default();
-        let mut q = event::Entity::find()
-            .filter(event::Column::UserPoolId.eq(pool.as_str()))
-            .filter(event::Column::EventName.is_in(names));
+        let filter = super::events::EventFilter { names: Some(names), org_id: None, subtree_of: hook.subtree_of.clone() };
+        let mut q = filter.select(pool);
         q = match chrono::DateTime::parse_from_rfc3339(since) {
             Ok(t) => q.filter(event::Column::CreatedAt.gte(t.with_timezone(&chrono::Utc))),
             Err(_) => q.filter(event::Column::Seq.gt(super::events::position(&self.db, pool, "since", since).await?)),

@@ -30,6 +30,17 @@ pub async fn watched(db: &impl ConnectionTrait, pool: &str, now: i64) -> AppResu
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Until when a subscriber watches `node` of `pool`, if one does.
+pub async fn watched_until(db: &impl ConnectionTrait, pool: &str, node: &str) -> AppResult<Option<i64>> {
+    #[derive(FromQueryResult)]
+    struct Until {
+        watched_until: i64,
+    }
+    let rows: Vec<Until> =
+        all(db, "SELECT watched_until FROM subtree_watch WHERE user_pool_id = $1 AND node_id = $2", vec![pool.into(), node.into()]).await?;
+    Ok(rows.first().map(|r| r.watched_until))
+}
+
 /// Keep `node` of `pool` watched until `until` (unix seconds; a later time already set stays),
 /// and forget the pool's watches that ended before `now`.
 pub async fn watch(db: &impl ConnectionTrait, pool: &str, node: &str, until: i64, now: i64) -> AppResult<()> {
