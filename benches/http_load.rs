@@ -6,7 +6,7 @@
 //!
 //!   cargo bench --bench http_load -- --url http://127.0.0.1:3000/graphql/v2 --body '{"query":…}' \
 //!     --seconds 10 --concurrency 4 [--bearer TOKEN] --expect /data/x/totalCount=200000 \
-//!     --expect-len /data/x/list=10
+//!     --expect-len /data/x/list=10 [--fresh-keys]
 //!
 //! `--expect POINTER=JSON` compares the value at a JSON pointer with a JSON value; `--expect-len
 //! POINTER=N` the length of the array there.
@@ -39,6 +39,9 @@ struct Args {
     /// Per request, in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Send each request with a new `Idempotency-Key` (the cost of keyed writes).
+    #[arg(long)]
+    fresh_keys: bool,
     /// Passed by `cargo bench` to harness-less benches; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -93,14 +96,19 @@ async fn run(args: Args, body: Value, checks: Arc<Vec<Check>>) -> anyhow::Result
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(args.seconds);
     let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
+    for client_no in 0..args.concurrency {
         let (client, url, bearer, body, checks) = (client.clone(), args.url.clone(), args.bearer.clone(), body.clone(), checks.clone());
+        let fresh_keys = args.fresh_keys;
         tasks.push(tokio::spawn(async move {
             let mut out = Outcome { times: Vec::new(), errors: 0, first_error: None };
+            let run = orgraph::ids::random_hex(4);
             while Instant::now() < deadline {
                 let mut req = client.post(&url).header("content-type", "application/json").body(body.to_vec());
                 if let Some(b) = &bearer {
                     req = req.bearer_auth(b);
+                }
+                if fresh_keys {
+                    req = req.header("idempotency-key", format!("bench-{run}-{client_no}-{}", out.times.len() + out.errors));
                 }
                 match answer(req, &checks).await {
                     Ok(elapsed) => out.times.push(elapsed),

@@ -115,7 +115,9 @@ impl Background {
             // Idempotency keys live 24 hours: their table holds at most a day of keyed requests.
             let (keys, stop) = (state.idempotency.clone(), cancel.clone());
             tasks.spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(600));
+                // Not at start: a fresh server writes nothing until asked to.
+                let every = Duration::from_secs(600);
+                let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
                 loop {
                     tokio::select! {
                         _ = tick.tick() => if let Err(e) = keys.prune().await {

@@ -166,7 +166,9 @@ pub fn within(scope: Option<&str>, node: &str) -> bool {
 /// [`within`] as a condition on `event.scope` (the same on both databases: exact and
 /// case-sensitive, unlike SQLite's `LIKE`).
 pub fn within_condition(node: &str) -> sea_orm::sea_query::SimpleExpr {
-    sea_orm::sea_query::Expr::cust_with_values("REPLACE(scope, ?, '') <> scope", [format!("/{node}/")])
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    let scope = || Expr::col(event::Column::Scope);
+    Expr::expr(Func::cust("replace").arg(scope()).arg(format!("/{node}/")).arg("")).ne(scope())
 }
 
 /// Give each event its scope, read in the transaction about to commit.
