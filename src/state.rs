@@ -133,7 +133,7 @@ impl AppState {
             company: CompanyService::new(writer.clone(), OrgService::new(writer.clone())),
             events: EventService::new(writer.clone()),
             webhooks: WebhookService::new(writer.clone()),
-            idempotency: crate::domain::idempotency::IdempotencyKeys::new(writer.clone(), Duration::from_secs(config.limits.request_timeout_secs), seal),
+            idempotency: crate::domain::idempotency::IdempotencyKeys::new(writer.clone(), Duration::from_secs(config.limits.request_timeout_secs), write_wait, seal),
             acl: AclService::new(writer.clone()),
             sender: Sender::new(&config.webhooks)?,
             writer,

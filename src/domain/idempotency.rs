@@ -9,7 +9,12 @@
 //! key whose request ended without an answer worth keeping (a server-side failure that applied
 //! nothing) is released, so a retry runs again.
 
-use std::{future::Future, time::Duration};
+use std::{
+    collections::HashSet,
+    future::Future,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
@@ -93,9 +98,12 @@ pub struct IdempotencyKeys {
     writer: Writer,
     /// This process: a running key of another process is that process's.
     instance: String,
-    /// After this long (milliseconds), a running key is its server's no longer: every request
-    /// ends by then (the request timeout).
+    /// After this long (milliseconds), a running key of another server process is that
+    /// process's no longer: every request ends by then (the request timeout, and the waits for
+    /// the writer's turn before and after it).
     stale_after_ms: i64,
+    /// The keys this process's requests hold now.
+    running: Arc<Mutex<HashSet<(String, String)>>>,
     sqlite: bool,
     /// Kept answers may hold secrets (a generated webhook secret, a token): sealed at rest.
     seal: SecretSeal,
@@ -114,10 +122,11 @@ pub fn check_key(key: &str) -> AppResult<()> {
 }
 
 impl IdempotencyKeys {
-    pub fn new(writer: Writer, request_timeout: Duration, seal: SecretSeal) -> Self {
+    pub fn new(writer: Writer, request_timeout: Duration, write_wait: Duration, seal: SecretSeal) -> Self {
         let sqlite = writer.db().get_database_backend() == DatabaseBackend::Sqlite;
-        let stale_after_ms = i64::try_from(request_timeout.as_millis()).unwrap_or(i64::MAX / 2).saturating_add(2000);
-        IdempotencyKeys { writer, instance: crate::ids::new_id(), stale_after_ms, sqlite, seal }
+        let longest = request_timeout + write_wait * 2 + Duration::from_secs(2);
+        let stale_after_ms = i64::try_from(longest.as_millis()).unwrap_or(i64::MAX / 2);
+        IdempotencyKeys { writer, instance: crate::ids::new_id(), stale_after_ms, running: Arc::default(), sqlite, seal }
     }
 
     /// Now by the clock every instance shares (PostgreSQL's), in milliseconds.
@@ -126,13 +135,25 @@ impl IdempotencyKeys {
     }
 
     fn claimed(&self, pool: &str, key: &str) -> Claim {
+        if let Ok(mut running) = self.running.lock() {
+            running.insert((pool.to_string(), key.to_string()));
+        }
         Claim::Run(Claimed(Keyed { pool: pool.to_string(), key: key.to_string(), owner: self.instance.clone() }))
     }
 
-    /// Whether `row`'s request is no longer running anywhere: its server process stopped (on
-    /// SQLite, one process serves a database) or it outlived every request.
-    fn stale(&self, row: &KeyRow, now: i64) -> bool {
-        (self.sqlite && row.owner != self.instance) || now - row.claimed_at > self.stale_after_ms
+    fn runs_here(&self, pool: &str, key: &str) -> bool {
+        self.running.lock().is_ok_and(|running| running.contains(&(pool.to_string(), key.to_string())))
+    }
+
+    /// Whether `row`'s request is no longer running anywhere: this process's when it does not
+    /// run it; another process's when that process stopped (on SQLite, one process serves a
+    /// database) or the request outlived every request.
+    fn stale(&self, row: &KeyRow, pool: &str, key: &str, now: i64) -> bool {
+        if row.owner == self.instance {
+            !self.runs_here(pool, key)
+        } else {
+            self.sqlite || now - row.claimed_at > self.stale_after_ms
+        }
     }
 
     /// Claim `key` of `pool` for a request of `hash`, or learn what to answer instead. Waits
@@ -145,8 +166,11 @@ impl IdempotencyKeys {
         loop {
             // Read first: a waiting retry writes nothing until the key is free or stale.
             let Some(row) = rows::get(self.writer.db(), pool, key).await? else {
-                let now = self.now_ms().await?;
-                let claimed = self.writer.write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, now).await).await?;
+                // The time of the claim is read once the writer's turn came.
+                let claimed = self
+                    .writer
+                    .write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, self.now_ms().await?).await)
+                    .await?;
                 if claimed {
                     return Ok(self.claimed(pool, key));
                 }
@@ -166,15 +190,14 @@ impl IdempotencyKeys {
                 rows::LOST => return Err(applied()),
                 _ => {}
             }
-            let now = self.now_ms().await?;
-            if self.stale(&row, now) {
+            if self.stale(&row, pool, key, self.now_ms().await?) {
                 if row.applied {
                     self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
                     return Err(applied());
                 }
                 let mine = self
                     .writer
-                    .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, now).await)
+                    .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, self.now_ms().await?).await)
                     .await?;
                 if mine {
                     return Ok(self.claimed(pool, key));
@@ -192,6 +215,9 @@ impl IdempotencyKeys {
     /// large, a stream, a failure worth retrying), release the key.
     pub async fn finish(&self, claimed: &Claimed, answer: Option<Answer>) -> AppResult<()> {
         let Keyed { pool, key, owner } = &claimed.0;
+        if let Ok(mut running) = self.running.lock() {
+            running.remove(&(pool.clone(), key.clone()));
+        }
         let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose()?;
         self.writer
             .write_plain("idempotency", async |txn| match (&answer, &sealed) {

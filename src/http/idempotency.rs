@@ -66,56 +66,81 @@ pub async fn layer(State(http): State<HttpState>, req: Request, next: Next) -> R
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
         return next.run(req).await;
     }
-    let (mut parts, body) = req.into_parts();
-    let dialect = Dialect::of(parts.uri.path(), &parts.headers);
-    if super::graphql_sse::asks_for_events(&parts.headers) {
+    let dialect = Dialect::of(req.uri().path(), req.headers());
+    if super::graphql_sse::asks_for_events(req.headers()) {
         // An event stream runs its operation while the answer is sent, after this layer is done.
         return dialect.error(AppError::invalid("Idempotency-Key", "Idempotency-Key is not taken with Accept: text/event-stream; send the mutation as a plain POST"));
     }
+    let (req, claim) = match prepare(&http, dialect, req).await {
+        Ok(prepared) => prepared,
+        Err(answer) => return answer,
+    };
+    let claimed = match claim {
+        None => return next.run(req).await,
+        Some(Claim::Replay(answer)) => return replay(answer),
+        Some(Claim::Run(claimed)) => claimed,
+    };
+    // Run to the end, and keep the answer, even if the client goes away meanwhile: its retry
+    // then gets the answer rather than a request cut short.
+    let run = tokio::spawn({
+        let http = http.clone();
+        async move {
+            let mut guard = Unfinished(Some((http.clone(), claimed.clone())));
+            let response = claimed.scope(next.run(req)).await;
+            let (parts, body) = response.into_parts();
+            let bytes = axum::body::to_bytes(body, usize::MAX).await;
+            let kept = bytes.as_ref().ok().and_then(|bytes| kept_answer(&parts, bytes));
+            guard.0 = None;
+            finish(&http, &claimed, kept).await;
+            (parts, bytes)
+        }
+    });
+    match run.await {
+        Ok((parts, Ok(bytes))) => Response::from_parts(parts, Body::from(bytes)),
+        _ => dialect.error(AppError::internal(anyhow::anyhow!("the answer of a keyed request could not be read"))),
+    }
+}
+
+/// The request with its body read back in, and what its key says: nothing (no known caller: the
+/// route answers it), run it, or replay; `Err`: the answer (a refusal). The body is read within
+/// the request timeout; the wait for the key's first request has its own bound (`claim`).
+async fn prepare(http: &HttpState, dialect: Dialect, req: Request) -> Result<(Request, Option<Claim>), Response> {
+    let (mut parts, body) = req.into_parts();
     let key = parts.headers.get(HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").trim().to_string();
-    let Ok(body) = axum::body::to_bytes(body, http.app.config.limits.max_body_bytes).await else {
-        return (StatusCode::PAYLOAD_TOO_LARGE, "the request body is larger than the server accepts").into_response();
+    let timeout = std::time::Duration::from_secs(http.app.config.limits.request_timeout_secs);
+    let body = match tokio::time::timeout(timeout, axum::body::to_bytes(body, http.app.config.limits.max_body_bytes)).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response()),
+        Err(_) => return Err(StatusCode::REQUEST_TIMEOUT.into_response()),
     };
     let pool = match signed_credential(&parts.headers).map(str::to_string) {
         Some(credential) if matches!(dialect, Dialect::V3) => {
             let texts = super::v3::signature::strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), parts.uri.query(), &body);
-            match verify_signed(&http, &credential, &texts, &parts.headers, super::client_address::client_address(&parts.extensions)).await {
+            match verify_signed(http, &credential, &texts, &parts.headers, super::client_address::client_address(&parts.extensions)).await {
                 Ok(pool) => {
                     parts.extensions.insert(SignedCaller(pool.clone()));
                     Some(pool)
                 }
-                Err(e) => return dialect.error(e),
+                Err(e) => return Err(dialect.error(e)),
             }
         }
         _ => Auth::from_headers(&http.app.tokens, &parts.headers).await.require().ok(),
     };
-    let Some(pool) = pool else { return next.run(Request::from_parts(parts, Body::from(body))).await };
-    let keys = &http.app.idempotency;
-    let claimed = match keys.claim(&pool, &key, &fingerprint(&parts, &body)).await {
-        Ok(Claim::Run(claimed)) => claimed,
-        Ok(Claim::Replay(answer)) => return replay(answer),
-        Err(e) => return dialect.error(e),
+    let claim = match pool {
+        Some(pool) => Some(http.app.idempotency.claim(&pool, &key, &fingerprint(&parts, &body)).await.map_err(|e| dialect.error(e))?),
+        None => None,
     };
-    // Released if the request is dropped before it ends (the client went away).
-    let mut guard = Unfinished(Some((http.clone(), claimed.clone())));
-    let response = claimed.scope(next.run(Request::from_parts(parts, Body::from(body)))).await;
-    guard.0 = None;
-    let (parts, body) = response.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
-        finish(&http, &claimed, None).await;
-        return dialect.error(AppError::internal(anyhow::anyhow!("the answer could not be read")));
-    };
-    finish(&http, &claimed, kept_answer(&parts, &bytes)).await;
-    Response::from_parts(parts, Body::from(bytes))
+    Ok((Request::from_parts(parts, Body::from(body)), claim))
 }
 
-/// A keyed request still running: when dropped so, its key is released in the background.
+/// A keyed request still running: if it ends another way (a panic), its key is released in
+/// the background.
 struct Unfinished(Option<(HttpState, crate::domain::idempotency::Claimed)>);
 
 impl Drop for Unfinished {
     fn drop(&mut self) {
-        if let Some((http, claimed)) = self.0.take() {
-            tokio::spawn(async move { finish(&http, &claimed, None).await });
+        if let (Some((http, claimed)), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(async move { finish(&http, &claimed, None).await });
         }
     }
 }

@@ -114,7 +114,7 @@ fn start_binary(db: &TestDb) -> (Child, String) {
     let port = crate::harness::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_orgraph"))
         .args(["--listen", &format!("127.0.0.1:{port}"), "--database-url", &db.url, "--bootstrap-pool-id", "idem",
-               "--bootstrap-pool-secret", "idem-secret-0123456789", "--request-timeout-secs", "2"])
+               "--bootstrap-pool-secret", "idem-secret-0123456789", "--request-timeout-secs", "2", "--db-write-wait-secs", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -185,6 +185,43 @@ async fn a_mutation_retried_with_its_key_after_a_sigkill_applies_once() {
     assert!(retried["data"]["createUser"]["id"].is_string(), "{retried}");
     assert_eq!(users_named(&c, "midway").await, 1);
     assert_eq!(keyed(&c, "/graphql", "mid-kill", create_user("midway")).await.2, retried);
+
+    // Kept answers are sealed at rest.
+    let row = locker
+        .query_one_raw(sea_orm::Statement::from_string(locker.get_database_backend(), "SELECT body FROM idempotency_key WHERE idem_key = 'after-kill'"))
+        .await
+        .unwrap()
+        .expect("the key's row");
+    let body: String = row.try_get("", "body").unwrap();
+    assert!(body.starts_with("v1:") && !body.contains("survivor"), "sealed: {body}");
+
+    // A key left running by a server that is gone, having applied nothing: the retry takes it
+    // over and runs the request, once.
+    locker
+        .execute_unprepared(&format!(
+            "INSERT INTO idempotency_key (user_pool_id, idem_key, request_hash, state, applied, owner, claimed_at, created_at)
+             SELECT user_pool_id, 'orphan', request_hash, 'running', {f}, 'gone', 0, created_at FROM idempotency_key WHERE idem_key = 'after-kill'",
+            f = if db.is_postgres() { "false" } else { "0" }
+        ))
+        .await
+        .unwrap();
+    let (status, replayed, taken) = keyed(&c, "/graphql", "orphan", create_user("survivor")).await;
+    assert_eq!((status, replayed), (200, false), "{taken}");
+    assert_eq!(taken["errors"][0]["extensions"]["code"], "CONFLICT", "it ran (survivor exists): {taken}");
+    let (status, replayed, again) = keyed(&c, "/graphql", "orphan", create_user("survivor")).await;
+    assert_eq!((status, replayed, &again), (200, true, &taken));
+
+    // A change written outside the event path (a SCIM token) marks its key applied too.
+    let scim = json!({ "query": "mutation { createScimToken(name: \"idp\") { id } }" });
+    let (_, _, made) = keyed(&c, "/graphql", "scim", scim.clone()).await;
+    assert!(made["data"]["createScimToken"]["id"].is_string(), "{made}");
+    locker
+        .execute_unprepared("UPDATE idempotency_key SET state = 'running', owner = 'gone', claimed_at = 0, body = NULL WHERE idem_key = 'scim'")
+        .await
+        .unwrap();
+    let (status, _, refused) = keyed(&c, "/graphql", "scim", scim).await;
+    assert_eq!((status, refused["errors"][0]["extensions"]["code"].as_str()), (409, Some("IDEMPOTENCY_KEY_APPLIED")), "{refused}");
+    assert_eq!(c.data("{ scimTokens { id } }", json!({})).await["scimTokens"].as_array().unwrap().len(), 1);
 
     // Killed after its commit and before its answer was kept (the key says applied, running,
     // in a server that is gone): the retry is told, and applies nothing.

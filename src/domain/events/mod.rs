@@ -114,17 +114,17 @@ impl Outbox {
     /// Write the recorded events, numbered, with their webhook deliveries, in the caller's
     /// transaction, which must commit right after. Returns the events to publish once it has.
     pub async fn flush(mut self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
-        let watched = subtree::watched_now(db, &self.pool).await?;
-        if self.pending.is_empty() && watched.is_empty() {
+        // A change that records no event and moves no one has nothing to write.
+        if self.pending.is_empty() && !subtree::moved_anyone(db).await? {
             return Ok(Vec::new());
         }
         let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
-        if postgres {
-            // Taken before reading crossings and scopes: they then see every transaction
-            // numbered before this one (two removals of one user's last two memberships in a
-            // subtree, committing together, would otherwise each see the other membership).
-            sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
-        }
+        // The pool's changes read their crossings and scopes one at a time, each seeing the ones
+        // before it (two removals of one user's last two memberships in a subtree, committing
+        // together, would otherwise each see the other membership), and after any watch that
+        // committed first (see `subtree::lock_pool`).
+        subtree::lock_pool(db, &self.pool).await?;
+        let watched = subtree::watched_now(db, &self.pool).await?;
         // After the change's own events: who it brought into or took out of watched subtrees
         // (also for a change that records no event of its own).
         for crossing in subtree::crossings(db, &self.pool, &watched).await? {
@@ -135,6 +135,9 @@ impl Outbox {
         }
         let mut events = self.pending;
         subtree::fill_scopes(db, &mut events, &self.scopes).await?;
+        if postgres {
+            sql::exec(db, "SELECT pg_advisory_xact_lock($1)", vec![EVENT_ORDER_LOCK.into()]).await?;
+        }
         let mut next = last_seq(db).await?;
         for e in &mut events {
             next += 1;

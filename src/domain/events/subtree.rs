@@ -22,6 +22,14 @@ use crate::{
     storage::{history::as_of::users_deleted_now, tree::subtree},
 };
 
+pub use crate::storage::tree::subtree::moved_anyone;
+
+/// On PostgreSQL, order the pool's writers that read crossings, and the watches that start, by
+/// a lock held to the commit: a watch committed before a change is seen by it.
+pub async fn lock_pool(db: &impl ConnectionTrait, pool: &PoolId) -> AppResult<()> {
+    subtree::lock_pool(db, pool.as_str()).await
+}
+
 /// Users per entered or left event: a move of many users costs one event per this many.
 pub const PAGE: usize = 1000;
 
@@ -50,7 +58,7 @@ impl Watch {
     pub async fn start(writer: &Writer, pool: &PoolId, node: &str) -> AppResult<Self> {
         let node = crate::domain::org_tree::find_node(writer.db(), pool, node).await?;
         let watched = Watched { writer: writer.clone(), pool: pool.clone(), node: node.id };
-        watched.renew(false).await?;
+        watched.renew().await?;
         Ok(Watch(Some(watched)))
     }
 
@@ -58,7 +66,7 @@ impl Watch {
     /// long already).
     pub async fn renew(&self) -> AppResult<()> {
         match &self.0 {
-            Some(watched) => watched.renew(false).await,
+            Some(watched) => watched.renew().await,
             None => Ok(()),
         }
     }
@@ -70,7 +78,7 @@ impl Drop for Watch {
     fn drop(&mut self) {
         if let (Some(watched), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
             runtime.spawn(async move {
-                if let Err(e) = watched.renew(true).await {
+                if let Err(e) = watched.renew().await {
                     tracing::warn!(error = %e, "renewing a closed subscription's subtree watch failed");
                 }
             });
@@ -79,12 +87,12 @@ impl Drop for Watch {
 }
 
 impl Watched {
-    /// Unless `exactly`, no write when a watch of the subtree lasts nearly [`WATCH_KEEP`]
-    /// already. A pool watches at most [`MAX_WATCHED`] subtrees.
-    async fn renew(&self, exactly: bool) -> AppResult<()> {
+    /// No write when a watch of the subtree lasts nearly [`WATCH_KEEP`] already (within
+    /// [`RENEWED_WITHIN`]). A pool watches at most [`MAX_WATCHED`] subtrees.
+    async fn renew(&self) -> AppResult<()> {
         let now = chrono::Utc::now().timestamp();
         let until = now + WATCH_KEEP;
-        if !exactly && subtree::watched_until(self.writer.db(), self.pool.as_str(), &self.node).await?.is_some_and(|t| t > until - RENEWED_WITHIN) {
+        if subtree::watched_until(self.writer.db(), self.pool.as_str(), &self.node).await?.is_some_and(|t| t > until - RENEWED_WITHIN) {
             return Ok(());
         }
         let (pool, node) = (self.pool.as_str(), self.node.as_str());

@@ -30,6 +30,31 @@ pub async fn watched(db: &impl ConnectionTrait, pool: &str, now: i64) -> AppResu
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
+/// Whether the open transaction changed a membership or a department (its unstamped versions).
+pub async fn moved_anyone(db: &impl ConnectionTrait) -> AppResult<bool> {
+    let n = crate::storage::sql::count(
+        db,
+        "SELECT COUNT(*) AS n FROM (
+            SELECT 1 AS x FROM (SELECT 1 AS x FROM membership_version WHERE valid_from IS NULL LIMIT 1) a
+            UNION ALL SELECT 1 FROM (SELECT 1 AS x FROM membership_version WHERE closing LIMIT 1) b
+            UNION ALL SELECT 1 FROM (SELECT 1 AS x FROM node_version WHERE valid_from IS NULL LIMIT 1) c
+            UNION ALL SELECT 1 FROM (SELECT 1 AS x FROM node_version WHERE closing LIMIT 1) d
+         ) t",
+        Vec::new(),
+    )
+    .await?;
+    Ok(n > 0)
+}
+
+/// On PostgreSQL, order the pool's writers that read crossings and the watches that start:
+/// held to the commit.
+pub async fn lock_pool(db: &impl ConnectionTrait, pool: &str) -> AppResult<()> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        exec(db, "SELECT pg_advisory_xact_lock(hashtext($1))", vec![format!("orgraph-subtree:{pool}").into()]).await?;
+    }
+    Ok(())
+}
+
 /// Until when a subscriber watches `node` of `pool`, if one does.
 pub async fn watched_until(db: &impl ConnectionTrait, pool: &str, node: &str) -> AppResult<Option<i64>> {
     #[derive(FromQueryResult)]
@@ -44,6 +69,7 @@ pub async fn watched_until(db: &impl ConnectionTrait, pool: &str, node: &str) ->
 /// Keep `node` of `pool` watched until `until` (unix seconds; a later time already set stays),
 /// and forget the pool's watches that ended before `now`.
 pub async fn watch(db: &impl ConnectionTrait, pool: &str, node: &str, until: i64, now: i64) -> AppResult<()> {
+    lock_pool(db, pool).await?;
     exec(db, "DELETE FROM subtree_watch WHERE user_pool_id = $1 AND watched_until <= $2", vec![pool.into(), now.into()]).await?;
     exec(
         db,
