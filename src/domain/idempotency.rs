@@ -10,7 +10,7 @@
 //! nothing) is released, so a retry runs again.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     future::Future,
     sync::{Arc, Mutex},
     time::Duration,
@@ -102,8 +102,8 @@ pub struct IdempotencyKeys {
     /// process's no longer: every request ends by then (the request timeout, and the waits for
     /// the writer's turn before and after it).
     stale_after_ms: i64,
-    /// The keys this process's requests hold now.
-    running: Arc<Mutex<HashSet<(String, String)>>>,
+    /// The keys this process's requests hold now (or are claiming), with how many of them.
+    running: Arc<Mutex<HashMap<(String, String), usize>>>,
     sqlite: bool,
     /// Kept answers may hold secrets (a generated webhook secret, a token): sealed at rest.
     seal: SecretSeal,
@@ -135,14 +135,38 @@ impl IdempotencyKeys {
     }
 
     fn claimed(&self, pool: &str, key: &str) -> Claim {
-        if let Ok(mut running) = self.running.lock() {
-            running.insert((pool.to_string(), key.to_string()));
-        }
         Claim::Run(Claimed(Keyed { pool: pool.to_string(), key: key.to_string(), owner: self.instance.clone() }))
     }
 
+    /// Count the key as running here (before its row says so: a waiter that reads the row
+    /// must find it here) or no longer (after its row says so).
+    fn set_running(&self, pool: &str, key: &str, running: bool) {
+        if let Ok(mut counts) = self.running.lock() {
+            let entry = (pool.to_string(), key.to_string());
+            let count = counts.entry(entry.clone()).or_insert(0);
+            if running {
+                *count += 1;
+            } else {
+                *count = count.saturating_sub(1);
+                if *count == 0 {
+                    counts.remove(&entry);
+                }
+            }
+        }
+    }
+
+    /// Claim or take over the key through `write`; counted as running here if it succeeds.
+    async fn hold(&self, pool: &str, key: &str, write: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> AppResult<bool>) -> AppResult<bool> {
+        self.set_running(pool, key, true);
+        let held = self.writer.write_plain("idempotency", write).await;
+        if !matches!(held, Ok(true)) {
+            self.set_running(pool, key, false);
+        }
+        held
+    }
+
     fn runs_here(&self, pool: &str, key: &str) -> bool {
-        self.running.lock().is_ok_and(|running| running.contains(&(pool.to_string(), key.to_string())))
+        self.running.lock().is_ok_and(|running| running.contains_key(&(pool.to_string(), key.to_string())))
     }
 
     /// Whether `row`'s request is no longer running anywhere: this process's when it does not
@@ -167,10 +191,7 @@ impl IdempotencyKeys {
             // Read first: a waiting retry writes nothing until the key is free or stale.
             let Some(row) = rows::get(self.writer.db(), pool, key).await? else {
                 // The time of the claim is read once the writer's turn came.
-                let claimed = self
-                    .writer
-                    .write_plain("idempotency", async |txn| rows::claim(txn, pool, key, hash, &self.instance, self.now_ms().await?).await)
-                    .await?;
+                let claimed = self.hold(pool, key, async |txn| rows::claim(txn, pool, key, hash, &self.instance, self.now_ms().await?).await).await?;
                 if claimed {
                     return Ok(self.claimed(pool, key));
                 }
@@ -195,10 +216,7 @@ impl IdempotencyKeys {
                     self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
                     return Err(applied());
                 }
-                let mine = self
-                    .writer
-                    .write_plain("idempotency", async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, self.now_ms().await?).await)
-                    .await?;
+                let mine = self.hold(pool, key, async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, self.now_ms().await?).await).await?;
                 if mine {
                     return Ok(self.claimed(pool, key));
                 }
@@ -215,16 +233,20 @@ impl IdempotencyKeys {
     /// large, a stream, a failure worth retrying), release the key.
     pub async fn finish(&self, claimed: &Claimed, answer: Option<Answer>) -> AppResult<()> {
         let Keyed { pool, key, owner } = &claimed.0;
-        if let Ok(mut running) = self.running.lock() {
-            running.remove(&(pool.clone(), key.clone()));
-        }
-        let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose()?;
-        self.writer
-            .write_plain("idempotency", async |txn| match (&answer, &sealed) {
-                (Some(a), Some(body)) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), body).await,
-                _ => rows::release(txn, pool, key, owner).await,
-            })
-            .await
+        let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose();
+        let done = match sealed {
+            Ok(sealed) => {
+                self.writer
+                    .write_plain("idempotency", async |txn| match (&answer, &sealed) {
+                        (Some(a), Some(body)) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), body).await,
+                        _ => rows::release(txn, pool, key, owner).await,
+                    })
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        self.set_running(pool, key, false);
+        done
     }
 
     /// Forget the keys older than [`KEEP_SECS`], a batch per transaction.

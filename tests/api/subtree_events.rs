@@ -349,3 +349,43 @@ async fn a_move_of_many_users_costs_one_crossing_event_per_thousand_users() {
     assert_eq!(entered, ids, "each once");
     assert_eq!(crossings(&c, &a).await.len(), 2, "two events in the outbox");
 }
+
+/// Two changes committing together that each take one of a user's two memberships in the
+/// subtree (or give one): exactly one of them records the crossing.
+#[tokio::test]
+async fn concurrent_changes_to_one_users_memberships_cross_once() {
+    let s = TestServer::start().await;
+    let c = s.admin().await;
+    let org = create_org(&c, "Acme", "acme").await;
+    let (org_id, root) = (id(&org), id(&org["rootNode"]));
+    let w = id(&add_node(&c, &org_id, &root, "w", None).await);
+    let (a, b) = (id(&add_node(&c, &org_id, &w, "a", None).await), id(&add_node(&c, &org_id, &w, "b", None).await));
+    let users: Vec<String> = futures_util::future::join_all((0..8).map(|i| create(&c, json!({ "username": format!("c{i}") })))).await.iter().map(id).collect();
+    let mut ws = subscribe_to(&s.url.replacen("http", "ws", 1), &c, "/graphql", SUB, json!({ "s": w, "names": [ENTERED, LEFT] })).await;
+    s.wait_for_subscriptions(1).await;
+    let members = |node: String, add: bool| {
+        let (c, users) = (c.clone(), users.clone());
+        async move {
+            let op = if add { "addMember" } else { "removeMember" };
+            c.data(&format!("mutation($n: String, $u: [String!]!) {{ {op}(nodeId: $n, userIds: $u) {{ id }} }}"), json!({ "n": node, "u": users })).await;
+        }
+    };
+    for _ in 0..10 {
+        futures_util::future::join(members(a.clone(), true), members(b.clone(), true)).await;
+        futures_util::future::join(members(a.clone(), false), members(b.clone(), false)).await;
+    }
+    let recorded = crossings(&c, &w).await;
+    let mut list = BTreeSet::new();
+    for e in &recorded {
+        apply(&mut list, e["eventName"].as_str().unwrap(), &e["data"], &w);
+    }
+    assert!(list.is_empty(), "everyone left in the end: {list:?}");
+    let entered: usize = recorded.iter().filter(|e| e["eventName"] == ENTERED).map(|e| e["data"]["users"].as_array().unwrap().len()).sum();
+    assert_eq!(entered, 10 * users.len(), "each user entered once per round");
+    let mut from_subscription = BTreeSet::new();
+    for _ in 0..recorded.len() {
+        let e = next_event(&mut ws).await;
+        apply(&mut from_subscription, e["eventName"].as_str().unwrap(), &e["data"], &w);
+    }
+    assert!(from_subscription.is_empty());
+}
