@@ -114,8 +114,10 @@ impl Outbox {
     /// Write the recorded events, numbered, with their webhook deliveries, in the caller's
     /// transaction, which must commit right after. Returns the events to publish once it has.
     pub async fn flush(mut self, db: &impl ConnectionTrait) -> AppResult<Vec<event::Model>> {
-        // A change that records no event and moves no one has nothing to write.
-        if self.pending.is_empty() && !subtree::moved_anyone(db).await? {
+        // Only a change to memberships or departments can move users into or out of subtrees;
+        // one that also records no event has nothing to write.
+        let moved = subtree::moved_anyone(db).await?;
+        if self.pending.is_empty() && !moved {
             return Ok(Vec::new());
         }
         let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
@@ -124,7 +126,7 @@ impl Outbox {
         // together, would otherwise each see the other membership), and after any watch that
         // committed first (see `subtree::lock_pool`).
         subtree::lock_pool(db, &self.pool).await?;
-        let watched = subtree::watched_now(db, &self.pool).await?;
+        let watched = if moved { subtree::watched_now(db, &self.pool).await? } else { Vec::new() };
         // After the change's own events: who it brought into or took out of watched subtrees
         // (also for a change that records no event of its own).
         for crossing in subtree::crossings(db, &self.pool, &watched).await? {

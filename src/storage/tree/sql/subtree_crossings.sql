@@ -1,5 +1,6 @@
 -- Who this transaction (still open: its versions are unstamped) brought into or took out of each
 -- watched subtree ({watched}: `($2), ($3), ...`), with one department of theirs inside it.
+-- ({by_user}, {m_by_user}: on SQLite, the user indexes, which it would not choose on its own.)
 -- Before: the committed versions still open (those the transaction closes included); after: the
 -- tables. Only users whose memberships changed, or who belong under a department that got
 -- another parent, can have crossed.
@@ -20,7 +21,7 @@ affected AS (
     SELECT m.user_id FROM moved JOIN node_closure c ON c.ancestor_id = moved.id JOIN membership m ON m.node_id = c.descendant_id
 ),
 before_pairs AS (
-    SELECT v.user_id, v.node_id, v.org_id FROM affected a JOIN membership_version v ON v.user_id = a.user_id
+    SELECT v.user_id, v.node_id, v.org_id FROM affected a JOIN membership_version v{by_user} ON v.user_id = a.user_id
     WHERE v.valid_from IS NOT NULL AND v.valid_to IS NULL
 ),
 before_up(dept, anc) AS (
@@ -33,16 +34,19 @@ before_in AS (
     SELECT w.id AS root, p.user_id, p.node_id, p.org_id
     FROM before_pairs p JOIN before_up u ON u.dept = p.node_id JOIN watched w ON w.id = u.anc
 ),
+-- (CROSS JOIN: SQLite keeps this order, from the few users to their memberships, then one
+-- closure row per watched subtree; it would otherwise walk each watched subtree whole.)
 after_in AS (
     SELECT w.id AS root, m.user_id, m.node_id, m.org_id
-    FROM affected a JOIN membership m ON m.user_id = a.user_id
-    JOIN node_closure c ON c.descendant_id = m.node_id JOIN watched w ON w.id = c.ancestor_id
+    FROM affected a CROSS JOIN membership m{m_by_user} CROSS JOIN watched w CROSS JOIN node_closure c
+    WHERE m.user_id = a.user_id AND c.ancestor_id = w.id AND c.descendant_id = m.node_id
+),
+-- Each (subtree, user) on one side only crossed: after only, entered; before only, left.
+sides AS (
+    SELECT root, user_id, node_id, org_id, 1 AS side FROM after_in
+    UNION ALL
+    SELECT root, user_id, node_id, org_id, 0 AS side FROM before_in
 )
-SELECT root, user_id, 1 AS entered, MIN(node_id) AS department_id, MIN(org_id) AS org_id FROM after_in a
-    WHERE NOT EXISTS (SELECT 1 FROM before_in b WHERE b.root = a.root AND b.user_id = a.user_id)
-    GROUP BY root, user_id
-UNION ALL
-SELECT root, user_id, 0 AS entered, MIN(node_id) AS department_id, MIN(org_id) AS org_id FROM before_in b
-    WHERE NOT EXISTS (SELECT 1 FROM after_in a WHERE a.root = b.root AND a.user_id = b.user_id)
-    GROUP BY root, user_id
+SELECT root, user_id, MAX(side) AS entered, MIN(node_id) AS department_id, MIN(org_id) AS org_id
+FROM sides GROUP BY root, user_id HAVING MIN(side) = MAX(side)
 ORDER BY root, entered, department_id, user_id
