@@ -101,8 +101,12 @@ pub async fn crossings(db: &impl ConnectionTrait, pool: &str, watched: &[String]
     }
     let values = (2..2 + watched.len()).map(|i| format!("(${i})")).collect::<Vec<_>>().join(", ");
     let sqlite = db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite;
-    let (by_user, m_by_user) = if sqlite { (" INDEXED BY ix_membership_version_1", " INDEXED BY ix_membership_user") } else { ("", "") };
-    let sql = include_str!("sql/subtree_crossings.sql").replace("{watched}", &values).replace("{by_user}", by_user).replace("{m_by_user}", m_by_user);
+    let indexed = |index: &str| if sqlite { format!(" INDEXED BY {index}") } else { String::new() };
+    let sql = include_str!("sql/subtree_crossings.sql")
+        .replace("{watched}", &values)
+        .replace("{by_user}", &indexed("ix_membership_version_1"))
+        .replace("{m_by_user}", &indexed("ix_membership_user"))
+        .replace("{node_by_id}", &indexed("ix_node_version_0"));
     let mut args: Vec<Value> = vec![pool.into()];
     args.extend(strings(watched));
     all(db, &sql, args).await

@@ -1,6 +1,7 @@
 -- Who this transaction (still open: its versions are unstamped) brought into or took out of each
 -- watched subtree ({watched}: `($2), ($3), ...`), with one department of theirs inside it.
--- ({by_user}, {m_by_user}: on SQLite, the user indexes, which it would not choose on its own.)
+-- (MATERIALIZED, CROSS JOIN and, on SQLite, {by_user}, {m_by_user}, {node_by_id}: the few
+-- changed users drive every lookup; SQLite's planner would otherwise scan every version.)
 -- Before: the committed versions still open (those the transaction closes included); after: the
 -- tables. Only users whose memberships changed, or who belong under a department that got
 -- another parent, can have crossed.
@@ -15,27 +16,25 @@ moved AS (
     SELECT o.id FROM node_version o JOIN node n ON n.id = o.id
     WHERE o.closing AND o.valid_from IS NOT NULL AND o.user_pool_id = $1 AND o.parent_id <> n.parent_id
 ),
-affected AS (
+affected AS MATERIALIZED (
     SELECT user_id FROM touched
     UNION
     SELECT m.user_id FROM moved JOIN node_closure c ON c.ancestor_id = moved.id JOIN membership m ON m.node_id = c.descendant_id
 ),
-before_pairs AS (
-    SELECT v.user_id, v.node_id, v.org_id FROM affected a JOIN membership_version v{by_user} ON v.user_id = a.user_id
-    WHERE v.valid_from IS NOT NULL AND v.valid_to IS NULL
+before_pairs AS MATERIALIZED (
+    SELECT v.user_id, v.node_id, v.org_id FROM affected a CROSS JOIN membership_version v{by_user}
+    WHERE v.user_id = a.user_id AND v.valid_from IS NOT NULL AND v.valid_to IS NULL
 ),
 before_up(dept, anc) AS (
     SELECT DISTINCT node_id, node_id FROM before_pairs
     UNION
-    SELECT b.dept, v.parent_id FROM before_up b JOIN node_version v ON v.id = b.anc
-    WHERE v.valid_from IS NOT NULL AND v.valid_to IS NULL AND v.parent_id IS NOT NULL
+    SELECT b.dept, v.parent_id FROM before_up b CROSS JOIN node_version v{node_by_id}
+    WHERE v.id = b.anc AND v.valid_from IS NOT NULL AND v.valid_to IS NULL AND v.parent_id IS NOT NULL
 ),
 before_in AS (
     SELECT w.id AS root, p.user_id, p.node_id, p.org_id
     FROM before_pairs p JOIN before_up u ON u.dept = p.node_id JOIN watched w ON w.id = u.anc
 ),
--- (CROSS JOIN: SQLite keeps this order, from the few users to their memberships, then one
--- closure row per watched subtree; it would otherwise walk each watched subtree whole.)
 after_in AS (
     SELECT w.id AS root, m.user_id, m.node_id, m.org_id
     FROM affected a CROSS JOIN membership m{m_by_user} CROSS JOIN watched w CROSS JOIN node_closure c
