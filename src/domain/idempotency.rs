@@ -37,6 +37,9 @@ pub const MAX_KEY_CHARS: usize = 255;
 /// The first wait between looks at a key another request holds.
 const POLL: Duration = Duration::from_millis(25);
 
+/// Who the keys' own bookkeeping is by (it changes no versioned row).
+const ACTOR: &str = "idempotency";
+
 /// Keys forgotten per transaction.
 const PRUNE_BATCH: u64 = 1000;
 
@@ -158,7 +161,7 @@ impl IdempotencyKeys {
     /// Claim or take over the key through `write`; counted as running here if it succeeds.
     async fn hold(&self, pool: &str, key: &str, write: impl AsyncFnOnce(&sea_orm::DatabaseTransaction) -> AppResult<bool>) -> AppResult<bool> {
         self.set_running(pool, key, true);
-        let held = self.writer.write_plain("idempotency", write).await;
+        let held = self.writer.write_plain(ACTOR, write).await;
         if !matches!(held, Ok(true)) {
             self.set_running(pool, key, false);
         }
@@ -213,7 +216,7 @@ impl IdempotencyKeys {
             }
             if self.stale(&row, pool, key, self.now_ms().await?) {
                 if row.applied {
-                    self.writer.write_plain("idempotency", async |txn| rows::lose(txn, pool, key, None).await).await?;
+                    self.writer.write_plain(ACTOR, async |txn| rows::lose(txn, pool, key, None).await).await?;
                     return Err(applied());
                 }
                 let mine = self.hold(pool, key, async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, self.now_ms().await?).await).await?;
@@ -233,18 +236,16 @@ impl IdempotencyKeys {
     /// large, a stream, a failure worth retrying), release the key.
     pub async fn finish(&self, claimed: &Claimed, answer: Option<Answer>) -> AppResult<()> {
         let Keyed { pool, key, owner } = &claimed.0;
-        let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose();
-        let done = match sealed {
-            Ok(sealed) => {
-                self.writer
-                    .write_plain("idempotency", async |txn| match (&answer, &sealed) {
-                        (Some(a), Some(body)) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), body).await,
-                        _ => rows::release(txn, pool, key, owner).await,
-                    })
-                    .await
-            }
-            Err(e) => Err(e),
-        };
+        let done = async {
+            let sealed = answer.as_ref().map(|a| self.seal.seal(&a.body)).transpose()?;
+            self.writer
+                .write_plain(ACTOR, async |txn| match (&answer, &sealed) {
+                    (Some(a), Some(body)) => rows::finish(txn, pool, key, owner, a.status, a.content_type.as_deref(), body).await,
+                    _ => rows::release(txn, pool, key, owner).await,
+                })
+                .await
+        }
+        .await;
         self.set_running(pool, key, false);
         done
     }
@@ -254,7 +255,7 @@ impl IdempotencyKeys {
         let before = chrono::Utc::now().timestamp() - KEEP_SECS;
         let mut gone = 0;
         loop {
-            let n = self.writer.write_plain("idempotency", async |txn| rows::prune(txn, before, PRUNE_BATCH).await).await?;
+            let n = self.writer.write_plain(ACTOR, async |txn| rows::prune(txn, before, PRUNE_BATCH).await).await?;
             gone += n;
             if n < PRUNE_BATCH {
                 return Ok(gone);

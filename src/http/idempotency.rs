@@ -15,7 +15,7 @@ use axum::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{HttpState, envelope::V3Error, v3::call::{signed_credential, verify_signed}};
+use super::{HttpState, envelope::V3Error, v3::call::{signed_credential, verify_signed_request}};
 use crate::{
     auth::Auth,
     domain::{
@@ -115,8 +115,7 @@ async fn prepare(http: &HttpState, dialect: Dialect, req: Request) -> Result<(Re
     };
     let pool = match signed_credential(&parts.headers).map(str::to_string) {
         Some(credential) if matches!(dialect, Dialect::V3) => {
-            let texts = super::v3::signature::strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), parts.uri.query(), &body);
-            match verify_signed(http, &credential, &texts, &parts.headers, super::client_address::client_address(&parts.extensions)).await {
+            match verify_signed_request(http, &parts, &credential, &body).await {
                 Ok(pool) => {
                     parts.extensions.insert(SignedCaller(pool.clone()));
                     Some(pool)

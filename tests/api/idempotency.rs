@@ -74,6 +74,28 @@ async fn a_key_replays_the_first_answer_refuses_another_request_and_belongs_to_i
     assert_eq!((status, refused["errorCode"].as_str()), (422, Some("IDEMPOTENCY_KEY_REUSED")), "{refused}");
     assert_eq!(users_named(&c, "erin").await, 1);
 
+    // A v3 request signed as authing-node-sdk signs it: the key is the signing pool's; a bad
+    // signature is refused as the route refuses it, and nothing is kept for it.
+    let signed = |username: &str, secret: &str| {
+        let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+        let text = format!("POST\ndate:{date}\nx-authing-sdk-version:test\n/api/v3/create-user?username={username}");
+        c.http
+            .post(format!("{}/api/v3/create-user", c.base))
+            .header("date", date)
+            .header("x-authing-sdk-version", "test")
+            .header("authorization", format!("authing {}:{}", s.pool_id, crate::v3::sign(secret, &text)))
+            .header("idempotency-key", "k-signed")
+            .json(&json!({ "username": username }))
+    };
+    let refused: Value = signed("sig", "not-the-secret").send().await.unwrap().json().await.unwrap();
+    assert_eq!(refused["errorCode"], "INVALID_CREDENTIALS", "{refused}");
+    let first: Value = signed("sig", crate::harness::POOL_SECRET).send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["statusCode"], 200, "{first}");
+    let res = signed("sig", crate::harness::POOL_SECRET).send().await.unwrap();
+    assert_eq!(res.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(res.json::<Value>().await.unwrap(), first);
+    assert_eq!(users_named(&c, "sig").await, 1);
+
     // An answer that applied nothing (a validation error) is kept too.
     let (_, _, bad) = keyed(&c, "/graphql", "k-4", json!({ "query": CREATE, "variables": { "u": { "username": "ann" } } })).await;
     assert_eq!(bad["errors"][0]["extensions"]["code"], "CONFLICT", "{bad}");

@@ -24,7 +24,7 @@ async fn user(c: &Client, name: &str) -> String {
     id(&create(c, json!({ "username": name })).await)
 }
 
-async fn add_members(c: &Client, node: &str, users: &[&str]) -> Value {
+pub(crate) async fn add_members(c: &Client, node: &str, users: &[&str]) -> Value {
     c.data("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id users { totalCount } } }",
         json!({ "n": node, "u": users })).await["addMember"].clone()
 }

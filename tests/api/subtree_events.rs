@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     harness::{Client, TestServer},
-    orgs::{add_node, create_org, id},
+    orgs::{add_members, add_node, create_org, id},
     subscriptions::{next_event, subscribe_to},
     users::create,
     webhooks::{receiver, server, wait_for},
@@ -123,7 +123,7 @@ async fn crossings(c: &Client, subtree: &str) -> Vec<Value> {
 }
 
 async fn add_member(c: &Client, node: &str, user: &str) {
-    c.data("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }", json!({ "n": node, "u": [user] })).await;
+    add_members(c, node, &[user]).await;
 }
 
 async fn remove_member(c: &Client, node: &str, user: &str) {
@@ -330,9 +330,9 @@ async fn a_move_of_many_users_costs_one_crossing_event_per_thousand_users() {
         ids.extend(res["data"].as_array().unwrap_or_else(|| panic!("{res}")).iter().map(|u| u["userId"].as_str().unwrap().to_string()));
     }
     assert_eq!(ids.len(), 1001);
-    let all: Vec<&String> = ids.iter().collect();
+    let all: Vec<&str> = ids.iter().map(String::as_str).collect();
     for part in all.chunks(500) {
-        c.data("mutation($n: String, $u: [String!]!) { addMember(nodeId: $n, userIds: $u) { id } }", json!({ "n": b, "u": part })).await;
+        add_members(&c, &b, part).await;
     }
     let mut ws = subscribe_to(&s.url.replacen("http", "ws", 1), &c, "/graphql", SUB, json!({ "s": a, "names": [ENTERED, LEFT] })).await;
     s.wait_for_subscriptions(1).await;

@@ -75,7 +75,7 @@ async fn python_sdk_manages_organizations_departments_users_and_members() {
     }
 }
 
-fn sign(secret: &str, text: &str) -> String {
+pub(crate) fn sign(secret: &str, text: &str) -> String {
     let mut mac = <Hmac<sha1::Sha1> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(text.as_bytes());
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())

@@ -71,7 +71,9 @@ impl LiveEvents {
                 let received = tokio::select! {
                     received = self.bus.recv() => received,
                     _ = renewal.tick(), if self.watch.is_some() => {
-                        if let Some(Err(e)) = match &self.watch { Some(w) => Some(w.renew().await), None => None } {
+                        if let Some(watch) = &self.watch
+                            && let Err(e) = watch.renew().await
+                        {
                             tracing::warn!(error = %e, "renewing a subscriber's subtree watch failed; retried in an hour");
                         }
                         continue;

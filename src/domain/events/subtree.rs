@@ -105,8 +105,11 @@ impl Watched {
     }
 }
 
-/// Whether `pool` may watch `node` too: it watches it already, or fewer than [`MAX_WATCHED`].
+/// In the transaction that starts watching `node`: take the pool's crossing lock (the watch is
+/// then ordered against the pool's changes, see [`lock_pool`]), and check that `pool` may watch
+/// it too: it watches it already, or fewer than [`MAX_WATCHED`].
 pub async fn may_watch(db: &impl ConnectionTrait, pool: &PoolId, node: &str) -> AppResult<()> {
+    lock_pool(db, pool).await?;
     let watched = watched_now(db, pool).await?;
     if watched.len() >= MAX_WATCHED && !watched.iter().any(|w| w == node) {
         return Err(AppError::invalid("subtreeOf", format!("this user pool watches {MAX_WATCHED} subtrees already; watch a department above them")));

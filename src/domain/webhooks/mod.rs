@@ -121,7 +121,6 @@ async fn check_subtree(db: &impl ConnectionTrait, pool: &PoolId, subtree_of: &st
         return Ok(None);
     }
     let node = crate::domain::org_tree::find_node(db, pool, id).await?;
-    super::events::subtree::lock_pool(db, pool).await?;
     super::events::subtree::may_watch(db, pool, &node.id).await?;
     Ok(Some(node.id))
 }

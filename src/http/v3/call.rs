@@ -38,11 +38,7 @@ impl FromRequest<HttpState> for V3Call {
         let verified = parts.extensions.get::<crate::http::idempotency::SignedCaller>().map(|c| c.0.clone());
         let pool = match (verified, signed) {
             (Some(pool), _) => pool,
-            (None, Some(credential)) => {
-                let query = parts.uri.query();
-                let texts = strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), query, &body);
-                verify_signed(http, &credential, &texts, &parts.headers, client_address(&parts.extensions)).await?
-            }
+            (None, Some(credential)) => verify_signed_request(http, &parts, &credential, &body).await?,
             (None, None) => Auth::from_headers(&http.app.tokens, &parts.headers).await.require()?,
         };
         let params = if parts.method == Method::GET || parts.method == Method::DELETE {
@@ -56,8 +52,15 @@ impl FromRequest<HttpState> for V3Call {
     }
 }
 
+/// The pool of a request signed with `credential` (`<pool id>:<signature>`), its signature
+/// checked against the request's method, path, query, headers and `body`.
+pub async fn verify_signed_request(http: &HttpState, parts: &axum::http::request::Parts, credential: &str, body: &[u8]) -> AppResult<PoolId> {
+    let texts = strings_to_sign(parts.method.as_str(), &parts.headers, parts.uri.path(), parts.uri.query(), body);
+    verify_signed(http, credential, &texts, &parts.headers, client_address(&parts.extensions)).await
+}
+
 /// `<pool id>:<signature>` checked against the texts the request may have been signed as.
-pub async fn verify_signed(
+async fn verify_signed(
     http: &HttpState,
     credential: &str,
     texts: &[String],

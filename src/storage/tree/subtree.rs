@@ -69,7 +69,6 @@ pub async fn watched_until(db: &impl ConnectionTrait, pool: &str, node: &str) ->
 /// Keep `node` of `pool` watched until `until` (unix seconds; a later time already set stays),
 /// and forget the pool's watches that ended before `now`.
 pub async fn watch(db: &impl ConnectionTrait, pool: &str, node: &str, until: i64, now: i64) -> AppResult<()> {
-    lock_pool(db, pool).await?;
     exec(db, "DELETE FROM subtree_watch WHERE user_pool_id = $1 AND watched_until <= $2", vec![pool.into(), now.into()]).await?;
     exec(
         db,
