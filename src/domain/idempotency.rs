@@ -216,8 +216,11 @@ impl IdempotencyKeys {
             }
             if self.stale(&row, pool, key, self.now_ms().await?) {
                 if row.applied {
-                    self.writer.write_plain(ACTOR, async |txn| rows::lose(txn, pool, key, None).await).await?;
-                    return Err(applied());
+                    // Only if the row is still as read: the first may have just kept its answer.
+                    if self.writer.write_plain(ACTOR, async |txn| rows::lose(txn, pool, key, &row.owner).await).await? {
+                        return Err(applied());
+                    }
+                    continue;
                 }
                 let mine = self.hold(pool, key, async |txn| rows::take_over(txn, pool, key, &row.owner, &self.instance, self.now_ms().await?).await).await?;
                 if mine {

@@ -89,18 +89,19 @@ pub async fn finish(db: &impl ConnectionTrait, pool: &str, key: &str, owner: &st
 pub async fn release(db: &impl ConnectionTrait, pool: &str, key: &str, owner: &str) -> AppResult<()> {
     let args = || vec![pool.into(), key.into(), owner.into(), RUNNING.into(), false.into()];
     exec(db, "DELETE FROM idempotency_key WHERE user_pool_id = $1 AND idem_key = $2 AND owner = $3 AND state = $4 AND applied = $5", args()).await?;
-    lose(db, pool, key, Some(owner)).await
+    lose(db, pool, key, owner).await.map(drop)
 }
 
-/// Mark a running key that applied as [`LOST`] (of `owner` only, when given).
-pub async fn lose(db: &impl ConnectionTrait, pool: &str, key: &str, owner: Option<&str>) -> AppResult<()> {
-    exec(
+/// Mark `owner`'s running key [`LOST`]: false when it is not that any more (it finished, or
+/// another took it over).
+pub async fn lose(db: &impl ConnectionTrait, pool: &str, key: &str, owner: &str) -> AppResult<bool> {
+    let n = exec(
         db,
-        "UPDATE idempotency_key SET state = $3 WHERE user_pool_id = $1 AND idem_key = $2 AND state = $4 AND ($5 = '' OR owner = $5)",
-        vec![pool.into(), key.into(), LOST.into(), RUNNING.into(), owner.unwrap_or("").into()],
+        "UPDATE idempotency_key SET state = $3 WHERE user_pool_id = $1 AND idem_key = $2 AND state = $4 AND owner = $5",
+        vec![pool.into(), key.into(), LOST.into(), RUNNING.into(), owner.into()],
     )
     .await?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Forget at most `batch` of the keys created before `before` (unix seconds).
